@@ -1,0 +1,138 @@
+import type { Graph } from '@dagrejs/graphlib';
+import type { Loc } from '../parser/location.js';
+
+/** Shortcut rules, chosen globally or per stage (docs/dsl.md "Shortcuts"). */
+export type ShortcutRule = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
+
+/**
+ * Every op the compiled graph can hold. Shapes are channels-last and exclude the batch:
+ * [height, width, channels] for maps, [features] for flat tensors.
+ */
+export type OpKind =
+  | 'input'
+  | 'conv' // attrs: ConvAttrs
+  | 'bn' // attrs: BnAttrs
+  | 'relu'
+  | 'relu6'
+  | 'sigmoid'
+  | 'silu'
+  | 'tanh'
+  | 'maxpool' // attrs: PoolAttrs
+  | 'avgpool' // attrs: PoolAttrs
+  | 'zeropad' // attrs: { padding: [top, bottom, left, right] }
+  | 'subsample' // attrs: { stride: [sh, sw] }: x[::sh, ::sw, :] (the CIFAR "option A" shortcut)
+  | 'channel_pad' // attrs: { before, after }: zero channels added before/after the existing ones
+  | 'global_avg_pool' // attrs: { keepdims }: mean over H and W; [C] or [1, 1, C]
+  | 'flatten'
+  | 'dropout' // attrs: { rate }
+  | 'dense' // attrs: { units, bias }
+  | 'add' // two inputs of equal shape: [main, shortcut]
+  | 'mul'; // two inputs: [x, gate]; gate [1, 1, C] broadcast over H and W (squeeze-excitation)
+
+export interface ConvAttrs {
+  filters: number;
+  kernel: [number, number];
+  stride: [number, number];
+  /** Explicit symmetric-or-not zero padding, PyTorch style: [top, bottom, left, right]. */
+  padding: [number, number, number, number];
+  dilation: [number, number];
+  groups: number;
+  bias: boolean;
+}
+
+export interface BnAttrs {
+  /** PyTorch's epsilon (default 1e-5). */
+  epsilon: number;
+  /** PyTorch's momentum convention: running = (1 - m) * running + m * batch (default 0.1). */
+  momentum: number;
+}
+
+export interface PoolAttrs {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number, number, number];
+  /**
+   * PyTorch's ceil_mode=True with count_include_pad=False (only used by the ResNet-D `avgdown`
+   * shortcut pool, as timm builds it). Equals TensorFlow's 'same' pooling for kernel == stride.
+   */
+  ceil: boolean;
+}
+
+export interface ParamCount {
+  /** Conv weights and biases, BN gamma and beta, dense weight and bias. */
+  trainable: number;
+  /** BN running mean and running variance. */
+  nonTrainable: number;
+}
+
+/** Why the compiler added a node the YAML did not spell out. */
+export interface Insertion {
+  rule: ShortcutRule;
+  /** Human words: "stride 2", "channels 64 -> 128", "stride 2, channels 64 -> 256". */
+  reason: string;
+  /** The block (stage entry) that caused it. */
+  blockLoc: Loc;
+}
+
+export interface GraphNode {
+  /** torchvision/timm state_dict prefix: conv1, bn1, layer2.0.conv1, layer2.0.downsample.0, fc. */
+  id: string;
+  op: OpKind;
+  attrs: Record<string, unknown>;
+  /** Input node ids, in order (for add: [main, shortcut]; for mul: [x, gate]). */
+  inputs: string[];
+  /** Output shape without the batch dimension, channels-last. */
+  shape: number[];
+  params: ParamCount;
+  /** Multiply-accumulates of conv and dense ops (torchvision/torchinfo convention); 0 elsewhere. */
+  macs: number;
+  /** Present on nodes a shortcut rule added. */
+  inserted?: Insertion;
+  /** Which path of a residual block the node is on; absent outside blocks. */
+  path?: 'main' | 'shortcut';
+  /** Stage name (layer1...) and block index, for grouping and collapsing. */
+  stage?: string;
+  block?: number;
+  /** Where in the YAML this node comes from (the layer, or the stage for built-in blocks). */
+  loc: Loc;
+}
+
+export interface Totals {
+  params: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  macs: number;
+  /** Float32 bytes of every node's output for one sample (the forward activations). */
+  activationBytes: number;
+}
+
+export interface StageSummary {
+  name: string;
+  blocks: number;
+  /** Output shape of the stage's last block. */
+  shape: number[];
+  loc: Loc;
+}
+
+export interface EdgeLabel {
+  /** The tensor shape that flows along the edge. */
+  shape: number[];
+  /** True for the skip path of a residual block (the edge into the add that bypasses the main path). */
+  skip: boolean;
+}
+
+export interface CompiledGraph {
+  name: string;
+  input: { height: number; width: number; channels: number };
+  classes: number;
+  /** Nodes in a topological order (inputs before users); nodes[0] is the input. */
+  nodes: GraphNode[];
+  /** id of the node whose output is the model output. */
+  output: string;
+  totals: Totals;
+  stages: StageSummary[];
+  /** The same nodes as a @dagrejs/graphlib Graph (node label = GraphNode, edges input -> user). */
+  graph: Graph<{ name: string }, GraphNode, EdgeLabel>;
+  /** The file that was compiled. */
+  file: string;
+}
