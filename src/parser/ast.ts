@@ -1,0 +1,76 @@
+import type { Expr } from './expr.js';
+import type { Loc } from './location.js';
+
+/** Shortcut rules (docs/dsl.md "Shortcuts"); kept in step with the schema's `shortcut` enum. */
+export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
+
+/** Built-in block types; kept in step with docs/dsl.md. */
+export const BUILTIN_BLOCKS = ['basic', 'bottleneck', 'preact_basic', 'preact_bottleneck'] as const;
+export type BuiltinBlock = (typeof BUILTIN_BLOCKS)[number];
+
+/** A number as written: a literal, or an expression over block parameters evaluated at compile time. */
+export type NumArg = { kind: 'num'; value: number; loc: Loc } | { kind: 'expr'; source: string; expr: Expr; loc: Loc };
+
+/** A layer attribute: a number (or expression), a pair/quad of them, or a flag. */
+export type Arg = NumArg | { kind: 'list'; items: NumArg[]; loc: Loc } | { kind: 'bool'; value: boolean; loc: Loc };
+
+export interface LayerAst {
+  op: string;
+  /** Explicit node name, when the YAML gives one. */
+  name?: string;
+  /** Every attribute but `op` and `name`, as written. */
+  args: Record<string, Arg>;
+  loc: Loc;
+  opLoc: Loc;
+  /** For `op: use`: the inlined block and its parameter values. */
+  use?: { block: string; params: Record<string, number>; blockLoc: Loc };
+}
+
+export interface SeAst {
+  reduction: number;
+  loc: Loc;
+}
+
+export interface StageAst {
+  index: number;
+  /** Explicit stage name; defaults to layer{index+1} (torchvision). */
+  name?: string;
+  block: string;
+  channels: number;
+  blocks: number;
+  stride: number;
+  groups: number;
+  widthPerGroup: number;
+  dilation: number;
+  shortcut: ShortcutRuleName;
+  /** Squeeze-excitation in each block, or null. */
+  se: SeAst | null;
+  /** Values for a user block's parameters. */
+  params: Record<string, number>;
+  loc: Loc;
+  /** Where each field was written (or the stage, when it came from a default). */
+  fieldLocs: Record<string, Loc>;
+}
+
+export interface BlockDefAst {
+  name: string;
+  params: Record<string, number>;
+  layers: LayerAst[];
+  post: string;
+  loc: Loc;
+}
+
+export interface ArchitectureAst {
+  file: string;
+  name: string;
+  description?: string;
+  input: { height: number; width: number; channels: number; loc: Loc };
+  classes: number;
+  shortcut: ShortcutRuleName;
+  stem: LayerAst[];
+  stages: StageAst[];
+  head: LayerAst[];
+  blocks: Map<string, BlockDefAst>;
+  loc: Loc;
+  fieldLocs: Record<string, Loc>;
+}

@@ -1,0 +1,171 @@
+import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type LayerAst, type NumArg, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
+import type { DiagnosticBag } from './diagnostics.js';
+import { isExprError, parseExpr } from './expr.js';
+import type { Loc } from './location.js';
+import { didYouMean } from './suggest.js';
+import { get, getEntry, type LMap, type LNode, type LSeq } from './tree.js';
+
+/** Defaults of stage fields; the schema documents the same values. */
+const STAGE_DEFAULTS = { stride: 1, groups: 1, width_per_group: 64, dilation: 1 };
+const DEFAULT_SE_REDUCTION = 16;
+
+/**
+ * Turns a schema-valid tree into the typed AST. Only checks the schema cannot express live here:
+ * expression syntax, and block names that must exist.
+ */
+export function buildAst(root: LMap, file: string, bag: DiagnosticBag): ArchitectureAst | undefined {
+  const num = (n: LNode | undefined) => (n?.kind === 'scalar' ? (n.value as number) : 0);
+  const str = (n: LNode | undefined) => (n?.kind === 'scalar' && typeof n.value === 'string' ? n.value : undefined);
+  const input = get(root, 'input') as LMap;
+  const fieldLocs: Record<string, Loc> = {};
+  for (const e of root.entries) fieldLocs[e.key] = e.keyLoc;
+
+  const blocks = new Map<string, BlockDefAst>();
+  const blocksNode = get(root, 'blocks');
+  if (blocksNode?.kind === 'map') {
+    for (const e of blocksNode.entries) {
+      const def = e.value as LMap;
+      if ((BUILTIN_BLOCKS as readonly string[]).includes(e.key)) {
+        bag.error('invalid-value', `"${e.key}" is a built-in block; give your block another name.`, e.keyLoc);
+        continue;
+      }
+      blocks.set(e.key, {
+        name: e.key,
+        params: paramsOf(get(def, 'params')),
+        layers: layersOf(get(def, 'layers') as LSeq, bag),
+        post: str(get(def, 'post')) ?? 'relu',
+        loc: e.keyLoc,
+      });
+    }
+  }
+
+  const defaults = get(root, 'stage_defaults') as LMap | undefined;
+  const globalShortcut = (str(get(root, 'shortcut')) ?? 'projection') as ShortcutRuleName;
+  const stages: StageAst[] = [];
+  const known = [...BUILTIN_BLOCKS, ...blocks.keys()];
+  (get(root, 'stages') as LSeq).items.forEach((item, index) => {
+    const s = item as LMap;
+    // A field comes from the stage, else from stage_defaults, else from the built-in default.
+    const pick = (key: string): { node?: LNode; loc: Loc } => {
+      const own = getEntry(s, key);
+      if (own) return { node: own.value, loc: own.value.loc };
+      const d = defaults ? getEntry(defaults, key) : undefined;
+      if (d) return { node: d.value, loc: d.value.loc };
+      return { loc: s.loc };
+    };
+    const fieldLocs: Record<string, Loc> = {};
+    const val = (key: keyof typeof STAGE_DEFAULTS) => {
+      const p = pick(key);
+      fieldLocs[key] = p.loc;
+      return p.node ? num(p.node) : STAGE_DEFAULTS[key];
+    };
+    const blockEntry = getEntry(s, 'block')!;
+    const block = str(blockEntry.value)!;
+    if (!known.includes(block)) {
+      bag.error('unknown-block', `Unknown block "${block}" in stages[${index}].`, blockEntry.value.loc, didYouMean(block, known) ?? `Blocks: ${known.join(', ')}.`);
+    }
+    for (const e of s.entries) fieldLocs[e.key] = e.value.loc;
+    const sc = pick('shortcut');
+    const se = pick('se');
+    const params = pick('params');
+    stages.push({
+      index,
+      name: str(get(s, 'name')),
+      block,
+      channels: num(get(s, 'channels')),
+      blocks: num(get(s, 'blocks')),
+      stride: val('stride'),
+      groups: val('groups'),
+      widthPerGroup: val('width_per_group'),
+      dilation: val('dilation'),
+      shortcut: ((sc.node && str(sc.node)) ?? globalShortcut) as ShortcutRuleName,
+      se: seOf(se.node, se.loc),
+      params: { ...paramsOf(defaults ? get(defaults, 'params') : undefined), ...paramsOf(getEntry(s, 'params')?.value) },
+      loc: s.loc,
+      fieldLocs: { ...fieldLocs, shortcut: sc.loc, se: se.loc, params: params.loc },
+    });
+  });
+
+  return {
+    file,
+    name: str(get(root, 'name'))!,
+    description: str(get(root, 'description')),
+    input: { height: num(get(input, 'height')), width: num(get(input, 'width')), channels: num(get(input, 'channels')), loc: input.loc },
+    classes: num(get(root, 'classes')),
+    shortcut: globalShortcut,
+    stem: layersOf(get(root, 'stem') as LSeq, bag),
+    stages,
+    head: layersOf(get(root, 'head') as LSeq, bag),
+    blocks,
+    loc: root.loc,
+    fieldLocs,
+  };
+}
+
+function paramsOf(n: LNode | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (n?.kind === 'map') for (const e of n.entries) if (e.value.kind === 'scalar') out[e.key] = e.value.value as number;
+  return out;
+}
+
+function seOf(n: LNode | undefined, loc: Loc): SeAst | null {
+  if (!n) return null;
+  if (n.kind === 'scalar') return n.value === true ? { reduction: DEFAULT_SE_REDUCTION, loc } : null;
+  if (n.kind === 'map') {
+    const r = get(n, 'reduction');
+    return { reduction: r?.kind === 'scalar' ? (r.value as number) : DEFAULT_SE_REDUCTION, loc };
+  }
+  return null;
+}
+
+function layersOf(seq: LSeq | undefined, bag: DiagnosticBag): LayerAst[] {
+  if (!seq) return [];
+  return seq.items.map((item) => {
+    const m = item as LMap;
+    const opEntry = getEntry(m, 'op')!;
+    const args: Record<string, Arg> = {};
+    const op = String((opEntry.value as { value: unknown }).value);
+    const blockEntry = op === 'use' ? getEntry(m, 'block') : undefined;
+    const use = blockEntry ? { block: String((blockEntry.value as { value: unknown }).value), params: paramsOf(get(m, 'params')), blockLoc: blockEntry.value.loc } : undefined;
+    for (const e of m.entries) {
+      if (e.key === 'op' || e.key === 'name' || (use && (e.key === 'block' || e.key === 'params'))) continue;
+      const a = argOf(e.value, bag);
+      if (a) args[e.key] = a;
+    }
+    const nameNode = get(m, 'name');
+    return {
+      op,
+      ...(use ? { use } : {}),
+      name: nameNode?.kind === 'scalar' ? String(nameNode.value) : undefined,
+      args,
+      loc: m.loc,
+      opLoc: opEntry.value.loc,
+    };
+  });
+}
+
+function argOf(n: LNode, bag: DiagnosticBag): Arg | undefined {
+  if (n.kind === 'seq') {
+    const items = n.items.map((i) => numArg(i, bag)).filter((x): x is NumArg => x !== undefined);
+    return { kind: 'list', items, loc: n.loc };
+  }
+  if (n.kind === 'scalar' && typeof n.value === 'boolean') return { kind: 'bool', value: n.value, loc: n.loc };
+  return numArg(n, bag);
+}
+
+function numArg(n: LNode, bag: DiagnosticBag): NumArg | undefined {
+  if (n.kind !== 'scalar') return undefined;
+  if (typeof n.value === 'number') return { kind: 'num', value: n.value, loc: n.loc };
+  if (typeof n.value === 'string') {
+    const e = parseExpr(n.value);
+    if (isExprError(e)) {
+      // Point into the expression when it was written on one line without quotes' escapes.
+      const quoteShift = n.loc.endOffset - n.loc.offset > n.value.length ? 1 : 0;
+      const at = n.loc.offset >= 0 ? { ...n.loc, col: n.loc.col + quoteShift + e.at, offset: n.loc.offset + quoteShift + e.at, endCol: n.loc.col + quoteShift + e.at + 1, endLine: n.loc.line } : n.loc;
+      bag.error('expr-syntax', `Cannot read the expression "${n.value}": ${e.message}.`, at, 'Expressions use numbers, $parameters, + - * / // %, parentheses, min() and max().');
+      return undefined;
+    }
+    return { kind: 'expr', source: n.value, expr: e, loc: n.loc };
+  }
+  return undefined;
+}

@@ -1,0 +1,171 @@
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { DiagnosticBag } from './diagnostics.js';
+import { readYaml } from './read.js';
+import { getEntry, type LMap, type LNode } from './tree.js';
+
+/** How many files one `extends` chain may join. */
+export const MAX_EXTENDS_DEPTH = 16;
+
+export interface ComposeContext {
+  bag: DiagnosticBag;
+  /** Every file read, by the name diagnostics use, for printing source lines. */
+  sources: Map<string, string>;
+  /** `extends` may only reach files inside this folder (default: the named file's folder). */
+  root: string;
+  readFile: (path: string) => Uint8Array;
+}
+
+/**
+ * Resolves `extends` recursively and merges: the including file overrides its base key by key,
+ * mappings merge deeply, lists and scalars are replaced, and `key: null` removes an inherited key.
+ * Paths are relative to the including file; absolute paths and paths that leave `ctx.root` are
+ * refused, so a file can never make skipgraph read elsewhere on the disk.
+ */
+export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, chain: string[] = []): LMap | undefined {
+  const entry = getEntry(root, 'extends');
+  const own: LMap = { ...root, entries: root.entries.filter((e) => e.key !== 'extends') };
+  if (!entry) return own;
+  const target = entry.value.kind === 'scalar' && typeof entry.value.value === 'string' ? entry.value.value : undefined;
+  if (target === undefined) {
+    ctx.bag.error('wrong-type', '"extends" must be a file path.', entry.value.loc);
+    return undefined;
+  }
+  const loc = entry.value.loc;
+  if (isAbsolute(target)) {
+    ctx.bag.error('extends-outside', `"extends" must be a relative path, not "${target}".`, loc, 'Paths are resolved against the file that contains them.');
+    return undefined;
+  }
+  if (!/\.ya?ml$/i.test(target)) {
+    ctx.bag.error('extends-not-found', `"extends" must name a .yaml file, not "${target}".`, loc);
+    return undefined;
+  }
+  const path = resolve(dirname(file), target);
+  const rel = relative(ctx.root, path);
+  if (rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
+    ctx.bag.error('extends-outside', `"${target}" is outside ${ctx.root}.`, loc, 'Keep base files in the same folder tree as the file you compile, or widen it with --extends-root.');
+    return undefined;
+  }
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    ctx.bag.error('extends-not-found', `Cannot find "${target}" (looked for ${path}).`, loc);
+    return undefined;
+  }
+  const real = realpathSync(path);
+  const realRoot = realpathSync(ctx.root);
+  const realRel = relative(realRoot, real);
+  if (realRel.startsWith('..' + sep) || realRel === '..' || isAbsolute(realRel)) {
+    ctx.bag.error('extends-outside', `"${target}" links to a file outside ${ctx.root}.`, loc);
+    return undefined;
+  }
+  if (chain.includes(real)) {
+    ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(ctx.root, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
+    return undefined;
+  }
+  if (chain.length >= MAX_EXTENDS_DEPTH) {
+    ctx.bag.error('extends-cycle', `"extends" chains more than ${MAX_EXTENDS_DEPTH} files.`, loc);
+    return undefined;
+  }
+  const name = displayName(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = ctx.readFile(path);
+  } catch {
+    ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
+    return undefined;
+  }
+  const read = readYaml(bytes, name, ctx.bag);
+  ctx.sources.set(name, read.source.text);
+  if (!read.root) return undefined;
+  if (read.root.kind !== 'map') {
+    ctx.bag.error('not-a-mapping', `"${target}" must hold a mapping of keys.`, read.root.loc);
+    return undefined;
+  }
+  const base = resolveExtends(read.root, path, ctx, [...chain, real]);
+  return base ? mergeMaps(base, own) : undefined;
+}
+
+/** Override `over` on top of `base`: deep for mappings, whole values otherwise, null deletes. */
+export function mergeMaps(base: LMap, over: LMap): LMap {
+  const entries = base.entries.map((e) => ({ ...e }));
+  for (const o of over.entries) {
+    const i = entries.findIndex((e) => e.key === o.key);
+    const isNull = o.value.kind === 'scalar' && o.value.value === null;
+    if (i < 0) {
+      if (!isNull) entries.push(o);
+    } else if (isNull) entries.splice(i, 1);
+    else if (entries[i].value.kind === 'map' && o.value.kind === 'map') entries[i] = { ...o, value: mergeMaps(entries[i].value as LMap, o.value) };
+    else entries[i] = o;
+  }
+  return { kind: 'map', entries, loc: over.loc };
+}
+
+/** Paths in diagnostics: relative to the working folder when inside it, else absolute. */
+export function displayName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/**
+ * Applies `--set path=value` overrides for sweeps: `stages.2.blocks=6`, `input.height=64`,
+ * `shortcut=zeropad`. The value is YAML (`[3, 3]` and `{reduction: 8}` work). The parent of the
+ * path must exist, list indices must exist; a mapping may gain a key (the schema then checks it).
+ */
+export function applySet(root: LMap, arg: string, index: number, ctx: Pick<ComposeContext, 'bag' | 'sources'>): void {
+  const name = `--set[${index + 1}]`;
+  ctx.sources.set(name, arg);
+  const eq = arg.indexOf('=');
+  const at = (start: number, end: number) => setLoc(name, start, end);
+  if (eq <= 0) {
+    ctx.bag.error('set-syntax', `"--set ${arg}" is not path=value.`, at(0, arg.length), 'Example: --set stages.2.blocks=6');
+    return;
+  }
+  const path = arg.slice(0, eq).split('.');
+  const read = readYaml(arg.slice(eq + 1), name, ctx.bag);
+  if (!read.root) return;
+  const value = shift(read.root, eq + 1, name);
+  let node: LNode = root;
+  let offset = 0;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const segLoc = at(offset, offset + seg.length);
+    const last = i === path.length - 1;
+    if (node.kind === 'map') {
+      const entry = getEntry(node, seg);
+      if (!entry) {
+        if (last && seg !== '' && !/^(__proto__|constructor|prototype)$/.test(seg)) {
+          node.entries.push({ key: seg, keyLoc: segLoc, value });
+          return;
+        }
+        const keys = node.entries.map((e) => e.key);
+        ctx.bag.error('set-path-unknown', `"${path.slice(0, i + 1).join('.')}" does not exist.`, segLoc, keys.length ? `Keys here: ${keys.join(', ')}.` : undefined);
+        return;
+      }
+      if (last) entry.value = value;
+      else node = entry.value;
+    } else if (node.kind === 'seq') {
+      const k = /^\d+$/.test(seg) ? Number(seg) : -1;
+      if (k < 0 || k >= node.items.length) {
+        ctx.bag.error('set-path-unknown', `"${path.slice(0, i + 1).join('.')}" does not exist: the list has ${node.items.length} item(s), numbered from 0.`, segLoc);
+        return;
+      }
+      if (last) node.items[k] = value;
+      else node = node.items[k];
+    } else {
+      ctx.bag.error('set-path-unknown', `"${path.slice(0, i).join('.')}" is a single value; it has no "${seg}".`, segLoc);
+      return;
+    }
+    offset += seg.length + 1;
+  }
+}
+
+function setLoc(file: string, start: number, end: number) {
+  return { file, line: 1, col: start + 1, endLine: 1, endCol: end + 1, offset: start, endOffset: end };
+}
+
+/** Moves locations of a value parsed alone to where it sits in the whole `path=value` argument. */
+function shift(n: LNode, by: number, file: string): LNode {
+  const loc = { ...n.loc, file, col: n.loc.line === 1 ? n.loc.col + by : n.loc.col, endCol: n.loc.endLine === 1 ? n.loc.endCol + by : n.loc.endCol, offset: n.loc.offset + by, endOffset: n.loc.endOffset + by };
+  if (n.kind === 'scalar') return { ...n, loc };
+  if (n.kind === 'seq') return { ...n, loc, items: n.items.map((i) => shift(i, by, file)) };
+  return { ...n, loc, entries: n.entries.map((e) => ({ ...e, keyLoc: shift({ kind: 'scalar', value: null, loc: e.keyLoc }, by, file).loc, value: shift(e.value, by, file) })) };
+}

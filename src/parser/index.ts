@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { ArchitectureAst } from './ast.js';
+import { applySet, displayName, resolveExtends } from './compose.js';
+import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { readYaml } from './read.js';
+import { validateTree } from './schema.js';
+import { buildAst } from './build.js';
+import type { LMap } from './tree.js';
+
+export * from './ast.js';
+export type { DiagnosticCode, Severity } from './codes.js';
+export { DiagnosticBag, InternalError, sortDiagnostics, formatDiagnostic, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type FormatOptions } from './diagnostics.js';
+export { evaluate, exprParams, parseExpr, type EvalError, type Expr } from './expr.js';
+export { formatLoc, syntheticLoc, type Loc } from './location.js';
+export { architectureSchema, LAYER_OPS, prettyPath } from './schema.js';
+export { closest, didYouMean } from './suggest.js';
+export { READ_LIMITS } from './read.js';
+
+export interface ParseOptions {
+  /** The name diagnostics use for this text (and the base for relative `extends`). */
+  file?: string;
+  /** `--set path=value` overrides, applied after `extends`. */
+  sets?: readonly string[];
+  /** Folder that `extends` may not leave (default: the folder of `file`). */
+  extendsRoot?: string;
+  /** File reader for `extends` (tests swap it). */
+  readFile?: (path: string) => Uint8Array;
+}
+
+export interface ParseResult {
+  ast?: ArchitectureAst;
+  diagnostics: Diagnostic[];
+  /** Errors past the cap that were not kept. */
+  dropped: number;
+  /** The text of every file read and every --set, by diagnostic file name. */
+  sources: Map<string, string>;
+  /** The bag, so the compiler can keep collecting into it. */
+  bag: DiagnosticBag;
+}
+
+/** Parse one architecture from text or bytes: YAML -> extends -> --set -> schema -> typed AST. */
+export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
+  const bag = new DiagnosticBag();
+  const file = opts.file ?? '<input>';
+  const sources = new Map<string, string>();
+  const done = (ast?: ArchitectureAst): ParseResult => {
+    sortDiagnostics(bag, [...sources.keys()]);
+    return { ast: bag.hasErrors ? undefined : ast, diagnostics: bag.items, dropped: bag.dropped, sources, bag };
+  };
+  const read = readYaml(input, file, bag);
+  sources.set(file, read.source.text);
+  if (!read.root) return done();
+  if (read.root.kind !== 'map') {
+    validateTree(read.root, bag); // reports not-a-mapping at the right place
+    return done();
+  }
+  const path = resolve(opts.file ?? 'input.yaml');
+  let root: LMap | undefined = resolveExtends(read.root, path, {
+    bag,
+    sources,
+    root: resolve(opts.extendsRoot ?? dirname(path)),
+    readFile: opts.readFile ?? ((p) => readFileSync(p)),
+  });
+  if (!root) return done();
+  (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
+  if (bag.hasErrors) return done();
+  if (!validateTree(root, bag)) return done();
+  return done(buildAst(root, file, bag));
+}
+
+/** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
+export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
+  const file = displayName(resolve(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const bag = new DiagnosticBag();
+    const code = (err as NodeJS.ErrnoException).code;
+    bag.error('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, 'Check the path; architectures/ holds the shipped files.');
+    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag };
+  }
+  return parseArchitecture(bytes, { ...opts, file });
+}
