@@ -1,0 +1,192 @@
+import { didYouMean, type BlockDefAst, type DiagnosticBag, type Loc, type StageAst } from '../parser/index.js';
+import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
+
+/**
+ * What one residual block computes, before shapes are known: the layers of its main path, the
+ * activation after the add, and what the shortcut needs to know. The shortcut itself is decided
+ * in one place (shortcut.ts) from the shapes that come out.
+ */
+export interface BlockPlan {
+  /** Pre-activation layers (BN, ReLU) applied to the input first; a projection taps their output. */
+  pre: PlannedLayer[];
+  main: PlannedLayer[];
+  post: PlannedLayer | null;
+  /** Spatial stride of the block: the stage stride for block 0, 1 for the others. */
+  stride: number;
+  /** Pre-activation blocks project without a BN of their own (ResNet v2). */
+  preact: boolean;
+}
+
+export interface BlockContext {
+  stage: StageAst;
+  /** 0-based index of the block in its stage. */
+  index: number;
+  /** Channels entering the block. */
+  inChannels: number;
+  classes: number;
+}
+
+/** torchvision's Bottleneck width: int(planes * (base_width / 64.)) * groups. */
+export function bottleneckWidth(planes: number, widthPerGroup: number, groups: number): number {
+  return Math.floor((planes * widthPerGroup) / 64) * groups;
+}
+
+/** Output channels of a built-in block: planes * expansion (1 basic, 4 bottleneck). */
+export const EXPANSION: Record<string, number> = { basic: 1, preact_basic: 1, bottleneck: 4, preact_bottleneck: 4 };
+
+const conv = (local: string, filters: number, k: number, stride: number, dilation: number, groups: number, loc: Loc): PlannedLayer => {
+  const p = k === 1 ? 0 : dilation * Math.floor((k - 1) / 2);
+  return { local, op: 'conv', attrs: { filters, kernel: [k, k], stride: [stride, stride], padding: [p, p, p, p], dilation: [dilation, dilation], groups, bias: false }, loc };
+};
+const bn = (local: string, loc: Loc, last = false): PlannedLayer => ({ local, op: 'bn', attrs: { epsilon: 1e-5, momentum: 0.1, ...(last ? { blockLast: true } : {}) }, loc });
+const relu = (local: string, loc: Loc): PlannedLayer => ({ local, op: 'relu', attrs: {}, loc });
+const se = (s: StageAst): PlannedLayer[] => (s.se ? [{ local: 'se', op: 'se', attrs: { reduction: s.se.reduction }, loc: s.se.loc }] : []);
+
+/** Plans a built-in block (torchvision names: conv1, bn1, ..., and relu1.. for its activations). */
+export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {
+  const s = ctx.stage;
+  const stride = ctx.index === 0 ? s.stride : 1;
+  const d = s.dilation;
+  const loc = s.loc;
+  switch (kind) {
+    case 'basic':
+    case 'preact_basic': {
+      if (s.groups !== 1 || s.widthPerGroup !== 64) {
+        const at = s.groups !== 1 ? s.fieldLocs.groups : s.fieldLocs.width_per_group;
+        bag.error('invalid-value', `"${kind}" blocks support only groups: 1 and width_per_group: 64 (as torchvision's BasicBlock).`, at ?? loc, 'Use block: bottleneck for ResNeXt and Wide ResNet.');
+        return undefined;
+      }
+      if (kind === 'basic') {
+        return {
+          pre: [],
+          main: [conv('conv1', s.channels, 3, stride, d, 1, loc), bn('bn1', loc), relu('relu1', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), bn('bn2', loc, true), ...se(s)],
+          post: relu('relu2', loc),
+          stride,
+          preact: false,
+        };
+      }
+      return {
+        pre: [bn('bn1', loc), relu('relu1', loc)],
+        main: [conv('conv1', s.channels, 3, stride, d, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), ...se(s)],
+        post: null,
+        stride,
+        preact: true,
+      };
+    }
+    case 'bottleneck':
+    case 'preact_bottleneck': {
+      const width = bottleneckWidth(s.channels, s.widthPerGroup, s.groups);
+      if (width < 1) {
+        bag.error('out-of-range', `The bottleneck width int(${s.channels} * ${s.widthPerGroup} / 64) * ${s.groups} is 0.`, s.fieldLocs.width_per_group ?? loc, 'Raise channels or width_per_group.');
+        return undefined;
+      }
+      const out = s.channels * 4;
+      if (kind === 'bottleneck') {
+        return {
+          pre: [],
+          main: [
+            conv('conv1', width, 1, 1, 1, 1, loc),
+            bn('bn1', loc),
+            relu('relu1', loc),
+            conv('conv2', width, 3, stride, d, s.groups, loc),
+            bn('bn2', loc),
+            relu('relu2', loc),
+            conv('conv3', out, 1, 1, 1, 1, loc),
+            bn('bn3', loc, true),
+            ...se(s),
+          ],
+          post: relu('relu3', loc),
+          stride,
+          preact: false,
+        };
+      }
+      return {
+        pre: [bn('bn1', loc), relu('relu1', loc)],
+        main: [conv('conv1', width, 1, 1, 1, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', width, 3, stride, d, s.groups, loc), bn('bn3', loc), relu('relu3', loc), conv('conv3', out, 1, 1, 1, 1, loc), ...se(s)],
+        post: null,
+        stride,
+        preact: true,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Plans a user-defined block: its parameters are bound ($channels, $stride, $in, $groups,
+ * $width_per_group, $dilation, $index, $classes, then the block's own `params` with the stage's
+ * values), its layers are resolved, and `use` layers inline other blocks (a cycle is an error).
+ */
+export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {
+  const s = ctx.stage;
+  const stride = ctx.index === 0 ? s.stride : 1;
+  const env: Env = new Map([
+    ['channels', s.channels],
+    ['stride', stride],
+    ['in', ctx.inChannels],
+    ['groups', s.groups],
+    ['width_per_group', s.widthPerGroup],
+    ['dilation', s.dilation],
+    ['index', ctx.index],
+    ['classes', ctx.classes],
+  ]);
+  for (const [k, v] of Object.entries(def.params)) env.set(k, v);
+  for (const [k, v] of Object.entries(s.params)) {
+    if (!(k in def.params)) {
+      const declared = Object.keys(def.params);
+      bag.error('expr-unknown-param', `The block "${def.name}" has no parameter "${k}".`, s.fieldLocs.params ?? s.loc, declared.length ? `Its parameters: ${declared.join(', ')}.` : `Declare it under blocks.${def.name}.params.`);
+      return undefined;
+    }
+    env.set(k, v);
+  }
+  const main = expandUser(def, defs, env, new Namer(), [def.name], bag);
+  if (!main) return undefined;
+  if (s.se) main.push(...se(s));
+  const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as PlannedLayer['op'], attrs: {}, loc: def.loc };
+  return { pre: [], main, post, stride, preact: false };
+}
+
+function expandUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, env: Env, namer: Namer, stack: string[], bag: DiagnosticBag): PlannedLayer[] | undefined {
+  const out: PlannedLayer[] = [];
+  let ok = true;
+  for (const layer of def.layers) {
+    if (layer.op === 'use') {
+      const name = layer.use!.block;
+      const inner = defs.get(name);
+      if (!inner) {
+        bag.error('unknown-block', `"use" names the block "${name}", which is not defined under blocks:.`, layer.use!.blockLoc, didYouMean(name, defs.keys()));
+        ok = false;
+        continue;
+      }
+      if (stack.includes(inner.name)) {
+        bag.add({
+          code: 'block-cycle',
+          severity: 'error',
+          message: `The block "${inner.name}" uses itself: ${[...stack, inner.name].join(' -> ')}.`,
+          loc: layer.loc,
+          hint: 'A block may use other blocks, but not in a loop.',
+          related: [{ message: `"${inner.name}" is defined here`, loc: inner.loc }],
+        });
+        return undefined;
+      }
+      // The inner block sees the caller's parameters, its own defaults, then the values `use` gives.
+      const innerEnv: Env = new Map(env);
+      for (const [k, v] of Object.entries(inner.params)) innerEnv.set(k, v);
+      for (const [k, v] of Object.entries(layer.use!.params)) {
+        if (!(k in inner.params)) {
+          bag.error('expr-unknown-param', `The block "${inner.name}" has no parameter "${k}".`, layer.use!.blockLoc, `Declare it under blocks.${inner.name}.params.`);
+          return undefined;
+        }
+        innerEnv.set(k, v);
+      }
+      const layers = expandUser(inner, defs, innerEnv, namer, [...stack, inner.name], bag);
+      if (!layers) return undefined;
+      out.push(...layers);
+      continue;
+    }
+    const p = planLayer(layer, env, namer, bag);
+    if (p) out.push(p);
+    else ok = false;
+  }
+  return ok ? out : undefined;
+}

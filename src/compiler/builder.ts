@@ -1,0 +1,77 @@
+import type { DiagnosticBag, Loc } from '../parser/index.js';
+import { countMacs, countParams } from './count.js';
+import { inferShape, isShapeError } from './shapes.js';
+import type { GraphNode, Insertion, OpKind } from './types.js';
+
+export interface NodeSpec {
+  id: string;
+  op: OpKind;
+  attrs?: Record<string, unknown>;
+  inputs: string[];
+  loc: Loc;
+  inserted?: Insertion;
+  path?: 'main' | 'shortcut';
+  stage?: string;
+  block?: number;
+  /** Extra lines for a shape error (the stage that set a value, say). */
+  related?: { message: string; loc: Loc }[];
+}
+
+/**
+ * Appends nodes in order, inferring each output shape and counting params and MACs as it goes.
+ * Since a node can only use nodes added before it, the list is topologically ordered by
+ * construction. A node whose shape cannot be inferred is reported and not added; the caller
+ * stops the branch there (returns undefined).
+ */
+export class GraphBuilder {
+  readonly nodes: GraphNode[] = [];
+  private readonly byId = new Map<string, GraphNode>();
+
+  constructor(private readonly bag: DiagnosticBag) {}
+
+  get(id: string): GraphNode | undefined {
+    return this.byId.get(id);
+  }
+
+  add(spec: NodeSpec): string | undefined {
+    if (this.byId.has(spec.id)) {
+      this.bag.add({
+        code: 'invalid-value',
+        severity: 'error',
+        message: `The node name "${spec.id}" is used twice.`,
+        loc: spec.loc,
+        hint: 'Give the layer a unique `name`.',
+        related: [{ message: 'first used here', loc: this.byId.get(spec.id)!.loc }],
+      });
+      return undefined;
+    }
+    const attrs = spec.attrs ?? {};
+    const inputShapes = spec.inputs.map((i) => this.byId.get(i)!.shape);
+    const shape = inferShape(spec.op, attrs, inputShapes);
+    if (isShapeError(shape)) {
+      this.bag.add({ code: shape.code, severity: 'error', message: `${spec.id}: ${shape.message}`, loc: spec.loc, hint: shape.hint, related: spec.related });
+      return undefined;
+    }
+    const node: GraphNode = {
+      id: spec.id,
+      op: spec.op,
+      attrs,
+      inputs: spec.inputs,
+      shape,
+      params: countParams(spec.op, attrs, inputShapes, shape),
+      macs: countMacs(spec.op, attrs, inputShapes, shape),
+      loc: spec.loc,
+    };
+    if (spec.inserted) node.inserted = spec.inserted;
+    if (spec.path) node.path = spec.path;
+    if (spec.stage !== undefined) node.stage = spec.stage;
+    if (spec.block !== undefined) node.block = spec.block;
+    this.nodes.push(node);
+    this.byId.set(node.id, node);
+    return node.id;
+  }
+
+  shapeOf(id: string): number[] {
+    return this.byId.get(id)!.shape;
+  }
+}

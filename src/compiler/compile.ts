@@ -1,0 +1,184 @@
+import { Graph, alg } from '@dagrejs/graphlib';
+import { InternalError, type ArchitectureAst, type DiagnosticBag, type StageAst } from '../parser/index.js';
+import { EXPANSION, planBuiltin, planUser, type BlockPlan } from './blocks.js';
+import { GraphBuilder, type NodeSpec } from './builder.js';
+import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
+import { checkLimit, DEFAULT_LIMITS, type Limits } from './limits.js';
+import { buildShortcut } from './shortcut.js';
+import type { CompiledGraph, EdgeLabel, GraphNode, StageSummary } from './types.js';
+
+export interface CompileAstOptions {
+  limits?: Partial<Limits>;
+}
+
+type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
+
+/**
+ * AST -> checked graph: expand every stage into blocks, infer every shape, apply the shortcut
+ * rule, count params and MACs. Errors go to `bag`; returns undefined when there are any.
+ */
+export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: CompileAstOptions = {}): CompiledGraph | undefined {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const totalBlocks = ast.stages.reduce((n, s) => n + s.blocks, 0);
+  if (!checkLimit('maxBlocks', totalBlocks, limits, 'Blocks after expansion', ast.fieldLocs.stages ?? ast.loc, bag)) return undefined;
+
+  const b = new GraphBuilder(bag);
+  const { height, width, channels } = ast.input;
+  let cur = b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
+  const topEnv: Env = new Map([['classes', ast.classes]]);
+
+  cur = emitLayers(b, ast.stem, cur!, '', topEnv, new Namer(), {}, bag);
+  const stages: StageSummary[] = [];
+  for (const stage of ast.stages) {
+    if (!cur) break;
+    cur = emitStage(b, ast, stage, cur, bag);
+    if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
+  }
+  if (cur) cur = emitLayers(b, ast.head, cur, '', topEnv, new Namer(), {}, bag);
+  if (!cur || bag.hasErrors) return undefined;
+  if (!checkLimit('maxNodes', b.nodes.length, limits, 'Nodes in the graph', ast.loc, bag)) return undefined;
+
+  const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0 };
+  for (const n of b.nodes) {
+    totals.trainableParams += n.params.trainable;
+    totals.nonTrainableParams += n.params.nonTrainable;
+    totals.macs += n.macs;
+    if (n.op !== 'input') totals.activationBytes += 4 * n.shape.reduce((p, q) => p * q, 1);
+  }
+  totals.params = totals.trainableParams + totals.nonTrainableParams;
+  if (!checkLimit('maxParams', totals.params, limits, 'Parameters', ast.loc, bag)) return undefined;
+
+  return {
+    name: ast.name,
+    input: { height, width, channels },
+    classes: ast.classes,
+    nodes: b.nodes,
+    output: cur,
+    totals,
+    stages,
+    graph: toGraphlib(ast.name, b.nodes, bag),
+    file: ast.file,
+  };
+}
+
+export function stageName(s: StageAst): string {
+  return s.name ?? `layer${s.index + 1}`;
+}
+
+function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input: string, bag: DiagnosticBag): string | undefined {
+  const name = stageName(stage);
+  const user = ast.blocks.get(stage.block);
+  if (!user && !(stage.block in EXPANSION)) return undefined; // reported by the parser
+  let cur = input;
+  for (let i = 0; i < stage.blocks; i++) {
+    const ctx = { stage, index: i, inChannels: b.shapeOf(cur)[2] ?? 0, classes: ast.classes };
+    if (b.shapeOf(cur).length !== 3) {
+      bag.error('shape-mismatch', `Stage ${name} needs a [height, width, channels] map, but gets a flat [${b.shapeOf(cur).join('x')}] tensor.`, stage.loc, 'Flatten and pool in the head, after the stages.');
+      return undefined;
+    }
+    const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
+    if (!plan) return undefined;
+    const next = emitBlock(b, plan, cur, `${name}.${i}.`, stage, i, bag);
+    if (!next) return undefined;
+    cur = next;
+  }
+  return cur;
+}
+
+function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, stage: StageAst, index: number, bag: DiagnosticBag): string | undefined {
+  const stage_ = stageName(stage);
+  const meta = { stage: stage_, block: index };
+  const xPre = emitPlanned(b, plan.pre, x, prefix, { ...meta, path: 'main' }, bag);
+  if (!xPre) return undefined;
+  const main = emitPlanned(b, plan.main, xPre, prefix, { ...meta, path: 'main' }, bag);
+  if (!main) return undefined;
+  const shortcut = buildShortcut(
+    b,
+    { rule: stage.shortcut, ruleLoc: stage.fieldLocs.shortcut ?? stage.loc, x, xPre, main, prefix, stride: plan.stride, preact: plan.preact, stage: stage_, block: index, blockLoc: stage.loc },
+    bag,
+  );
+  if (!shortcut) return undefined;
+  const add = b.add({ id: `${prefix}add`, op: 'add', inputs: [main, shortcut], loc: stage.loc, ...meta });
+  if (!add || !plan.post) return add;
+  return b.add({ id: prefix + plan.post.local, op: plan.post.op as GraphNode['op'], inputs: [add], attrs: plan.post.attrs, loc: plan.post.loc, ...meta });
+}
+
+/** Resolves written layers (stem, head) in `env`, then emits them. */
+function emitLayers(b: GraphBuilder, layers: ArchitectureAst['stem'], input: string, prefix: string, env: Env, namer: Namer, meta: Meta, bag: DiagnosticBag): string | undefined {
+  const planned: PlannedLayer[] = [];
+  for (const l of layers) {
+    if (l.op === 'use') {
+      bag.error('invalid-value', '"use" inlines a block and works only inside blocks: definitions.', l.opLoc);
+      return undefined;
+    }
+    const p = planLayer(l, env, namer, bag);
+    if (!p) return undefined;
+    planned.push(p);
+  }
+  return emitPlanned(b, planned, input, prefix, meta, bag);
+}
+
+/** Emits planned layers in a chain; `se` becomes its six nodes. */
+function emitPlanned(b: GraphBuilder, layers: PlannedLayer[], input: string, prefix: string, meta: Meta, bag: DiagnosticBag): string | undefined {
+  let cur: string | undefined = input;
+  for (const l of layers) {
+    if (!cur) return undefined;
+    if (l.op === 'se') cur = emitSe(b, l, cur, prefix, meta, bag);
+    else cur = b.add({ id: prefix + l.local, op: l.op, attrs: l.attrs, inputs: [cur], loc: l.loc, ...meta });
+  }
+  return cur;
+}
+
+/** Squeeze-and-excitation (Hu et al.): pool, 1x1 conv to C/r, ReLU, 1x1 conv to C, sigmoid, scale. */
+function emitSe(b: GraphBuilder, l: PlannedLayer, x: string, prefix: string, meta: Meta, bag: DiagnosticBag): string | undefined {
+  const shape = b.shapeOf(x);
+  if (shape.length !== 3) {
+    bag.error('shape-mismatch', `"se" needs a [height, width, channels] map, but gets [${shape.join('x')}].`, l.loc);
+    return undefined;
+  }
+  const c = shape[2];
+  const rd = Math.max(1, Math.floor(c / (l.attrs.reduction as number)));
+  const p = `${prefix}${l.local}.`;
+  const spec = { loc: l.loc, ...meta };
+  const conv1x1 = (filters: number) => ({ filters, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: true });
+  const pool = b.add({ ...spec, id: `${p}pool`, op: 'global_avg_pool', inputs: [x], attrs: { keepdims: true } });
+  const fc1 = pool && b.add({ ...spec, id: `${p}fc1`, op: 'conv', inputs: [pool], attrs: conv1x1(rd) });
+  const act = fc1 && b.add({ ...spec, id: `${p}relu`, op: 'relu', inputs: [fc1] });
+  const fc2 = act && b.add({ ...spec, id: `${p}fc2`, op: 'conv', inputs: [act], attrs: conv1x1(c) });
+  const gate = fc2 && b.add({ ...spec, id: `${p}gate`, op: 'sigmoid', inputs: [fc2] });
+  return gate && b.add({ ...spec, id: `${p}scale`, op: 'mul', inputs: [x, gate] });
+}
+
+/**
+ * The graphlib view of the nodes. The builder's order is topological by construction; this checks
+ * it (a failure is a bug, not a user error) and reports any cycle with its nodes' locations.
+ */
+function toGraphlib(name: string, nodes: GraphNode[], bag: DiagnosticBag): Graph<{ name: string }, GraphNode, EdgeLabel> {
+  const g = new Graph<{ name: string }, GraphNode, EdgeLabel>({ directed: true });
+  g.setGraph({ name });
+  const position = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    g.setNode(n.id, n);
+    position.set(n.id, i);
+  });
+  for (const n of nodes) {
+    n.inputs.forEach((src, k) => {
+      const from = nodes[position.get(src)!];
+      // The skip path: into the add from the shortcut side, and along inserted shortcut nodes.
+      const skip = (n.op === 'add' && k === 1) || n.path === 'shortcut';
+      g.setEdge(src, n.id, { shape: from.shape, skip });
+    });
+  }
+  if (!alg.isAcyclic(g)) {
+    for (const cycle of alg.findCycles(g)) {
+      const first = g.node(cycle[0]);
+      bag.add({ code: 'graph-cycle', severity: 'error', message: `The graph has a cycle: ${cycle.join(' -> ')}.`, loc: first.loc, related: cycle.slice(1).map((id) => ({ message: id, loc: g.node(id).loc })) });
+    }
+  }
+  for (const n of nodes) {
+    for (const src of n.inputs) {
+      if ((position.get(src) ?? Infinity) >= position.get(n.id)!) throw new InternalError(`node ${n.id} comes before its input ${src}`);
+    }
+  }
+  return g;
+}

@@ -1,0 +1,40 @@
+import { parseArchitecture, parseFile, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
+import { compileAst } from './compile.js';
+import type { Limits } from './limits.js';
+import type { CompiledGraph } from './types.js';
+
+export * from './types.js';
+export { compileAst, stageName } from './compile.js';
+export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from './limits.js';
+export { bottleneckWidth, EXPANSION } from './blocks.js';
+export { convOut, inferShape, poolOutCeil } from './shapes.js';
+export { countMacs, countParams } from './count.js';
+
+export interface CompileOptions extends ParseOptions {
+  limits?: Partial<Limits>;
+}
+
+export interface CompileResult {
+  graph?: CompiledGraph;
+  ast?: ArchitectureAst;
+  diagnostics: Diagnostic[];
+  dropped: number;
+  /** Texts of every file and --set read, for printing diagnostics with their source lines. */
+  sources: Map<string, string>;
+}
+
+function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
+  const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits }) : undefined;
+  return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources };
+}
+
+/** Compile YAML text (or bytes). Never throws for bad input: look at `diagnostics`. */
+export function compileSource(input: string | Uint8Array, opts: CompileOptions = {}): CompileResult {
+  return finish(parseArchitecture(input, opts), opts);
+}
+
+/** Compile a YAML file from disk. */
+export function compileFile(path: string, opts: Omit<CompileOptions, 'file'> = {}): CompileResult {
+  return finish(parseFile(path, opts), opts);
+}
+export * from './printers/index.js';

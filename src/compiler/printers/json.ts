@@ -1,0 +1,37 @@
+import type { CompiledGraph } from '../types.js';
+
+/**
+ * The stable JSON form of a compiled graph (docs/dsl.md, "JSON output"). Fields are only ever
+ * added, never renamed; `version` changes if that promise is ever broken.
+ */
+export function toJson(g: CompiledGraph) {
+  const out = g.nodes.find((n) => n.id === g.output)!;
+  return {
+    version: 1,
+    name: g.name,
+    input: g.input,
+    output: { node: out.id, shape: out.shape },
+    classes: g.classes,
+    totals: g.totals,
+    stages: g.stages.map((s) => ({ name: s.name, blocks: s.blocks, shape: s.shape, loc: shortLoc(s.loc) })),
+    nodes: g.nodes.map((n) => ({
+      id: n.id,
+      op: n.op,
+      attrs: n.attrs,
+      inputs: n.inputs,
+      shape: n.shape,
+      params: n.params.trainable + n.params.nonTrainable,
+      trainableParams: n.params.trainable,
+      macs: n.macs,
+      inserted: n.inserted ? { rule: n.inserted.rule, reason: n.inserted.reason, block: shortLoc(n.inserted.blockLoc) } : null,
+      ...(n.stage !== undefined ? { stage: n.stage, block: n.block } : {}),
+      loc: shortLoc(n.loc),
+    })),
+  };
+}
+
+const shortLoc = (l: { file: string; line: number; col: number }) => ({ file: l.file, line: l.line, col: l.col });
+
+export function formatJson(g: CompiledGraph): string {
+  return JSON.stringify(toJson(g), null, 2);
+}

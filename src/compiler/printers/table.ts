@@ -1,0 +1,46 @@
+import pc from 'picocolors';
+import type { CompiledGraph } from '../types.js';
+import { describeOp, formatShape, grouped } from './describe.js';
+
+export interface TableOptions {
+  color?: boolean;
+}
+
+/**
+ * The summary table, like Keras' model.summary() or torchinfo: one row a node (inserted shortcut
+ * nodes marked with `+` and their reason), then totals. Built from the compiled graph only.
+ */
+export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
+  const c = pc.createColors(opts.color ?? false);
+  const rows = g.nodes.map((n) => [
+    (n.inserted ? '+ ' : '  ') + n.id,
+    describeOp(n),
+    formatShape(n.shape),
+    n.params.trainable + n.params.nonTrainable ? grouped(n.params.trainable + n.params.nonTrainable) : '-',
+    n.macs ? grouped(n.macs) : '-',
+    n.inserted ? `${n.inserted.rule}: ${n.inserted.reason}` : '',
+  ]);
+  const head = ['  node', 'op', 'output', 'params', 'MACs', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = [false, false, false, true, true, false];
+  const line = (r: string[]) => r.map((v, i) => (right[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+  const rule = '-'.repeat(widths.slice(0, 5).reduce((a, b) => a + b + 2, 0));
+  const out = [`${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes`, rule, c.bold(line(head)), rule];
+  for (let i = 0; i < rows.length; i++) {
+    const text = line(rows[i]);
+    out.push(g.nodes[i].inserted ? c.yellow(text) : text);
+  }
+  const t = g.totals;
+  const inserted = g.nodes.filter((n) => n.inserted).length;
+  out.push(
+    rule,
+    `Total params:         ${grouped(t.params)}`,
+    `Trainable params:     ${grouped(t.trainableParams)}`,
+    `Non-trainable params: ${grouped(t.nonTrainableParams)}`,
+    `MACs:                 ${grouped(t.macs)} (${(t.macs / 1e9).toFixed(2)} G)`,
+    `Params size:          ${(t.params * 4 / 2 ** 20).toFixed(2)} MiB (float32)`,
+    `Activations:          ${(t.activationBytes / 2 ** 20).toFixed(2)} MiB per sample (forward, float32)`,
+    `Nodes:                ${g.nodes.length} (${inserted} inserted by shortcut rules, marked +)`,
+  );
+  return out.join('\n');
+}
