@@ -16,7 +16,8 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
     (n.inserted ? '+ ' : '  ') + n.id,
     describeOp(n),
     formatShape(n.shape),
-    n.params.trainable + n.params.nonTrainable ? grouped(n.params.trainable + n.params.nonTrainable) : '-',
+    // Trainable parameters per node, as torchvision/torchinfo count them; BN buffers are in the totals.
+    n.params.trainable ? grouped(n.params.trainable) : '-',
     n.macs ? grouped(n.macs) : '-',
     n.inserted ? `${n.inserted.rule}: ${n.inserted.reason}` : '',
   ]);

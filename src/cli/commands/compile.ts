@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { compileFile, formatDot, formatExplain, formatJson, formatTable, type CompileResult, type Limits } from '../../compiler/index.js';
+import { collect, EXIT, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
+
+/** Output formats of `compile`; each takes a compiled graph and returns text. */
+export const FORMATS = ['table', 'json', 'dot'] as const;
+
+interface CompileFlags {
+  format: string;
+  explain?: boolean;
+  set?: string[];
+  extendsRoot?: string;
+  maxBlocks?: number;
+  maxNodes?: number;
+  maxParams?: number;
+}
+
+function limitsOf(f: CompileFlags): Partial<Limits> {
+  const l: Partial<Limits> = {};
+  if (f.maxBlocks) l.maxBlocks = f.maxBlocks;
+  if (f.maxNodes) l.maxNodes = f.maxNodes;
+  if (f.maxParams) l.maxParams = f.maxParams;
+  return l;
+}
+
+/** Shared by compile and check: parse, validate, compile; print diagnostics; undefined on errors. */
+export function compileForCli(file: string, f: CompileFlags, io: Io): CompileResult {
+  const r = compileFile(file, { sets: f.set, extendsRoot: f.extendsRoot, limits: limitsOf(f) });
+  printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
+  return r;
+}
+
+export function addCompileOptions(cmd: Command): Command {
+  return cmd
+    .option('--set <path=value>', 'override a value, e.g. stages.2.blocks=6 (repeatable)', collect)
+    .option('--extends-root <dir>', 'folder that `extends` may not leave (default: the file\'s folder)')
+    .option('--max-blocks <n>', 'limit on blocks after expansion (default 20,000)', parsePositiveInt('--max-blocks'))
+    .option('--max-nodes <n>', 'limit on graph nodes (default 400,000)', parsePositiveInt('--max-nodes'))
+    .option('--max-params <n>', 'limit on parameters (default 1,000,000,000)', parsePositiveInt('--max-params'));
+}
+
+export function register(program: Command, io: Io, setExit: (code: number) => void): void {
+  addCompileOptions(
+    program
+      .command('compile')
+      .description('compile an architecture and print its graph: every node, shape, params and MACs')
+      .argument('<file>', 'architecture YAML file')
+      .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+      .option('--explain', 'list every node a shortcut rule inserted, and why'),
+  ).action((file: string, flags: CompileFlags) => {
+    if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`Unknown format "${flags.format}". Formats: ${FORMATS.join(', ')}.`);
+    const r = compileForCli(file, flags, io);
+    if (!r.graph) return setExit(EXIT.input);
+    const g = r.graph;
+    const text = flags.format === 'json' ? formatJson(g) : flags.format === 'dot' ? formatDot(g) : formatTable(g, { color: io.color });
+    // With a machine-readable format the explanation goes to stderr, so stdout stays parseable.
+    if (flags.explain && flags.format === 'table') io.out(`${text}\n\n${formatExplain(g)}`);
+    else {
+      io.out(text);
+      if (flags.explain) io.err(formatExplain(g));
+    }
+    setExit(EXIT.ok);
+  });
+}

@@ -1,0 +1,42 @@
+import { formatDiagnostics, type Diagnostic } from '../parser/index.js';
+
+/** Exit codes: 0 ok, 1 the input is wrong, 2 the command line is wrong. */
+export const EXIT = { ok: 0, input: 1, usage: 2 } as const;
+
+/** Thrown by commands for a wrong command line (exit 2), caught in main. */
+export class UsageError extends Error {}
+
+/** Thrown by commands for wrong input (exit 1) whose message was already printed or is printed by main. */
+export class InputError extends Error {}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Colours on stderr/stdout when they are terminals and NO_COLOR is unset. */
+  color: boolean;
+}
+
+export const processIo = (): Io => ({
+  out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+  err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
+  color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+});
+
+/** Prints diagnostics to stderr with source lines and carets, plus a one-line count. */
+export function printDiagnostics(io: Io, diagnostics: Diagnostic[], sources: Map<string, string>, dropped = 0): void {
+  if (diagnostics.length === 0) return;
+  io.err(formatDiagnostics(diagnostics, { sources, color: io.color }, dropped));
+  const errors = diagnostics.filter((d) => d.severity === 'error').length + dropped;
+  io.err(`\n${errors} error${errors === 1 ? '' : 's'}.`);
+}
+
+/** `--set` may repeat: commander collects it with this. */
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function parsePositiveInt(flag: string) {
+  return (v: string) => {
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive whole number, not "${v}".`);
+    return n;
+  };
+}

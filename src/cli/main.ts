@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import * as check from './commands/check.js';
+import * as compile from './commands/compile.js';
+import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The skipgraph command line. Returns the exit code: 0 ok, 1 the input is wrong, 2 usage.
+ * User errors never print a stack trace; only a bug in skipgraph does (as an internal error).
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const setExit = (c: number) => {
+    code = c;
+  };
+  const program = new Command()
+    .name('skipgraph')
+    .description('A declarative model-graph compiler for residual networks.')
+    .version(pkg.version, '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run skipgraph --help for usage)');
+  compile.register(program, io, setExit);
+  check.register(program, io, setExit);
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}`);
+      return EXIT.usage;
+    }
+    if (err instanceof InputError) {
+      if (err.message) io.err(`error: ${err.message}`);
+      return EXIT.input;
+    }
+    throw err;
+  }
+}
