@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArchitectureAst } from './ast.js';
 import { applySet, displayName, resolveExtends } from './compose.js';
@@ -61,7 +61,7 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     sources,
     root: resolve(opts.extendsRoot ?? dirname(path)),
     readFile: opts.readFile ?? ((p) => readFileSync(p)),
-  });
+  }, existsSync(path) ? [realpathSync(path)] : []);
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
   if (bag.hasErrors) return done();

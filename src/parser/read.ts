@@ -103,6 +103,8 @@ class Converter {
   private aliasNodes = 0;
   private reportedBomb = false;
   private readonly expanding = new Set<YNode>();
+  /** The outermost alias being expanded: where an alias bomb is reported. */
+  private aliasSite: YNode | undefined;
 
   constructor(
     private readonly doc: Document.Parsed,
@@ -123,7 +125,7 @@ class Converter {
     if (inAlias && ++this.aliasNodes > READ_LIMITS.maxAliasNodes) {
       if (!this.reportedBomb) {
         this.reportedBomb = true;
-        this.bag.error('alias-limit', `Aliases expand to more than ${READ_LIMITS.maxAliasNodes.toLocaleString('en-US')} values.`, this.locOf(n), 'Use fewer or smaller aliases.');
+        this.bag.error('alias-limit', `Aliases expand to more than ${READ_LIMITS.maxAliasNodes.toLocaleString('en-US')} values.`, this.locOf(this.aliasSite ?? n), 'Use fewer or smaller aliases.');
       }
       return undefined;
     }
@@ -138,7 +140,10 @@ class Converter {
         return undefined;
       }
       this.expanding.add(target);
+      const outer = !inAlias;
+      if (outer) this.aliasSite = n;
       const out = this.node(target, depth, true);
+      if (outer) this.aliasSite = undefined;
       this.expanding.delete(target);
       // The copy keeps the anchor's locations: errors in it point where the values were written.
       return out;
