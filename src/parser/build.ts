@@ -66,6 +66,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
     }
     for (const e of s.entries) fieldLocs[e.key] = e.value.loc;
     const sc = pick('shortcut');
+    if (!sc.node && get(root, 'shortcut')) sc.loc = get(root, 'shortcut')!.loc;
     const se = pick('se');
     const params = pick('params');
     stages.push({

@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compileFile } from '../../src/compiler/index.js';
+
+/**
+ * Every file in architectures/ compiles, and its numbers are the published ones. torchvision's
+ * figures (params = trainable, MACs = conv + dense multiply-accumulates at 224x224, 1000 classes;
+ * CIFAR nets at 32x32, 10 classes) come from the issue's table; the three others are derived by
+ * hand in the comments below.
+ */
+const expected: Record<string, { params: number; macs: number; nonTrainable?: number; stages?: string[] }> = {
+  resnet18: { params: 11_689_512, macs: 1_814_073_344, nonTrainable: 9_600, stages: ['56x56x64', '28x28x128', '14x14x256', '7x7x512'] },
+  resnet34: { params: 21_797_672, macs: 3_663_761_408, stages: ['56x56x64', '28x28x128', '14x14x256', '7x7x512'] },
+  resnet50: { params: 25_557_032, macs: 4_089_184_256, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  resnet101: { params: 44_549_160, macs: 7_801_405_440, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  resnet152: { params: 60_192_808, macs: 11_513_626_624, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  resnext50_32x4d: { params: 25_028_904, macs: 4_230_479_872, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  wide_resnet50_2: { params: 68_883_240, macs: 11_398_021_120, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  cifar_resnet20: { params: 269_722, macs: 40_551_040, stages: ['32x32x16', '16x16x32', '8x8x64'] },
+  cifar_resnet56: { params: 853_018, macs: 125_485_696 },
+  cifar_resnet110: { params: 1_727_962, macs: 252_887_680 },
+  // Pre-activation ResNet-18, from ResNet-18's 11,689,512: no stem BN (-128); each stage's first
+  // block normalises its C/2 input channels instead of C (-C for C = 128, 256, 512: -896);
+  // projections have no BN (-2C each: -1,792); a final BN on 512 channels (+1,024).
+  // = 11,687,720. Convs are unchanged, so MACs equal ResNet-18's.
+  preact_resnet18: { params: 11_687_720, macs: 1_814_073_344, stages: ['56x56x64', '28x28x128', '14x14x256', '7x7x512'] },
+  // ResNet-50-D (timm resnet50d, 25.58M): from ResNet-50's 25,557,032, the 7x7x3x64 stem conv
+  // (9,408) and its BN (128) become 3x3 convs 3->32 (864), 32->32 (9,216), 32->64 (18,432) with BNs
+  // of 32, 32, 64 channels (64 + 64 + 128): +19,232 -> 25,576,264. MACs: the stem convs at 112x112
+  // add 12544 * (864 + 9216 + 18432) - 118,013,952 = 239,640,576 -> 4,328,824,832 (the avgdown
+  // pools add none; their 1x1 convs run on the pooled map, as the strided ones did).
+  resnet50d: { params: 25_576_264, macs: 4_328_824_832, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  // SE-ResNet-50 (Hu et al.: 28.09M): each block adds fc1 C*C/16 + C/16 and fc2 C/16*C + C for
+  // C = 256 (x3 blocks), 512 (x4), 1024 (x6), 2048 (x3): 2,530,992 -> 28,088,024. MACs add
+  // 2*C*C/16 per block: 2*(3*4096 + 4*16384 + 6*65536 + 3*262144) = 2,514,944 -> 4,091,699,200.
+  seresnet50: { params: 28_088_024, macs: 4_091_699_200, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+};
+
+const files = readdirSync(new URL('../../architectures/', import.meta.url)).filter((f) => f.endsWith('.yaml'));
+
+describe('architectures/', () => {
+  it('has an expected row for every file, and a file for every row', () => {
+    const onDisk = files.map((f) => f.replace(/\.yaml$/, ''));
+    expect(onDisk.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it.each(files)('%s compiles to its published numbers', (file) => {
+    const name = file.replace(/\.yaml$/, '');
+    const r = compileFile(new URL(`../../architectures/${file}`, import.meta.url).pathname);
+    expect(r.diagnostics).toEqual([]);
+    const g = r.graph!;
+    const want = expected[name];
+    expect(want, `no expected numbers for ${file}`).toBeDefined();
+    expect(g.name).toBe(name);
+    expect(g.totals.trainableParams).toBe(want.params);
+    expect(g.totals.macs).toBe(want.macs);
+    if (want.nonTrainable !== undefined) expect(g.totals.nonTrainableParams).toBe(want.nonTrainable);
+    if (want.stages) expect(g.stages.map((s) => s.shape.join('x'))).toEqual(want.stages);
+    // The output is the class scores.
+    expect(g.nodes.find((n) => n.id === g.output)!.shape).toEqual([g.classes]);
+  });
+
+  it('every file starts with the yaml-language-server schema line', () => {
+    for (const f of files) {
+      const first = readFileSyncText(f).split('\n')[0];
+      expect(first).toBe('# yaml-language-server: $schema=../schemas/architecture.schema.json');
+    }
+  });
+});
+
+function readFileSyncText(f: string): string {
+  return readFileSync(new URL(`../../architectures/${f}`, import.meta.url), 'utf8');
+}
