@@ -24,6 +24,8 @@ export interface BlockContext {
   /** Channels entering the block. */
   inChannels: number;
   classes: number;
+  /** Most layers one user block may expand to (`use` nests, so expansion can grow exponentially). */
+  maxLayers?: number;
 }
 
 /** torchvision's Bottleneck width: int(planes * (base_width / 64.)) * groups. */
@@ -139,11 +141,33 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     }
     env.set(k, v);
   }
+  // Sized before expanding: blocks that `use` each other several times multiply.
+  const size = expandedSize(def, defs, new Map(), []);
+  if (ctx.maxLayers !== undefined && size > ctx.maxLayers) {
+    bag.error('limit-exceeded', `The block "${def.name}" expands to ${size.toLocaleString('en-US')} layers (its "use" layers nest), over the limit of ${ctx.maxLayers.toLocaleString('en-US')} nodes.`, s.loc, 'If this is intended, raise it with --max-nodes (API: limits.maxNodes).');
+    return undefined;
+  }
   const main = expandUser(def, defs, env, new Namer(), [def.name], bag);
   if (!main) return undefined;
   if (s.se) main.push(...se(s));
   const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as PlannedLayer['op'], attrs: {}, loc: def.loc };
   return { pre: [], main, post, stride, preact: false };
+}
+
+/** Layers a user block expands to (memoised per block; cycles and unknown blocks count 0, expandUser reports them). */
+function expandedSize(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, memo: Map<string, number>, stack: string[]): number {
+  const known = memo.get(def.name);
+  if (known !== undefined) return known;
+  let n = 0;
+  for (const layer of def.layers) {
+    if (layer.op !== 'use') n += 1;
+    else {
+      const inner = defs.get(layer.use!.block);
+      if (inner && !stack.includes(inner.name) && inner.name !== def.name) n += expandedSize(inner, defs, memo, [...stack, def.name]);
+    }
+  }
+  memo.set(def.name, n);
+  return n;
 }
 
 function expandUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, env: Env, namer: Namer, stack: string[], bag: DiagnosticBag): PlannedLayer[] | undefined {

@@ -1,5 +1,6 @@
 import type { DiagnosticBag, Loc } from '../parser/index.js';
 import { countMacs, countParams } from './count.js';
+import { LIMIT_FLAGS } from './limits.js';
 import { inferShape, isShapeError } from './shapes.js';
 import type { GraphNode, Insertion, OpKind } from './types.js';
 
@@ -27,13 +28,21 @@ export class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   private readonly byId = new Map<string, GraphNode>();
 
-  constructor(private readonly bag: DiagnosticBag) {}
+  /** `maxNodes` is enforced as nodes are added, so an oversized graph is refused before it is built. */
+  constructor(
+    private readonly bag: DiagnosticBag,
+    private readonly maxNodes = Infinity,
+  ) {}
 
   get(id: string): GraphNode | undefined {
     return this.byId.get(id);
   }
 
   add(spec: NodeSpec): string | undefined {
+    if (this.nodes.length >= this.maxNodes) {
+      this.bag.error('limit-exceeded', `Nodes in the graph: more than ${this.maxNodes.toLocaleString('en-US')} (the limit), reached at ${spec.id}.`, spec.loc, `If this is intended, raise it with ${LIMIT_FLAGS.maxNodes} (API: limits.maxNodes).`);
+      return undefined;
+    }
     if (this.byId.has(spec.id)) {
       this.bag.add({
         code: 'invalid-value',

@@ -22,7 +22,7 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
   const totalBlocks = ast.stages.reduce((n, s) => n + s.blocks, 0);
   if (!checkLimit('maxBlocks', totalBlocks, limits, 'Blocks after expansion', ast.fieldLocs.stages ?? ast.loc, bag)) return undefined;
 
-  const b = new GraphBuilder(bag);
+  const b = new GraphBuilder(bag, limits.maxNodes);
   const { height, width, channels } = ast.input;
   let cur = b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
   const topEnv: Env = new Map([['classes', ast.classes]]);
@@ -31,7 +31,7 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
   const stages: StageSummary[] = [];
   for (const stage of ast.stages) {
     if (!cur) break;
-    cur = emitStage(b, ast, stage, cur, bag);
+    cur = emitStage(b, ast, stage, cur, limits, bag);
     if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
   }
   if (cur) cur = emitLayers(b, ast.head, cur, '', topEnv, new Namer(), {}, bag);
@@ -65,13 +65,13 @@ export function stageName(s: StageAst): string {
   return s.name ?? `layer${s.index + 1}`;
 }
 
-function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input: string, bag: DiagnosticBag): string | undefined {
+function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input: string, limits: Limits, bag: DiagnosticBag): string | undefined {
   const name = stageName(stage);
   const user = ast.blocks.get(stage.block);
   if (!user && !(stage.block in EXPANSION)) return undefined; // reported by the parser
   let cur = input;
   for (let i = 0; i < stage.blocks; i++) {
-    const ctx = { stage, index: i, inChannels: b.shapeOf(cur)[2] ?? 0, classes: ast.classes };
+    const ctx = { stage, index: i, inChannels: b.shapeOf(cur)[2] ?? 0, classes: ast.classes, maxLayers: limits.maxNodes };
     if (b.shapeOf(cur).length !== 3) {
       bag.error('shape-mismatch', `Stage ${name} needs a [height, width, channels] map, but gets a flat [${b.shapeOf(cur).join('x')}] tensor.`, stage.loc, 'Flatten and pool in the head, after the stages.');
       return undefined;
