@@ -40,3 +40,16 @@ export function parsePositiveInt(flag: string) {
     return n;
   };
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, kb: 1e3, kib: 2 ** 10, m: 2 ** 20, mb: 1e6, mib: 2 ** 20, g: 2 ** 30, gb: 1e9, gib: 2 ** 30, t: 2 ** 40, tb: 1e12, tib: 2 ** 40 };
+
+/** A byte count: `17179869184`, `16GiB`, `512MiB`, `1.5 GB` (K/M/G/T alone are binary). */
+export function parseByteSize(flag: string) {
+  return (v: string) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v.replace(/_/g, ''));
+    const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
+    const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} needs a size in bytes such as 17179869184, 16GiB or 512MiB, not "${v}".`);
+    return n;
+  };
+}

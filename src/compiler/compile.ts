@@ -3,12 +3,14 @@ import { InternalError, type ArchitectureAst, type DiagnosticBag, type StageAst 
 import { EXPANSION, planBuiltin, planUser, type BlockPlan } from './blocks.js';
 import { GraphBuilder, type NodeSpec } from './builder.js';
 import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
-import { checkLimit, DEFAULT_LIMITS, type Limits } from './limits.js';
+import { checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
 import { buildShortcut } from './shortcut.js';
 import type { CompiledGraph, EdgeLabel, GraphNode, StageSummary } from './types.js';
 
 export interface CompileAstOptions {
   limits?: Partial<Limits>;
+  /** Batch size for the activation-memory estimate (default DEFAULT_BATCH, 32). */
+  batch?: number;
 }
 
 type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
@@ -47,6 +49,7 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
   }
   totals.params = totals.trainableParams + totals.nonTrainableParams;
   if (!checkLimit('maxParams', totals.params, limits, 'Parameters', ast.loc, bag)) return undefined;
+  if (!checkActivationMemory(totals.activationBytes, opts.batch ?? DEFAULT_BATCH, limits, ast.input.loc, bag)) return undefined;
 
   return {
     name: ast.name,

@@ -5,13 +5,15 @@ import type { CompiledGraph } from './types.js';
 
 export * from './types.js';
 export { compileAst, stageName } from './compile.js';
-export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from './limits.js';
+export { DEFAULT_BATCH, DEFAULT_LIMITS, formatBytes, LIMIT_FLAGS, type Limits } from './limits.js';
 export { bottleneckWidth, EXPANSION } from './blocks.js';
 export { convOut, inferShape, poolOutCeil } from './shapes.js';
 export { countMacs, countParams } from './count.js';
 
 export interface CompileOptions extends ParseOptions {
   limits?: Partial<Limits>;
+  /** Batch size for the activation-memory estimate (default DEFAULT_BATCH, 32). */
+  batch?: number;
 }
 
 export interface CompileResult {
@@ -24,7 +26,7 @@ export interface CompileResult {
 }
 
 function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
-  const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits }) : undefined;
+  const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits, batch: opts.batch }) : undefined;
   return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources };
 }
 

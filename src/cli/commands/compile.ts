@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { compileFile, formatDot, formatExplain, formatJson, formatTable, type CompileResult, type Limits } from '../../compiler/index.js';
-import { collect, EXIT, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
+import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
 export const FORMATS = ['table', 'json', 'dot'] as const;
@@ -13,6 +13,8 @@ interface CompileFlags {
   maxBlocks?: number;
   maxNodes?: number;
   maxParams?: number;
+  maxActivationBytes?: number;
+  batch?: number;
 }
 
 function limitsOf(f: CompileFlags): Partial<Limits> {
@@ -20,12 +22,13 @@ function limitsOf(f: CompileFlags): Partial<Limits> {
   if (f.maxBlocks) l.maxBlocks = f.maxBlocks;
   if (f.maxNodes) l.maxNodes = f.maxNodes;
   if (f.maxParams) l.maxParams = f.maxParams;
+  if (f.maxActivationBytes) l.maxActivationBytes = f.maxActivationBytes;
   return l;
 }
 
 /** Shared by compile and check: parse, validate, compile; print diagnostics; undefined on errors. */
 export function compileForCli(file: string, f: CompileFlags, io: Io): CompileResult {
-  const r = compileFile(file, { sets: f.set, extendsRoot: f.extendsRoot, limits: limitsOf(f) });
+  const r = compileFile(file, { sets: f.set, extendsRoot: f.extendsRoot, limits: limitsOf(f), batch: f.batch });
   printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
   return r;
 }
@@ -36,7 +39,9 @@ export function addCompileOptions(cmd: Command): Command {
     .option('--extends-root <dir>', 'folder that `extends` may not leave (default: the file\'s folder)')
     .option('--max-blocks <n>', 'limit on blocks after expansion (default 20,000)', parsePositiveInt('--max-blocks'))
     .option('--max-nodes <n>', 'limit on graph nodes (default 400,000)', parsePositiveInt('--max-nodes'))
-    .option('--max-params <n>', 'limit on parameters (default 1,000,000,000)', parsePositiveInt('--max-params'));
+    .option('--max-params <n>', 'limit on parameters (default 1,000,000,000)', parsePositiveInt('--max-params'))
+    .option('--max-activation-bytes <size>', 'limit on forward activation memory for a batch, e.g. 32GiB (default 16GiB)', parseByteSize('--max-activation-bytes'))
+    .option('--batch <n>', 'batch size the activation-memory estimate assumes (default 32)', parsePositiveInt('--batch'));
 }
 
 export function register(program: Command, io: Io, setExit: (code: number) => void): void {
