@@ -40,7 +40,7 @@ function pickErrors(errors: ErrorObject[]): ErrorObject[] {
   const kept = errors.filter((e) => e.keyword !== 'if');
   // A discriminator failure makes the branch errors meaningless: keep only it at that path.
   const disc = new Set(kept.filter((e) => e.keyword === 'discriminator').map((e) => e.instancePath));
-  return kept.filter((e) => e.keyword === 'discriminator' || !disc.has(e.instancePath) || e.keyword === 'discriminator');
+  return kept.filter((e) => e.keyword === 'discriminator' || !disc.has(e.instancePath));
 }
 
 function segments(instancePath: string): string[] {
