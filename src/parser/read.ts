@@ -137,8 +137,12 @@ class Converter {
     }
     if (isAlias(n)) {
       const target = n.resolve(this.doc);
-      if (!target || this.expanding.has(target)) {
-        this.bag.error('alias-limit', `The alias "*${n.source}" refers to itself or to nothing.`, this.locOf(n));
+      if (!target) {
+        this.bag.error('yaml-syntax', `The alias "*${n.source}" names no anchor; define it first with "&${n.source}".`, this.locOf(n));
+        return undefined;
+      }
+      if (this.expanding.has(target)) {
+        this.bag.error('alias-limit', `The alias "*${n.source}" refers to itself.`, this.locOf(n));
         return undefined;
       }
       this.expanding.add(target);
