@@ -1,13 +1,17 @@
 import type { Command } from 'commander';
-import { compileFile, formatDot, formatExplain, formatJson, formatTable, type CompileResult, type Limits } from '../../compiler/index.js';
+import { COLLAPSE_MODES, compileFile, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
 import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
-export const FORMATS = ['table', 'json', 'dot'] as const;
+export const FORMATS = ['table', 'json', 'dot', 'svg', 'html', 'mermaid'] as const;
+
+/** The formats that draw the graph, and so can collapse stages. */
+const PICTURES = ['svg', 'html', 'mermaid'];
 
 interface CompileFlags {
   format: string;
   explain?: boolean;
+  collapse?: string;
   set?: string[];
   extendsRoot?: string;
   maxBlocks?: number;
@@ -51,13 +55,23 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('compile an architecture and print its graph: every node, shape, params and MACs')
       .argument('<file>', 'architecture YAML file')
       .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
-      .option('--explain', 'list every node a shortcut rule inserted, and why'),
+      .option('--explain', 'list every node a shortcut rule inserted, and why')
+      .option('--collapse <what>', `draw each stage as one box (svg, html, mermaid): ${COLLAPSE_MODES.join(', ')}`),
   ).action((file: string, flags: CompileFlags) => {
     if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`Unknown format "${flags.format}". Formats: ${FORMATS.join(', ')}.`);
+    if (flags.collapse !== undefined && !(COLLAPSE_MODES as readonly string[]).includes(flags.collapse)) throw new UsageError(`Unknown --collapse "${flags.collapse}". Choices: ${COLLAPSE_MODES.join(', ')}.`);
+    if (flags.collapse !== undefined && !PICTURES.includes(flags.format)) throw new UsageError(`--collapse works with --format ${PICTURES.join(', ')}, not ${flags.format}.`);
     const r = compileForCli(file, flags, io);
     if (!r.graph) return setExit(EXIT.input);
     const g = r.graph;
-    const text = flags.format === 'json' ? formatJson(g) : flags.format === 'dot' ? formatDot(g) : formatTable(g, { color: io.color });
+    const collapse = flags.collapse as Collapse | undefined;
+    const text =
+      flags.format === 'json' ? formatJson(g)
+      : flags.format === 'dot' ? formatDot(g)
+      : flags.format === 'svg' ? formatSvg(g, { collapse })
+      : flags.format === 'html' ? formatHtml(g, { collapse, description: r.ast?.description })
+      : flags.format === 'mermaid' ? formatMermaid(g, { collapse })
+      : formatTable(g, { color: io.color });
     // With a machine-readable format the explanation goes to stderr, so stdout stays parseable.
     if (flags.explain && flags.format === 'table') io.out(`${text}\n\n${formatExplain(g)}`);
     else {
