@@ -147,9 +147,11 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     bag.error('limit-exceeded', `The block "${def.name}" expands to ${size.toLocaleString('en-US')} layers (its "use" layers nest), over the limit of ${ctx.maxLayers.toLocaleString('en-US')} nodes.`, s.loc, 'If this is intended, raise it with --max-nodes (API: limits.maxNodes).');
     return undefined;
   }
-  const main = expandUser(def, defs, env, new Namer(), [def.name], bag);
+  const namer = new Namer();
+  const main = expandUser(def, defs, env, namer, [def.name], bag);
   if (!main) return undefined;
-  if (s.se) main.push(...se(s));
+  // Named by the same namer: a block that has its own `se` layer gets the stage's as se2.
+  if (s.se) main.push(...se(s).map((l) => ({ ...l, local: namer.next('se') })));
   const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as PlannedLayer['op'], attrs: {}, loc: def.loc };
   return { pre: [], main, post, stride, preact: false };
 }

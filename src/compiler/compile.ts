@@ -29,14 +29,16 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
   let cur = b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
   const topEnv: Env = new Map([['classes', ast.classes]]);
 
-  cur = emitLayers(b, ast.stem, cur!, '', topEnv, new Namer(), {}, bag);
+  // Stem and head share the top-level scope, so one namer: a head `dropout` after a stem `dropout` is dropout2.
+  const topNamer = new Namer();
+  cur = emitLayers(b, ast.stem, cur!, '', topEnv, topNamer, {}, bag);
   const stages: StageSummary[] = [];
   for (const stage of ast.stages) {
     if (!cur) break;
     cur = emitStage(b, ast, stage, cur, limits, bag);
     if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
   }
-  if (cur) cur = emitLayers(b, ast.head, cur, '', topEnv, new Namer(), {}, bag);
+  if (cur) cur = emitLayers(b, ast.head, cur, '', topEnv, topNamer, {}, bag);
   if (!cur || bag.hasErrors) return undefined;
   if (!checkLimit('maxNodes', b.nodes.length, limits, 'Nodes in the graph', ast.loc, bag)) return undefined;
 

@@ -75,9 +75,10 @@ const NUMBERED = new Set(['conv', 'bn']);
 export class Namer {
   private readonly counts = new Map<string, number>();
   next(op: string): string {
-    const n = (this.counts.get(op) ?? 0) + 1;
-    this.counts.set(op, n);
+    // Counted by name, not op: `avgpool` and `global_avg_pool` both start from "avgpool".
     const base = BASE_NAME[op] ?? op;
+    const n = (this.counts.get(base) ?? 0) + 1;
+    this.counts.set(base, n);
     return NUMBERED.has(op) ? `${base}${n}` : n === 1 ? base : `${base}${n}`;
   }
 }
