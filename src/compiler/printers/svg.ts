@@ -86,7 +86,8 @@ const LEGEND_H = 58;
 
 function legendSvg(g: CompiledGraph, l: GraphLayout): { svg: string; width: number } {
   const inserted = g.nodes.filter((n) => n.inserted).length;
-  const title = `${g.name}: ${grouped(g.totals.params)} params, ${(g.totals.macs / 1e9).toFixed(2)} G MACs, ${g.nodes.length} nodes (${inserted} inserted)`;
+  const macs = g.totals.macs >= 1e9 ? `${(g.totals.macs / 1e9).toFixed(2)} G` : `${(g.totals.macs / 1e6).toFixed(2)} M`;
+  const title = `${g.name}: ${grouped(g.totals.params)} params, ${macs} MACs, ${g.nodes.length} nodes (${inserted} inserted)`;
   const y = 40;
   const items: string[] = [];
   let cx = 12;

@@ -1,0 +1,85 @@
+/**
+ * docs/tutorial.md is kept true by this test. The convention:
+ *
+ * - Every ```yaml fence is a whole architecture file whose first line is `# <file>.yaml`, the
+ *   name the reader saves it under; it is compiled through the public `compileSource` with that
+ *   name as its file (so locations in the output read `step3-identity.yaml:9:5`).
+ * - The next fence after each yaml fence holds what skipgraph prints for it, and its info string
+ *   says which printer: ```text table is `formatTable` (what `skipgraph compile <file>` prints,
+ *   without colour), ```text explain is `formatExplain` (the `--explain` part), and ```text error
+ *   is `formatDiagnostics` for a snippet that must fail to compile.
+ * - `npm run docs:images -- --tutorial` rewrites those output fences from the snippets.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileSnippet, PICTURES, ROOT, snippetOutput, snippetPairs, tutorialSnippets, TUTORIAL } from '../../docs/images/generate.js';
+import { compileFile } from '../../src/compiler/index.js';
+
+const md = readFileSync(TUTORIAL, 'utf8');
+const pairs = snippetPairs(md);
+
+describe('docs/tutorial.md', () => {
+  it('has a snippet for each step, each followed by its output', () => {
+    expect(pairs.map((p) => `${p.snippet.file}: ${p.kind}`)).toEqual([
+      'step1-plain.yaml: table',
+      'step2-residual.yaml: table',
+      'step3-identity.yaml: error',
+      'step3-projection.yaml: explain',
+      'step4-resnet18.yaml: table',
+    ]);
+    // Every yaml fence is one of them: none is left uncompiled.
+    expect(md.match(/^```yaml$/gm)).toHaveLength(pairs.length);
+  });
+
+  it.each(pairs.map((p) => [`${p.snippet.file} (line ${p.snippet.line}) prints what the ${p.kind} block after it shows`, p] as const))('%s', (_, p) => {
+    expect(p.output.body).toBe(snippetOutput(p.snippet, p.kind) + '\n');
+  });
+
+  it('step 4 is exactly the shipped ResNet-18', () => {
+    const mine = compileSnippet(tutorialSnippets(md).find((s) => s.file === 'step4-resnet18.yaml')!).graph!;
+    const shipped = compileFile(join(ROOT, 'architectures/resnet18.yaml')).graph!;
+    const view = (g: typeof mine) => g.nodes.map((n) => [n.id, n.op, n.attrs, n.inputs, n.shape, n.params, n.macs, n.inserted?.reason]);
+    expect(view(mine)).toEqual(view(shipped));
+    expect(mine.totals).toEqual(shipped.totals);
+    expect(mine.totals.trainableParams).toBe(11_689_512);
+  });
+
+  it('the table of shapes at each stage agrees with the compiled ResNet-18', () => {
+    const g = compileSnippet(tutorialSnippets(md).find((s) => s.file === 'step4-resnet18.yaml')!).graph!;
+    const rows = [...md.matchAll(/^\| (layer\d) \| (\d+) \| (\S+) \| (.+) \|$/gm)].map((m) => ({ name: m[1], blocks: Number(m[2]), shape: m[3], inserted: !m[4].startsWith('nothing') }));
+    expect(rows.map(({ name, blocks, shape }) => ({ name, blocks, shape }))).toEqual(g.stages.map((s) => ({ name: s.name, blocks: s.blocks, shape: s.shape.join('x') })));
+    expect(rows.map((r) => r.inserted)).toEqual(g.stages.map((s) => g.nodes.some((n) => n.stage === s.name && n.inserted)));
+  });
+
+  it('shows pictures that docs:images makes, and they exist', () => {
+    const shown = [...md.matchAll(/\]\(images\/([^)]+\.svg)\)/g)].map((m) => m[1]);
+    expect(shown.length).toBeGreaterThanOrEqual(5);
+    const made = new Set(PICTURES.map((p) => p.out));
+    for (const s of shown) {
+      expect(made.has(s), `${s} is made by docs/images/generate.ts`).toBe(true);
+      expect(() => readFileSync(join(ROOT, 'docs/images', s))).not.toThrow();
+    }
+  });
+
+  it('the training sample compiles the step-4 file it names', () => {
+    const sample = md.match(/```ts\n([\s\S]*?)```/)![1];
+    expect(sample).toContain("import { buildModel } from 'skipgraph/runtime';");
+    expect(sample).toContain("compileFile('step4-resnet18.yaml'");
+    expect(sample).toContain('model.fit(');
+  });
+});
+
+describe('the snippet convention', () => {
+  const yaml = '```yaml\n# a.yaml\nname: a\n```\n';
+  it('rejects a yaml fence without its file name, and one not followed by an output fence', () => {
+    expect(() => snippetPairs('```yaml\nname: a\n```\n```text table\n```\n')).toThrow('must start with "# <file>.yaml"');
+    expect(() => snippetPairs(`${yaml}\n\`\`\`ts\nx\n\`\`\`\n`)).toThrow('must be ```text table, ```text explain or ```text error');
+    expect(() => snippetPairs(yaml)).toThrow('must be ```text table');
+  });
+  it('fails a snippet marked as an error that compiles, and a broken one marked as a table', () => {
+    const [ok] = pairs;
+    expect(() => snippetOutput(ok.snippet, 'error')).toThrow('compiles, but its output block says "text error"');
+    expect(() => snippetOutput({ ...ok.snippet, yaml: ok.snippet.yaml.replace('classes: 10', 'classes: ten') }, 'table')).toThrow('does not compile');
+  });
+});
