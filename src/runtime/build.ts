@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs';
+import type { CompiledGraph, GraphNode } from '../compiler/types.js';
+import { emitNode } from './emit.js';
+import { InternalError } from './errors.js';
+import { verifyModel } from './verify.js';
+
+export interface BuildOptions {
+  /** Seeds every initializer (per layer, derived); omitted: fresh random weights. */
+  seed?: number;
+  /** Start each residual block's last batch-norm gamma at 0 (torchvision's zero_init_residual). */
+  zeroInitResidual?: boolean;
+  /**
+   * Also run one zero image through the model and compare every node's real output shape
+   * (default true; the symbolic shapes and parameter counts are always checked).
+   */
+  probe?: boolean;
+}
+
+/**
+ * Emits the compiled graph as a TF.js functional model whose layer names are the node ids, then
+ * checks it against the compiler: every node's output shape and parameter count, and the
+ * totals. A mismatch throws an InternalError (a skipgraph bug), never passes silently.
+ */
+export function buildModel(compiled: CompiledGraph, options: BuildOptions = {}): tf.LayersModel {
+  const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
+  const symbols = new Map<string, tf.SymbolicTensor>();
+  const zeroGamma = options.zeroInitResidual ? lastBlockBatchNorms(compiled, byId) : new Set<string>();
+  let input: tf.SymbolicTensor | undefined;
+  compiled.nodes.forEach((node, index) => {
+    if (node.op === 'input') {
+      if (input !== undefined) throw new InternalError('the compiled graph has more than one input');
+      input = tf.input({ shape: node.shape, name: node.id });
+      symbols.set(node.id, input);
+      return;
+    }
+    const inputs = node.inputs.map((id) => {
+      const s = symbols.get(id);
+      if (s === undefined) throw new InternalError(`node ${node.id} uses ${id} before it is defined`);
+      return s;
+    });
+    const shapeOf = (id: string) => byId.get(id)!.shape;
+    symbols.set(node.id, emitNode(node, inputs, { shapeOf, index, seed: options.seed, zeroGamma }));
+  });
+  const output = symbols.get(compiled.output);
+  if (input === undefined || output === undefined) throw new InternalError('the compiled graph lacks its input or output node');
+  const model = tf.model({ inputs: input, outputs: output, name: modelName(compiled.name) });
+  verifyModel(model, compiled, { probe: options.probe ?? true });
+  return model;
+}
+
+/** TF.js model names follow its tensor-name rule. */
+function modelName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._/-]/g, '_');
+  return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : `m${cleaned}`;
+}
+
+/**
+ * The batch norm that ends each block's main path: those the compiler marks `blockLast`, and,
+ * for graphs without the mark, the bn found walking back from each add's main input through
+ * shape-keeping ops (activations, the SE multiply's x); a conv first means none (pre-activation).
+ */
+function lastBlockBatchNorms(compiled: CompiledGraph, byId: Map<string, GraphNode>): Set<string> {
+  const found = new Set<string>();
+  const passThrough = new Set(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout']);
+  for (const node of compiled.nodes) {
+    if (node.op === 'bn' && node.attrs.blockLast === true) found.add(node.id);
+    if (node.op !== 'add') continue;
+    let cur = byId.get(node.inputs[0]);
+    while (cur !== undefined && passThrough.has(cur.op)) cur = byId.get(cur.inputs[0]);
+    if (cur?.op === 'bn') found.add(cur.id);
+  }
+  return found;
+}
