@@ -104,7 +104,9 @@ describe.skipIf(!hasChromium)('the graph in a real browser (chromium)', () => {
     const c = await open('resnet152-stages.svg', formatSvg(shipped('resnet152'), { collapse: 'stages' }));
     expect(await c.page.locator('g.node').count()).toBe(11);
     expect(await c.page.locator('g.node.stage.inserted').count()).toBe(4);
-    await c.page.setViewportSize({ width: 420, height: 1240 });
+    const size = await c.page.locator('svg').evaluate((e) => [Number(e.getAttribute('width')), Number(e.getAttribute('height'))]);
+    expect(size[1]).toBeLessThan(1400); // 515 nodes, one screen tall
+    await c.page.setViewportSize({ width: size[0], height: size[1] });
     await c.page.screenshot({ path: join(out, 'resnet152-stages.png') });
     expect([...errors, ...c.errors]).toEqual([]);
     await page.close();

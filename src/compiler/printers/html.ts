@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CompiledGraph } from '../types.js';
-import { grouped } from './describe.js';
+import { formatShape, grouped } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { formatExplain } from './explain.js';
 import { layoutGraph, type LayoutOptions } from './layout.js';
@@ -54,6 +54,18 @@ const STYLE = `
   g.node.hover > rect:first-of-type, g.node:focus > rect:first-of-type { stroke-width: 3; stroke: #263238; }
 `;
 
+/** One line a stage: blocks, output shape, what the shortcut rule inserted (an overview of the long graph). */
+function stagesText(g: CompiledGraph): string {
+  const rows = g.stages.map((s) => {
+    const inserted = g.nodes.filter((n) => n.stage === s.name && n.inserted);
+    const why = [...new Set(inserted.map((n) => `${n.inserted!.rule}: ${n.inserted!.reason}`))].join('; ');
+    return [s.name, String(s.blocks), formatShape(s.shape), inserted.length ? `+${inserted.length} (${why})` : '-'];
+  });
+  const head = ['stage', 'blocks', 'output', 'inserted'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
 /**
  * One self-contained HTML page: the SVG graph, a panel with the hovered node's details, the
  * summary table and the shortcut explanation. No external resources; every YAML string escaped.
@@ -87,6 +99,7 @@ ${svg}
 </div>
 <aside>
 <section class="panel"><h2>Node details</h2><pre id="details">Hover over (or tab to) a box to see its inputs, parameters, MACs and where it comes from in the YAML.</pre></section>
+<section class="panel"><h2>Stages</h2><pre class="stages">${x(stagesText(g))}</pre></section>
 <section class="panel"><h2>Shortcut nodes</h2><pre class="explain">${x(formatExplain(g))}</pre></section>
 </aside>
 </main>

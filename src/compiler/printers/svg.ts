@@ -91,13 +91,20 @@ function legendSvg(g: CompiledGraph, l: GraphLayout): { svg: string; width: numb
   const y = 40;
   const items: string[] = [];
   let cx = 12;
-  const item = (mark: string, label: string, w: number) => {
+  const item = (mark: string, label: string) => {
     items.push(mark.replace(/\{x\}/g, String(cx)).replace(/\{x2\}/g, String(cx + 28)) + `<text x="${cx + 34}" y="${y + 4}" fill="#37474f">${x(label)}</text>`);
-    cx += 34 + textWidth(label) + 22 + w;
+    cx += 34 + textWidth(label) + 22;
   };
-  item(`<rect x="{x}" y="${y - 8}" width="28" height="16" rx="3" fill="${INSERTED[0]}" stroke="${INSERTED[1]}" stroke-width="2" stroke-dasharray="5 3"/>`, 'inserted by a shortcut rule', 0);
-  item(`<line x1="{x}" y1="${y}" x2="{x2}" y2="${y}" stroke="${SKIP}" stroke-width="1.6" stroke-dasharray="6 4"/>`, 'skip path', 0);
-  item(`<line x1="{x}" y1="${y}" x2="{x2}" y2="${y}" stroke="${MAIN}" stroke-width="1.2"/>`, 'main path', 0);
+  // Only what the picture shows: collapsed stages mark inserted nodes with a band, and hide skips.
+  const stages = l.boxes.some((b) => b.kind === 'stage');
+  if (l.boxes.some((b) => b.inserted && b.kind === 'node')) {
+    item(`<rect x="{x}" y="${y - 8}" width="28" height="16" rx="3" fill="${INSERTED[0]}" stroke="${INSERTED[1]}" stroke-width="2" stroke-dasharray="5 3"/>`, 'inserted by a shortcut rule');
+  }
+  if (l.boxes.some((b) => b.inserted && b.kind === 'stage')) {
+    item(`<rect x="{x}" y="${y - 8}" width="28" height="16" rx="3" fill="${PALETTE.stage[0]}" stroke="${PALETTE.stage[1]}"/><rect x="{x}" y="${y - 8}" width="6" height="16" fill="${INSERTED[0]}" stroke="${INSERTED[1]}"/>`, 'stage with inserted nodes');
+  }
+  if (l.wires.some((w) => w.skip)) item(`<line x1="{x}" y1="${y}" x2="{x2}" y2="${y}" stroke="${SKIP}" stroke-width="1.6" stroke-dasharray="6 4"/>`, 'skip path');
+  item(`<line x1="{x}" y1="${y}" x2="{x2}" y2="${y}" stroke="${MAIN}" stroke-width="1.2"/>`, stages ? 'tensor, with its shape' : 'main path');
   const svg = `<g class="legend" text-anchor="start"><text x="12" y="18" font-weight="bold" font-size="13">${x(title)}</text>${items.join('')}</g>`;
   return { svg, width: Math.max(cx, textWidth(title, 13) + 24, l.width) };
 }

@@ -19,11 +19,11 @@ describe('skipgraph compile --format svg | html | mermaid, --collapse stages', (
     expect(svg.code).toBe(0);
     expect(svg.out).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg.out.match(/<g class="node[ "]/g)).toHaveLength(69);
-    const html = await run('compile', arch('resnet50'), '-f', 'html');
+    const html = await run('compile', arch('cifar_resnet20'), '-f', 'html');
     expect(html.code).toBe(0);
     expect(html.out).toMatch(/^<!doctype html>/);
-    expect(html.out).toContain('<p class="description">torchvision ResNet-50 (v1.5, stride on the 3x3 conv).</p>');
-    expect(html.out.match(/<g class="node[ "]/g)).toHaveLength(175);
+    expect(html.out).toContain('<p class="description">ResNet-20 for CIFAR-10, option A shortcuts.</p>');
+    expect(html.out.match(/<g class="node[ "]/g)).toHaveLength(73);
     const mermaid = await run('compile', arch('resnet18'), '--format', 'mermaid');
     expect(mermaid.code).toBe(0);
     expect(mermaid.out.split('\n')[0]).toBe('flowchart TB');

@@ -100,6 +100,7 @@ head:
     expect(html).toContain('Nodes:                13 (2 inserted by shortcut rules, marked +)');
     expect(html).toContain('rule &quot;projection&quot; because stride 2, channels 16 -&gt; 32');
     expect(html).toContain('<p class="description">A tiny net.</p>');
+    expect(html).toContain('<pre class="stages">stage   blocks  output    inserted\nlayer1  1       16x16x32  +2 (projection: stride 2, channels 16 -&gt; 32)</pre>');
     expect(html).not.toMatch(/\b(src|href)=/);
     expect(count(html, /<script>/g)).toBe(1);
     const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)![1];
