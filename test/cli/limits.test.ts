@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, compileSource, DEFAULT_BATCH, DEFAULT_LIMITS } from '../../src/compiler/index.js';
+import type { Diagnostic } from '../../src/parser/index.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from './bin.js';
 
 const arch = (f: string) => join(repoRoot, 'architectures', f);
-const limitErrors = (r: { diagnostics: { code: string; message: string; hint?: string }[] }) => r.diagnostics.filter((d) => d.code === 'limit-exceeded');
+const limitErrors = (r: { diagnostics: Diagnostic[] }) => r.diagnostics.filter((d) => d.code === 'limit-exceeded');
 
 /** CIFAR ResNet with `n` basic blocks in its first stage. */
 const cifar = (n: number) => readFileSync(arch('cifar_resnet20.yaml'), 'utf8').replace('{ block: basic, channels: 16, blocks: 3, stride: 1 }', `{ block: basic, channels: 16, blocks: ${n}, stride: 1 }`);

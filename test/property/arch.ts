@@ -88,7 +88,7 @@ const oddKernel = fc.constantFrom(1, 3, 5, 7);
 const act = fc.constantFrom('relu', 'relu6', 'silu', 'tanh', 'sigmoid') as fc.Arbitrary<'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid'>;
 
 const stemArb: fc.Arbitrary<StemLayer[]> = fc.oneof(
-  fc.constant([]),
+  fc.constant<StemLayer[]>([]),
   // CIFAR: conv3x3, bn, activation.
   fc.tuple(fc.integer({ min: 1, max: 32 }), act).map(([f, a]): StemLayer[] => [{ op: 'conv', filters: f, kernel: 3, stride: 1 }, { op: 'bn' }, { op: a }]),
   // ImageNet: conv7x7/2 p3, bn, relu, maxpool 3/2 p1.
@@ -104,7 +104,7 @@ const stemArb: fc.Arbitrary<StemLayer[]> = fc.oneof(
       fc.record({ op: fc.constant('dropout' as const), rate: fc.constantFrom(0, 0.1, 0.5) }),
     ),
     { minLength: 1, maxLength: 6 },
-  ),
+  ) as fc.Arbitrary<StemLayer[]>,
 );
 
 const seArb = fc.oneof(fc.constant(undefined), fc.boolean(), fc.record({ reduction: fc.integer({ min: 1, max: 32 }) }));

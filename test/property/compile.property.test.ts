@@ -12,6 +12,8 @@ import { archArb, expected, runs, SEED, toYaml, type Arch } from './arch.js';
 import { recountGraph } from './recount.js';
 
 const RUNS = runs(250);
+/** Long runs (FUZZ_RUNS=100000) need more than vitest's default timeout. */
+const TIMEOUT = Math.max(120_000, RUNS * 60);
 
 describe('property: random valid architectures', () => {
   it(`compile, with shapes and counts equal to an independent recount (${RUNS} runs, seed ${SEED})`, () => {
@@ -51,7 +53,7 @@ describe('property: random valid architectures', () => {
     // The generator must actually reach user blocks and shortcut insertions.
     expect(users).toBeGreaterThan(0);
     expect(inserted).toBeGreaterThan(0);
-  });
+  }, TIMEOUT);
 
   it('the hand count reproduces torchvision for ResNet-18 and ResNet-50 (so it is a real oracle)', () => {
     const imagenet = (block: 'basic' | 'bottleneck', blocks: number[]): Arch => ({

@@ -15,6 +15,8 @@ import { formatDiagnostics, type Loc } from '../../src/parser/index.js';
 import { archArb, runs, SEED, toYaml } from './arch.js';
 
 const RUNS = runs(600);
+/** Long runs (FUZZ_RUNS=100000) need more than vitest's default timeout. */
+const TIMEOUT = Math.max(120_000, RUNS * 100);
 const root = new URL('../../', import.meta.url).pathname;
 const shipped = readdirSync(join(root, 'architectures'))
   .filter((f) => f.endsWith('.yaml'))
@@ -51,7 +53,8 @@ function mutate(text: string, ms: Mutation[]): string | Uint8Array {
   let t: string | Uint8Array = text;
   for (const m of ms) {
     if (typeof t !== 'string') t = Buffer.from(t).toString('utf8');
-    const lines = t.split('\n');
+    const cur: string = t;
+    const lines: string[] = cur.split('\n');
     switch (m.kind) {
       case 'delete':
         lines.splice(m.line % lines.length, 1);
@@ -73,19 +76,19 @@ function mutate(text: string, ms: Mutation[]): string | Uint8Array {
       case 'renumber': {
         // Values: what follows ": " or "- " or sits in a flow collection; numbers for renumber.
         const re = m.kind === 'renumber' ? /-?\b\d+(?:\.\d+)?\b/g : /(?<=(?::|-|\[|,|\{)\s)[^\s,\]}{#][^,\]}{#\n]*/g;
-        const hits = [...t.matchAll(re)];
+        const hits = [...cur.matchAll(re)];
         if (hits.length === 0) break;
         const h = hits[m.token % hits.length];
-        t = t.slice(0, h.index) + String(m.value) + t.slice(h.index! + h[0].length);
+        t = cur.slice(0, h.index) + String(m.value) + cur.slice(h.index! + h[0].length);
         break;
       }
       case 'insert': {
-        const at = m.at % (t.length + 1);
-        t = t.slice(0, at) + m.s + t.slice(at);
+        const at = m.at % (cur.length + 1);
+        t = cur.slice(0, at) + m.s + cur.slice(at);
         break;
       }
       case 'cut': {
-        const bytes = Buffer.from(t, 'utf8');
+        const bytes = Buffer.from(cur, 'utf8');
         t = new Uint8Array(bytes.subarray(0, m.at % (bytes.length + 1)));
         break;
       }
@@ -143,5 +146,5 @@ describe('property: mutated files', () => {
     expect(outcomes.refused).toBeGreaterThan(0);
     expect(codes.size).toBeGreaterThan(8);
     if (process.env.FUZZ_REPORT) console.log(JSON.stringify({ runs: RUNS, seed: SEED, ...outcomes, codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])) }));
-  });
+  }, TIMEOUT);
 });
