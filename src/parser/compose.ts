@@ -120,6 +120,11 @@ export function applySet(root: LMap, arg: string, index: number, ctx: Pick<Compo
     return;
   }
   const path = arg.slice(0, eq).split('.');
+  if (path[0] === 'extends') {
+    // `extends` is resolved before --set; setting it afterwards would be silently ignored.
+    ctx.bag.error('set-path-unknown', '"extends" cannot be changed with --set: it is resolved before --set applies.', at(0, 'extends'.length), 'Write a small file that extends the base you want, or edit the extends line.');
+    return;
+  }
   const read = readYaml(arg.slice(eq + 1), name, ctx.bag);
   if (!read.root) return;
   const value = shift(read.root, eq + 1, name);
