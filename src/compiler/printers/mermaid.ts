@@ -13,7 +13,8 @@ export function escapeMermaid(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').replace(/[#&<>"'`|\\{}[\]()]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
-const label = (lines: string[]) => `"${lines.map(escapeMermaid).join('<br/>')}"`;
+/** A box's label: the first line (the name) bold, the lines joined with <br/>. */
+const label = (lines: string[]) => `"${lines.map(escapeMermaid).map((l, i) => (i === 0 ? `<b>${l}</b>` : l)).join('<br/>')}"`;
 
 /**
  * A Mermaid flowchart (paste it into a ```mermaid block in Markdown): one box a node with name, op

@@ -13,15 +13,15 @@ describe('formatMermaid', () => {
     expect(m.split('\n')[0]).toBe('flowchart TB');
     expect(nodeLines(m)).toHaveLength(g.nodes.length);
     expect(edgeLines(m)).toHaveLength(g.graph.edgeCount());
-    expect(m).toContain('n0["input<br/>input<br/>224x224x3"]');
-    expect(m).toContain('n1["conv1<br/>conv 7x7/2<br/>112x112x64"]');
+    expect(m).toContain('n0["<b>input</b><br/>input<br/>224x224x3"]');
+    expect(m).toContain('n1["<b>conv1</b><br/>conv 7x7/2<br/>112x112x64"]');
     expect(m).toContain('n0 -->|"224x224x3"| n1');
-    expect(m.match(/^ {2}subgraph s\d+\["layer\d"\]$/gm)).toHaveLength(4);
+    expect(m.match(/^ {2}subgraph s\d+\["<b>layer\d<\/b>"\]$/gm)).toHaveLength(4);
     expect(m.match(/^ {2}end$/gm)).toHaveLength(4);
   });
 
   it('marks inserted projections with a class and skip edges dotted and red', () => {
-    const ids = new Map(nodeLines(m).map((l) => [l.match(/"([^<]+)<br/)![1], l.trim().match(/^n\d+/)![0]]));
+    const ids = new Map(nodeLines(m).map((l) => [l.match(/"<b>([^<]+)<\/b><br/)![1], l.trim().match(/^n\d+/)![0]]));
     const inserted = m.match(/^ {2}class (\S+) inserted$/m)![1].split(',');
     expect(inserted).toEqual(g.nodes.filter((n) => n.inserted).map((n) => ids.get(`+ ${n.id}`)));
     expect(inserted).toHaveLength(6);
@@ -38,7 +38,7 @@ describe('formatMermaid', () => {
     const c = formatMermaid(shipped('resnet152'), { collapse: 'stages' });
     expect(nodeLines(c)).toHaveLength(11);
     expect(c).not.toContain('subgraph');
-    expect(c).toContain('["layer3<br/>36 blocks, 362 nodes<br/>28x28x512 -#62; 14x14x1024<br/>40,613,888 params<br/>+ projection: stride 2, channels 512 -#62; 1024"]');
+    expect(c).toContain('["<b>layer3</b><br/>36 blocks, 362 nodes<br/>28x28x512 -#62; 14x14x1024<br/>40,613,888 params<br/>+ projection: stride 2, channels 512 -#62; 1024"]');
     expect(edgeLines(c)).toHaveLength(10);
     expect(c.match(/^ {2}class (\S+) inserted$/m)![1].split(',')).toHaveLength(4);
   });
@@ -46,7 +46,7 @@ describe('formatMermaid', () => {
   it('escapes everything that could end a label, start an entity or become HTML', () => {
     expect(escapeMermaid('a"b<c>&#d\ne|f')).toBe('a#34;b#60;c#62;#38;#35;d e#124;f');
     const evil = formatMermaid(hostile(g));
-    expect(evil).not.toMatch(/<(?!br\/>)/);
+    expect(evil).not.toMatch(/<(?!br\/>|b>|\/b>)/);
     expect(evil).not.toContain('onerror="');
     expect(nodeLines(evil)).toHaveLength(g.nodes.length);
     expect(evil).toContain(escapeMermaid(EVIL));
