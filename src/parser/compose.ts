@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { DiagnosticBag } from './diagnostics.js';
-import { readYaml } from './read.js';
+import { READ_LIMITS, readYaml } from './read.js';
 import { getEntry, type LMap, type LNode } from './tree.js';
 
 /** How many files one `extends` chain may join. */
@@ -63,6 +63,11 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   }
   if (chain.length >= MAX_EXTENDS_DEPTH) {
     ctx.bag.error('extends-cycle', `"extends" chains more than ${MAX_EXTENDS_DEPTH} files.`, loc);
+    return undefined;
+  }
+  const size = statSync(path).size;
+  if (size > READ_LIMITS.maxFileBytes) {
+    ctx.bag.error('file-too-large', `"${target}" is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB: check that this is the right file.');
     return undefined;
   }
   const name = displayName(path);

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArchitectureAst } from './ast.js';
 import { applySet, displayName, resolveExtends } from './compose.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { readYaml } from './read.js';
+import { READ_LIMITS, readYaml } from './read.js';
 import { validateTree } from './schema.js';
 import { buildAst } from './build.js';
 import type { LMap } from './tree.js';
@@ -72,14 +72,24 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
 export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
   const file = displayName(resolve(path));
+  const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
+    const bag = new DiagnosticBag();
+    bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);
+    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag };
+  };
   let bytes: Uint8Array;
   try {
+    // Checked before reading: /dev/zero or a FIFO would never end, and a 1.5 GB file would be read whole.
+    const st = statSync(path);
+    if (st.isDirectory()) return refuse('file-not-found', `"${path}" is a folder, not a file.`, 'Check the path; architectures/ holds the shipped files.');
+    if (!st.isFile()) return refuse('file-not-found', `"${path}" is not a regular file.`, 'Check the path; architectures/ holds the shipped files.');
+    if (st.size > READ_LIMITS.maxFileBytes) {
+      return refuse('file-too-large', `The file is ${st.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
+    }
     bytes = readFileSync(path);
   } catch (err) {
-    const bag = new DiagnosticBag();
     const code = (err as NodeJS.ErrnoException).code;
-    bag.error('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, 'Check the path; architectures/ holds the shipped files.');
-    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag };
+    return refuse('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, 'Check the path; architectures/ holds the shipped files.');
   }
   return parseArchitecture(bytes, { ...opts, file });
 }
