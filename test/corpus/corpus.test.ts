@@ -49,8 +49,12 @@ function generated(): Case[] {
     writeFileSync(path, data);
     out.push({ file: name, category: 'generated', path, ...c });
   };
-  // 10 MB: refused by size before the YAML parser sees it.
-  put('huge-10mb.yaml', base + `description: "${'x'.repeat(10 * 1024 * 1024)}"\n`, { code: 'file-too-large', line: 1, col: 1, intent: '10 MB file' });
+  // 10 MB: refused by its size on disk, before it is read.
+  put('huge-10mb.yaml', base + `description: "${'x'.repeat(10 * 1024 * 1024)}"\n`, { code: 'file-too-large', line: 0, col: 0, intent: '10 MB file' });
+  // A 5 MB base file reached through extends: refused by size, at the extends line.
+  mkdirSync(join(tmp, 'big-base'), { recursive: true });
+  writeFileSync(join(tmp, 'big-base/base.yaml'), base + `description: "${'x'.repeat(5 * 1024 * 1024)}"\n`);
+  put('big-base/top.yaml', 'extends: base.yaml\nname: top\n', { code: 'file-too-large', line: 1, col: 10, intent: 'extends a 5 MB file' });
   // 10,000 levels of flow brackets: refused by a linear scan before parsing.
   put('deep-flow-10000.yaml', `name: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`, { code: 'too-deep', line: 1, col: 71, intent: '10,000 nested [' });
   put('deep-flow-maps-10000.yaml', `input: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}\n`, { code: 'too-deep', line: 1, col: 7 + 4 * 64 + 1, intent: '10,000 nested {a: ' });
@@ -70,6 +74,8 @@ function generated(): Case[] {
   // A path that is not a file.
   out.push({ file: 'no-such-file.yaml', category: 'generated', path: join(tmp, 'no-such-file.yaml'), code: 'file-not-found', line: 0, col: 0, intent: 'missing file' });
   out.push({ file: 'root', category: 'generated', path: join(tmp, 'root'), code: 'file-not-found', line: 0, col: 0, intent: 'a folder' });
+  // A device that never ends: refused without reading (it used to hang).
+  out.push({ file: '/dev/zero', category: 'generated', path: '/dev/zero', code: 'file-not-found', line: 0, col: 0, intent: 'not a regular file' });
   return out;
 }
 
