@@ -47,7 +47,7 @@ DTYPES = {
 
 # The ImageNet models the parity suite checks (torchvision builder names = skipgraph YAML names).
 IMAGENET_MODELS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2"]
-ALL_MODELS = IMAGENET_MODELS + ["cifar_resnet20"]
+ALL_MODELS = IMAGENET_MODELS + ["cifar_resnet20", "tiny_flatten"]
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -139,12 +139,41 @@ class CifarResNet(nn.Module):
         return self.fc(x)
 
 
+# ---- tiny_flatten: conv bias, grouped conv, projection shortcut, flatten head ---------------
+
+
+class TinyFlatten(nn.Module):
+    """8x8 input; flattening a 4x4x32 map (PyTorch order C, H, W) into the classifier.
+
+    The matching skipgraph YAML is in test/parity/fixtures.ts (TINY_FLATTEN_YAML).
+    """
+
+    def __init__(self, num_classes=5):
+        super().__init__()
+        from torchvision.models.resnet import Bottleneck
+
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1, bias=True)
+        self.bn1 = nn.BatchNorm2d(8)
+        down = nn.Sequential(nn.Conv2d(8, 32, 1, 2, bias=False), nn.BatchNorm2d(32))
+        self.layer1 = nn.Sequential(
+            Bottleneck(8, 8, stride=2, downsample=down, groups=2, base_width=32),
+            Bottleneck(32, 8, groups=2, base_width=32),
+        )
+        self.fc = nn.Linear(32 * 4 * 4, num_classes)
+
+    def forward(self, x):
+        x = self.layer1(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
 # ---- fixtures --------------------------------------------------------------------------------
 
 
 def build(name):
     if name == "cifar_resnet20":
         return CifarResNet(n=3, num_classes=10)
+    if name == "tiny_flatten":
+        return TinyFlatten()
     import torchvision
 
     return getattr(torchvision.models, name)(weights=None, num_classes=1000)
@@ -183,7 +212,7 @@ def fixtures(args):
         gen = torch.Generator().manual_seed(1000 + args.seed + i)
         model = build(name)
         randomise_bn(model, gen)
-        size = 32 if name == "cifar_resnet20" else args.size
+        size = {"cifar_resnet20": 32, "tiny_flatten": 8}.get(name, args.size)
         x = torch.randn(args.batch, 3, size, size, generator=gen)
         d = os.path.join(args.out, name)
         os.makedirs(d, exist_ok=True)

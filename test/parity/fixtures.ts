@@ -45,8 +45,12 @@ const ARGS = ['--size', String(SIZE), '--batch', String(BATCH), '--seed', '0', '
 
 export type Fixtures = { dir: string; python: string; seconds: number } | { skip: string };
 
-/** The first of $SKIPGRAPH_PYTHON, /usr/bin/python3 (Debian's packages), python3 that has torch and torchvision. */
+/**
+ * The first of $SKIPGRAPH_PYTHON, /usr/bin/python3 (Debian's packages), python3 that has torch
+ * and torchvision; SKIPGRAPH_PARITY=skip skips on purpose.
+ */
 export function findPython(): { python: string } | { skip: string } {
+  if (process.env.SKIPGRAPH_PARITY === 'skip') return { skip: 'SKIPGRAPH_PARITY=skip' };
   const candidates = [process.env.SKIPGRAPH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p));
   const tried: string[] = [];
   for (const python of [...new Set(candidates)]) {

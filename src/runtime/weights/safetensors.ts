@@ -180,7 +180,8 @@ export function toFloat32(info: TensorInfo, bytes: Uint8Array): Float32Array {
   const out = new Float32Array(n);
   switch (info.dtype) {
     case 'F32':
-      if (LITTLE_ENDIAN) out.set(new Float32Array(bytes.slice().buffer, 0, n)); // slice: aligned copy
+      if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, n));
+      else if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
       else for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
       return out;
     case 'F64':

@@ -40,23 +40,42 @@ export const IGNORED_SUFFIXES = ['.num_batches_tracked'] as const;
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const same = (s: Float32Array) => s;
 
-/** OIHW -> HWIO (and back), for kernels of shape [o, i, kh, kw]. */
+/**
+ * OIHW -> HWIO (and back), for kernels of shape [o, i, kh, kw]: the matrix [O, I*K] becomes
+ * [K, I, O] (K = kh*kw), transposed in 32x32 tiles of (o, i) so both sides stay in cache.
+ */
+const TILE = 32;
 function oihwToHwio([o, i, kh, kw]: number[]) {
+  const k = kh * kw;
   return (src: Float32Array) => {
     const dst = new Float32Array(src.length);
-    let s = 0;
-    for (let a = 0; a < o; a++)
-      for (let b = 0; b < i; b++)
-        for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) dst[((y * kw + x) * i + b) * o + a] = src[s++];
+    for (let a0 = 0; a0 < o; a0 += TILE)
+      for (let b0 = 0; b0 < i; b0 += TILE) {
+        const a1 = Math.min(o, a0 + TILE);
+        const b1 = Math.min(i, b0 + TILE);
+        for (let q = 0; q < k; q++)
+          for (let b = b0; b < b1; b++) {
+            const d = (q * i + b) * o;
+            for (let a = a0; a < a1; a++) dst[d + a] = src[(a * i + b) * k + q];
+          }
+      }
     return dst;
   };
 }
 function hwioToOihw([o, i, kh, kw]: number[]) {
+  const k = kh * kw;
   return (src: Float32Array) => {
     const dst = new Float32Array(src.length);
-    let s = 0;
-    for (let y = 0; y < kh; y++)
-      for (let x = 0; x < kw; x++) for (let b = 0; b < i; b++) for (let a = 0; a < o; a++) dst[((a * i + b) * kh + y) * kw + x] = src[s++];
+    for (let a0 = 0; a0 < o; a0 += TILE)
+      for (let b0 = 0; b0 < i; b0 += TILE) {
+        const a1 = Math.min(o, a0 + TILE);
+        const b1 = Math.min(i, b0 + TILE);
+        for (let a = a0; a < a1; a++)
+          for (let b = b0; b < b1; b++) {
+            const d = (a * i + b) * k;
+            for (let q = 0; q < k; q++) dst[d + q] = src[(q * i + b) * o + a];
+          }
+      }
     return dst;
   };
 }
