@@ -1,0 +1,110 @@
+/**
+ * `skipgraph weights import|check`: bring a PyTorch state_dict (saved as safetensors) into
+ * skipgraph. TF.js is loaded only by `import`, and only when the file fits the architecture.
+ */
+import type { Command } from 'commander';
+import { UserError } from '../../runtime/errors.js';
+import { openSafetensors, type TensorSource } from '../../runtime/weights/safetensors.js';
+import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
+import { addCompileOptions, compileForCli } from './compile.js';
+import { EXIT, InputError, type Io } from '../io.js';
+
+interface WeightsFlags {
+  from: string;
+  out?: string;
+  prefix?: string;
+  backend?: string;
+  set?: string[];
+  extendsRoot?: string;
+  maxBlocks?: number;
+  maxNodes?: number;
+  maxParams?: number;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+function open(path: string): TensorSource {
+  try {
+    return openSafetensors(path);
+  } catch (e) {
+    if (e instanceof UserError) throw new InputError(e.message);
+    throw e;
+  }
+}
+
+function detectPrefix(src: TensorSource, flag: string | undefined): string {
+  if (flag !== undefined) return flag;
+  const names = [...src.header.tensors.keys()];
+  return names.length > 0 && names.every((n) => n.startsWith('module.')) ? 'module.' : '';
+}
+
+/** Compiles, opens and checks: the graph and the open file, or an InputError listing every offender. */
+function prepare(file: string, flags: WeightsFlags, io: Io) {
+  const r = compileForCli(file, { ...flags, format: 'table' }, io);
+  if (!r.graph) return undefined;
+  const src = open(flags.from);
+  const prefix = detectPrefix(src, flags.prefix);
+  const problems = checkStateDict(stateDictSlots(r.graph), src.header.tensors, prefix);
+  if (hasProblems(problems)) {
+    src.close();
+    throw new InputError(formatProblems(flags.from, r.graph.name, problems));
+  }
+  return { graph: r.graph, src, prefix };
+}
+
+export function register(program: Command, io: Io, setExit: (code: number) => void): void {
+  const weights = program.command('weights').description('import PyTorch weights (a state_dict saved as safetensors)');
+
+  addCompileOptions(
+    weights
+      .command('import')
+      .description('load a torchvision/timm state_dict into the architecture and save it as a TF.js model (model.json + weights.bin)')
+      .argument('<file>', 'architecture YAML file')
+      .requiredOption('--from <weights.safetensors>', 'the state_dict, as safetensors (tools/torch_reference.py convert makes one from a .pth)')
+      .requiredOption('--out <dir>', 'folder for model.json and weights.bin')
+      .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)")
+      .option('--backend <name>', 'TF.js backend to build with (default: the best available)'),
+  ).action(async (file: string, flags: WeightsFlags) => {
+    const p = prepare(file, flags, io);
+    if (!p) return setExit(EXIT.input);
+    try {
+      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }] = await Promise.all([
+        import('../../runtime/backend.js'),
+        import('../../runtime/build.js'),
+        import('../../runtime/weights/load.js'),
+        import('../../runtime/weights/save.js'),
+      ]);
+      await selectBackend({ force: flags.backend, forceSource: '--backend' });
+      const model = buildModel(p.graph, { probe: false });
+      const report = loadStateDict(model, p.graph, p.src, { prefix: p.prefix });
+      const saved = await saveModel(model, flags.out!, { architecture: p.graph.name, weightsFrom: flags.from });
+      model.dispose();
+      const ignored = report.ignored.length > 0 ? `; ignored ${report.ignored.length} num_batches_tracked` : '';
+      io.out(`loaded ${report.tensors} tensors (${fmt(report.values)} values) from ${flags.from} into ${p.graph.name}${ignored}`);
+      io.out(`wrote ${saved.modelJson} and ${saved.weightsBin} (${mb(saved.bytes)})`);
+      setExit(EXIT.ok);
+    } catch (e) {
+      if (e instanceof UserError) throw new InputError(e.message);
+      throw e;
+    } finally {
+      p.src.close();
+    }
+  });
+
+  addCompileOptions(
+    weights
+      .command('check')
+      .description('check that a state_dict fits the architecture: every name and shape (no TF.js, nothing written)')
+      .argument('<file>', 'architecture YAML file')
+      .requiredOption('--from <weights.safetensors>', 'the state_dict, as safetensors')
+      .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)"),
+  ).action((file: string, flags: WeightsFlags) => {
+    const p = prepare(file, flags, io);
+    if (!p) return setExit(EXIT.input);
+    const n = stateDictSlots(p.graph).length;
+    io.out(`${flags.from} fits ${p.graph.name}: ${n} tensors, every name and shape${p.prefix ? ` (prefix '${p.prefix}')` : ''}`);
+    p.src.close();
+    setExit(EXIT.ok);
+  });
+}

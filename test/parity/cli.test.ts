@@ -1,0 +1,109 @@
+/** `skipgraph weights import|check`, run through commander as main() runs it. */
+import * as tf from '@tensorflow/tfjs';
+import { Command, CommanderError } from 'commander';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as weights from '../../src/cli/commands/weights.js';
+import { EXIT, InputError, UsageError, type Io } from '../../src/cli/io.js';
+import { compileSource } from '../../src/compiler/index.js';
+import { selectBackend } from '../../src/runtime/backend.js';
+import { buildModel } from '../../src/runtime/build.js';
+import '../../src/runtime/layers/index.js'; // registers the custom layers for loading
+import { serializeSafetensors, stateDictBytes } from '../../src/runtime/weights/index.js';
+import { TINY_FLATTEN_YAML } from './fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-weights-cli-'));
+const arch = join(tmp, 'tiny.yaml');
+const good = join(tmp, 'good.safetensors');
+let reference: tf.LayersModel;
+
+beforeAll(async () => {
+  await selectBackend({ force: 'cpu' });
+  writeFileSync(arch, TINY_FLATTEN_YAML);
+  const g = compileSource(TINY_FLATTEN_YAML).graph!;
+  reference = buildModel(g, { seed: 11, probe: false });
+  writeFileSync(good, stateDictBytes(reference, g));
+});
+afterAll(() => {
+  reference.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** As main(): exit code, stdout and stderr. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (s) => void (out += s + '\n'), err: (s) => void (err += s + '\n'), color: false };
+  let code: number = EXIT.ok;
+  const program = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  weights.register(program, io, (c) => void (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) code = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    else if (e instanceof UsageError) [code, err] = [EXIT.usage, err + `error: ${e.message}\n`];
+    else if (e instanceof InputError) [code, err] = [EXIT.input, err + `error: ${e.message}\n`];
+    else throw e;
+  }
+  return { code, out, err };
+}
+
+describe('skipgraph weights', () => {
+  it('check: a fitting file exits 0', async () => {
+    const r = await cli('weights', 'check', arch, '--from', good);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toMatch(/good\.safetensors fits tiny_flatten: 43 tensors, every name and shape/);
+  });
+
+  it('import: writes model.json + weights.bin that load back and predict as the source model', async () => {
+    const out = join(tmp, 'model');
+    const r = await cli('weights', 'import', arch, '--from', good, '--out', out, '--backend', 'cpu');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^loaded 43 tensors \(4,997 values\) from .*good\.safetensors into tiny_flatten\nwrote .*model\.json and .*weights\.bin \(0\.0 MB\)/);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(json.userDefinedMetadata).toMatchObject({ architecture: 'tiny_flatten' });
+    const bin = readFileSync(join(out, 'weights.bin'));
+    const loaded = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(bin).buffer }),
+    );
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5);
+    const want = (reference.predict(x) as tf.Tensor).dataSync();
+    expect((loaded.predict(x) as tf.Tensor).dataSync()).toEqual(want);
+    loaded.dispose();
+  });
+
+  it('import: a file that does not fit exits 1 listing every offender, and writes nothing', async () => {
+    const bad = join(tmp, 'bad.safetensors');
+    writeFileSync(bad, serializeSafetensors({ 'conv1.weight': { shape: [8, 3, 3, 3], data: new Float32Array(216) }, 'extra.weight': { shape: [1], data: new Float32Array(1) } }));
+    const r = await cli('weights', 'import', arch, '--from', bad, '--out', join(tmp, 'never'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/error: .*bad\.safetensors does not fit tiny_flatten:\n {2}42 tensors missing:\n {4}conv1\.bias \[8\]\n/);
+    expect(r.err).toMatch(/ {2}1 unexpected tensor:\n {4}extra\.weight \[1\] F32/);
+    expect(() => readFileSync(join(tmp, 'never', 'model.json'))).toThrow();
+  });
+
+  it('a file that is not safetensors, or is absent, exits 1 with the reason', async () => {
+    const junk = join(tmp, 'junk.safetensors');
+    writeFileSync(junk, 'PK\u0003\u0004 this is a zip, as torch.save writes');
+    let r = await cli('weights', 'check', arch, '--from', junk);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/junk\.safetensors: not a valid safetensors file: header length \d+ (is over the limit|runs past the end)/);
+    r = await cli('weights', 'check', arch, '--from', join(tmp, 'absent.safetensors'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot open .*absent\.safetensors: ENOENT/);
+  });
+
+  it('a broken architecture exits 1 with its diagnostics; a missing --from is a usage error', async () => {
+    const broken = join(tmp, 'broken.yaml');
+    writeFileSync(broken, 'name: x\ninput: { height: 8 }\n');
+    const r = await cli('weights', 'check', broken, '--from', good);
+    expect(r.code).toBe(1);
+    expect(r.err).not.toBe('');
+    expect((await cli('weights', 'import', arch, '--out', tmp)).code).toBe(2);
+  });
+});
