@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,10 @@ export async function ensureFixtures(): Promise<Fixtures> {
     execFileSync(found.python, [SCRIPT, 'fixtures', '--out', tmp, ...ARGS], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10 * 60_000 });
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
+    // Fixtures of older versions of the script are dead weight (about 430 MB each): drop them.
+    for (const old of readdirSync(dirname(dir))) {
+      if (/^[0-9a-f]{16}$/.test(old) && join(dirname(dir), old) !== dir) rmSync(join(dirname(dir), old), { recursive: true, force: true });
+    }
     return { dir, python: found.python, seconds: (Date.now() - t0) / 1000 };
   } finally {
     rmSync(lock, { recursive: true, force: true });
