@@ -74,7 +74,9 @@ export function readYaml(input: string | Uint8Array, file: string, bag: Diagnost
 
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
+    // uniqueKeys is checked by the Converter with a Set: the library's check compares every key with
+    // every earlier one, and 90,000 keys (under 1 MB) took minutes.
+    doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
   } catch {
     // The YAML library should report errors, not throw; if it does, the input is still the problem.
     bag.error('yaml-syntax', 'The YAML parser could not read this file.', source.loc(0), 'Check the file with a YAML linter.');
@@ -172,6 +174,7 @@ class Converter {
     }
     if (isMap(n)) {
       const map: LMap = { kind: 'map', entries: [], loc: this.locOf(n) };
+      const seen = new Set<string>();
       for (const p of n.items) {
         if (!isPair(p)) continue;
         const k = p.key as YNode | null;
@@ -181,6 +184,11 @@ class Converter {
         }
         const key = String(k.value);
         const keyLoc = this.locOf(k);
+        if (seen.has(key)) {
+          this.bag.error('duplicate-key', `The key "${key}" appears twice in this mapping.`, keyLoc, hintFor('duplicate-key'));
+          continue;
+        }
+        seen.add(key);
         if (FORBIDDEN_KEYS.has(key)) {
           this.bag.error('forbidden-key', `The key "${key}" is not allowed.`, keyLoc, 'It has a special meaning in JavaScript objects and no meaning in skipgraph.');
           continue;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { DiagnosticBag } from './diagnostics.js';
+import { MAX_DIAGNOSTICS, type DiagnosticBag } from './diagnostics.js';
 import { didYouMean } from './suggest.js';
 import { nodeAt, toPlain, type LNode } from './tree.js';
 
@@ -30,7 +30,16 @@ export function validateTree(root: LNode, bag: DiagnosticBag): boolean {
     return false;
   }
   if (validate(toPlain(root))) return true;
-  for (const e of pickErrors(validate.errors ?? [])) report(e, root, bag);
+  const errors = pickErrors(validate.errors ?? []);
+  for (let i = 0; i < errors.length; i++) {
+    // Past the cap nothing more is shown; stop (each report looks its node up, and 90,000 unknown
+    // keys made that quadratic).
+    if (bag.items.length >= MAX_DIAGNOSTICS) {
+      bag.dropped += errors.length - i;
+      break;
+    }
+    report(errors[i], root, bag);
+  }
   if (!bag.hasErrors) bag.error('invalid-value', 'The file does not match the architecture schema.', root.loc);
   return false;
 }
