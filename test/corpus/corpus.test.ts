@@ -63,6 +63,8 @@ function generated(): Case[] {
   put('deep-block-10000.yaml', `${'- '.repeat(10_000)}x\n`, { code: 'too-deep', line: 1, col: null, intent: '10,000 nested "- "' });
   // 300 levels of indented mappings: the reader stops at 64 levels (line 66 holds level 65's value).
   put('deep-indent-300.yaml', Array.from({ length: 300 }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + '\n', { code: 'too-deep', line: 66, col: 131, intent: '300 indented levels' });
+  // 20,000 unknown keys (200 KB): the duplicate-key check and the schema report stay linear.
+  put('many-keys-20000.yaml', Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`).join('\n') + '\n', { code: 'unknown-key', line: 1, col: 1, intent: '20,000 unknown keys' });
   // A symlink inside the folder that points outside it, to a file and to a folder.
   mkdirSync(join(tmp, 'outside'), { recursive: true });
   writeFileSync(join(tmp, 'outside/base.yaml'), base);
