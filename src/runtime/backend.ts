@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { UserError } from './errors.js';
 import { installFastKernels } from './kernels/install.js';
+import { describeAdapter, loadWebGpuBackend, shutdownWebGpu, webGpuAdapter, webGpuKernelFixes } from './backends/webgpu.js';
 
 /** The names `--backend` and SKIPGRAPH_BACKEND accept, best first. */
-export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['node-gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 interface Candidate {
@@ -13,8 +14,8 @@ interface Candidate {
   pkg: string;
   /** The name TF.js registers the backend under. */
   tfName: string;
-  /** Imports the package (which registers the backend); throws when it cannot. */
-  load(): Promise<void>;
+  /** Imports the package (which registers the backend); throws when it cannot. `forced`: by --backend. */
+  load(forced: boolean): Promise<void>;
 }
 
 const importPackage = async (pkg: string): Promise<void> => {
@@ -23,11 +24,12 @@ const importPackage = async (pkg: string): Promise<void> => {
 };
 
 /**
- * The selection order. A WebGPU backend (@tensorflow/tfjs-backend-webgpu, tfName 'webgpu') slots
- * in after the tfjs-node ones once its issue lands: add a candidate here and a choice above.
+ * The selection order. WebGPU (Dawn via the `webgpu` package, see backends/webgpu.ts) takes a
+ * hardware adapter only, unless forced: a software one is slower than wasm.
  */
 const CANDIDATES: readonly Candidate[] = [
   { choice: 'node-gpu', pkg: '@tensorflow/tfjs-node-gpu', tfName: 'tensorflow', load: () => importPackage('@tensorflow/tfjs-node-gpu') },
+  { choice: 'webgpu', pkg: '@tensorflow/tfjs-backend-webgpu', tfName: 'webgpu', load: (forced) => loadWebGpuBackend(forced) },
   { choice: 'node', pkg: '@tensorflow/tfjs-node', tfName: 'tensorflow', load: () => importPackage('@tensorflow/tfjs-node') },
   { choice: 'wasm', pkg: '@tensorflow/tfjs-backend-wasm', tfName: 'wasm', load: () => importPackage('@tensorflow/tfjs-backend-wasm') },
   { choice: 'cpu', pkg: '@tensorflow/tfjs', tfName: 'cpu', load: async () => {} },
@@ -88,11 +90,12 @@ function firstLine(err: unknown): string {
 }
 
 /** Loads and activates one candidate; returns undefined on success or the reason it failed. */
-async function tryCandidate(c: Candidate): Promise<string | undefined> {
+async function tryCandidate(c: Candidate, forced: boolean): Promise<string | undefined> {
   try {
-    await c.load();
+    await c.load(forced);
   } catch (err) {
     const code = (err as { code?: string }).code;
+    if (code === 'SKIPGRAPH_BACKEND_UNAVAILABLE') return firstLine(err);
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && !installed(c.pkg)) {
       return `${c.pkg} is not installed`;
     }
@@ -136,7 +139,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Backen
       }
       continue;
     }
-    const failure = await tryCandidate(c);
+    const failure = await tryCandidate(c, force !== undefined);
     if (failure !== undefined) {
       if (force !== undefined) throw new UserError(`backend '${force}' (from ${forceSource}) is not available: ${failure}`);
       passedOver.push({ choice: c.choice, pkg: c.pkg, reason: failure });
@@ -149,7 +152,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Backen
       pkg: c.pkg,
       why: force !== undefined ? `forced by ${forceSource}` : passedOver.length === 0 ? 'the best backend' : 'the best one available',
       passedOver,
-      fastKernels: installFastKernels(c.tfName),
+      fastKernels: c.tfName === 'webgpu' ? webGpuKernelFixes() : installFastKernels(c.tfName),
     };
     return current;
   }
@@ -165,7 +168,14 @@ function silenceCpuBanner(): void {
 /** The report as the lines `skipgraph info` and `train` print. */
 export function describeBackend(report: BackendReport): string[] {
   const lines = [`backend: ${report.choice} (tf '${report.tfName}', ${report.pkg}) - ${report.why}`];
+  const adapter = report.tfName === 'webgpu' ? webGpuAdapter() : undefined;
+  if (adapter !== undefined) lines.push(`  adapter: ${describeAdapter(adapter)}`);
   for (const p of report.passedOver) lines.push(`  not ${p.choice}: ${p.reason}`);
   if (report.fastKernels.length > 0) lines.push(`  composed kernels: ${report.fastKernels.join(', ')}`);
   return lines;
+}
+
+/** Frees what the running backend holds outside the JS heap (the WebGPU device), so the process exits at once. */
+export function releaseBackend(): void {
+  shutdownWebGpu();
 }
