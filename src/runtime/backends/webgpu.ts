@@ -77,6 +77,11 @@ interface DeviceLike {
 
 export const WEBGPU_PACKAGES = ['webgpu', '@tensorflow/tfjs-backend-webgpu'] as const;
 
+const ROUTE_HINT: Record<WebGpuRoute, string> = {
+  native: 'no usable Vulkan driver: a GPU driver with its Vulkan ICD, or Mesa 23+ lavapipe',
+  opengles: 'no usable EGL: Dawn loads libEGL.so (Debian: libegl-dev, libegl-mesa0, libgles2, libgl1-mesa-dri)',
+};
+
 const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b/i;
 
 /** True for a CPU rasterizer or an adapter Dawn marks as fallback. */
@@ -195,8 +200,9 @@ export async function probeWebGpu(options: WebGpuOptions = {}): Promise<WebGpuPr
       said.push(err instanceof Error ? err.message.split('\n')[0] : String(err));
     }
     if (raw === null) {
-      const why = said.find((s) => /warning|error|required|fail|not/i.test(s)) ?? said[0];
-      notes.push(`${route}: no adapter${why ? ` (${why.replace(/^Warning:\s*/, '')})` : ''}`);
+      // Dawn writes its reasons to stderr itself; name the usual cause of each route's failure.
+      const why = said.find((s) => /warning|error|required|fail|not/i.test(s)) ?? said[0] ?? ROUTE_HINT[route];
+      notes.push(`${route}: no adapter (${why.replace(/^Warning:\s*/, '')})`);
       continue;
     }
     const adapter = summarize(route, raw);
