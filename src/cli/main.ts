@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import * as check from './commands/check.js';
 import * as compile from './commands/compile.js';
+import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,6 +25,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showHelpAfterError('(run skipgraph --help for usage)');
   compile.register(program, io, setExit);
   check.register(program, io, setExit);
+  weights.register(program, io, setExit);
   try {
     await program.parseAsync(argv);
     return code;
