@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import type { DiagnosticBag } from './diagnostics.js';
+import { DiagnosticBag } from './diagnostics.js';
+import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
 import { getEntry, type LMap, type LNode } from './tree.js';
 
@@ -130,7 +131,13 @@ export function applySet(root: LMap, arg: string, index: number, ctx: Pick<Compo
     ctx.bag.error('set-path-unknown', '"extends" cannot be changed with --set: it is resolved before --set applies.', at(0, 'extends'.length), 'Write a small file that extends the base you want, or edit the extends line.');
     return;
   }
-  const read = readYaml(arg.slice(eq + 1), name, ctx.bag);
+  // The value is read alone; its errors are moved to where the value sits in `path=value`.
+  const valueBag = new DiagnosticBag();
+  const read = readYaml(arg.slice(eq + 1), name, valueBag);
+  for (const d of valueBag.items) {
+    if (d.code === 'empty-file') ctx.bag.error('set-syntax', `"--set ${arg}" has no value after "=".`, at(eq, eq + 1), 'Example: --set stages.2.blocks=6');
+    else ctx.bag.add({ ...d, loc: shiftLoc(d.loc, eq + 1, name) });
+  }
   if (!read.root) return;
   const value = shift(read.root, eq + 1, name);
   let node: LNode = root;
@@ -173,8 +180,12 @@ function setLoc(file: string, start: number, end: number) {
 }
 
 /** Moves locations of a value parsed alone to where it sits in the whole `path=value` argument. */
+function shiftLoc(l: Loc, by: number, file: string): Loc {
+  return { ...l, file, col: l.line === 1 ? l.col + by : l.col, endCol: l.endLine === 1 ? l.endCol + by : l.endCol, offset: l.offset + by, endOffset: l.endOffset + by };
+}
+
 function shift(n: LNode, by: number, file: string): LNode {
-  const loc = { ...n.loc, file, col: n.loc.line === 1 ? n.loc.col + by : n.loc.col, endCol: n.loc.endLine === 1 ? n.loc.endCol + by : n.loc.endCol, offset: n.loc.offset + by, endOffset: n.loc.endOffset + by };
+  const loc = shiftLoc(n.loc, by, file);
   if (n.kind === 'scalar') return { ...n, loc };
   if (n.kind === 'seq') return { ...n, loc, items: n.items.map((i) => shift(i, by, file)) };
   return { ...n, loc, entries: n.entries.map((e) => ({ ...e, keyLoc: shift({ kind: 'scalar', value: null, loc: e.keyLoc }, by, file).loc, value: shift(e.value, by, file) })) };
