@@ -10,7 +10,7 @@ import { EXIT, InputError, UsageError, type Io } from '../../src/cli/io.js';
 import { compileSource } from '../../src/compiler/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
-import '../../src/runtime/layers/index.js'; // registers the custom layers for loading
+import { loadModel } from '../../src/runtime/io/model_files.js';
 import { serializeSafetensors, stateDictBytes } from '../../src/runtime/weights/index.js';
 import { TINY_FLATTEN_YAML } from './fixtures.js';
 
@@ -65,12 +65,7 @@ describe('skipgraph weights', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^loaded 43 tensors \(4,997 values\) from .*good\.safetensors into tiny_flatten\nwrote .*model\.json and .*weights\.bin \(0\.0 MB\)/);
-    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    expect(json.userDefinedMetadata).toMatchObject({ architecture: 'tiny_flatten' });
-    const bin = readFileSync(join(out, 'weights.bin'));
-    const loaded = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(bin).buffer }),
-    );
+    const loaded = await loadModel(out); // the runtime's reader, as `skipgraph train`/`predict` use it
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5);
     const want = (reference.predict(x) as tf.Tensor).dataSync();
     expect((loaded.predict(x) as tf.Tensor).dataSync()).toEqual(want);

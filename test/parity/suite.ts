@@ -1,7 +1,7 @@
 /**
  * The parity suite for one backend: for each model, torchvision's state_dict imported into our
  * emitted model reproduces torchvision's eval-mode logits, and one training-mode forward leaves
- * every batch norm with PyTorch's running statistics. Figures go to test-output/parity-<backend>.json.
+ * every batch norm with PyTorch's running statistics. Figures go to test-output/parity-<backend>[-label].json.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -132,7 +132,8 @@ function measure(dir: string, name: ParityModel, backend: string): ModelFigures 
   }
 }
 
-export function paritySuite(backend: 'cpu' | 'wasm', models: readonly ParityModel[] = MODELS): void {
+/** `label` names the figures file (test-output/parity-<backend>[-label].json) when a backend's models are split over files. */
+export function paritySuite(backend: 'cpu' | 'wasm', models: readonly ParityModel[] = MODELS, label?: string): void {
   let fixtures: Fixtures = { skip: 'not prepared' };
   const figures = new Map<ParityModel, ModelFigures>();
 
@@ -145,7 +146,7 @@ export function paritySuite(backend: 'cpu' | 'wasm', models: readonly ParityMode
   afterAll(() => {
     if (figures.size === 0) return;
     mkdirSync('test-output', { recursive: true });
-    writeFileSync(join('test-output', `parity-${backend}.json`), JSON.stringify([...figures.values()], null, 2) + '\n');
+    writeFileSync(join('test-output', `parity-${backend}${label ? `-${label}` : ''}.json`), JSON.stringify([...figures.values()], null, 2) + '\n');
   });
 
   /** The model's figures, measured by whichever of its tests runs first; undefined when skipping. */

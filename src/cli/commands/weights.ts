@@ -3,6 +3,8 @@
  * skipgraph. TF.js is loaded only by `import`, and only when the file fits the architecture.
  */
 import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { openSafetensors, type TensorSource } from '../../runtime/weights/safetensors.js';
 import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
@@ -69,20 +71,23 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     const p = prepare(file, flags, io);
     if (!p) return setExit(EXIT.input);
     try {
-      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }] = await Promise.all([
+      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }, { MODEL_JSON, WEIGHTS_BIN }] = await Promise.all([
         import('../../runtime/backend.js'),
         import('../../runtime/build.js'),
         import('../../runtime/weights/load.js'),
-        import('../../runtime/weights/save.js'),
+        import('../../runtime/io/model_files.js'),
+        import('../../runtime/io/file_io.js'),
       ]);
       await selectBackend({ force: flags.backend, forceSource: '--backend' });
       const model = buildModel(p.graph, { probe: false });
       const report = loadStateDict(model, p.graph, p.src, { prefix: p.prefix });
-      const saved = await saveModel(model, flags.out!, { architecture: p.graph.name, weightsFrom: flags.from });
+      await saveModel(model, flags.out!);
       model.dispose();
+      const saved = { modelJson: join(flags.out!, MODEL_JSON), weightsBin: join(flags.out!, WEIGHTS_BIN) };
+      const bytes = statSync(saved.weightsBin).size;
       const ignored = report.ignored.length > 0 ? `; ignored ${report.ignored.length} num_batches_tracked` : '';
       io.out(`loaded ${report.tensors} tensors (${fmt(report.values)} values) from ${flags.from} into ${p.graph.name}${ignored}`);
-      io.out(`wrote ${saved.modelJson} and ${saved.weightsBin} (${mb(saved.bytes)})`);
+      io.out(`wrote ${saved.modelJson} and ${saved.weightsBin} (${mb(bytes)})`);
       setExit(EXIT.ok);
     } catch (e) {
       if (e instanceof UserError) throw new InputError(e.message);

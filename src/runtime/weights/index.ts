@@ -13,4 +13,3 @@ export {
   type TfVariable,
 } from './state_dict.js';
 export { loadStateDict, readStateDict, stateDictBytes, type LoadOptions, type LoadReport } from './load.js';
-export { saveModel, type SavedModel } from './save.js';
