@@ -1,12 +1,11 @@
-/** `skipgraph weights import|check`, run through commander as main() runs it. */
+/** `skipgraph weights import|check` through main(). */
 import * as tf from '@tensorflow/tfjs';
-import { Command, CommanderError } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as weights from '../../src/cli/commands/weights.js';
-import { EXIT, InputError, UsageError, type Io } from '../../src/cli/io.js';
+import type { Io } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 import { compileSource } from '../../src/compiler/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
@@ -31,24 +30,12 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** As main(): exit code, stdout and stderr. */
+/** The real main(): exit code, stdout and stderr. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: Io = { out: (s) => void (out += s + '\n'), err: (s) => void (err += s + '\n'), color: false };
-  let code: number = EXIT.ok;
-  const program = new Command()
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
-  weights.register(program, io, (c) => void (code = c));
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) code = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    else if (e instanceof UsageError) [code, err] = [EXIT.usage, err + `error: ${e.message}\n`];
-    else if (e instanceof InputError) [code, err] = [EXIT.input, err + `error: ${e.message}\n`];
-    else throw e;
-  }
+  const code = await main(['node', 'skipgraph', ...argv], io);
   return { code, out, err };
 }
 
