@@ -107,6 +107,11 @@ class Converter {
   private aliasNodes = 0;
   private reportedBomb = false;
   private readonly expanding = new Set<YNode>();
+  /**
+   * Anchors seen so far, in document order (an alias names the latest anchor before it). The yaml
+   * library's Alias.resolve walks the whole document for each alias: 20,000 aliases took minutes.
+   */
+  private readonly anchors = new Map<string, YNode>();
   /** The outermost alias being expanded: where an alias bomb is reported. */
   private aliasSite: YNode | undefined;
 
@@ -133,12 +138,14 @@ class Converter {
       }
       return undefined;
     }
+    // Registered before the children, so an alias inside its own anchor is seen as a loop.
+    if (!inAlias && n.anchor) this.anchors.set(n.anchor, n);
     if (n.tag && !SAFE_TAGS.has(n.tag)) {
       this.bag.error('custom-tag', `The tag "${n.tag}" is not allowed. YAML tags are never resolved or executed.`, this.locOf(n), 'Remove the tag; write the value as plain YAML.');
       return undefined;
     }
     if (isAlias(n)) {
-      const target = n.resolve(this.doc);
+      const target = this.anchors.get(n.source);
       if (!target) {
         this.bag.error('yaml-syntax', `The alias "*${n.source}" names no anchor; define it first with "&${n.source}".`, this.locOf(n));
         return undefined;
@@ -182,6 +189,7 @@ class Converter {
           this.bag.error('yaml-syntax', 'Keys must be plain names.', k ? this.locOf(k) : map.loc);
           continue;
         }
+        if (!inAlias && k.anchor) this.anchors.set(k.anchor, k);
         const key = String(k.value);
         const keyLoc = this.locOf(k);
         if (seen.has(key)) {
