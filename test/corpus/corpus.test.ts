@@ -65,6 +65,8 @@ function generated(): Case[] {
   put('deep-indent-300.yaml', Array.from({ length: 300 }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + '\n', { code: 'too-deep', line: 66, col: 131, intent: '300 indented levels' });
   // 20,000 unknown keys (200 KB): the duplicate-key check and the schema report stay linear.
   put('many-keys-20000.yaml', Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`).join('\n') + '\n', { code: 'unknown-key', line: 1, col: 1, intent: '20,000 unknown keys' });
+  // 20,000 aliases of a 10-item list: each alias is found in a map, not by walking the document.
+  put('many-aliases-20000.yaml', `a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: [${Array(20_000).fill('*a').join(',')}]\n`, { code: 'alias-limit', line: 2, col: 2732, intent: '20,000 aliases' });
   // A symlink inside the folder that points outside it, to a file and to a folder.
   mkdirSync(join(tmp, 'outside'), { recursive: true });
   writeFileSync(join(tmp, 'outside/base.yaml'), base);
