@@ -10,7 +10,7 @@ import { compileSource } from '../../src/compiler/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { loadModel } from '../../src/runtime/io/model_files.js';
-import { serializeSafetensors, stateDictBytes } from '../../src/runtime/weights/index.js';
+import { openSafetensors, serializeSafetensors, stateDictBytes } from '../../src/runtime/weights/index.js';
 import { TINY_FLATTEN_YAML } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-weights-cli-'));
@@ -57,6 +57,27 @@ describe('skipgraph weights', () => {
     const want = (reference.predict(x) as tf.Tensor).dataSync();
     expect((loaded.predict(x) as tf.Tensor).dataSync()).toEqual(want);
     loaded.dispose();
+  });
+
+  it('export: the imported model\'s weights come back as the same state_dict, bit for bit', async () => {
+    const out = join(tmp, 'model-rt');
+    expect((await cli('weights', 'import', arch, '--from', good, '--out', out)).code).toBe(0);
+    const back = join(tmp, 'back.safetensors');
+    const r = await cli('weights', 'export', arch, '--model', out, '--out', back);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^wrote 43 tensors of tiny_flatten to .*back\.safetensors/);
+    const [a, b] = [openSafetensors(good), openSafetensors(back)];
+    expect([...b.header.tensors.keys()]).toEqual([...a.header.tensors.keys()]);
+    for (const k of a.header.tensors.keys()) expect(Buffer.from(b.raw(k)).equals(Buffer.from(a.raw(k))), k).toBe(true);
+    a.close();
+    b.close();
+    // A model of another architecture is refused, naming the layers it lacks.
+    const wrong = join(tmp, 'wrong.yaml');
+    writeFileSync(wrong, TINY_FLATTEN_YAML.replace('blocks: 2', 'blocks: 3'));
+    const w = await cli('weights', 'export', wrong, '--model', out, '--out', join(tmp, 'never.safetensors'));
+    expect(w.code).toBe(1);
+    expect(w.err).toMatch(/error: the model in .*model-rt is not tiny_flatten: it has no layer layer1\.2\.conv1, /);
   });
 
   it('import: a file that does not fit exits 1 listing every offender, and writes nothing', async () => {

@@ -158,8 +158,10 @@ describe('safetensors validation', () => {
     bad(file({ __metadata__: [1] }), /__metadata__ is not an object/);
   });
 
-  it('reports a missing file as a user error', () => {
+  it('reports a missing file or a folder as a user error', () => {
     expect(() => openSafetensors(join(tmp, 'absent.safetensors'))).toThrowError(/cannot open .*absent\.safetensors: ENOENT/);
+    expect(() => openSafetensors(tmp)).toThrowError(UserError);
+    expect(() => openSafetensors(tmp)).toThrowError(/is not a regular file|EISDIR/);
   });
 
   it('validates on disk too, before reading any data', () => {

@@ -1,6 +1,6 @@
 /**
- * `skipgraph weights import|check`: bring a PyTorch state_dict (saved as safetensors) into
- * skipgraph. TF.js is loaded only by `import`, and only when the file fits the architecture.
+ * `skipgraph weights import|export|check`: bring a PyTorch state_dict (saved as safetensors) into
+ * skipgraph, and back. TF.js is loaded only by import and export (import: once the file fits).
  */
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
@@ -95,6 +95,37 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     } finally {
       p.src.close();
     }
+  });
+
+  addCompileOptions(
+    weights
+      .command('export')
+      .description('write a saved skipgraph model\'s weights as a PyTorch state_dict (safetensors, torchvision/timm names)')
+      .argument('<file>', 'architecture YAML file the model was built from')
+      .requiredOption('--model <dir>', 'folder with model.json and weights.bin')
+      .requiredOption('--out <weights.safetensors>', 'the state_dict to write'),
+  ).action(async (file: string, flags: WeightsFlags & { model: string }) => {
+    const r = compileForCli(file, { ...flags, format: 'table' }, io);
+    if (!r.graph) return setExit(EXIT.input);
+    const [{ loadModel }, { stateDictBytes }] = await Promise.all([import('../../runtime/io/model_files.js'), import('../../runtime/weights/load.js')]);
+    const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
+    let bytes: Uint8Array;
+    try {
+      const model = await loadModel(flags.model);
+      const missing = r.graph.nodes.filter((n) => n.op !== 'input' && !model.layers.some((l) => l.name === n.id)).map((n) => n.id);
+      if (missing.length > 0) {
+        throw new InputError(`the model in ${flags.model} is not ${r.graph.name}: it has no layer ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? `, ... (${missing.length} in all)` : ''}`);
+      }
+      bytes = stateDictBytes(model, r.graph);
+      model.dispose();
+    } catch (e) {
+      if (e instanceof UserError) throw new InputError(e.message);
+      if (e instanceof InputError) throw e;
+      throw new InputError(`cannot read the model in ${flags.model}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    writeFileAtomic(flags.out!, bytes);
+    io.out(`wrote ${stateDictSlots(r.graph).length} tensors of ${r.graph.name} to ${flags.out} (${mb(bytes.length)})`);
+    setExit(EXIT.ok);
   });
 
   addCompileOptions(

@@ -241,7 +241,9 @@ export function openSafetensors(path: string, maxHeaderBytes = MAX_HEADER_BYTES)
     throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SafetensorsError(`${path} is not a regular file`);
+    const size = stat.size;
     const prefix = Buffer.alloc(8);
     readFully(fd, prefix, 0);
     const n = headerLength(prefix, size, path, maxHeaderBytes);
