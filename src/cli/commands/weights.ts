@@ -109,6 +109,8 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     if (!r.graph) return setExit(EXIT.input);
     const [{ loadModel }, { stateDictBytes }] = await Promise.all([import('../../runtime/io/model_files.js'), import('../../runtime/weights/load.js')]);
     const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
+    const { selectBackend } = await import('../../runtime/backend.js');
+    await selectBackend({ force: 'cpu', forceSource: 'weights export' }); // reads weights only: no need for more
     let bytes: Uint8Array;
     try {
       const model = await loadModel(flags.model);
