@@ -104,12 +104,25 @@ const importPackage = async <T>(pkg: string): Promise<T> => {
 };
 
 let dawn: DawnModule | undefined;
+type WebGpuBackendModule = { WebGPUBackend: new (device: unknown, info: unknown) => tf.KernelBackend };
+let provided: { dawn?: DawnModule; backend?: WebGpuBackendModule } = {};
+
+/**
+ * Hands over the two packages already imported, for a bundle (bench/gpu.sh --pack) where the
+ * by-name imports below cannot be resolved or would load a second copy of TF.js.
+ */
+export function provideWebGpuModules(modules: { dawn?: unknown; backend?: unknown }): void {
+  provided = {
+    dawn: (modules.dawn as DawnModule | undefined) ?? provided.dawn,
+    backend: (modules.backend as WebGpuBackendModule | undefined) ?? provided.backend,
+  };
+}
 /** Dawn instances, one per route; kept for the process (creating one is the slow part). */
 const instances = new Map<WebGpuRoute, GpuLike>();
 
 async function loadDawn(): Promise<DawnModule> {
   if (dawn === undefined) {
-    const mod = await importPackage<DawnModule & { default?: DawnModule }>('webgpu');
+    const mod: DawnModule & { default?: DawnModule } = provided.dawn ?? (await importPackage<DawnModule & { default?: DawnModule }>('webgpu'));
     dawn = typeof mod.create === 'function' ? mod : (mod.default as DawnModule);
     // GPUBufferUsage, GPUMapMode, ... : the TF.js backend reads these as globals.
     for (const [name, value] of Object.entries(dawn.globals)) {
@@ -260,9 +273,7 @@ export async function registerWebGpu(options: WebGpuOptions = {}): Promise<WebGp
   const gpu = instance(d, chosen.route, env);
   // The backend reads navigator.gpu when it is imported (to register its own factory) and when a
   // WebGPUBackend is constructed. Import it first, so that its own factory is never registered.
-  const { WebGPUBackend } = await importPackage<{ WebGPUBackend: new (device: unknown, info: unknown) => tf.KernelBackend }>(
-    '@tensorflow/tfjs-backend-webgpu',
-  );
+  const { WebGPUBackend } = provided.backend ?? (await importPackage<WebGpuBackendModule>('@tensorflow/tfjs-backend-webgpu'));
   setNavigatorGpu(gpu);
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   const fixes = installWebGpuKernelFixes();
