@@ -186,5 +186,5 @@ describe('bad-input corpus through the real CLI', () => {
       expect(r.stderr, c.file).toContain(where);
       expect(r.stderr, c.file).toContain(`error[${c.code}]`);
     }
-  });
+  }, Math.max(120_000, picked.length * 5_000));
 });
