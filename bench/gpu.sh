@@ -21,7 +21,8 @@ if [[ "${1:-}" == "--pack" ]]; then
   set -e
   [[ -d node_modules/webgpu ]] || { echo "npm ci first (node_modules/webgpu is missing)"; exit 1; }
   out=.bench-out/gpu-pack
-  rm -rf "$out" && mkdir -p "$out/node_modules/webgpu/dist/linux-x64" "$out/architectures" "$out/debs"
+  # Layout: the bundle reads ../../schemas relative to itself (src/parser/schema.ts), hence bench/run/.
+  rm -rf "$out" && mkdir -p "$out/node_modules/webgpu/dist/linux-x64" "$out/architectures" "$out/schemas" "$out/debs" "$out/bench/run"
   cat > .bench-out/gpu-pack-entry.mjs <<'EOF'
 import * as dawn from 'webgpu';
 import * as backend from '@tensorflow/tfjs-backend-webgpu';
@@ -31,13 +32,14 @@ await import('../bench/gpu_step.ts');
 EOF
   npx esbuild .bench-out/gpu-pack-entry.mjs --bundle --platform=node --format=esm --target=node20 --external:webgpu \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
-    --outfile="$out/gpu_step.mjs" --log-level=warning
+    --outfile="$out/bench/run/gpu_step.mjs" --log-level=warning
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$out/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"
   cp architectures/*.yaml "$out/architectures/"
+  cp schemas/*.json "$out/schemas/"
   cp "$(readlink -f "$(command -v node)")" "$out/node"
   # Loaders the GPU machine may lack (its driver brings the ICDs); unpacked there only if missing.
-  (cd "$out/debs" && apt-get download libvulkan1 libegl1 libglvnd0 libgles2 libegl-dev 2>&1 | tail -n 1) || echo "apt-get download failed: no loader .debs in the pack"
+  (cd "$out/debs" && chmod 777 . && apt-get download libvulkan1 libegl1 libglvnd0 libgles2 libegl-dev 2>&1 | tail -n 1) || echo "apt-get download failed: no loader .debs in the pack"
   tar -C .bench-out -cf - gpu-pack | xz -T0 -3 > "$PACK"
   ls -la "$PACK"
   echo "carry $PACK to the GPU machine and run: bash bench/gpu.sh"
@@ -65,7 +67,7 @@ elif [[ -f "$PACK" ]]; then
   fi
   NODE=node; command -v node >/dev/null || NODE=$dir/node
   export SKIPGRAPH_ARCH_DIR=$dir/architectures
-  RUN=("$NODE" "$dir/gpu_step.mjs")
+  RUN=("$NODE" "$dir/bench/run/gpu_step.mjs")
 else
   echo "neither a checkout with node_modules (npm ci) nor $PACK (bash bench/gpu.sh --pack, elsewhere)"; exit 1
 fi
