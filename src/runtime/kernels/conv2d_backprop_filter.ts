@@ -43,30 +43,39 @@ export function conv2dBackpropFilterIm2col(args: {
 /**
  * Patch rows (tap, c) for taps [t0, t1): row (t, c), column (n, oh, ow) holds
  * x[n, oh*sh - top + i*dh, ow*sw - left + j*dw, c], zero where that falls in the padding.
+ * x is first made channel-major by the backend's Transpose, so that every output row is a
+ * sequential (or strided) read of one input row: a tenth of the time of gathering across channels.
  */
 export function patchesChannelMajor(k: KernelScope, x: tf.TensorInfo, g: ConvGeometry, t0: number, t1: number): tf.TensorInfo {
-  const { batch, inH, inW, inC: C, outH, outW } = g;
+  const { batch, inH, inW, inC: C, outH, outW, sw } = g;
   const plane = batch * outH * outW;
+  const xt = k.run('Transpose', { x }, { perm: [3, 0, 1, 2] }); // [C, N, H, W]
   return k.make([(t1 - t0) * C, plane], (out) => {
-    const src = k.view(x);
+    const src = k.view(xt);
     for (let t = t0; t < t1; t++) {
       const di = Math.floor(t / g.kw) * g.dh - g.top;
       const dj = (t % g.kw) * g.dw - g.left;
+      // Output columns whose input column is inside: ow in [lo, hi).
+      const lo = Math.min(outW, Math.max(0, Math.ceil(-dj / sw)));
+      const hi = Math.max(lo, Math.min(outW, Math.floor((inW - 1 - dj) / sw) + 1));
       for (let c = 0; c < C; c++) {
         let o = ((t - t0) * C + c) * plane;
         for (let n = 0; n < batch; n++) {
-          for (let oh = 0; oh < outH; oh++) {
+          const image = (c * batch + n) * inH;
+          for (let oh = 0; oh < outH; oh++, o += outW) {
             const r = oh * g.sh + di;
             if (r < 0 || r >= inH) {
               out.fill(0, o, o + outW);
-              o += outW;
               continue;
             }
-            const rowBase = (n * inH + r) * inW;
-            for (let ow = 0; ow < outW; ow++, o++) {
-              const col = ow * g.sw + dj;
-              out[o] = col < 0 || col >= inW ? 0 : src[(rowBase + col) * C + c];
+            const row = (image + r) * inW + dj;
+            if (lo > 0) out.fill(0, o, o + lo);
+            if (sw === 1) {
+              for (let ow = lo; ow < hi; ow++) out[o + ow] = src[row + ow];
+            } else {
+              for (let ow = lo; ow < hi; ow++) out[o + ow] = src[row + ow * sw];
             }
+            if (hi < outW) out.fill(0, o + hi, o + outW);
           }
         }
       }

@@ -105,8 +105,9 @@ function byMatmul(k: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, g: C
         live.forEach((t, n) => out.set(w.subarray(t * C * Co, (t + 1) * C * Co), n * C * Co));
       });
   const cols = k.run('BatchMatMul', { a: rows, b: dyT }, { transposeA: false, transposeB: false });
-  // col2im: dx[n, oh*sh - top + i, ow*sw - left + j, c] += cols[(tap, c), (n, oh, ow)].
-  return k.make([batch, inH, inW, C], (dx) => {
+  // col2im, channel-major so that each output row is a sequential add, then NHWC by Transpose:
+  // dx[n, oh*sh - top + i, ow*sw - left + j, c] += cols[(tap, c), (n, oh, ow)].
+  const dxT = k.make([C, batch, inH, inW], (dx) => {
     dx.fill(0);
     const src = k.view(cols);
     live.forEach((t, slot) => {
@@ -119,11 +120,12 @@ function byMatmul(k: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, g: C
         for (let n = 0; n < batch; n++) {
           for (let oh = qh; oh < qh + nh; oh++) {
             const from = base + (n * outH + oh) * outW;
-            const to = (n * inH + oh * g.sh + i) * inW;
-            for (let ow = qw; ow < qw + nw; ow++) dx[(to + ow * g.sw + j) * C + c] += src[from + ow];
+            const to = ((c * batch + n) * inH + oh * g.sh + i) * inW + j;
+            for (let ow = qw; ow < qw + nw; ow++) dx[to + ow * g.sw] += src[from + ow];
           }
         }
       }
     });
   });
+  return k.run('Transpose', { x: dxT }, { perm: [1, 2, 3, 0] });
 }

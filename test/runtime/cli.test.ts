@@ -1,0 +1,88 @@
+import { Command, CommanderError } from 'commander';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as info from '../../src/cli/commands/info.js';
+import * as trainCommand from '../../src/cli/commands/train.js';
+import { EXIT, InputError, UsageError, type Io } from '../../src/cli/io.js';
+
+/** The two commands on a program set up as src/cli/main.ts sets up its own, with its exit codes. */
+async function run(...args: string[]) {
+  let out = '';
+  let err = '';
+  let code: number = EXIT.ok;
+  const io: Io = { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), color: false };
+  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  trainCommand.register(program, io, (c) => (code = c));
+  info.register(program, io, (c) => (code = c));
+  try {
+    await program.parseAsync(['node', 'skipgraph', ...args]);
+  } catch (e) {
+    if (e instanceof InputError) return { code: EXIT.input, out, err: err + e.message };
+    if (e instanceof CommanderError || e instanceof UsageError) return { code: EXIT.usage, out, err: err + e.message };
+    throw e;
+  }
+  return { code, out, err };
+}
+
+describe('skipgraph info', () => {
+  it('names the backend that runs and why the better ones are absent', async () => {
+    const r = await run('info');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^tfjs 4\.22\.0, node /m);
+    expect(r.out).toMatch(/^backend: (wasm|node|node-gpu) /m);
+    if (r.out.includes('backend: wasm')) {
+      expect(r.out).toMatch(/not node-gpu: @tensorflow\/tfjs-node-gpu (is not installed|failed to load)/);
+      expect(r.out).toMatch(/composed kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
+    }
+  });
+
+  it('--backend cpu forces cpu and says so', async () => {
+    const r = await run('info', '--backend', 'cpu');
+    expect(r.out).toMatch(/backend: cpu .* forced by --backend/);
+    expect(r.out).toMatch(/not wasm: not tried: --backend forces 'cpu'/);
+    await run('info', '--backend', 'wasm'); // leave the suite on wasm
+  });
+
+  it('an unknown or absent backend is an input error, without a stack', async () => {
+    const r = await run('info', '--backend', 'tpu');
+    expect(r.code).toBe(EXIT.input);
+    expect(r.err).toMatch(/unknown backend 'tpu' \(from --backend\); choose one of: node-gpu, .*wasm, cpu/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('skipgraph train', () => {
+  it('trains, validates, checkpoints and reports', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'sg-cli-')), 'run');
+    const r = await run('train', 'architectures/mnist_resnet.yaml', '--epochs', '1', '--train-limit', '128', '--test-limit', '64', '--out', out, '--backend', 'wasm', '--no-progress');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^backend: wasm .*forced by --backend/m);
+    expect(r.out).toMatch(/^epoch 1\/1: loss \d+\.\d{4} acc [\d.]+% \| held-out loss [\d.]+ acc [\d.]+% \| [\d.]+ s, \d+ img\/s$/m);
+    expect(r.out).toMatch(/held-out accuracy [\d.]+% after 1 epochs .* on wasm\); model: .*model\.json/);
+    expect(existsSync(join(out, 'model.json'))).toBe(true);
+    expect(existsSync(join(out, 'latest.json'))).toBe(true);
+    const again = await run('train', 'architectures/mnist_resnet.yaml', '--epochs', '2', '--train-limit', '128', '--test-limit', '64', '--out', out, '--backend', 'wasm', '--no-progress', '--resume');
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/resuming from .*epoch-0001 after epoch 1/);
+    expect(again.out).toMatch(/^epoch 2\/2: /m);
+  });
+
+  it('user errors exit 1 with a clear message and no stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train', 'architectures/missing.yaml', '--backend', 'wasm'], /missing\.yaml/],
+      [['train', 'architectures/resnet18.yaml', '--backend', 'wasm'], /takes 224x224x3 images and 1000 classes, but mnist has 28x28x1 and 10/],
+      [['train', 'architectures/mnist_resnet.yaml', '--data', 'svhn', '--backend', 'wasm'], /unknown data set 'svhn'/],
+      [['train', 'architectures/mnist_resnet.yaml', '--data', 'cifar10-bin:/no/such/dir', '--backend', 'wasm'], /CIFAR-10 folder not found/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(...args);
+      expect(r.code, args.join(' ')).toBe(EXIT.input);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+    const usage = await run('train', 'architectures/mnist_resnet.yaml', '--epochs', 'many');
+    expect(usage.code).toBe(EXIT.usage);
+  });
+});
