@@ -24,7 +24,7 @@ import { installFastKernels } from '../../src/runtime/kernels/install.js';
  * Tolerances (measured on llvmpipe, Mesa 22.3.6, then given ~100x room):
  * - eval logits: max |webgpu - cpu| <= 1e-4 (measured <= 1e-6; ResNet-18 at 32x32: 6e-7);
  * - one SGD step: loss within 1e-5 relative; each variable's update (w_after - w_before)
- *   within 1e-3 in relative L2 norm of cpu's update (measured <= 1e-5); batch-norm moving
+ *   within 1e-3 in relative L2 norm of cpu's update (measured <= 5e-5); batch-norm moving
  *   statistics within 1e-4 absolute.
  * The models are small and their inputs fixed so that no ReLU input sits within rounding of
  * zero: where one does (e.g. ResNet-18 at 32x32, batch 8, layer4 at 1x1), one sign flip

@@ -9,7 +9,7 @@ import { installWebGpuKernelFixes } from './webgpu_kernels.js';
  * Dawn is asked for an adapter along two routes, in this order:
  * - `native`: the platform's own API (Vulkan on Linux, Metal on macOS, D3D12 on Windows), core
  *   feature level. A GPU driver with a Vulkan ICD (NVIDIA, AMD, Intel) gives a hardware adapter
- *   here; Mesa's lavapipe (software Vulkan) from Mesa 23+ gives a software one (Mesa 22's is
+ *   here; Mesa's lavapipe (software Vulkan) of a newer Mesa (25.0.7 measured) gives a software one (Mesa 22's is
  *   rejected by Dawn: "Vulkan shaderUniform*ArrayDynamicIndexing required").
  * - `opengles`: Dawn's OpenGL ES backend over EGL, WebGPU compatibility mode. On a machine without
  *   a GPU this is Mesa's llvmpipe (software) on EGL_PLATFORM=surfaceless, which stock Debian 12
@@ -78,7 +78,7 @@ interface DeviceLike {
 export const WEBGPU_PACKAGES = ['webgpu', '@tensorflow/tfjs-backend-webgpu'] as const;
 
 const ROUTE_HINT: Record<WebGpuRoute, string> = {
-  native: 'no usable Vulkan driver: a GPU driver with its Vulkan ICD, or Mesa 23+ lavapipe',
+  native: 'no usable Vulkan driver: a GPU driver with its Vulkan ICD, or a newer Mesa lavapipe (25.x)',
   opengles: 'no usable EGL: Dawn loads libEGL.so (Debian: libegl-dev, libegl-mesa0, libgles2, libgl1-mesa-dri)',
 };
 
