@@ -18,7 +18,7 @@ import { installFastKernels } from '../../src/runtime/kernels/install.js';
 /**
  * The emitted model on TF.js's WebGPU backend (Dawn, `webgpu` npm package) against `cpu`.
  * On machines without a GPU, Dawn's adapter is software: Mesa's llvmpipe through OpenGL ES
- * (stock Debian 12 Mesa), or lavapipe through Vulkan (Mesa 23+). Where no adapter can be had the
+ * (stock Debian 12 Mesa), or lavapipe through Vulkan (newer Mesa, 25.x). Where no adapter can be had the
  * suite prints one line saying why and skips.
  *
  * Tolerances (measured on llvmpipe, Mesa 22.3.6, then given ~100x room):
