@@ -277,6 +277,7 @@ export async function registerWebGpu(options: WebGpuOptions = {}): Promise<WebGp
   setNavigatorGpu(gpu);
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   const fixes = installWebGpuKernelFixes();
+  if (active === undefined) process.once('beforeExit', shutdownWebGpu); // in case nobody calls it
   active = { adapter: chosen, fixes };
   const state = active;
   tf.registerBackend(
