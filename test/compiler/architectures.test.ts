@@ -33,6 +33,12 @@ const expected: Record<string, { params: number; macs: number; nonTrainable?: nu
   // SE-ResNet-50 (Hu et al.: 28.09M): each block adds fc1 C*C/16 + C/16 and fc2 C/16*C + C for
   // C = 256 (x3 blocks), 512 (x4), 1024 (x6), 2048 (x3): 2,530,992 -> 28,088,024. MACs add
   // 2*C*C/16 per block: 2*(3*4096 + 4*16384 + 6*65536 + 3*262144) = 2,514,944 -> 4,091,699,200.
+  // MNIST ResNet (28x28x1, 10 classes), by hand: stem 3x3 1->16 (144, 784*144 = 112,896 MACs) + BN
+  // (32); stage 1 at 14x14: convs 2,304 + 2,304, 1x1 projection 256, three BNs of 16 -> 4,960 params,
+  // 196 * 4,864 = 953,344 MACs; stage 2 at 7x7: 4,608 + 9,216 + 512 + 3 * 64 -> 14,528, 49 * 14,336
+  // = 702,464; stage 3 at 4x4: 18,432 + 36,864 + 2,048 + 3 * 128 -> 57,728, 16 * 57,344 = 917,504;
+  // fc 64 * 10 + 10 = 650 (640 MACs). Total 78,042 params, 2,686,848 MACs.
+  mnist_resnet: { params: 78_042, macs: 2_686_848, stages: ['14x14x16', '7x7x32', '4x4x64'] },
   seresnet50: { params: 28_088_024, macs: 4_091_699_200, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
 };
 
