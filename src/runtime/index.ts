@@ -36,7 +36,8 @@ export {
 } from './data/index.js';
 export { batches } from './train/batches.js';
 export { latestCheckpoint, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainState } from './train/checkpoint.js';
-export { logitsCrossEntropy, makeOptimizer, OPTIMIZERS, type OptimizerName } from './train/optimizer.js';
+export { checkOptimizer, logitsCrossEntropy, makeOptimizer, OPTIMIZERS, type OptimizerName } from './train/optimizer.js';
+export { learningRateAt, SCHEDULES, setLearningRate, type Schedule } from './train/schedule.js';
 export { progressBar, silentProgress, type BatchStats, type TrainProgress } from './train/progress.js';
 export { train, type TrainOptions, type TrainResult } from './train/train.js';
 export { InternalError, UserError } from './errors.js';

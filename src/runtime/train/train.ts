@@ -12,7 +12,7 @@ import { saveModel } from '../io/model_files.js';
 import { verifyModel } from '../verify.js';
 import { batches, identityOrder } from './batches.js';
 import { latestCheckpoint, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainState } from './checkpoint.js';
-import { logitsCrossEntropy, makeOptimizer } from './optimizer.js';
+import { checkOptimizer, logitsCrossEntropy, makeOptimizer } from './optimizer.js';
 import { checkSchedule, learningRateAt, setLearningRate } from './schedule.js';
 import { silentProgress, type TrainProgress } from './progress.js';
 
@@ -99,7 +99,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const seed = options.seed ?? DEFAULTS.seed;
   const dataSpec = options.data ?? 'mnist';
   const schedule = checkSchedule(options.schedule ?? DEFAULTS.schedule);
-  makeOptimizer(optimizerName, lr).dispose(); // validates before any slow work
+  checkOptimizer(optimizerName, lr); // before any slow work
 
   const backend = await selectBackend({ force: options.backend });
   for (const line of describeBackend(backend)) log(line);
