@@ -233,6 +233,7 @@ interface Active {
   fixes: string[];
 }
 let active: Active | undefined;
+let exitHooked = false;
 
 /**
  * WebGPU reports a bad shader or pipeline asynchronously, and the kernel's output is then left
@@ -262,6 +263,7 @@ export function webGpuKernelFixes(): string[] {
  * Activate it afterwards with tf.setBackend('webgpu').
  */
 export async function registerWebGpu(options: WebGpuOptions = {}): Promise<WebGpuAdapter> {
+  if (active !== undefined) shutdownWebGpu(); // a second selection: free the first device
   const d = await loadDawn();
   const probe = await probeWebGpu(options);
   if (probe.adapter === undefined) {
@@ -277,7 +279,8 @@ export async function registerWebGpu(options: WebGpuOptions = {}): Promise<WebGp
   setNavigatorGpu(gpu);
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   const fixes = installWebGpuKernelFixes();
-  if (active === undefined) process.once('beforeExit', shutdownWebGpu); // in case nobody calls it
+  if (!exitHooked) process.once('beforeExit', shutdownWebGpu); // in case nobody calls it
+  exitHooked = true;
   active = { adapter: chosen, fixes };
   const state = active;
   tf.registerBackend(
