@@ -5,6 +5,18 @@ import * as compile from './commands/compile.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
 
+/** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
+const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
+const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights']);
+
+/** Whether this command line may reach a runtime command (or list it, for help). */
+function needsRuntime(argv: string[]): boolean {
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first !== undefined) return !LIGHT_COMMANDS.has(first);
+  return args.length === 0 || args.includes('-h') || args.includes('--help');
+}
+
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
@@ -26,6 +38,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   compile.register(program, io, setExit);
   check.register(program, io, setExit);
   weights.register(program, io, setExit);
+  if (needsRuntime(argv)) for (const load of RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
   try {
     await program.parseAsync(argv);
     return code;
