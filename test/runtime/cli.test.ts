@@ -1,28 +1,16 @@
-import { Command, CommanderError } from 'commander';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as info from '../../src/cli/commands/info.js';
-import * as trainCommand from '../../src/cli/commands/train.js';
-import { EXIT, InputError, UsageError, type Io } from '../../src/cli/io.js';
+import { EXIT, type Io } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 
-/** The two commands on a program set up as src/cli/main.ts sets up its own, with its exit codes. */
+/** The real command line, in process. */
 async function run(...args: string[]) {
   let out = '';
   let err = '';
-  let code: number = EXIT.ok;
   const io: Io = { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), color: false };
-  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  trainCommand.register(program, io, (c) => (code = c));
-  info.register(program, io, (c) => (code = c));
-  try {
-    await program.parseAsync(['node', 'skipgraph', ...args]);
-  } catch (e) {
-    if (e instanceof InputError) return { code: EXIT.input, out, err: err + e.message };
-    if (e instanceof CommanderError || e instanceof UsageError) return { code: EXIT.usage, out, err: err + e.message };
-    throw e;
-  }
+  const code = await main(['node', 'skipgraph', ...args], io);
   return { code, out, err };
 }
 
