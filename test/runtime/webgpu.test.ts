@@ -12,6 +12,7 @@ import {
   webGpuKernelFixes,
   type WebGpuAdapter,
 } from '../../src/runtime/backends/webgpu.js';
+import { describeBackend, selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { installFastKernels } from '../../src/runtime/kernels/install.js';
 
@@ -228,4 +229,16 @@ describe.skipIf(skip !== undefined)('webgpu: emitted models against cpu (softwar
       expect(webGpuErrors()).toEqual([]);
     });
   }
+
+  // Last: automatic selection may drop the software adapter's backend.
+  it('the backend report names the adapter when forced; a software adapter is passed over otherwise', async () => {
+    const forced = await selectBackend({ force: 'webgpu', env: {} });
+    expect(forced.choice).toBe('webgpu');
+    expect(describeBackend(forced).join('\n')).toMatch(/^ {2}adapter: vendor .*, architecture .*, device .*, description .* \((hardware|software), Dawn /m);
+    const auto = await selectBackend({ env: {} });
+    if ('adapter' in setup && setup.adapter.software) {
+      expect(auto.choice).not.toBe('webgpu');
+      expect(auto.passedOver.find((p) => p.choice === 'webgpu')?.reason).toMatch(/no GPU device|no hardware WebGPU adapter/);
+    }
+  });
 });
