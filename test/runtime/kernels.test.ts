@@ -207,3 +207,67 @@ describe('batch-norm gradient without Tile', () => {
     expect(ours.every((g) => g.some((v) => v !== 0))).toBe(true);
   });
 });
+
+describe('pooling gradients', () => {
+  // ('valid' and 'same' only: a numeric pad with a non-integral output size makes TF.js compute a
+  // fractional shape, and wasm's MaxPool then writes out of bounds.)
+  type PoolCase = { x: [number, number, number, number]; k: [number, number]; s: [number, number]; pad: 'valid' | 'same'; seed: number; zeros: boolean };
+  const poolCases: PoolCase[] = fc
+    .sample(
+      fc.record({
+        x: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 9 }), fc.integer({ min: 3, max: 9 }), fc.integer({ min: 1, max: 4 })),
+        k: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+        s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+        pad: fc.oneof(fc.constant<'valid'>('valid'), fc.constant<'same'>('same')),
+        seed: fc.nat(),
+        zeros: fc.boolean(),
+      }),
+      { seed: 7, numRuns: 30 },
+    )
+    .map((c) => c as PoolCase);
+
+  const input = (c: PoolCase) => {
+    const v = values(c.x.reduce((a, b) => a * b, 1), c.seed);
+    // ReLU-like ties at zero in half the cases; all-negative windows in the rest
+    return c.zeros ? v.map((x) => Math.max(0, x)) : v;
+  };
+  const grad = (c: PoolCase, kind: 'max' | 'avg') =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(input(c), c.x);
+      const dyShape = (kind === 'max' ? tf.maxPool(x, c.k, c.s, c.pad) : tf.avgPool(x, c.k, c.s, c.pad)).shape;
+      const dy = tf.tensor(values(dyShape.reduce((a, b) => a * b, 1), c.seed + 1), dyShape);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(kind === 'max' ? tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad) : tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad), dy)))(x);
+    });
+
+  it(`MaxPoolGrad matches TF.js's cpu kernel on ${poolCases.length} cases, negative windows included`, async () => {
+    for (const c of poolCases) {
+      uninstallFastKernels('cpu');
+      const reference = await onBackend('cpu', () => grad(c, 'max'));
+      installFastKernels('cpu');
+      installFastKernels('wasm');
+      const cpu = await onBackend('cpu', () => grad(c, 'max'));
+      const wasm = await onBackend('wasm', () => grad(c, 'max'));
+      expect(maxAbsDiff(cpu, reference), JSON.stringify(c)).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDiff(wasm, reference), JSON.stringify(c)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
+  it("wasm's stock MaxPoolGrad loses all-negative windows (why it is replaced)", async () => {
+    const c: PoolCase = { x: [1, 5, 5, 1], k: [3, 3], s: [2, 2], pad: 'valid', seed: 1, zeros: false };
+    const allNegative = () => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(tf.sub(a, 2) as tf.Tensor4D, c.k, c.s, c.pad)))(tf.tensor4d(input(c), c.x)));
+    uninstallFastKernels('wasm');
+    const stock = await onBackend('wasm', allNegative);
+    installFastKernels('wasm');
+    const ours = await onBackend('wasm', allNegative);
+    expect(Array.from(ours).reduce((a, b) => a + b, 0)).toBe(4); // one unit per window
+    expect(Array.from(stock).reduce((a, b) => a + b, 0)).toBeLessThan(4);
+  });
+
+  it(`AvgPoolGrad (stock) agrees between wasm and cpu on ${poolCases.length} cases`, async () => {
+    for (const c of poolCases) {
+      const cpu = await onBackend('cpu', () => grad(c, 'avg'));
+      const wasm = await onBackend('wasm', () => grad(c, 'avg'));
+      expect(maxAbsDiff(wasm, cpu), JSON.stringify(c)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});

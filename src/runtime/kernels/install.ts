@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterIm2col } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputComposed } from './conv2d_backprop_input.js';
 import { fusedBatchNormGrad } from './batchnorm_grad.js';
+import { maxPoolGradComposed } from './max_pool_grad.js';
 
 type Composed = (
   args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap },
@@ -11,21 +12,24 @@ type Composed = (
 const COMPOSED: Record<string, Composed> = {
   Conv2DBackpropFilter: conv2dBackpropFilterIm2col,
   Conv2DBackpropInput: conv2dBackpropInputComposed,
+  MaxPoolGrad: maxPoolGradComposed,
 };
 
 /**
  * Which kernels each backend lacks or has only as a slow loop (measured on ResNet-18 shapes):
  * - wasm has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a scalar loop about
  *   10x slower than its XNNPACK Conv2D;
+ * - wasm's MaxPoolGrad loses the gradient of every window whose values are all negative;
  * - cpu's Conv2DBackpropFilter indexes through TensorBuffer.get per element (122 s per
- *   ResNet-18 step); its Conv2D and Conv2DBackpropInput run at its matmul's speed and stay.
- * Pooling gradients exist on both (MaxPoolGrad, AvgPoolGrad) at reasonable speed; FusedBatchNorm's
- * gradient is composed of ops and gets a leaner version for every backend (see batchnorm_grad).
+ *   ResNet-18 step); its Conv2D and Conv2DBackpropInput run at its matmul's speed and stay, and
+ *   its MaxPoolGrad is right but also per-element TensorBuffer work.
+ * AvgPoolGrad is right and fast on both; FusedBatchNorm's gradient is composed of ops and gets a
+ * leaner version for every backend (see batchnorm_grad).
  * tfjs-node and GPU backends need no kernels.
  */
 export const FAST_KERNEL_PLAN: Readonly<Record<string, readonly string[]>> = {
-  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput'],
-  cpu: ['Conv2DBackpropFilter'],
+  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'],
+  cpu: ['Conv2DBackpropFilter', 'MaxPoolGrad'],
 };
 
 const stock = new Map<string, tf.KernelConfig | undefined>();

@@ -101,11 +101,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const schedule = checkSchedule(options.schedule ?? DEFAULTS.schedule);
   checkOptimizer(optimizerName, lr); // before any slow work
 
+  const graph = compileArch(options.arch, options.sets ?? []);
   const backend = await selectBackend({ force: options.backend });
   for (const line of describeBackend(backend)) log(line);
   registerFileRouters();
 
-  const graph = compileArch(options.arch, options.sets ?? []);
   let data = options.dataset ?? loadData(dataSpec);
   if (options.trainLimit !== undefined) data = { ...data, train: subset(data.train, identityOrder(Math.min(data.train.count, options.trainLimit))) };
   if (options.testLimit !== undefined) data = { ...data, test: subset(data.test, identityOrder(Math.min(data.test.count, options.testLimit))) };
