@@ -102,15 +102,23 @@ async function tryCandidate(c: Candidate, forced: boolean): Promise<string | und
     return `${c.pkg} failed to load: ${firstLine(err)}`;
   }
   if (tf.findBackendFactory(c.tfName) === null) return `${c.pkg} loaded but registered no '${c.tfName}' backend`;
-  // TF.js reports a failed start by returning false (and logging); collect its words as the reason.
+  return startBackend(c.tfName);
+}
+
+/**
+ * tf.setBackend, with its two ways of failing turned into a reason: TF.js returns false (and logs
+ * a warning, whose words become the reason) when a backend's factory or async init fails, and
+ * throws for some other failures. Undefined when the backend now runs.
+ */
+export async function startBackend(tfName: string): Promise<string | undefined> {
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
   try {
-    const ok = await tf.setBackend(c.tfName);
-    if (!ok) return `tf.setBackend('${c.tfName}') failed${warnings.length ? `: ${firstLine(warnings.slice(1).join('\n') || warnings[0])}` : ''}`;
+    const ok = await tf.setBackend(tfName);
+    if (!ok) return `tf.setBackend('${tfName}') failed${warnings.length ? `: ${firstLine(warnings.slice(1).join('\n') || warnings[0])}` : ''}`;
   } catch (err) {
-    return `tf.setBackend('${c.tfName}') threw: ${firstLine(err)}`;
+    return `tf.setBackend('${tfName}') threw: ${firstLine(err)}`;
   } finally {
     console.warn = warn;
   }
