@@ -87,7 +87,8 @@ export function buildShortcut(b: GraphBuilder, s: ShortcutInput, bag: Diagnostic
     case 'avgdown': {
       const src = s.preact ? s.xPre : s.x;
       let cur: string | undefined = src;
-      if (s.stride !== 1) cur = b.add({ ...meta, id: id(0), op: 'avgpool', inputs: [src], attrs: { kernel: st, stride: st, padding: [0, 0, 0, 0], ceil: true } });
+      // timm's downsample_avg: AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False).
+      if (s.stride !== 1) cur = b.add({ ...meta, id: id(0), op: 'avgpool', inputs: [src], attrs: { kernel: [2, 2], stride: st, padding: [0, 0, 0, 0], ceil: true } });
       if (!cur) return undefined;
       const c = b.add({ ...meta, id: id(1), op: 'conv', inputs: [cur], attrs: { filters: outC, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: false } });
       if (!c || s.preact) return c;
