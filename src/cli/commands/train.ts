@@ -57,6 +57,14 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--no-progress', 'no progress bar')
     .action(async (file: string, flags: TrainFlags) => {
       const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
+      // First Ctrl-C: finish the epoch and its checkpoint, then stop (--resume continues). Second: quit.
+      const stop = new AbortController();
+      const onInterrupt = () => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+        io.err('stopping after this epoch and its checkpoint; Ctrl-C again quits at once');
+      };
+      process.on('SIGINT', onInterrupt);
       try {
         const started = performance.now();
         const result = await train({
@@ -75,17 +83,20 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
           trainLimit: flags.trainLimit,
           testLimit: flags.testLimit,
           zeroInitResidual: flags.zeroInitResidual,
+          stop: stop.signal,
           log: (line) => io.out(line),
           progress: flags.progress ? progressBar(process.stderr) : undefined,
         });
         const seconds = (performance.now() - started) / 1000;
         const acc = Number.isNaN(result.valAcc) ? 'n/a' : `${(100 * result.valAcc).toFixed(2)}%`;
-        io.out(`held-out accuracy ${acc} after ${result.history.length} epochs (${seconds.toFixed(1)} s on ${result.backend.choice}); model: ${result.modelPath}`);
+        io.out(`held-out accuracy ${acc} after ${result.history.length} epoch${result.history.length === 1 ? '' : 's'} (${seconds.toFixed(1)} s on ${result.backend.choice}); model: ${result.modelPath}`);
         result.model.dispose();
         setExit(EXIT.ok);
       } catch (err) {
         if (err instanceof UserError) throw new InputError(err.message);
         throw err;
+      } finally {
+        process.off('SIGINT', onInterrupt);
       }
     });
 }

@@ -43,6 +43,8 @@ export interface TrainOptions {
   testLimit?: number;
   /** Data already in memory (instead of `data`). */
   dataset?: TrainTestSplit;
+  /** Aborting it stops training after the current epoch (and its checkpoint): an interruption that --resume continues exactly. */
+  stop?: AbortSignal;
   /** Text lines (backend report, one line per epoch). */
   log?: (line: string) => void;
   progress?: TrainProgress;
@@ -169,7 +171,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochs,
       initialEpoch: start,
       validationData: testSet,
-      yieldEvery: 'never',
+      yieldEvery: 'batch', // lets Ctrl-C (SIGINT) and timers in between batches
       verbose: 0,
       callbacks: {
         onEpochBegin: async (epoch) => {
@@ -207,6 +209,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               `${record.seconds.toFixed(1)} s, ${record.imagesPerSecond.toFixed(0)} img/s`,
           );
           await writeCheckpoint(options.out, model, optimizer, state(epoch + 1));
+          if (options.stop?.aborted && epoch + 1 < epochs) {
+            log(`stopped after epoch ${epoch + 1}; --resume continues from here`);
+            model.stopTraining = true;
+          }
         },
       },
     });
