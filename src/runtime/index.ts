@@ -12,6 +12,7 @@ export {
   currentBackend,
   describeBackend,
   selectBackend,
+  startBackend,
   type BackendAttempt,
   type BackendChoice,
   type BackendReport,

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { UserError } from '../../src/runtime/errors.js';
+import { writeFileAtomic } from '../../src/runtime/io/atomic.js';
 import { registerFileRouters } from '../../src/runtime/io/file_io.js';
 import { loadModel, saveModel } from '../../src/runtime/io/model_files.js';
 import { compileYaml, tinyArch } from './helpers/compile.js';
@@ -71,5 +72,20 @@ describe('file:// save and load', () => {
     writeFileSync(join(dir, 'model.json'), '{"format": "layers-model"}');
     await expect(loadModel(dir)).rejects.toThrow(/no modelTopology/);
     expect(existsSync(join(dir, 'weights.bin'))).toBe(false);
+  });
+});
+
+describe('atomic writes', () => {
+  it('replace a file whole, and leave nothing behind when the rename fails', () => {
+    const dir = tmp();
+    const file = join(dir, 'weights.bin');
+    writeFileAtomic(file, 'old');
+    writeFileAtomic(file, new Uint8Array([1, 2, 3]));
+    expect(Array.from(readFileSync(file))).toEqual([1, 2, 3]);
+    const blocked = join(dir, 'model.json');
+    mkdirSync(join(blocked, 'inside'), { recursive: true }); // a non-empty folder cannot be renamed over
+    expect(() => writeFileAtomic(blocked, '{}')).toThrow();
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(readdirSync(blocked)).toEqual(['inside']);
   });
 });
