@@ -91,7 +91,13 @@ export function uninstallFastKernels(backendName: string): void {
     if (!stock.has(k)) continue;
     tf.unregisterKernel(name, backendName);
     const original = stock.get(k);
-    if (original !== undefined) tf.registerKernel(original);
+    if (original !== undefined) {
+      tf.registerKernel(original);
+      // A backend set up while the composed kernel stood in never ran the stock kernel's setup
+      // (wasm binds its C functions there); run it now. Setups only bind, so twice is harmless.
+      const backend = tf.engine().registry[backendName];
+      if (backend !== undefined && original.setupFunc !== undefined) original.setupFunc(backend);
+    }
     stock.delete(k);
   }
 }
