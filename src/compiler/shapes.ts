@@ -45,6 +45,13 @@ export function inferShape(op: OpKind, attrs: Record<string, any>, inputs: numbe
           hint: `Choose groups among the common divisors of ${c} and ${a.filters}.`,
         };
       }
+      if ((a.stride[0] > 1 || a.stride[1] > 1) && (a.dilation[0] > 1 || a.dilation[1] > 1)) {
+        return {
+          code: 'invalid-value',
+          message: `a conv cannot combine stride ${a.stride.join('x')} with dilation ${a.dilation.join('x')}: the TensorFlow.js runtime has no such convolution.`,
+          hint: 'Dilated ResNets (torchvision replace_stride_with_dilation) keep stride 1 where they dilate: set stride: 1 on this stage or conv.',
+        };
+      }
       const ho = convOut(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[1], a.dilation[0]);
       const wo = convOut(w, a.kernel[1], a.stride[1], a.padding[2], a.padding[3], a.dilation[1]);
       if (ho < 1 || wo < 1) return tooSmall(op, x, [ho, wo]);

@@ -106,6 +106,14 @@ describe('shortcut rules', () => {
     expect(inserted(g).filter((s) => s.startsWith('layer1.1') || s.startsWith('layer1.2'))).toEqual([]);
   });
 
+  it('a stage that both strides and dilates is refused at its line (no such TF.js convolution)', () => {
+    const yaml = arch({ stages: '  - { block: basic, channels: 16, blocks: 1, stride: 2, dilation: 2 }' });
+    const r = compileSource(yaml, { file: 'rule.yaml' });
+    expect(r.diagnostics[0]).toMatchObject({ code: 'invalid-value', loc: at(yaml, '{ block: basic, channels: 16, blocks: 1, stride: 2') });
+    expect(r.diagnostics[0].message).toMatch(/cannot combine stride 2x2 with dilation 2x2/);
+    expect(compileSource(yaml.replace('stride: 2, ', ''), { file: 'rule.yaml' }).graph).toBeDefined();
+  });
+
   it('user-defined blocks get the same rule from their shapes', () => {
     const yaml = arch({
       stages: '  - { block: mine, channels: 16, blocks: 1 }\n  - { block: mine, channels: 32, blocks: 2, stride: 2 }',

@@ -131,7 +131,8 @@ const stageArb: fc.Arbitrary<Stage> = fc
       // torchvision's width int(channels * wpg / 64) * groups must be at least 1.
       if (wpg !== 64 && Math.floor((channels * wpg) / 64) >= 1) s.width_per_group = wpg;
     }
-    if (dilation !== 1 && (BUILTIN as readonly string[]).includes(block)) s.dilation = dilation;
+    // A conv cannot combine stride and dilation (the compiler refuses it), so only stride-1 stages dilate.
+    if (dilation !== 1 && stride === 1 && (BUILTIN as readonly string[]).includes(block)) s.dilation = dilation;
     if (shortcut) s.shortcut = shortcut;
     if (se !== undefined) s.se = se;
     if (block === 'bottle') s.params = { r, e };
