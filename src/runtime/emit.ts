@@ -135,13 +135,14 @@ function emitPool(node: GraphNode, x: Sym, ctx: EmitContext): Sym {
   const make = node.op === 'maxpool' ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
   if (node.op === 'avgpool' && a.ceil) {
     // PyTorch ceil_mode with count_include_pad=False equals TF 'same' pooling when TF puts all
-    // of its padding after the data, which holds for kernel == stride and no explicit padding
-    // when at most one row/column is missing (stride 2, the ResNet-D shortcut).
+    // of its padding after the data and there is no explicit padding: windows then start at 0, s,
+    // 2s, ... and padded cells are not counted. The ResNet-D shortcut pool (2x2, any stride) always
+    // qualifies (TF pads at most one cell, after); verifyModel checks the output size.
     const [st] = tfSamePads(h, a.kernel[0], a.stride[0]);
     const [sl] = tfSamePads(w, a.kernel[1], a.stride[1]);
-    const plain = a.padding.every((p) => p === 0) && a.kernel[0] === a.stride[0] && a.kernel[1] === a.stride[1];
+    const plain = a.padding.every((p) => p === 0);
     if (!plain || st !== 0 || sl !== 0) {
-      throw new InternalError(`avgpool ${node.id}: ceil mode is supported for kernel == stride without padding only`);
+      throw new InternalError(`avgpool ${node.id}: ceil mode is supported where TF's 'same' pooling pads only after the data, without explicit padding`);
     }
     return apply(make({ name: node.id, poolSize, strides, padding: 'same' }), x);
   }
