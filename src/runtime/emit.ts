@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BnAttrs, ConvAttrs, GraphNode, PoolAttrs } from '../compiler/types.js';
 import { InternalError } from './errors.js';
 import { convKernelInit, deriveSeed, fanInUniform } from './init.js';
-import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample } from './layers/index.js';
+import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { paddingMode, tfSamePads } from './padding.js';
 
 type Sym = tf.SymbolicTensor;
@@ -46,7 +46,7 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'bn': {
       const a = node.attrs as unknown as BnAttrs;
       return apply(
-        tf.layers.batchNormalization({
+        new TorchBatchNorm({
           name,
           axis: -1,
           epsilon: a.epsilon,

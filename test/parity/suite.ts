@@ -32,7 +32,7 @@ export const STATS_TOLERANCE = 3e-4;
  * PyTorch's update with the biased estimator (so momentum and epsilon are still checked exactly)
  * and the exact comparison is an expected failure; flip it when the runtime's BN adopts n / (n - 1).
  */
-export const RUNTIME_BN_VARIANCE: 'biased' | 'unbiased' = 'biased';
+export const RUNTIME_BN_VARIANCE: 'biased' | 'unbiased' = 'unbiased';
 
 export interface ModelFigures {
   model: ParityModel;
