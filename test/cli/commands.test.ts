@@ -3,19 +3,12 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const resnet18 = join(root, 'architectures/resnet18.yaml');
 
-async function run(...args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), color: false };
-  const code = await main(['node', 'skipgraph', ...args], io);
-  return { code, out, err };
-}
+const run = runCli;
 
 /** A file with a misspelt key on line 7. */
 const misspelt = `# yaml-language-server: $schema=../schemas/architecture.schema.json

@@ -2,17 +2,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, type Io } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
+import { EXIT } from '../../src/cli/io.js';
 
-/** The real command line, in process. */
-async function run(...args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), color: false };
-  const code = await main(['node', 'skipgraph', ...args], io);
-  return { code, out, err };
-}
+const run = runCli;
 
 describe('skipgraph info', () => {
   it('names the backend that runs and why the better ones are absent', async () => {

@@ -1,16 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../../src/cli/io.js';
-import { main } from '../../../src/cli/main.js';
+import { runCli } from '../../helpers/cli.js';
 import { root } from './helpers.js';
 
-async function run(...args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), color: false };
-  const code = await main(['node', 'skipgraph', ...args], io);
-  return { code, out, err };
-}
+const run = runCli;
 const arch = (n: string) => join(root, 'architectures', `${n}.yaml`);
 
 describe('skipgraph compile --format svg | html | mermaid, --collapse stages', () => {
