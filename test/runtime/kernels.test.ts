@@ -6,6 +6,7 @@ import { installFastGradients, installFastKernels, uninstallFastGradients, unins
 import { setPatchBudget } from '../../src/runtime/kernels/conv2d_backprop_filter.js';
 import { setBackpropInputMethod } from '../../src/runtime/kernels/conv2d_backprop_input.js';
 import { maxAbsDiff, refBackpropFilter, refBackpropInput, type RefConv } from './helpers/reference_conv.js';
+import { values } from './helpers/model_io.js';
 
 type Pad = 'valid' | 'same' | tf.backend_util.ExplicitPadding;
 interface Case {
@@ -44,15 +45,6 @@ function geometry(c: Case): RefConv | undefined {
   };
 }
 
-function values(size: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 async function onBackend(name: string, fn: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(name);
