@@ -53,7 +53,8 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
   if (!checkLimit('maxParams', totals.params, limits, 'Parameters', ast.loc, bag)) return undefined;
   if (!checkActivationMemory(totals.activationBytes, opts.batch ?? DEFAULT_BATCH, limits, ast.input.loc, bag)) return undefined;
 
-  return {
+  checkOrder(b.nodes);
+  return withLazyGraph({
     name: ast.name,
     input: { height, width, channels },
     classes: ast.classes,
@@ -61,9 +62,8 @@ export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: Compi
     output: cur,
     totals,
     stages,
-    graph: toGraphlib(ast.name, b.nodes),
     file: ast.file,
-  };
+  });
 }
 
 export function stageName(s: StageAst): string {
@@ -158,29 +158,48 @@ function emitSe(b: GraphBuilder, l: PlannedLayer, x: string, prefix: string, met
  * The graphlib view of the nodes. The builder's order is topological by construction; this checks
  * it (a failure is a bug, not a user error).
  */
-function toGraphlib(name: string, nodes: GraphNode[]): Graph<{ name: string }, GraphNode, EdgeLabel> {
-  const g = new Graph<{ name: string }, GraphNode, EdgeLabel>({ directed: true });
-  g.setGraph({ name });
+/**
+ * Every edge must go from an earlier node to a later one, which also proves the graph acyclic.
+ * (graphlib's alg.isAcyclic/findCycles recurse once per node and overflow the stack on deep
+ * networks: 10,000 blocks is a valid file.) A failure is a skipgraph bug.
+ */
+function checkOrder(nodes: GraphNode[]): void {
   const position = new Map<string, number>();
-  nodes.forEach((n, i) => {
-    g.setNode(n.id, n);
-    position.set(n.id, i);
-  });
-  for (const n of nodes) {
-    n.inputs.forEach((src, k) => {
-      const from = nodes[position.get(src)!];
-      // The skip path: into the add from the shortcut side, and along inserted shortcut nodes.
-      const skip = (n.op === 'add' && k === 1) || n.path === 'shortcut';
-      g.setEdge(src, n.id, { shape: from.shape, skip });
-    });
-  }
-  // Every edge must go from an earlier node to a later one, which also proves the graph acyclic.
-  // (graphlib's alg.isAcyclic/findCycles recurse once per node and overflow the stack on deep
-  // networks: 10,000 blocks is a valid file.)
+  nodes.forEach((n, i) => position.set(n.id, i));
   for (const n of nodes) {
     for (const src of n.inputs) {
       if ((position.get(src) ?? Infinity) >= position.get(n.id)!) throw new InternalError(`node ${n.id} comes before its input ${src}`);
     }
   }
+}
+
+/** The graphlib view of the nodes (node label = GraphNode; edge label = shape and skip flag). */
+function toGraphlib(name: string, nodes: GraphNode[]): Graph<{ name: string }, GraphNode, EdgeLabel> {
+  const g = new Graph<{ name: string }, GraphNode, EdgeLabel>({ directed: true });
+  g.setGraph({ name });
+  const byId = new Map<string, GraphNode>();
+  for (const n of nodes) {
+    g.setNode(n.id, n);
+    byId.set(n.id, n);
+  }
+  for (const n of nodes) {
+    n.inputs.forEach((src, k) => {
+      // The skip path: into the add from the shortcut side, and along inserted shortcut nodes.
+      const skip = (n.op === 'add' && k === 1) || n.path === 'shortcut';
+      g.setEdge(src, n.id, { shape: byId.get(src)!.shape, skip });
+    });
+  }
   return g;
+}
+
+/**
+ * Sets `graph` as a lazily built property: half of a warm compile went into graphlib, and only
+ * the drawing printers and API users who ask for it need the graph.
+ */
+function withLazyGraph(compiled: Omit<CompiledGraph, 'graph'>): CompiledGraph {
+  let cached: CompiledGraph['graph'] | undefined;
+  return Object.defineProperty(compiled, 'graph', {
+    enumerable: true,
+    get: () => (cached ??= toGraphlib(compiled.name, compiled.nodes)),
+  }) as CompiledGraph;
 }
