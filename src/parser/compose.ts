@@ -3,7 +3,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DiagnosticBag } from './diagnostics.js';
 import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
-import { getEntry, type LMap, type LNode } from './tree.js';
+import { cloneTree, getEntry, type LMap, type LNode } from './tree.js';
 
 /** How many files one `extends` chain may join. */
 export const MAX_EXTENDS_DEPTH = 16;
@@ -15,7 +15,13 @@ export interface ComposeContext {
   /** `extends` may only reach files inside this folder (default: the named file's folder). */
   root: string;
   readFile: (path: string) => Uint8Array;
+  /** Reuse parsed base files across calls (only with the default reader). */
+  cache?: boolean;
 }
+
+/** Parsed `extends` bases by real path, name, modification time and size; oldest dropped first. */
+const baseCache = new Map<string, { root: LMap; text: string }>();
+const BASE_CACHE_SIZE = 64;
 
 /**
  * Resolves `extends` recursively and merges: the including file overrides its base key by key,
@@ -66,27 +72,41 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
     ctx.bag.error('extends-cycle', `"extends" chains more than ${MAX_EXTENDS_DEPTH} files.`, loc);
     return undefined;
   }
-  const size = statSync(path).size;
+  const stat = statSync(path);
+  const size = stat.size;
   if (size > READ_LIMITS.maxFileBytes) {
     ctx.bag.error('file-too-large', `"${target}" is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB: check that this is the right file.');
     return undefined;
   }
   const name = displayName(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = ctx.readFile(path);
-  } catch {
-    ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
-    return undefined;
+  // Sweeps compile variants of the same bases over and over: reuse a base file's tree while the
+  // file is unchanged (same size and modification time). The tree is copied out, since --set
+  // edits the merged tree in place.
+  const key = `${real}\0${name}\0${stat.mtimeMs}\0${size}`;
+  let tree = ctx.cache ? baseCache.get(key) : undefined;
+  if (tree) ctx.sources.set(name, tree.text);
+  else {
+    let bytes: Uint8Array;
+    try {
+      bytes = ctx.readFile(path);
+    } catch {
+      ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
+      return undefined;
+    }
+    const read = readYaml(bytes, name, ctx.bag);
+    ctx.sources.set(name, read.source.text);
+    if (!read.root) return undefined;
+    if (read.root.kind !== 'map') {
+      ctx.bag.error('not-a-mapping', `"${target}" must hold a mapping of keys.`, read.root.loc);
+      return undefined;
+    }
+    tree = { root: read.root, text: read.source.text };
+    if (ctx.cache) {
+      if (baseCache.size >= BASE_CACHE_SIZE) baseCache.delete(baseCache.keys().next().value!);
+      baseCache.set(key, tree);
+    }
   }
-  const read = readYaml(bytes, name, ctx.bag);
-  ctx.sources.set(name, read.source.text);
-  if (!read.root) return undefined;
-  if (read.root.kind !== 'map') {
-    ctx.bag.error('not-a-mapping', `"${target}" must hold a mapping of keys.`, read.root.loc);
-    return undefined;
-  }
-  const base = resolveExtends(read.root, path, ctx, [...chain, real]);
+  const base = resolveExtends(cloneTree(tree.root) as LMap, path, ctx, [...chain, real]);
   return base ? mergeMaps(base, own) : undefined;
 }
 

@@ -61,6 +61,7 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     sources,
     root: resolve(opts.extendsRoot ?? dirname(path)),
     readFile: opts.readFile ?? ((p) => readFileSync(p)),
+    cache: opts.readFile === undefined,
   }, existsSync(path) ? [realpathSync(path)] : []);
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
