@@ -44,3 +44,4 @@ export { train, type TrainOptions, type TrainResult } from './train/train.js';
 export { InternalError, UserError } from './errors.js';
 
 registerFileRouters();
+export * from './weights/index.js';
