@@ -84,25 +84,19 @@ function hwioToOihw([o, i, kh, kw]: number[]) {
  * Dense [out, in] (torch, `in` flattened as C,H,W) <-> [in, out] (TF.js, `in` as H,W,C).
  * `map` = [h, w, c] of the flattened map, or [1, 1, in] when there is no reordering.
  */
-function denseToTf(out: number, [h, w, c]: number[]) {
+function denseReorder(out: number, [h, w, c]: number[], direction: 'toTf' | 'toTorch') {
   return (src: Float32Array) => {
     const dst = new Float32Array(src.length);
     const inN = h * w * c;
     for (let o = 0; o < out; o++)
       for (let ch = 0; ch < c; ch++)
         for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++) dst[((y * w + x) * c + ch) * out + o] = src[o * inN + (ch * h + y) * w + x];
-    return dst;
-  };
-}
-function denseToTorch(out: number, [h, w, c]: number[]) {
-  return (src: Float32Array) => {
-    const dst = new Float32Array(src.length);
-    const inN = h * w * c;
-    for (let o = 0; o < out; o++)
-      for (let ch = 0; ch < c; ch++)
-        for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++) dst[o * inN + (ch * h + y) * w + x] = src[((y * w + x) * c + ch) * out + o];
+          for (let x = 0; x < w; x++) {
+            const tfIndex = ((y * w + x) * c + ch) * out + o;
+            const torchIndex = o * inN + (ch * h + y) * w + x;
+            if (direction === 'toTf') dst[tfIndex] = src[torchIndex];
+            else dst[torchIndex] = src[tfIndex];
+          }
     return dst;
   };
 }
@@ -156,8 +150,8 @@ export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
         variable: 'kernel',
         torchShape: [units, inN],
         tfShape: [inN, units],
-        toTf: denseToTf(units, map),
-        toTorch: denseToTorch(units, map),
+        toTf: denseReorder(units, map, 'toTf'),
+        toTorch: denseReorder(units, map, 'toTorch'),
       });
       if (node.attrs.bias !== false) slots.push(vector(node.id, 'bias', 'bias', units));
     }
