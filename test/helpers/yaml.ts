@@ -7,6 +7,7 @@ export interface ArchParts {
   head?: string;
   extra?: string;
   shortcut?: string;
+  classes?: number;
 }
 
 /** A tiny valid architecture (CIFAR-sized), with parts replaced as given. Lines are stable:
@@ -15,7 +16,7 @@ export function arch(p: ArchParts = {}): string {
   return [
     'name: tiny',
     `input: ${p.input ?? '{ height: 32, width: 32, channels: 3 }'}`,
-    'classes: 10',
+    `classes: ${p.classes ?? 10}`,
     `shortcut: ${p.shortcut ?? 'projection'}`,
     'stem:',
     p.stem ?? '  - { op: conv, filters: 16, kernel: 3 }\n  - { op: bn }\n  - { op: relu }',

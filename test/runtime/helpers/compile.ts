@@ -1,4 +1,5 @@
 import { compileFile, compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { arch, type ArchParts } from '../../helpers/yaml.js';
 
 function unwrap(r: { graph?: CompiledGraph; diagnostics: { message: string }[] }, what: string): CompiledGraph {
   if (r.graph === undefined) throw new Error(`${what} did not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
@@ -14,19 +15,13 @@ export function compileArchitecture(path: string, sets: string[] = []): Compiled
   return unwrap(compileFile(path, { sets }), path);
 }
 
-/** A small valid architecture with the given stem, stages and head (YAML list bodies). */
-export function tinyArch(p: { input?: string; stem?: string; stages?: string; head?: string; shortcut?: string; extra?: string } = {}): string {
-  return [
-    'name: tiny',
-    `input: ${p.input ?? '{ height: 9, width: 9, channels: 3 }'}`,
-    'classes: 5',
-    `shortcut: ${p.shortcut ?? 'projection'}`,
-    'stem:',
-    p.stem ?? '  - { op: conv, filters: 4, kernel: 3 }',
-    'stages:',
-    p.stages ?? '  - { block: basic, channels: 4, blocks: 1 }',
-    'head:',
-    p.head ?? '  - { op: global_avg_pool }\n  - { op: dense, units: $classes }',
-    p.extra ?? '',
-  ].join('\n');
+/** A small valid architecture (9x9x3, 4 channels, 5 classes) with the given parts replaced. */
+export function tinyArch(p: ArchParts = {}): string {
+  return arch({
+    input: '{ height: 9, width: 9, channels: 3 }',
+    classes: 5,
+    stem: '  - { op: conv, filters: 4, kernel: 3 }',
+    stages: '  - { block: basic, channels: 4, blocks: 1 }',
+    ...p,
+  });
 }
