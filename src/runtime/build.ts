@@ -23,8 +23,22 @@ export interface BuildOptions {
  */
 export function buildModel(compiled: CompiledGraph, options: BuildOptions = {}): tf.LayersModel {
   const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
-  const symbols = new Map<string, tf.SymbolicTensor>();
   const zeroGamma = options.zeroInitResidual ? lastBlockBatchNorms(compiled, byId) : new Set<string>();
+  const model = emitGraph(compiled, (node, inputs, ctx) => emitNode(node, inputs, { ...ctx, seed: options.seed, zeroGamma }));
+  verifyModel(model, compiled, { probe: options.probe ?? true });
+  return model;
+}
+
+/** Emits one node (or returns the symbol it shares with an earlier node, when it is folded away). */
+export type NodeEmitter = (node: GraphNode, inputs: tf.SymbolicTensor[], ctx: { shapeOf(id: string): number[]; index: number }) => tf.SymbolicTensor;
+
+/**
+ * Walks the compiled graph in order and wires a TF.js functional model from what `emit` returns
+ * for each node (the input node is made here). The model is not checked; callers verify it.
+ */
+export function emitGraph(compiled: CompiledGraph, emit: NodeEmitter): tf.LayersModel {
+  const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
+  const symbols = new Map<string, tf.SymbolicTensor>();
   let input: tf.SymbolicTensor | undefined;
   compiled.nodes.forEach((node, index) => {
     if (node.op === 'input') {
@@ -39,13 +53,11 @@ export function buildModel(compiled: CompiledGraph, options: BuildOptions = {}):
       return s;
     });
     const shapeOf = (id: string) => byId.get(id)!.shape;
-    symbols.set(node.id, emitNode(node, inputs, { shapeOf, index, seed: options.seed, zeroGamma }));
+    symbols.set(node.id, emit(node, inputs, { shapeOf, index }));
   });
   const output = symbols.get(compiled.output);
   if (input === undefined || output === undefined) throw new InternalError('the compiled graph lacks its input or output node');
-  const model = tf.model({ inputs: input, outputs: output, name: modelName(compiled.name) });
-  verifyModel(model, compiled, { probe: options.probe ?? true });
-  return model;
+  return tf.model({ inputs: input, outputs: output, name: modelName(compiled.name) });
 }
 
 /** TF.js model names follow its tensor-name rule. */

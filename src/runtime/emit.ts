@@ -100,7 +100,15 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
   }
 }
 
-function emitConv(node: GraphNode, x: Sym, ctx: EmitContext): Sym {
+/** How an inference emission changes a conv: a bias that carries a folded batch norm, a fused relu. */
+export interface ConvFolding {
+  bias: true;
+  /** Fused into the conv kernel (stock Conv2D fuses only relu; the plan fuses it only for groups == 1). */
+  activation?: 'relu';
+}
+
+/** Emits a conv (and its explicit padding layer); `fold` makes it the inference form. */
+export function emitConv(node: GraphNode, x: Sym, ctx: Pick<EmitContext, 'shapeOf' | 'index' | 'seed'>, fold?: ConvFolding): Sym {
   const a = node.attrs as unknown as ConvAttrs;
   const [h, w, inChannels] = ctx.shapeOf(node.inputs[0]);
   let mode = paddingMode(a.padding, [h, w], a.kernel, a.stride, a.dilation);
@@ -119,11 +127,12 @@ function emitConv(node: GraphNode, x: Sym, ctx: EmitContext): Sym {
     strides: [...a.stride] as [number, number],
     dilationRate: [...a.dilation] as [number, number],
     padding: mode,
-    useBias: a.bias,
+    useBias: fold !== undefined || a.bias,
     kernelInitializer,
     biasInitializer,
   };
-  if (a.groups === 1) return apply(tf.layers.conv2d(common), input);
+  if (a.groups === 1) return apply(tf.layers.conv2d({ ...common, activation: fold?.activation }), input);
+  if (fold?.activation !== undefined) throw new InternalError(`conv ${node.id}: a fused activation needs groups == 1`);
   return apply(new GroupedConv2D({ ...common, groups: a.groups }), input);
 }
 

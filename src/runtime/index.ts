@@ -45,3 +45,4 @@ export { InternalError, UserError } from './errors.js';
 
 registerFileRouters();
 export * from './weights/index.js';
+export { foldForInference, planFolding, type FoldedConv, type FoldPlan, type FoldResult } from './fold.js';

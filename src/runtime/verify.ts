@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CompiledGraph } from '../compiler/types.js';
+import type { CompiledGraph, ConvAttrs, ParamCount } from '../compiler/types.js';
 import { InternalError } from './errors.js';
+import type { FoldPlan } from './fold.js';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const same = (a: readonly (number | null)[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -8,11 +9,18 @@ const fmt = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
 
 /**
  * Compares the built model with the compiled graph: each node's layer output shape (symbolic,
- * and with `probe` the shape of a real forward pass) and parameter counts, and the totals.
+ * and with `probe` the shape of a real forward pass) and parameter counts, and the totals. With
+ * `folded` (an inference emission) the absorbed batch norms and activations have no layer, and
+ * each folded conv has a bias and no batch-norm parameters.
  */
-export function verifyModel(model: tf.LayersModel, compiled: CompiledGraph, options: { probe: boolean }): void {
+export function verifyModel(model: tf.LayersModel, compiled: CompiledGraph, options: { probe: boolean; folded?: FoldPlan }): void {
   const problems: string[] = [];
+  const expected = expectedCounts(compiled, options.folded);
   for (const node of compiled.nodes) {
+    if (options.folded?.absorbedInto.has(node.id)) {
+      if (model.layers.some((l) => l.name === node.id)) problems.push(`${node.id}: folded away, yet the model has a layer of that name`);
+      continue;
+    }
     let layer: tf.layers.Layer;
     try {
       layer = model.getLayer(node.id);
@@ -24,22 +32,22 @@ export function verifyModel(model: tf.LayersModel, compiled: CompiledGraph, opti
     if (!same(shape, node.shape)) problems.push(`${node.id}: output ${fmt(shape)}, compiler says ${fmt(node.shape)}`);
     const trainable = layer.trainableWeights.reduce((n, w) => n + size(w.shape as number[]), 0);
     const frozen = layer.nonTrainableWeights.reduce((n, w) => n + size(w.shape as number[]), 0);
-    if (trainable !== node.params.trainable || frozen !== node.params.nonTrainable) {
+    const want = expected.nodes.get(node.id) ?? node.params;
+    if (trainable !== want.trainable || frozen !== want.nonTrainable) {
       problems.push(
         `${node.id}: ${trainable} trainable + ${frozen} non-trainable parameters, compiler says ` +
-          `${node.params.trainable} + ${node.params.nonTrainable}`,
+          `${want.trainable} + ${want.nonTrainable}`,
       );
     }
   }
   const trainable = model.trainableWeights.reduce((n, w) => n + size(w.shape as number[]), 0);
   const total = model.countParams();
-  if (total !== compiled.totals.params || trainable !== compiled.totals.trainableParams) {
-    problems.push(
-      `model: ${total} parameters (${trainable} trainable), compiler says ${compiled.totals.params} ` +
-        `(${compiled.totals.trainableParams} trainable)`,
-    );
+  if (total !== expected.params || trainable !== expected.trainable) {
+    problems.push(`model: ${total} parameters (${trainable} trainable), compiler says ${expected.params} (${expected.trainable} trainable)`);
   }
-  if (problems.length === 0 && options.probe) problems.push(...probeShapes(model, compiled));
+  if (problems.length === 0 && options.probe) {
+    problems.push(...probeShapes(model, compiled, (id) => options.folded?.absorbedInto.has(id) !== true));
+  }
   if (problems.length > 0) {
     const shown = problems.slice(0, 12).join('\n  ');
     const more = problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '';
@@ -47,9 +55,30 @@ export function verifyModel(model: tf.LayersModel, compiled: CompiledGraph, opti
   }
 }
 
-/** Runs one zero image through a model that exposes every node's output, and compares real shapes. */
-function probeShapes(model: tf.LayersModel, compiled: CompiledGraph): string[] {
-  const nodes = compiled.nodes.filter((n) => n.op !== 'input');
+/**
+ * Parameter counts the model must have: the compiler's, or for an inference emission, those with
+ * each folded batch norm gone and its conv given a bias (one per filter) where it had none.
+ */
+function expectedCounts(compiled: CompiledGraph, folded: FoldPlan | undefined) {
+  const nodes = new Map<string, ParamCount>();
+  let params = compiled.totals.params;
+  let trainable = compiled.totals.trainableParams;
+  const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
+  for (const chain of folded?.convs ?? []) {
+    const conv = byId.get(chain.conv)!;
+    const a = conv.attrs as unknown as ConvAttrs;
+    const added = a.bias ? 0 : a.filters;
+    const bn = chain.bn === undefined ? { trainable: 0, nonTrainable: 0 } : byId.get(chain.bn)!.params;
+    nodes.set(conv.id, { trainable: conv.params.trainable + added, nonTrainable: conv.params.nonTrainable });
+    params += added - bn.trainable - bn.nonTrainable;
+    trainable += added - bn.trainable;
+  }
+  return { nodes, params, trainable };
+}
+
+/** Runs one zero image through a model that exposes every kept node's output, and compares real shapes. */
+function probeShapes(model: tf.LayersModel, compiled: CompiledGraph, kept: (id: string) => boolean): string[] {
+  const nodes = compiled.nodes.filter((n) => n.op !== 'input' && kept(n.id));
   const outputs = nodes.map((n) => model.getLayer(n.id).output as tf.SymbolicTensor);
   const probe = tf.model({ inputs: model.inputs, outputs });
   const { height, width, channels } = compiled.input;
