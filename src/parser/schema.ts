@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { MAX_DIAGNOSTICS, type DiagnosticBag } from './diagnostics.js';
+import validateArchitecture from './generated/validate_architecture.js';
 import { didYouMean } from './suggest.js';
 import { nodeAt, toPlain, type LNode } from './tree.js';
 
@@ -9,12 +10,12 @@ export const architectureSchema: Record<string, any> = JSON.parse(
   readFileSync(new URL('../../schemas/architecture.schema.json', import.meta.url), 'utf8'),
 );
 
-let validator: ValidateFunction | undefined;
-function getValidator(): ValidateFunction {
-  // Compiled once per process, on first use.
-  validator ??= new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: true, strictTypes: false }).compile(architectureSchema);
-  return validator;
-}
+/**
+ * The schema's validator, generated ahead of time by ajv's standalone code generation
+ * (scripts/gen-validator.ts, `npm run gen:validator`) with the options this file's diagnostics rely
+ * on (allErrors, discriminator, verbose, strict): nothing is compiled at run time.
+ */
+const validate = validateArchitecture as unknown as ValidateFunction;
 
 /** The op names the schema knows, in schema order. */
 export const LAYER_OPS: readonly string[] = architectureSchema.$defs.layer.oneOf.map((b: any) => b.properties.op.const);
@@ -24,7 +25,6 @@ export const LAYER_OPS: readonly string[] = architectureSchema.$defs.layer.oneOf
  * about (on the key itself for unknown keys). Returns true when the tree is valid.
  */
 export function validateTree(root: LNode, bag: DiagnosticBag): boolean {
-  const validate = getValidator();
   if (root.kind !== 'map') {
     bag.error('not-a-mapping', `The top level must be a mapping of keys (name, input, stages, ...), not ${describe(root)}.`, root.loc, 'Start from architectures/resnet18.yaml.');
     return false;
