@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import * as check from './commands/check.js';
 import * as compile from './commands/compile.js';
+import * as fold from './commands/fold.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
-const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights']);
+const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold']);
 
 /** Whether this command line may reach a runtime command (or list it, for help). */
 function needsRuntime(argv: string[]): boolean {
@@ -38,6 +39,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   compile.register(program, io, setExit);
   check.register(program, io, setExit);
   weights.register(program, io, setExit);
+  fold.register(program, io, setExit);
   if (needsRuntime(argv)) for (const load of RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
   try {
     await program.parseAsync(argv);

@@ -11,6 +11,7 @@ import type { BnAttrs, CompiledGraph, ConvAttrs, GraphNode } from '../compiler/t
 import { emitGraph } from './build.js';
 import { emitConv, emitNode } from './emit.js';
 import { InternalError, UserError } from './errors.js';
+import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { verifyModel } from './verify.js';
 
 /** One conv of the inference model and what was folded into it. */
@@ -66,6 +67,11 @@ export interface FoldResult {
   plan: FoldPlan;
   /** Parameters before (the trained model's) and after folding. */
   params: { before: number; after: number };
+  /**
+   * skipgraph's own layer classes the folded model still uses (loading it needs skipgraph's
+   * runtime); empty when plain TF.js can load it, as for every torchvision ResNet.
+   */
+  skipgraphLayers: string[];
 }
 
 /**
@@ -97,8 +103,11 @@ export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph
     model.dispose();
     throw e;
   }
-  return { model, plan, params: { before: source.countParams(), after: model.countParams() } };
+  const skipgraphLayers = [...new Set(model.layers.filter((l) => SKIPGRAPH_LAYERS.some((c) => l instanceof c)).map((l) => l.getClassName()))];
+  return { model, plan, params: { before: source.countParams(), after: model.countParams() }, skipgraphLayers };
 }
+
+const SKIPGRAPH_LAYERS = [ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm];
 
 function sourceLayer(source: tf.LayersModel, name: string): tf.layers.Layer {
   const layer = source.layers.find((l) => l.name === name);

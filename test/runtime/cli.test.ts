@@ -67,3 +67,42 @@ describe('skipgraph train', () => {
     expect(usage.code).toBe(EXIT.usage);
   });
 });
+
+describe('skipgraph fold', () => {
+  it('writes the inference form of a saved model, refuses to fold it twice, and refuses another architecture', async () => {
+    const { buildModel } = await import('../../src/runtime/build.js');
+    const { saveModel, loadModel } = await import('../../src/runtime/io/model_files.js');
+    const { compileArchitecture } = await import('./helpers/compile.js');
+    const tf = await import('@tensorflow/tfjs');
+    const dir = mkdtempSync(join(tmpdir(), 'sg-fold-'));
+    await run('info', '--backend', 'wasm');
+    const graph = compileArchitecture('architectures/mnist_resnet.yaml');
+    const model = buildModel(graph, { seed: 2, probe: false });
+    for (const w of model.weights) if (w.originalName.endsWith('moving_variance')) w.write(tf.fill(w.shape as number[], 2));
+    await saveModel(model, join(dir, 'trained'));
+
+    const r = await run('fold', 'architectures/mnist_resnet.yaml', '--model', join(dir, 'trained'), '--out', join(dir, 'folded'), '--backend', 'wasm');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const bns = graph.nodes.filter((n) => n.op === 'bn').length;
+    expect(r.out).toMatch(new RegExp(`^folded ${bns} batch norms and fused \\d+ relus into \\d+ convs of mnist_resnet: 78,746 -> [\\d,]+ parameters$`, 'm'));
+    expect(r.out).toMatch(/^the model uses stock TF\.js layers only: plain @tensorflow\/tfjs loads it$/m);
+    const folded = await loadModel(join(dir, 'folded'));
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 3);
+    const [a, b] = [model.predict(x) as import('@tensorflow/tfjs').Tensor, folded.predict(x) as import('@tensorflow/tfjs').Tensor];
+    const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(a)).dataSync()[0];
+    expect(diff).toBeLessThan(1e-4);
+    tf.dispose([x, a, b]);
+    model.dispose();
+    folded.dispose();
+
+    const twice = await run('fold', 'architectures/mnist_resnet.yaml', '--model', join(dir, 'folded'), '--out', join(dir, 'again'), '--backend', 'wasm');
+    expect(twice.code).toBe(EXIT.input);
+    expect(twice.err).toMatch(/is already folded \(its batch norms are gone\): fold the trained model it came from/);
+    const other = await run('fold', 'architectures/cifar_resnet20.yaml', '--model', join(dir, 'trained'), '--out', join(dir, 'x'), '--backend', 'wasm');
+    expect(other.code).toBe(EXIT.input);
+    expect(other.err).toMatch(/is not cifar_resnet20: it has no layer /);
+    expect(other.err + twice.err).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, 'again'))).toBe(false);
+  });
+});

@@ -8,7 +8,7 @@ export const FORMATS = ['table', 'json', 'dot', 'svg', 'html', 'mermaid'] as con
 /** The formats that draw the graph, and so can collapse stages. */
 const PICTURES = ['svg', 'html', 'mermaid'];
 
-interface CompileFlags {
+export interface CompileFlags {
   format: string;
   explain?: boolean;
   collapse?: string;

@@ -9,6 +9,8 @@ import { UserError } from '../../runtime/errors.js';
 import { openSafetensors, type TensorSource } from '../../runtime/weights/safetensors.js';
 import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
 import { addCompileOptions, compileForCli } from './compile.js';
+import { describeFold } from './fold.js';
+import { requireLayers } from './saved_model.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface WeightsFlags {
@@ -66,27 +68,32 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .requiredOption('--from <weights.safetensors>', 'the state_dict, as safetensors (tools/torch_reference.py convert makes one from a .pth)')
       .requiredOption('--out <dir>', 'folder for model.json and weights.bin')
       .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)")
-      .option('--backend <name>', 'TF.js backend to build with (default: the best available)'),
-  ).action(async (file: string, flags: WeightsFlags) => {
+      .option('--backend <name>', 'TF.js backend to build with (default: the best available)')
+      .option('--fold', 'save the inference form: batch norms folded into their convs, relus fused (see skipgraph fold)'),
+  ).action(async (file: string, flags: WeightsFlags & { fold?: boolean }) => {
     const p = prepare(file, flags, io);
     if (!p) return setExit(EXIT.input);
     try {
-      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }, { MODEL_JSON, WEIGHTS_BIN }] = await Promise.all([
+      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }, { MODEL_JSON, WEIGHTS_BIN }, { foldForInference }] = await Promise.all([
         import('../../runtime/backend.js'),
         import('../../runtime/build.js'),
         import('../../runtime/weights/load.js'),
         import('../../runtime/io/model_files.js'),
         import('../../runtime/io/file_io.js'),
+        import('../../runtime/fold.js'),
       ]);
       await selectBackend({ force: flags.backend, forceSource: '--backend' });
       const model = buildModel(p.graph, { probe: false });
       const report = loadStateDict(model, p.graph, p.src, { prefix: p.prefix });
-      await saveModel(model, flags.out!);
+      const folded = flags.fold ? foldForInference(model, p.graph) : undefined;
+      await saveModel(folded?.model ?? model, flags.out!);
       model.dispose();
+      folded?.model.dispose();
       const saved = { modelJson: join(flags.out!, MODEL_JSON), weightsBin: join(flags.out!, WEIGHTS_BIN) };
       const bytes = statSync(saved.weightsBin).size;
       const ignored = report.ignored.length > 0 ? `; ignored ${report.ignored.length} num_batches_tracked` : '';
       io.out(`loaded ${report.tensors} tensors (${fmt(report.values)} values) from ${flags.from} into ${p.graph.name}${ignored}`);
+      if (folded) for (const line of describeFold(p.graph, folded)) io.out(line);
       io.out(`wrote ${saved.modelJson} and ${saved.weightsBin} (${mb(bytes)})`);
       setExit(EXIT.ok);
     } catch (e) {
@@ -114,10 +121,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     let bytes: Uint8Array;
     try {
       const model = await loadModel(flags.model);
-      const missing = r.graph.nodes.filter((n) => n.op !== 'input' && !model.layers.some((l) => l.name === n.id)).map((n) => n.id);
-      if (missing.length > 0) {
-        throw new InputError(`the model in ${flags.model} is not ${r.graph.name}: it has no layer ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? `, ... (${missing.length} in all)` : ''}`);
-      }
+      requireLayers(model, r.graph, flags.model);
       bytes = stateDictBytes(model, r.graph);
       model.dispose();
     } catch (e) {

@@ -1,0 +1,78 @@
+/**
+ * `skipgraph fold`: turn a saved model (from `skipgraph train`, `weights import` or a script)
+ * into its inference form: batch norms folded into the convs before them, relus fused into the
+ * conv kernels. TF.js is loaded only once the architecture compiles.
+ */
+import type { Command } from 'commander';
+import type { CompiledGraph } from '../../compiler/types.js';
+import { UserError } from '../../runtime/errors.js';
+import type { FoldResult } from '../../runtime/fold.js';
+import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
+import { requireLayers } from './saved_model.js';
+import { EXIT, InputError, type Io } from '../io.js';
+
+interface FoldFlags extends Omit<CompileFlags, 'format'> {
+  model: string;
+  out: string;
+  backend?: string;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The lines `fold` and `weights import --fold` print about a fold. */
+export function describeFold(graph: CompiledGraph, r: FoldResult): string[] {
+  const bns = r.plan.convs.filter((c) => c.bn !== undefined).length;
+  const relus = r.plan.convs.filter((c) => c.activation !== undefined).length;
+  const kept = graph.nodes.filter((n) => n.op === 'bn').length - bns;
+  const lines = [
+    `folded ${bns} batch norms and fused ${relus} relus into ${r.plan.convs.length} convs of ${graph.name}` +
+      `${kept > 0 ? ` (${kept} batch norms follow no conv and stay)` : ''}: ${fmt(r.params.before)} -> ${fmt(r.params.after)} parameters`,
+  ];
+  const classes = r.skipgraphLayers;
+  lines.push(classes.length === 0 ? 'the model uses stock TF.js layers only: plain @tensorflow/tfjs loads it' : `it uses skipgraph layers (${classes.join(', ')}): load it with skipgraph's loadModel`);
+  return lines;
+}
+
+export function register(program: Command, io: Io, setExit: (code: number) => void): void {
+  addCompileOptions(
+    program
+      .command('fold')
+      .description('write the inference form of a saved model: batch norms folded into their convs, relus fused (outputs within 1e-4)')
+      .argument('<file>', 'architecture YAML file the model was built from')
+      .requiredOption('--model <dir>', 'folder with model.json and weights.bin (from skipgraph train or weights import)')
+      .requiredOption('--out <dir>', 'folder for the folded model.json and weights.bin')
+      .option('--backend <name>', 'TF.js backend to fold with (default: the best available)'),
+  ).action(async (file: string, flags: FoldFlags) => {
+    const r = compileForCli(file, { ...flags, format: 'table' }, io);
+    if (!r.graph) return setExit(EXIT.input);
+    const [{ selectBackend }, { loadModel, saveModel }, { foldForInference, planFolding }] = await Promise.all([
+      import('../../runtime/backend.js'),
+      import('../../runtime/io/model_files.js'),
+      import('../../runtime/fold.js'),
+    ]);
+    await selectBackend({ force: flags.backend, forceSource: '--backend' });
+    let result: FoldResult;
+    try {
+      const model = await loadModel(flags.model);
+      const names = new Set(model.layers.map((l) => l.name));
+      const absorbed = planFolding(r.graph).absorbedInto;
+      const keptAll = r.graph.nodes.every((n) => n.op === 'input' || absorbed.has(n.id) || names.has(n.id));
+      if (absorbed.size > 0 && keptAll && [...absorbed.keys()].every((id) => !names.has(id))) {
+        model.dispose();
+        throw new InputError(`the model in ${flags.model} is already folded (its batch norms are gone): fold the trained model it came from`);
+      }
+      requireLayers(model, r.graph, flags.model);
+      result = foldForInference(model, r.graph);
+      model.dispose();
+    } catch (e) {
+      if (e instanceof UserError) throw new InputError(e.message);
+      if (e instanceof InputError) throw e;
+      throw new InputError(`cannot read the model in ${flags.model}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    await saveModel(result.model, flags.out);
+    for (const line of describeFold(r.graph, result)) io.out(line);
+    io.out(`wrote ${flags.out}/model.json and weights.bin`);
+    result.model.dispose();
+    setExit(EXIT.ok);
+  });
+}
