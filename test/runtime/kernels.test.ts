@@ -65,6 +65,15 @@ const resnetCases: Case[] = [
   { x: [2, 8, 8, 16], f: [3, 3, 16, 32], stride: [2, 2], pad: [[0, 0], [1, 1], [1, 1], [0, 0]], seed: 2 },
   { x: [2, 7, 7, 8], f: [1, 1, 8, 16], stride: [2, 2], pad: 'valid', seed: 3 },
   { x: [2, 16, 16, 3], f: [7, 7, 3, 8], stride: [2, 2], pad: [[0, 0], [3, 3], [3, 3], [0, 0]], seed: 4 },
+  // Stride 1, output as big as the input (the filter gradient's shifted-plane path): even kernels
+  // (uneven 'same' padding), 1x1, a 5x5 wider than one side, and one image.
+  { x: [3, 5, 6, 4], f: [2, 4, 4, 3], stride: [1, 1], pad: 'same', seed: 5 },
+  { x: [2, 4, 4, 8], f: [1, 1, 8, 8], stride: [1, 1], pad: 'valid', seed: 6 },
+  { x: [2, 3, 4, 2], f: [5, 5, 2, 3], stride: [1, 1], pad: [[0, 0], [2, 2], [2, 2], [0, 0]], seed: 7 },
+  { x: [1, 6, 2, 3], f: [3, 3, 3, 2], stride: [1, 1], pad: 'same', seed: 8 },
+  // Taps that only meet padding (ResNet-18's last stage at 32x32 input): 8 of 9, then 5 of 9.
+  { x: [2, 1, 1, 8], f: [3, 3, 8, 4], stride: [1, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]], seed: 9 },
+  { x: [2, 2, 2, 4], f: [3, 3, 4, 4], stride: [2, 2], pad: [[0, 0], [1, 1], [1, 1], [0, 0]], seed: 10 },
 ];
 for (const c of resnetCases) cases.push({ c, g: geometry(c)! });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, type ConvGeometry } from './geometry.js';
+import { convGeometry, liveTaps, reach, type ConvGeometry } from './geometry.js';
 import { withKernelScope, type KernelScope } from './scope.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
@@ -79,23 +79,10 @@ function byConv(k: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Con
   return k.run('Conv2D', { x: src, filter: kernel }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
 }
 
-/** Output positions [first, count] along one axis whose tap at offset `o` lands inside the input. */
-function reach(out: number, stride: number, offset: number, size: number): [number, number] {
-  const first = Math.max(0, Math.ceil(-offset / stride));
-  const last = Math.min(out - 1, Math.floor((size - 1 - offset) / stride));
-  return [first, Math.max(0, last - first + 1)];
-}
-
 function byMatmul(k: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
   const { batch, inH, inW, inC: C, outH, outW, outC: Co } = g;
   const positions = batch * outH * outW;
-  // Taps that reach the input at least once; the others only meet padding.
-  const live: number[] = [];
-  for (let t = 0; t < g.kh * g.kw; t++) {
-    const i = Math.floor(t / g.kw) * g.dh - g.top;
-    const j = (t % g.kw) * g.dw - g.left;
-    if (reach(outH, g.sh, i, inH)[1] > 0 && reach(outW, g.sw, j, inW)[1] > 0) live.push(t);
-  }
+  const live = liveTaps(g);
   const dyT = k.run('Transpose', { x: k.reshape(dy, [positions, Co]) }, { perm: [1, 0] });
   const all = live.length === g.kh * g.kw;
   const rows = all

@@ -57,3 +57,24 @@ export function convGeometry(
     left: info.padInfo.left,
   };
 }
+
+/** Output positions [first, count] along one axis whose tap at offset `o` lands inside the input. */
+export function reach(out: number, stride: number, offset: number, size: number): [number, number] {
+  const first = Math.max(0, Math.ceil(-offset / stride));
+  const last = Math.min(out - 1, Math.floor((size - 1 - offset) / stride));
+  return [first, Math.max(0, last - first + 1)];
+}
+
+/**
+ * The taps (i * kw + j) that reach the input at least once; the others only ever meet padding
+ * (most taps of a 3x3 conv on a 1x1 map, as in ResNet-18's last stage at 32x32).
+ */
+export function liveTaps(g: ConvGeometry): number[] {
+  const live: number[] = [];
+  for (let t = 0; t < g.kh * g.kw; t++) {
+    const i = Math.floor(t / g.kw) * g.dh - g.top;
+    const j = (t % g.kw) * g.dw - g.left;
+    if (reach(g.outH, g.sh, i, g.inH)[1] > 0 && reach(g.outW, g.sw, j, g.inW)[1] > 0) live.push(t);
+  }
+  return live;
+}
