@@ -51,8 +51,8 @@ export interface WebGpuOptions {
   /** Accept a software adapter (default false: hardware only). */
   allowSoftware?: boolean;
   /**
-   * Replace TF.js's convolution kernels with skipgraph's register-blocked direct ones
-   * (webgpu_conv.ts). Default: SKIPGRAPH_WEBGPU_DIRECT_CONV (1 or 0), else only on a software
+   * Replace TF.js's convolution kernels and channel reductions with skipgraph's register-blocked
+   * ones (webgpu_conv.ts). Default: SKIPGRAPH_WEBGPU_DIRECT_CONV (1 or 0), else only on a software
    * adapter, where they are 3-60x faster; on a GPU TF.js's tiled shaders are the right ones.
    */
   directConv?: boolean;

@@ -11,11 +11,13 @@ import * as tf from '@tensorflow/tfjs';
  * Conv2DBackpropFilter is a loop over the whole batch per output element (~45 million MACs/s) and
  * its Conv2D with one input channel (an MNIST stem) ~15 million. The shaders here give each
  * invocation a block of R outputs x 4*CV channels, so each step of the reduction loads R + 4*CV
- * floats for 4*R*CV multiply-adds (R = 4, CV = 2: 12 loads for 32 MACs).
+ * floats for 4*R*CV multiply-adds (R = 4, CV = 2: 12 loads for 32 MACs). Sum and Mean over every
+ * axis but the last (batch norm's statistics and gradients) get a column reduction in one pass
+ * (TF.js transposes the channels to the front first, a second full pass).
  *
  * Installed only for software adapters (registerWebGpu decides): on a GPU the stock tiled
- * shaders are the right ones. Anything these do not handle (NCHW, dilation, grouped shapes TF.js
- * passes as depthwise, fused activations other than linear/relu, prelu) goes to the stock kernel.
+ * shaders are the right ones. Anything these do not handle (NCHW, dilation, fused activations
+ * other than linear/relu, prelu, reductions over other axes) goes to the stock kernel.
  */
 const BACKEND = 'webgpu';
 const WORKGROUP = 64;
@@ -357,7 +359,7 @@ export function conv2dBackpropFilter(backend: WebGpuBackendLike, x: Info, dy: In
   if (slices === 1) return partial;
   try {
     const sum = new SliceSumProgram([kh, kw, Ci, Co], width);
-    return backend.runWebGPUProgram(sum, [partial], 'float32', ints(slices, size / width));
+    return backend.runWebGPUProgram(sum, [partial], 'float32', [...ints(slices, size / width), { type: 'float32', data: [1] }]);
   } finally {
     backend.disposeData(partial.dataId);
   }
@@ -368,7 +370,7 @@ class SliceSumProgram extends BlockedProgram {
   variableNames = ['partial'];
   variableComponents: number[];
   outputComponent: number;
-  uniforms = 'slices : i32, count : i32,';
+  uniforms = 'slices : i32, count : i32, scale : f32,';
   shaderKey: string;
 
   constructor(outShape: number[], readonly width: number) {
@@ -386,8 +388,78 @@ class SliceSumProgram extends BlockedProgram {
       for (var s = 0; s < uniforms.slices; s++) {
         acc += partial[s * uniforms.count + index];
       }
-      result[index] = acc;
+      result[index] = acc * uniforms.scale;
     }`;
+  }
+}
+
+/**
+ * Partial column sums of x viewed as [rows, columns]: result[s, c] = scale * sum of x[r, c] over
+ * the rows of slice s. What batch norm's statistics and gradients need (every axis but the
+ * channels), in one pass; TF.js's reduction first transposes the channels to the front.
+ */
+class ColumnSumProgram extends BlockedProgram {
+  variableNames = ['x'];
+  variableComponents: number[];
+  outputComponent: number;
+  uniforms = 'blocks : i32, columns : i32, rows : i32, perSlice : i32, scale : f32,';
+  shaderKey: string;
+
+  constructor(outShape: number[], blocks: number, readonly width: number) {
+    super(outShape, blocks);
+    this.variableComponents = [width];
+    this.outputComponent = width;
+    this.shaderKey = `skipgraph_column_sum_${width}`;
+  }
+
+  getUserCode(): string {
+    return `
+    fn main(index : i32) {
+      if (index >= uniforms.blocks) { return; }
+      let c = index % uniforms.columns;
+      let slice = index / uniforms.columns;
+      let end = min(uniforms.rows, (slice + 1) * uniforms.perSlice);
+      var acc = ${zero(this.width)};
+      var i = slice * uniforms.perSlice * uniforms.columns + c;
+      for (var r = slice * uniforms.perSlice; r < end; r++) {
+        acc += x[i];
+        i += uniforms.columns;
+      }
+      result[index] = acc * uniforms.scale;
+    }`;
+  }
+}
+
+/** Invocations below which the rows are split into slices summed afterwards. */
+const REDUCE_PARALLELISM = 512;
+
+/** Sum (or mean) of x over every axis but the last; undefined unless that is what `axes` asks. */
+export function channelSum(backend: WebGpuBackendLike, x: Info, axis: number | number[], keepDims: boolean, mean: boolean): Info | undefined {
+  const rank = x.shape.length;
+  if (x.dtype !== 'float32' || rank < 2) return undefined;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  if (axes.length !== rank - 1 || axes.some((a, i) => a !== i)) return undefined;
+  const C = x.shape[rank - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / C;
+  if (rows === 0 || C === 0) return undefined;
+  const width = C % 4 === 0 ? 4 : 1;
+  const columns = C / width;
+  const wanted = Math.min(rows, Math.max(1, Math.ceil(REDUCE_PARALLELISM / columns)));
+  const perSlice = Math.ceil(rows / wanted);
+  const slices = Math.ceil(rows / perSlice);
+  const blocks = slices * columns;
+  if (Math.ceil(blocks / WORKGROUP) > MAX_GROUPS) return undefined;
+  const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), C] : [C];
+  const scale = mean ? 1 / rows : 1;
+  const f32 = (v: number) => ({ type: 'float32', data: [v] });
+  if (slices === 1) {
+    return backend.runWebGPUProgram(new ColumnSumProgram(outShape, blocks, width), [x], 'float32', [...ints(blocks, columns, rows, perSlice), f32(scale)]);
+  }
+  const partial = backend.runWebGPUProgram(new ColumnSumProgram([slices, C], blocks, width), [x], 'float32', [...ints(blocks, columns, rows, perSlice), f32(1)]);
+  try {
+    return backend.runWebGPUProgram(new SliceSumProgram(outShape, width), [partial], 'float32', [...ints(slices, columns), f32(scale)]);
+  } finally {
+    backend.disposeData(partial.dataId);
   }
 }
 
@@ -419,6 +491,14 @@ const KERNELS: Record<string, (args: Args, stock: KernelFunc) => Info | undefine
     const { filterShape } = attrs as unknown as { filterShape: number[] };
     const info = geometry(x.shape, filterShape, attrs as never);
     return conv2dBackpropFilter(backend as WebGpuBackendLike, x, dy, info);
+  },
+  Sum: ({ inputs, backend, attrs }) => {
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    return channelSum(backend as WebGpuBackendLike, (inputs as { x: Info }).x, axis, keepDims, false);
+  },
+  Mean: ({ inputs, backend, attrs }) => {
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    return channelSum(backend as WebGpuBackendLike, (inputs as { x: Info }).x, axis, keepDims, true);
   },
 };
 
