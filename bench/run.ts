@@ -1,7 +1,7 @@
 /**
  * skipgraph's benchmark harness (GitHub issue 6). Not a test: it measures, never fails on a figure.
  *
- *   npm run bench [-- --only compile|cli|profile|train|overhead] [-- --quick] [-- --report]
+ *   npm run bench [-- --only compile|cli|profile|train|overhead|fold] [-- --quick] [-- --report]
  *
  * --report only regenerates docs/benchmarks.md from bench/results/latest.json and bench/notes.md.
  *
@@ -19,7 +19,7 @@ import { compileSource } from '../src/compiler/index.js';
 import { arch, ROOT } from './common.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
-const CASES = ['compile', 'cli', 'profile', 'train', 'overhead'] as const;
+const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold'] as const;
 type Case = (typeof CASES)[number];
 
 const argv = process.argv.slice(2);
@@ -264,6 +264,22 @@ function benchOverhead() {
   };
 }
 
+// ---------------------------------------------------------------- 3. inference folding
+
+function benchFold() {
+  const rounds = quick ? 3 : 10;
+  // The training-size batch and the deployment case (one ImageNet-size image).
+  return [['32', '32'], ['224', '1']].map(([size, batch]) => {
+    const r = tsChild('fold_child.ts', ['--backend', 'wasm', '--rounds', String(rounds), '--size', size, '--batch', batch]);
+    log(`fold ${size}x${size} batch ${batch}: plain ${stats(r.plain).median.toFixed(3)} s, folded ${stats(r.folded).median.toFixed(3)} s`);
+    return {
+      backend: r.backend, size: r.size, batch: r.batch, maxRelDiff: r.maxRelDiff, params: r.params, foldedConvs: r.foldedConvs,
+      kernelsPerPredict: r.kernelsPerPredict, kernelMs: r.kernelMs,
+      plain: stats(r.plain), folded: stats(r.folded), speedup: stats(ratios(r.plain, r.folded)),
+    };
+  });
+}
+
 // ---------------------------------------------------------------- report
 
 const f = (x: number, d = 2): string => x.toFixed(d);
@@ -297,6 +313,10 @@ function markdown(R: any): string {
     T.push(`| compile 10,000 blocks < 1 s | ${f(s10k.ms.median / 1000, 3)} s | ${verdict(s10k.ms.median < 1000)} |`);
   }
   if (R.train) T.push(`| ResNet-18 training step < 1 s on wasm (batch 32, 32x32) | ${f(R.train.wasm.stepSeconds.median)} s | ${verdict(R.train.wasm.stepSeconds.median < 1)} |`);
+  if (R.fold) {
+    const small = R.fold.find((r: any) => r.size === 32);
+    T.push(`| folded / plain inference speed-up >= 1.3x (wasm, batch 32, 32x32), outputs within 1e-4 | ${f(small.speedup.median, 3)}x, max difference ${small.maxRelDiff.toExponential(1)} | ${verdict(small.speedup.median >= 1.3 && small.maxRelDiff < 1e-4)} |`);
+  }
   if (R.overhead) {
     T.push(`| emitted / hand-written forward <= 1.02 (wasm) | ${f(R.overhead.forward.ratio.median, 3)} | ${verdict(R.overhead.forward.ratio.median <= 1.02)} |`);
     T.push(`| emitted / hand-written training step <= 1.02 (wasm) | ${f(R.overhead.step.ratio.median, 3)} | ${verdict(R.overhead.step.ratio.median <= 1.02)} |`);
@@ -340,9 +360,39 @@ function markdown(R: any): string {
     out.push('### Warm, in process (the same compile repeated; sources run through tsx, so the paths are ./src)', '');
     table('warm', R.profile.warm);
   }
+  if (R.overhead) {
+    const o = R.overhead;
+    out.push('## 2. Runtime overhead: emitted model against a hand-written one', '',
+      '`bench/handwritten.ts` builds ResNet-18 with `tf.layers` directly, with the padding skipgraph emits',
+      `(explicit zero pad + valid for stride-2 convs, -inf pad before the stem max-pool); ${o.params.toLocaleString('en')} parameters`,
+      'in both. Same process, same backend (wasm), batch 32, 32x32; order alternating each round.', '',
+      '| measure | emitted s | hand-written s | ratio emitted / hand (per round) |', '| --- | --- | --- | --- |',
+      `| forward (predict) | ${spread(o.forward.emitted, 3)} | ${spread(o.forward.hand, 3)} | ${spread(o.forward.ratio, 3)} |`,
+      `| training step | ${spread(o.step.emitted, 3)} | ${spread(o.step.hand, 3)} | ${spread(o.step.ratio, 3)} |`, '');
+  }
+  if (R.fold) {
+    out.push('## 3. Inference folding: folded against plain emission', '',
+      '`foldForInference` (`skipgraph fold`): each batch norm folded into the conv before it, each relu that',
+      'follows fused into the conv kernel (TF.js fused conv + bias + relu). ResNet-18 with random weights and',
+      'random batch-norm statistics (mean, beta in [-0.5, 0.5), gamma in [0.5, 1.5), variance in [0.5, 2)),',
+      'same process, same backend (wasm), `predict` timed to the output read; order alternating each round.', '',
+      '| input, batch | plain s | folded s | speed-up plain / folded (per round) | kernels per predict (plain -> folded) | max output difference (relative) |',
+      '| --- | --- | --- | --- | --- | --- |');
+    for (const r of R.fold) {
+      out.push(`| ${r.size}x${r.size}, ${r.batch} | ${spread(r.plain, 3)} | ${spread(r.folded, 3)} | ${spread(r.speedup, 3)} | ${r.kernelsPerPredict.plain} -> ${r.kernelsPerPredict.folded} | ${r.maxRelDiff.toExponential(1)} |`);
+    }
+    const small = R.fold.find((r: any) => r.size === 32);
+    if (small.kernelMs) {
+      out.push('', 'Kernel time of one plain predict (32x32, batch 32) under `tf.profile`, by kernel:', '',
+        '| kernel | ms | share |', '| --- | ---: | ---: |');
+      const total = small.kernelMs.reduce((n: number, k: any) => n + k.ms, 0);
+      for (const k of small.kernelMs) out.push(`| ${k.name} | ${f(k.ms, 1)} | ${f((k.ms / total) * 100, 1)}% |`);
+    }
+    out.push('');
+  }
   if (R.train) {
     const t = R.train;
-    out.push('## 2. Training throughput, ResNet-18 (batch 32, 32x32x3, 10 classes, SGD)', '',
+    out.push('## 4. Training throughput, ResNet-18 (batch 32, 32x32x3, 10 classes, SGD)', '',
       '`architectures/resnet18.yaml` with `--set input.height=32 input.width=32 classes=10`, skipgraph\'s composed',
       'kernels; one step is forward, loss, backward and the SGD update, timed to the loss value being read.',
       `Each measurement is a fresh process: 1 warm-up step, then ${t.steps} timed steps; ${t.rounds} round(s) of`,
@@ -358,19 +408,9 @@ function markdown(R: any): string {
       '| kernel | calls | ms | share |', '| --- | ---: | ---: | ---: |');
     for (const k of t.wasmKernels) out.push(`| ${k.name} | ${k.count} | ${f(k.ms, 1)} | ${f(k.share * 100, 1)}% |`);
   }
-  if (R.overhead) {
-    const o = R.overhead;
-    out.push('## 3. Runtime overhead: emitted model against a hand-written one', '',
-      '`bench/handwritten.ts` builds ResNet-18 with `tf.layers` directly, with the padding skipgraph emits',
-      `(explicit zero pad + valid for stride-2 convs, -inf pad before the stem max-pool); ${o.params.toLocaleString('en')} parameters`,
-      'in both. Same process, same backend (wasm), batch 32, 32x32; order alternating each round.', '',
-      '| measure | emitted s | hand-written s | ratio emitted / hand (per round) |', '| --- | --- | --- | --- |',
-      `| forward (predict) | ${spread(o.forward.emitted, 3)} | ${spread(o.forward.hand, 3)} | ${spread(o.forward.ratio, 3)} |`,
-      `| training step | ${spread(o.step.emitted, 3)} | ${spread(o.step.hand, 3)} | ${spread(o.step.ratio, 3)} |`, '');
-  }
   if (R.train) {
     const t = R.train;
-    out.push('## 4. Peak memory of a training step', '',
+    out.push('## 5. Peak memory of a training step', '',
       'VmHWM of each process above (compile, build, warm-up and the timed steps): skipgraph on wasm',
       `${f(t.wasm.peakRssMiB.median, 0)} MiB against PyTorch ${f(t.torch.peakRssMiB.median, 0)} MiB (ratio ${f(t.wasm.peakRssMiB.median / t.torch.peakRssMiB.median)}).`, '');
   }
@@ -391,6 +431,7 @@ if (!reportOnly) {
   if (wanted('profile')) R.profile = benchProfile();
   if (wanted('train')) R.train = benchTrain();
   if (wanted('overhead')) R.overhead = benchOverhead();
+  if (wanted('fold')) R.fold = benchFold();
   R.machine.loadAverageEnd = loadavg().map((v) => Math.round(v * 100) / 100);
 }
 const notesFile = join(ROOT, 'bench', 'notes.md');
