@@ -15,6 +15,11 @@ export interface EmitContext {
   seed?: number;
   /** Node ids of batch norms whose gamma starts at 0 (zero-init residual). */
   zeroGamma: ReadonlySet<string>;
+  /**
+   * The node's input is never negative (it comes out of a relu): a max-pool may then pad with
+   * zeros instead of -inf, which is the same result with a stock layer (the inference emission).
+   */
+  nonNegativeInput?: boolean;
 }
 
 const ACTIVATIONS: Partial<Record<GraphNode['op'], string>> = {
@@ -170,7 +175,7 @@ function emitPool(node: GraphNode, x: Sym, ctx: EmitContext): Sym {
     const padding: [[number, number], [number, number]] = [[t, b], [l, r]];
     const padName = node.id + PAD_SUFFIX;
     const padded =
-      node.op === 'maxpool'
+      node.op === 'maxpool' && ctx.nonNegativeInput !== true
         ? apply(new NegInfPadding2D({ name: padName, padding }), x)
         : apply(tf.layers.zeroPadding2d({ name: padName, padding }), x);
     return apply(make({ name: node.id, poolSize, strides, padding: 'valid' }), padded);

@@ -82,16 +82,17 @@ export interface FoldResult {
 export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph): FoldResult {
   const plan = planFolding(compiled);
   const heads = new Map(plan.convs.map((c) => [c.conv, c]));
+  const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
   const model = emitGraph(compiled, (node, inputs, ctx) => {
     const into = plan.absorbedInto.get(node.id);
     if (into !== undefined) return inputs[0]; // its conv already produced this value
     const chain = heads.get(node.id);
     if (chain !== undefined) return emitConv(node, inputs[0], ctx, { bias: true, activation: chain.activation === undefined ? undefined : 'relu' });
-    return emitNode(node, inputs, { ...ctx, zeroGamma: new Set() });
+    const from = byId.get(node.inputs[0]);
+    return emitNode(node, inputs, { ...ctx, zeroGamma: new Set(), nonNegativeInput: from !== undefined && NON_NEGATIVE.has(from.op) });
   });
   try {
     verifyModel(model, compiled, { probe: false, folded: plan });
-    const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
     for (const layer of model.layers) {
       if (layer.weights.length === 0) continue;
       const chain = heads.get(layer.name);
@@ -106,6 +107,9 @@ export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph
   const skipgraphLayers = [...new Set(model.layers.filter((l) => SKIPGRAPH_LAYERS.some((c) => l instanceof c)).map((l) => l.getClassName()))];
   return { model, plan, params: { before: source.countParams(), after: model.countParams() }, skipgraphLayers };
 }
+
+/** Ops whose output is never negative: a max-pool after them pads with zeros, as -inf would do. */
+const NON_NEGATIVE = new Set(['relu', 'relu6', 'sigmoid']);
 
 const SKIPGRAPH_LAYERS = [ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm];
 
