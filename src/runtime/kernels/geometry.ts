@@ -19,6 +19,8 @@ export interface ConvGeometry {
   dw: number;
   top: number;
   left: number;
+  bottom: number;
+  right: number;
 }
 
 export function convGeometry(
@@ -55,6 +57,8 @@ export function convGeometry(
     dw: info.dilationWidth,
     top: info.padInfo.top,
     left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
   };
 }
 

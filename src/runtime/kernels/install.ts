@@ -3,16 +3,21 @@ import { conv2dBackpropFilterIm2col } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputComposed } from './conv2d_backprop_input.js';
 import { fusedBatchNormGrad } from './batchnorm_grad.js';
 import { maxPoolGradComposed } from './max_pool_grad.js';
+import { conv2dLiveTaps } from './conv2d_live_taps.js';
 
 type Composed = (
   args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap },
   backendName: string,
+  /** The backend's own kernel of that name, for composed kernels that wrap it. */
+  stock?: tf.KernelConfig,
 ) => tf.TensorInfo;
 
 const COMPOSED: Record<string, Composed> = {
   Conv2DBackpropFilter: conv2dBackpropFilterIm2col,
   Conv2DBackpropInput: conv2dBackpropInputComposed,
   MaxPoolGrad: maxPoolGradComposed,
+  Conv2D: conv2dLiveTaps,
+  FusedConv2D: conv2dLiveTaps,
 };
 
 /**
@@ -23,12 +28,14 @@ const COMPOSED: Record<string, Composed> = {
  * - cpu's Conv2DBackpropFilter indexes through TensorBuffer.get per element (122 s per
  *   ResNet-18 step); its Conv2D and Conv2DBackpropInput run at its matmul's speed and stay, and
  *   its MaxPoolGrad is right but also per-element TensorBuffer work.
+ * - wasm's Conv2D and FusedConv2D (XNNPACK) compute and, whenever the filter changes, repack every
+ *   tap, also those that only meet padding (8 of 9 on a 1x1 map): a wrapper drops them.
  * AvgPoolGrad is right and fast on both; FusedBatchNorm's gradient is composed of ops and gets a
  * leaner version for every backend (see batchnorm_grad).
  * tfjs-node and GPU backends need no kernels.
  */
 export const FAST_KERNEL_PLAN: Readonly<Record<string, readonly string[]>> = {
-  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'],
+  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Conv2D', 'FusedConv2D'],
   cpu: ['Conv2DBackpropFilter', 'MaxPoolGrad'],
 };
 
@@ -72,12 +79,14 @@ export function installFastKernels(backendName: string): string[] {
     tf.registerKernel({
       kernelName: name,
       backendName,
+      // A wrapped stock kernel still needs its setup (wasm binds its C function there).
+      setupFunc: original?.setupFunc,
       kernelFunc: (args) => {
         const format = (args.attrs as { dataFormat?: string }).dataFormat;
         if (format === 'NCHW' && original !== undefined) return original.kernelFunc(args);
         if (format === 'NCHW') throw new Error(`skipgraph: ${name} supports NHWC only on ${backendName}`);
         const { inputs, backend, attrs } = args;
-        return composed({ inputs, backend: backend as tf.KernelBackend, attrs: attrs ?? {} }, backendName);
+        return composed({ inputs, backend: backend as tf.KernelBackend, attrs: attrs ?? {} }, backendName, original);
       },
     });
   }

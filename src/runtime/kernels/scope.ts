@@ -26,6 +26,12 @@ export class KernelScope {
     if (kernel === undefined) {
       throw new Error(`skipgraph: kernel '${kernelName}' is not registered for backend '${this.backendName}'`);
     }
+    return this.call(kernel, inputs, attrs);
+  }
+
+  /** Runs one given kernel (e.g. the stock kernel a composed one stands in for). */
+  call(kernel: tf.KernelConfig, inputs: tf.NamedTensorInfoMap, attrs: object = {}): tf.TensorInfo {
+    const kernelName = kernel.kernelName;
     const start = trace === undefined ? 0 : performance.now();
     const out = kernel.kernelFunc({ inputs, backend: this.backend, attrs: attrs as tf.NamedAttrMap });
     if (trace !== undefined) {
