@@ -44,7 +44,7 @@ describe('backend selection', () => {
     }
     if (r.choice === 'wasm') {
       expect(r.passedOver.map((p) => p.choice)).toEqual(expect.arrayContaining(['node-gpu', 'node']));
-      expect(r.fastKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']);
+      expect(r.fastKernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Conv2D', 'FusedConv2D']);
     }
   });
 });
