@@ -4,40 +4,48 @@ import { PACKAGE, single } from './common.js';
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 
 /** TF.js does not export its BatchNormalization class; take it from an instance. */
+type Variable = { read(): tf.Tensor; write(t: tf.Tensor): void };
 const BatchNormalization = tf.layers.batchNormalization({}).constructor as unknown as new (args: BatchNormArgs) => tf.layers.Layer & {
   momentum: number;
-  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  epsilon: number;
+  gamma: Variable;
+  beta: Variable;
+  movingMean: Variable;
+  movingVariance: Variable;
 };
 
 /**
  * Batch norm with PyTorch's running-variance update. Keras (and so TF.js) adds the biased batch
  * variance (sum / n) into the moving variance; PyTorch adds the unbiased one (sum / (n - 1)),
- * while both normalise with the biased one. After the stock update this adds the difference,
- * (1 - momentum) * var / (n - 1), so running statistics match torchvision's step for step.
- * The batch variance is not computed a second time: the stock update made
- * after = momentum * before + (1 - momentum) * var, so (1 - momentum) * var = after - momentum *
- * before, a per-channel vector (recomputing the moments was a pass over every activation per
- * batch norm, about 5% of a ResNet-18 step on wasm). Inference and the normalisation itself are
- * the stock layer's.
+ * while both normalise with the biased one. The training call is the stock layer's (one
+ * `moments`, one `batchNorm`, the two moving averages) with the variance scaled by n / (n - 1)
+ * in the moving average only, so running statistics match torchvision's step for step, at the
+ * stock layer's cost. (Correcting after the stock update instead cost a second pass over the
+ * activations, or a dozen extra small kernels, per batch norm.) Inference is the stock layer's.
+ * skipgraph emits it with axis -1, gamma and beta; anything else takes the stock path.
  */
 export class TorchBatchNorm extends BatchNormalization {
   static className = 'TorchBatchNorm';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    if (kwargs?.training !== true) return super.call(inputs, kwargs);
     const x = single(inputs);
-    const n = x.size / x.shape[x.shape.length - 1];
-    const before = n > 1 ? tf.clone(this.movingVariance.read()) : undefined;
-    const out = super.call(inputs, kwargs);
-    if (before !== undefined) {
-      tf.tidy(() => {
-        const after = this.movingVariance.read();
-        const added = tf.sub(after, tf.mul(before, this.momentum)); // (1 - momentum) * biased variance
-        this.movingVariance.write(tf.add(after, tf.mul(added, 1 / (n - 1))));
-      });
-      before.dispose();
-    }
-    return out;
+    const axis = (this as unknown as { axis: number }).axis;
+    const lastAxis = axis === -1 || axis === x.rank - 1;
+    if (kwargs?.training !== true || !lastAxis || x.rank !== 4 || this.gamma == null || this.beta == null) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const n = x.size / (x.shape[3] as number);
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const out = tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.gamma.read() as tf.Tensor1D, this.epsilon);
+      const decay = 1 - this.momentum;
+      const movingAverage = (v: Variable, batch: tf.Tensor) =>
+        tf.tidy(() => {
+          const old = v.read();
+          v.write(tf.sub(old, tf.mul(tf.sub(old, batch), decay)));
+        });
+      movingAverage(this.movingMean, mean);
+      movingAverage(this.movingVariance, n > 1 ? tf.mul(variance, n / (n - 1)) : variance);
+      return out;
+    });
   }
 }
 // The parent (not exported by TF.js) has fromConfig; its type, taken from an instance, does not show it.
