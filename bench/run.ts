@@ -256,7 +256,7 @@ function benchTrain() {
 // ---------------------------------------------------------------- 3. runtime overhead
 
 function benchOverhead() {
-  const r = tsChild('overhead_child.ts', ['--backend', 'wasm', '--rounds', String(quick ? 3 : 10)]);
+  const r = tsChild('overhead_child.ts', ['--backend', 'wasm', '--rounds', String(quick ? 3 : 20)]);
   return {
     backend: r.backend, params: r.params,
     forward: { emitted: stats(r.forward.emitted), hand: stats(r.forward.hand), ratio: stats(ratios(r.forward.emitted, r.forward.hand)) },
