@@ -358,7 +358,7 @@ function markdown(R: any): string {
       for (const r of p.functions) out.push(`| \`${r.name.replace(/\|/g, '\\|')}\` | ${f(r.ms, 1)} | ${f(r.share * 100, 1)}% |`);
       out.push('');
     };
-    out.push('## 1c. Where compile time goes', '', '### The whole CLI (cold: Node start, module loading, schema compile, one compile, JSON output)', '');
+    out.push('## 1c. Where compile time goes', '', '### The whole CLI (cold: Node start, module loading, one compile, JSON output)', '');
     table('CLI', R.profile.cli);
     out.push('### Warm, in process (the same compile repeated; sources run through tsx, so the paths are ./src)', '');
     table('warm', R.profile.warm);
