@@ -5,10 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CompiledGraph } from '../../compiler/types.js';
-import { UserError } from '../../runtime/errors.js';
 import type { FoldResult } from '../../runtime/fold.js';
 import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
-import { requireLayers } from './saved_model.js';
+import { readingSavedModel, requireLayers } from './saved_model.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface FoldFlags extends Omit<CompileFlags, 'format'> {
@@ -51,24 +50,21 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       import('../../runtime/fold.js'),
     ]);
     await selectBackend({ force: flags.backend, forceSource: '--backend' });
-    let result: FoldResult;
-    try {
+    const graph = r.graph;
+    const result: FoldResult = await readingSavedModel(flags.model, async () => {
       const model = await loadModel(flags.model);
       const names = new Set(model.layers.map((l) => l.name));
-      const absorbed = planFolding(r.graph).absorbedInto;
-      const keptAll = r.graph.nodes.every((n) => n.op === 'input' || absorbed.has(n.id) || names.has(n.id));
+      const absorbed = planFolding(graph).absorbedInto;
+      const keptAll = graph.nodes.every((n) => n.op === 'input' || absorbed.has(n.id) || names.has(n.id));
       if (absorbed.size > 0 && keptAll && [...absorbed.keys()].every((id) => !names.has(id))) {
         model.dispose();
         throw new InputError(`the model in ${flags.model} is already folded (its batch norms are gone): fold the trained model it came from`);
       }
-      requireLayers(model, r.graph, flags.model);
-      result = foldForInference(model, r.graph);
+      requireLayers(model, graph, flags.model);
+      const folded = foldForInference(model, graph);
       model.dispose();
-    } catch (e) {
-      if (e instanceof UserError) throw new InputError(e.message);
-      if (e instanceof InputError) throw e;
-      throw new InputError(`cannot read the model in ${flags.model}: ${(e as Error).message.split('\n')[0]}`);
-    }
+      return folded;
+    });
     await saveModel(result.model, flags.out);
     for (const line of describeFold(r.graph, result)) io.out(line);
     io.out(`wrote ${flags.out}/model.json and weights.bin`);

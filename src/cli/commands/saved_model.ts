@@ -1,4 +1,5 @@
 import type { CompiledGraph } from '../../compiler/types.js';
+import { UserError } from '../../runtime/errors.js';
 import { InputError } from '../io.js';
 
 /** Refuses a saved model that lacks a layer of the compiled graph (a model of another architecture). */
@@ -7,5 +8,19 @@ export function requireLayers(model: { layers: { name: string }[] }, graph: Comp
   const missing = graph.nodes.filter((n) => n.op !== 'input' && !names.has(n.id)).map((n) => n.id);
   if (missing.length > 0) {
     throw new InputError(`the model in ${dir} is not ${graph.name}: it has no layer ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? `, ... (${missing.length} in all)` : ''}`);
+  }
+}
+
+/**
+ * Runs `body`, which reads the saved model in `dir`, and turns what goes wrong into an input error:
+ * skipgraph's user errors keep their message, anything else from TF.js becomes "cannot read".
+ */
+export async function readingSavedModel<T>(dir: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof UserError) throw new InputError(e.message);
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read the model in ${dir}: ${(e as Error).message.split('\n')[0]}`);
   }
 }

@@ -10,7 +10,7 @@ import { openSafetensors, type TensorSource } from '../../runtime/weights/safete
 import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
 import { addCompileOptions, compileForCli } from './compile.js';
 import { describeFold } from './fold.js';
-import { requireLayers } from './saved_model.js';
+import { readingSavedModel, requireLayers } from './saved_model.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface WeightsFlags {
@@ -118,17 +118,14 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
     const { selectBackend } = await import('../../runtime/backend.js');
     await selectBackend({ force: 'cpu', forceSource: 'weights export' }); // reads weights only: no need for more
-    let bytes: Uint8Array;
-    try {
+    const graph = r.graph;
+    const bytes = await readingSavedModel(flags.model, async () => {
       const model = await loadModel(flags.model);
-      requireLayers(model, r.graph, flags.model);
-      bytes = stateDictBytes(model, r.graph);
+      requireLayers(model, graph, flags.model);
+      const out = stateDictBytes(model, graph);
       model.dispose();
-    } catch (e) {
-      if (e instanceof UserError) throw new InputError(e.message);
-      if (e instanceof InputError) throw e;
-      throw new InputError(`cannot read the model in ${flags.model}: ${(e as Error).message.split('\n')[0]}`);
-    }
+      return out;
+    });
     writeFileAtomic(flags.out!, bytes);
     io.out(`wrote ${stateDictSlots(r.graph).length} tensors of ${r.graph.name} to ${flags.out} (${mb(bytes.length)})`);
     setExit(EXIT.ok);

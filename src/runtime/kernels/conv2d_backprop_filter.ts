@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, liveTaps, type ConvGeometry } from './geometry.js';
+import { convGeometry, liveTaps, tapOffset, type ConvGeometry } from './geometry.js';
 import { withKernelScope, type KernelScope } from './scope.js';
 
 /** Largest patch matrix (in floats) built at once; bigger problems are split by kernel taps. */
@@ -68,8 +68,7 @@ export function patchesChannelMajor(k: KernelScope, x: tf.TensorInfo, g: ConvGeo
     const src = k.view(xt);
     for (let slot = 0; slot < taps.length; slot++) {
       const t = taps[slot];
-      const di = Math.floor(t / g.kw) * g.dh - g.top;
-      const dj = (t % g.kw) * g.dw - g.left;
+      const [di, dj] = tapOffset(g, t);
       // Output columns whose input column is inside: ow in [lo, hi).
       const lo = Math.min(outW, Math.max(0, Math.ceil(-dj / sw)));
       const hi = Math.max(lo, Math.min(outW, Math.floor((inW - 1 - dj) / sw) + 1));
@@ -114,8 +113,7 @@ function shiftedPlanes(k: KernelScope, xt: tf.TensorInfo, g: ConvGeometry, taps:
     const src = k.view(xt);
     for (let slot = 0; slot < taps.length; slot++) {
       const t = taps[slot];
-      const di = Math.floor(t / g.kw) * g.dh - g.top;
-      const dj = (t % g.kw) * g.dw - g.left;
+      const [di, dj] = tapOffset(g, t);
       const rowsStart = slot * C * plane;
       const zeros = paddingCells(batch, H, W, di, dj);
       const shift = di * W + dj;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, liveTaps, reach, type ConvGeometry } from './geometry.js';
+import { convGeometry, liveTaps, reach, tapOffset, type ConvGeometry } from './geometry.js';
 import { withKernelScope, type KernelScope } from './scope.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
@@ -98,8 +98,7 @@ function byMatmul(k: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, g: C
     dx.fill(0);
     const src = k.view(cols);
     live.forEach((t, slot) => {
-      const i = Math.floor(t / g.kw) * g.dh - g.top;
-      const j = (t % g.kw) * g.dw - g.left;
+      const [i, j] = tapOffset(g, t);
       const [qh, nh] = reach(outH, g.sh, i, inH);
       const [qw, nw] = reach(outW, g.sw, j, inW);
       for (let c = 0; c < C; c++) {

@@ -62,6 +62,11 @@ export function convGeometry(
   };
 }
 
+/** Where tap t (i * kw + j) of output (0, 0) reads the input: [row, column], padding included. */
+export function tapOffset(g: ConvGeometry, t: number): [number, number] {
+  return [Math.floor(t / g.kw) * g.dh - g.top, (t % g.kw) * g.dw - g.left];
+}
+
 /** Output positions [first, count] along one axis whose tap at offset `o` lands inside the input. */
 export function reach(out: number, stride: number, offset: number, size: number): [number, number] {
   const first = Math.max(0, Math.ceil(-offset / stride));
@@ -76,8 +81,7 @@ export function reach(out: number, stride: number, offset: number, size: number)
 export function liveTaps(g: ConvGeometry): number[] {
   const live: number[] = [];
   for (let t = 0; t < g.kh * g.kw; t++) {
-    const i = Math.floor(t / g.kw) * g.dh - g.top;
-    const j = (t % g.kw) * g.dw - g.left;
+    const [i, j] = tapOffset(g, t);
     if (reach(g.outH, g.sh, i, g.inH)[1] > 0 && reach(g.outW, g.sw, j, g.inW)[1] > 0) live.push(t);
   }
   return live;
