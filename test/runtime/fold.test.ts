@@ -9,43 +9,13 @@ import { UserError } from '../../src/runtime/errors.js';
 import { foldForInference, planFolding } from '../../src/runtime/fold.js';
 import { loadModel, saveModel } from '../../src/runtime/io/model_files.js';
 import { compileArchitecture, compileYaml, tinyArch } from './helpers/compile.js';
-import { values } from './helpers/model_io.js';
+import { randomiseBatchNorms, relativeDiff, values } from './helpers/model_io.js';
 
 const SMALL = ['input.height=32', 'input.width=32'];
 
 beforeAll(async () => {
   await selectBackend({ force: 'wasm' });
 });
-
-/**
- * Gives every batch norm statistics far from the defaults (mean 0, var 1, gamma 1, beta 0), so a
- * fold that ignored any of the four would show: mean and beta in [-1, 1), gamma in [0.5, 1.5),
- * var in [0.25, 2.25).
- */
-function randomiseBatchNorms(model: tf.LayersModel, seed: number): void {
-  let k = seed;
-  for (const w of model.weights) {
-    const name = w.originalName;
-    const shape = w.shape as number[];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const v = values(n, k++);
-    if (name.endsWith('/gamma')) w.write(tf.tensor(v.map((x) => 1 + x / 2), shape));
-    else if (name.endsWith('/beta') || name.endsWith('/moving_mean')) w.write(tf.tensor(v, shape));
-    else if (name.endsWith('/moving_variance')) w.write(tf.tensor(v.map((x) => 1.25 + x), shape));
-  }
-}
-
-/** Largest absolute difference, relative to the largest absolute reference value. */
-async function relativeDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < x.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(x[i]));
-  }
-  return diff / scale;
-}
 
 async function compareFolded(graph: ReturnType<typeof compileYaml>, seed = 1) {
   const model = buildModel(graph, { seed, probe: false });

@@ -27,3 +27,33 @@ export function nodeIO(model: tf.LayersModel, graph: CompiledGraph, id: string, 
   const inputShape = graph.nodes.find((n) => n.id === node.inputs[0])!.shape;
   return { input: map(inputShape, a), output: map(node.shape, b) };
 }
+
+/**
+ * Gives every batch norm statistics far from the defaults (mean 0, var 1, gamma 1, beta 0), so a
+ * fold that ignored any of the four would show: mean and beta in [-1, 1), gamma in [0.5, 1.5),
+ * var in [0.25, 2.25).
+ */
+export function randomiseBatchNorms(model: tf.LayersModel, seed: number): void {
+  let k = seed;
+  for (const w of model.weights) {
+    const name = w.originalName;
+    const shape = w.shape as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = values(n, k++);
+    if (name.endsWith('/gamma')) w.write(tf.tensor(v.map((x) => 1 + x / 2), shape));
+    else if (name.endsWith('/beta') || name.endsWith('/moving_mean')) w.write(tf.tensor(v, shape));
+    else if (name.endsWith('/moving_variance')) w.write(tf.tensor(v.map((x) => 1.25 + x), shape));
+  }
+}
+
+/** Largest absolute difference, relative to the largest absolute reference value. */
+export async function relativeDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    diff = Math.max(diff, Math.abs(x[i] - y[i]));
+    scale = Math.max(scale, Math.abs(x[i]));
+  }
+  return diff / scale;
+}
