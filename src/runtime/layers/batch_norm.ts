@@ -36,14 +36,12 @@ export class TorchBatchNorm extends BatchNormalization {
       const n = x.size / (x.shape[3] as number);
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       const out = tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.gamma.read() as tf.Tensor1D, this.epsilon);
-      const decay = 1 - this.momentum;
-      const movingAverage = (v: Variable, batch: tf.Tensor) =>
-        tf.tidy(() => {
-          const old = v.read();
-          v.write(tf.sub(old, tf.mul(tf.sub(old, batch), decay)));
-        });
-      movingAverage(this.movingMean, mean);
-      movingAverage(this.movingVariance, n > 1 ? tf.mul(variance, n / (n - 1)) : variance);
+      // running = momentum * running + (1 - momentum) * scale * batch, PyTorch's form (three
+      // kernels, as the stock update's), with the unbiased scale n / (n - 1) for the variance.
+      const movingAverage = (v: Variable, batch: tf.Tensor, scale: number) =>
+        tf.tidy(() => v.write(tf.add(tf.mul(v.read(), this.momentum), tf.mul(batch, (1 - this.momentum) * scale))));
+      movingAverage(this.movingMean, mean, 1);
+      movingAverage(this.movingVariance, variance, n > 1 ? n / (n - 1) : 1);
       return out;
     });
   }
