@@ -3,7 +3,7 @@
  * batch 32, 32x32x3, 10 classes. After one warm-up of each, --rounds rounds of A, B, A, B:
  * one forward (inference) and one SGD training step each. Ratios are per round (emitted / hand).
  *
- *   node --import tsx bench/overhead_child.ts --backend wasm --rounds 5
+ *   node --import tsx bench/overhead_child.ts --backend wasm --rounds 5 [--per 3]
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileFile } from '../src/compiler/index.js';
@@ -15,6 +15,9 @@ import { handwrittenResnet18 } from './handwritten.js';
 const argv = process.argv.slice(2);
 const backend = argValue(argv, '--backend', 'wasm')!;
 const rounds = Number(argValue(argv, '--rounds', '5'));
+// Consecutive runs of one model per measurement (their mean is the figure): single wasm steps
+// vary by +-25% (allocation, garbage collection), which a ratio of single steps inherits.
+const per = Number(argValue(argv, '--per', '1'));
 
 await selectBackend({ force: backend, forceSource: '--backend' });
 const r = compileFile(arch('resnet18'), { sets: ['input.height=32', 'input.width=32', 'classes=10'] });
@@ -51,7 +54,12 @@ const res = { params: emitted.countParams(), forward: { emitted: [] as number[],
 for (let i = 0; i < rounds; i++) {
   // Alternate which goes first, so neither always runs right after the other's allocations.
   const order = i % 2 === 0 ? [['emitted', A], ['hand', B]] as const : [['hand', B], ['emitted', A]] as const;
-  for (const [k, m] of order) res.forward[k].push(await m.forward());
-  for (const [k, m] of order) res.step[k].push(await m.step());
+  const mean = async (f: () => Promise<number>) => {
+    let total = 0;
+    for (let j = 0; j < per; j++) total += await f();
+    return total / per;
+  };
+  for (const [k, m] of order) res.forward[k].push(await mean(m.forward));
+  for (const [k, m] of order) res.step[k].push(await mean(m.step));
 }
 emit({ backend: tf.getBackend(), ...res });

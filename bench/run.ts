@@ -244,12 +244,22 @@ function benchTrain() {
   }
   log('train on cpu (one child: warm-up + 1 step; slow)');
   const c = tsChild('train_child.ts', ['--backend', 'cpu', '--steps', '1']);
+  // WebGPU where an adapter can be had (here: Mesa llvmpipe, a software adapter, forced).
+  let webgpu: { stepSeconds: number; peakRssMiB: number; adapter: string } | { absent: string };
+  try {
+    log('train on webgpu (one child: warm-up + 1 step)');
+    const g = tsChild('train_child.ts', ['--backend', 'webgpu', '--steps', '1']);
+    webgpu = { stepSeconds: g.stepSeconds[0], peakRssMiB: g.peakRssKiB / 1024, adapter: g.adapter ?? 'unknown adapter' };
+  } catch (e) {
+    webgpu = { absent: ((e as Error).message.split('\n').find((l) => /webgpu|adapter/i.test(l)) ?? 'no adapter').slice(0, 200) };
+  }
   const kernelTotal = kernels.filter((k) => !k.name.endsWith('__op')).reduce((s, k) => s + k.ms, 0);
   return {
     steps, rounds,
     wasm: { stepSeconds: stats(w.step), peakRssMiB: stats(w.rss.map((k) => k / 1024)) },
     torch: { stepSeconds: stats(p.step), peakRssMiB: stats(p.rss.map((k) => k / 1024)) },
     cpu: { stepSeconds: stats(c.stepSeconds), peakRssMiB: c.peakRssKiB / 1024 },
+    webgpu,
     ratioWasmOverTorch: stats(perRound),
     wasmKernels: kernels.filter((k) => !k.name.endsWith('__op')).slice(0, 10).map((k) => ({ ...k, share: k.ms / kernelTotal })),
     wasmKernelTotalMs: kernelTotal,
@@ -259,7 +269,7 @@ function benchTrain() {
 // ---------------------------------------------------------------- 3. runtime overhead
 
 function benchOverhead() {
-  const r = tsChild('overhead_child.ts', ['--backend', 'wasm', '--rounds', String(quick ? 3 : 20)]);
+  const r = tsChild('overhead_child.ts', ['--backend', 'wasm', '--rounds', String(quick ? 3 : 16), '--per', '3']);
   return {
     backend: r.backend, params: r.params,
     forward: { emitted: stats(r.forward.emitted), hand: stats(r.forward.hand), ratio: stats(ratios(r.forward.emitted, r.forward.hand)) },
@@ -288,6 +298,13 @@ function benchFold() {
 const f = (x: number, d = 2): string => x.toFixed(d);
 const spread = (s: Stats, d = 2, k = 1): string => `${f(s.median * k, d)} (${f(s.min * k, d)} .. ${f(s.max * k, d)}, n=${s.n})`;
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**not met**');
+
+/** "llvmpipe-... (software, Dawn OpenGL ES, compatibility)" out of skipgraph's adapter line. */
+function shortAdapter(line: string): string {
+  const device = /device ([^,]+)/.exec(line)?.[1]?.replace(/-+$/, '') ?? 'adapter';
+  const kind = /\(([^)]*)\)\s*$/.exec(line)?.[1];
+  return kind === undefined ? device : `${device}: ${kind}`;
+}
 
 function markdown(R: any): string {
   const m = R.machine;
@@ -368,7 +385,7 @@ function markdown(R: any): string {
     out.push('## 2. Runtime overhead: emitted model against a hand-written one', '',
       '`bench/handwritten.ts` builds ResNet-18 with `tf.layers` directly, with the padding skipgraph emits',
       `(explicit zero pad + valid for stride-2 convs, -inf pad before the stem max-pool); ${o.params.toLocaleString('en')} parameters`,
-      'in both. Same process, same backend (wasm), batch 32, 32x32; order alternating each round.', '',
+      'in both. Same process, same backend (wasm), batch 32, 32x32; order alternating each round; each figure is the mean of 3 consecutive runs of one model (single wasm steps vary by +-25%).', '',
       '| measure | emitted s | hand-written s | ratio emitted / hand (per round) |', '| --- | --- | --- | --- |',
       `| forward (predict) | ${spread(o.forward.emitted, 3)} | ${spread(o.forward.hand, 3)} | ${spread(o.forward.ratio, 3)} |`,
       `| training step | ${spread(o.step.emitted, 3)} | ${spread(o.step.hand, 3)} | ${spread(o.step.ratio, 3)} |`, '');
@@ -400,10 +417,15 @@ function markdown(R: any): string {
       'kernels; one step is forward, loss, backward and the SGD update, timed to the loss value being read.',
       `Each measurement is a fresh process: 1 warm-up step, then ${t.steps} timed steps; ${t.rounds} round(s) of`,
       'wasm then PyTorch (torchvision resnet18(num_classes=10), `torch.set_num_threads(2)`). The cpu backend is',
-      'one process (warm-up + 1 step), not interleaved: it is an order of magnitude slower.', '',
+      'one process (warm-up + 1 step), not interleaved: it is an order of magnitude slower; so is webgpu on a',
+      'software adapter (llvmpipe here: no GPU), measured the same way. Stock TF.js cannot train on wasm (no',
+      'Conv2DBackpropFilter); stock cpu took 122 s per step (issue 6), too slow to rerun each time.', '',
       '| runtime | s per step, median (min .. max, n) | images/s | peak RSS MiB (VmHWM of the process) |', '| --- | --- | ---: | --- |',
       `| skipgraph, wasm (XNNPACK, SIMD, 1 thread) | ${spread(t.wasm.stepSeconds)} | ${f(32 / t.wasm.stepSeconds.median, 1)} | ${spread(t.wasm.peakRssMiB, 0)} |`,
       `| skipgraph, cpu (plain JS) | ${spread(t.cpu.stepSeconds)} | ${f(32 / t.cpu.stepSeconds.median, 1)} | ${f(t.cpu.peakRssMiB, 0)} |`,
+      t.webgpu === undefined ? '' : 'stepSeconds' in t.webgpu
+        ? `| skipgraph, webgpu (forced; ${shortAdapter(t.webgpu.adapter)}) | ${f(t.webgpu.stepSeconds)} (n=1) | ${f(32 / t.webgpu.stepSeconds, 1)} | ${f(t.webgpu.peakRssMiB, 0)} |`
+        : `| skipgraph, webgpu | not measured: ${t.webgpu.absent} | | |`,
       `| PyTorch ${m.torch.split(' ')[0]}, 2 threads | ${spread(t.torch.stepSeconds)} | ${f(32 / t.torch.stepSeconds.median, 1)} | ${spread(t.torch.peakRssMiB, 0)} |`,
       `| **ratio wasm / PyTorch** (per round) | ${spread(t.ratioWasmOverTorch)} | | |`, '',
       `Top kernels of one wasm step under \`tf.profile\` (${f(t.wasmKernelTotalMs, 0)} ms of kernel time in all; op wrappers`,

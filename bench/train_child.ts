@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { compileFile } from '../src/compiler/index.js';
 import { selectBackend } from '../src/runtime/backend.js';
+import { describeAdapter, webGpuAdapter } from '../src/runtime/backends/webgpu.js';
 import { buildModel } from '../src/runtime/build.js';
 import { arch, argValue, emit, peakRssKiB } from './common.js';
 
@@ -47,4 +48,5 @@ if (profile) {
   }
   kernels = [...by].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
 }
-emit({ backend: tf.getBackend(), stepSeconds, peakRssKiB: peakRssKiB(), kernels });
+const gpu = tf.getBackend() === 'webgpu' ? webGpuAdapter() : undefined;
+emit({ backend: tf.getBackend(), adapter: gpu === undefined ? undefined : describeAdapter(gpu), stepSeconds, peakRssKiB: peakRssKiB(), kernels });
