@@ -5,7 +5,7 @@ import { buildModel } from '../../src/runtime/build.js';
 import { installFastKernels, uninstallFastGradients, uninstallFastKernels } from '../../src/runtime/kernels/install.js';
 import { logitsCrossEntropy } from '../../src/runtime/train/optimizer.js';
 import { compileArchitecture } from './helpers/compile.js';
-import { values } from './helpers/model_io.js';
+import { maxRelDiff, values } from './helpers/model_io.js';
 
 /**
  * One SGD step of a whole (narrow) ResNet-18 (7x7 stride-2 stem, max-pool, projections) from the same
@@ -39,16 +39,6 @@ async function step(backend: string, composed: boolean): Promise<{ loss: number;
   tf.dispose([x, y]);
   return { loss, weights };
 }
-
-const maxRelDiff = (a: Float32Array, b: Float32Array) => {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-};
 
 describe('a ResNet-18 training step', () => {
   afterAll(() => installFastKernels('cpu'));

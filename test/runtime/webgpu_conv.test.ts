@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maxRelDiff } from './helpers/model_io.js';
 import { registerWebGpu, shutdownWebGpu, webGpuErrors, webGpuKernelFixes } from '../../src/runtime/backends/webgpu.js';
 import { installedWebGpuDirectConv, installWebGpuDirectConv, uninstallWebGpuDirectConv, WEBGPU_DIRECT_CONV_KERNELS } from '../../src/runtime/backends/webgpu_conv.js';
 
@@ -45,16 +46,6 @@ async function read(backend: string, c: (typeof CASES)[number]): Promise<Float32
   return data;
 }
 
-const relError = (a: Float32Array, b: Float32Array) => {
-  let m = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(a[i]));
-  }
-  return m / scale;
-};
-
 let reason: string | undefined;
 try {
   await registerWebGpu({ allowSoftware: true });
@@ -86,7 +77,7 @@ describe.skipIf(reason !== undefined)('webgpu: direct convolution shaders agains
       for (const c of CASES) {
         const cpu = await read('cpu', c);
         const gpu = await read('webgpu', c);
-        const errors = cpu.map((v, i) => relError(v, gpu[i]));
+        const errors = cpu.map((v, i) => maxRelDiff(gpu[i], v));
         expect(Math.max(...errors), `${JSON.stringify(c)}: ${errors.join(', ')}`).toBeLessThanOrEqual(2e-5);
       }
     } finally {
@@ -104,7 +95,7 @@ describe.skipIf(reason !== undefined)('webgpu: direct convolution shaders agains
       const y = tf.conv2d(tf.tensor4d(values(c.x, 1), [1, 9, 9, 4]), tf.tensor4d(values(c.w, 2), [3, 3, 4, 4]), 1, 'same', 'NHWC', 2);
       return (await y.data()) as Float32Array;
     };
-    expect(relError(await dilated('cpu'), await dilated('webgpu'))).toBeLessThanOrEqual(2e-5);
+    expect(maxRelDiff(await dilated('webgpu'), await dilated('cpu'))).toBeLessThanOrEqual(2e-5);
   });
 
   it('sum and mean over every axis but the channels (batch-norm statistics) match cpu', async () => {
@@ -128,7 +119,7 @@ describe.skipIf(reason !== undefined)('webgpu: direct convolution shaders agains
       const gpu = await reduce('webgpu', c);
       cpu.forEach((r, i) => {
         expect(gpu[i].shape).toEqual(r.shape);
-        expect(relError(r.v, gpu[i].v), JSON.stringify(c)).toBeLessThanOrEqual(2e-5);
+        expect(maxRelDiff(gpu[i].v, r.v), JSON.stringify(c)).toBeLessThanOrEqual(2e-5);
       });
     }
     expect(webGpuErrors()).toEqual([]);

@@ -46,14 +46,19 @@ export function randomiseBatchNorms(model: tf.LayersModel, seed: number): void {
   }
 }
 
-/** Largest absolute difference, relative to the largest absolute reference value. */
-export async function relativeDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
+/** Largest |value - reference|, relative to the largest |reference|. */
+export function maxRelDiff(values: ArrayLike<number>, reference: ArrayLike<number>): number {
   let diff = 0;
   let scale = 0;
-  for (let i = 0; i < x.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(x[i]));
+  for (let i = 0; i < reference.length; i++) {
+    diff = Math.max(diff, Math.abs(values[i] - reference[i]));
+    scale = Math.max(scale, Math.abs(reference[i]));
   }
   return diff / scale;
+}
+
+/** maxRelDiff of two tensors; the first is the reference. */
+export async function relativeDiff(reference: tf.Tensor, other: tf.Tensor): Promise<number> {
+  const [r, o] = await Promise.all([reference.data(), other.data()]);
+  return maxRelDiff(o, r);
 }
