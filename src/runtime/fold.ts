@@ -77,7 +77,8 @@ export interface FoldResult {
 /**
  * Builds the inference model of `compiled` from a model built from it (buildModel, a training
  * run, an imported state_dict): folded convs get the folded weights, every other layer the
- * source's weights. The result is checked like buildModel's (shapes, counts, a probe pass).
+ * source's weights. The result is checked like buildModel's: every kept node's symbolic output
+ * shape and parameter count, and the totals (no probe pass: the source was probed when built).
  */
 export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph): FoldResult {
   const plan = planFolding(compiled);
