@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { isReplaced, replaceKernel, restoreKernel } from '../kernels/replace.js';
 
 /**
  * Register-blocked direct convolution shaders for TF.js's WebGPU backend on a *software* adapter
@@ -504,38 +505,24 @@ const KERNELS: Record<string, (args: Args, stock: KernelFunc) => Info | undefine
 
 export const WEBGPU_DIRECT_CONV_KERNELS = Object.keys(KERNELS);
 
-const stock = new Map<string, tf.KernelConfig>();
-
 /**
  * Replaces the WebGPU convolution kernels with the blocked direct ones (for software adapters);
  * each falls back to the stock kernel for what it does not handle. Idempotent; returns the names.
  */
 export function installWebGpuDirectConv(): string[] {
   for (const name of WEBGPU_DIRECT_CONV_KERNELS) {
-    if (stock.has(name)) continue;
-    const original = tf.getKernel(name, BACKEND);
-    if (original === undefined) continue;
-    stock.set(name, original);
-    tf.unregisterKernel(name, BACKEND);
+    if (tf.getKernel(name, BACKEND) === undefined) continue;
     const direct = KERNELS[name];
-    tf.registerKernel({
-      kernelName: name,
-      backendName: BACKEND,
-      kernelFunc: (args) => direct(args, original.kernelFunc) ?? original.kernelFunc(args),
-    });
+    replaceKernel(name, BACKEND, (original) => (args) => direct(args, original!.kernelFunc) ?? original!.kernelFunc(args));
   }
-  return [...stock.keys()];
+  return installedWebGpuDirectConv();
 }
 
 /** Puts TF.js's own convolution kernels back. */
 export function uninstallWebGpuDirectConv(): void {
-  for (const [name, original] of stock) {
-    tf.unregisterKernel(name, BACKEND);
-    tf.registerKernel(original);
-  }
-  stock.clear();
+  for (const name of WEBGPU_DIRECT_CONV_KERNELS) restoreKernel(name, BACKEND);
 }
 
 export function installedWebGpuDirectConv(): string[] {
-  return [...stock.keys()];
+  return WEBGPU_DIRECT_CONV_KERNELS.filter((name) => isReplaced(name, BACKEND));
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel, restoreKernel } from '../kernels/replace.js';
 
 /**
  * Kernel fixes for TF.js 4.22's WebGPU backend.
@@ -10,34 +11,25 @@ import * as tf from '@tensorflow/tfjs';
  * [before, axis, after], which the stock kernel handles.
  */
 const BACKEND = 'webgpu';
-let stockPad: tf.KernelConfig | undefined;
 
 export function installWebGpuKernelFixes(): string[] {
-  if (stockPad !== undefined) return ['PadV2'];
-  const stock = tf.getKernel('PadV2', BACKEND);
   const reshape = tf.getKernel('Reshape', BACKEND);
-  if (stock === undefined || reshape === undefined) return [];
-  stockPad = stock;
-  tf.unregisterKernel('PadV2', BACKEND);
-  tf.registerKernel({
-    kernelName: 'PadV2',
-    backendName: BACKEND,
-    kernelFunc: (args) => {
+  if (tf.getKernel('PadV2', BACKEND) === undefined || reshape === undefined) return [];
+  replaceKernel('PadV2', BACKEND, (original) => {
+    const stock = original!;
+    return (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       const { paddings, constantValue } = args.attrs as unknown as { paddings: [number, number][]; constantValue: number };
       if (x.shape.length <= 4) return stock.kernelFunc(args);
       return padAxisByAxis(x, paddings, constantValue, args.backend as tf.KernelBackend, stock, reshape);
-    },
+    };
   });
   return ['PadV2'];
 }
 
 /** Puts the stock PadV2 back (tests). */
 export function uninstallWebGpuKernelFixes(): void {
-  if (stockPad === undefined) return;
-  tf.unregisterKernel('PadV2', BACKEND);
-  tf.registerKernel(stockPad);
-  stockPad = undefined;
+  restoreKernel('PadV2', BACKEND);
 }
 
 function padAxisByAxis(

@@ -4,6 +4,7 @@ import { conv2dBackpropInputComposed } from './conv2d_backprop_input.js';
 import { fusedBatchNormGrad } from './batchnorm_grad.js';
 import { maxPoolGradComposed } from './max_pool_grad.js';
 import { conv2dLiveTaps } from './conv2d_live_taps.js';
+import { isReplaced, replaceKernel, restoreKernel } from './replace.js';
 
 type Composed = (
   args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap },
@@ -39,9 +40,6 @@ export const FAST_KERNEL_PLAN: Readonly<Record<string, readonly string[]>> = {
   cpu: ['Conv2DBackpropFilter', 'MaxPoolGrad'],
 };
 
-const stock = new Map<string, tf.KernelConfig | undefined>();
-const key = (kernel: string, backend: string) => `${backend}/${kernel}`;
-
 const GRADIENTS: readonly tf.GradConfig[] = [fusedBatchNormGrad];
 const stockGradients = new Map<string, tf.GradConfig | undefined>();
 
@@ -70,24 +68,13 @@ export function installFastKernels(backendName: string): string[] {
   installFastGradients();
   const names = FAST_KERNEL_PLAN[backendName] ?? [];
   for (const name of names) {
-    const k = key(name, backendName);
-    if (stock.has(k)) continue;
-    const original = tf.getKernel(name, backendName);
-    stock.set(k, original);
-    if (original !== undefined) tf.unregisterKernel(name, backendName);
     const composed = COMPOSED[name];
-    tf.registerKernel({
-      kernelName: name,
-      backendName,
-      // A wrapped stock kernel still needs its setup (wasm binds its C function there).
-      setupFunc: original?.setupFunc,
-      kernelFunc: (args) => {
-        const format = (args.attrs as { dataFormat?: string }).dataFormat;
-        if (format === 'NCHW' && original !== undefined) return original.kernelFunc(args);
-        if (format === 'NCHW') throw new Error(`skipgraph: ${name} supports NHWC only on ${backendName}`);
-        const { inputs, backend, attrs } = args;
-        return composed({ inputs, backend: backend as tf.KernelBackend, attrs: attrs ?? {} }, backendName, original);
-      },
+    replaceKernel(name, backendName, (original) => (args) => {
+      const format = (args.attrs as { dataFormat?: string }).dataFormat;
+      if (format === 'NCHW' && original !== undefined) return original.kernelFunc(args);
+      if (format === 'NCHW') throw new Error(`skipgraph: ${name} supports NHWC only on ${backendName}`);
+      const { inputs, backend, attrs } = args;
+      return composed({ inputs, backend: backend as tf.KernelBackend, attrs: attrs ?? {} }, backendName, original);
     });
   }
   return [...names];
@@ -95,22 +82,9 @@ export function installFastKernels(backendName: string): string[] {
 
 /** Puts the backend's stock kernels back (used by tests and benchmarks to compare). */
 export function uninstallFastKernels(backendName: string): void {
-  for (const name of FAST_KERNEL_PLAN[backendName] ?? []) {
-    const k = key(name, backendName);
-    if (!stock.has(k)) continue;
-    tf.unregisterKernel(name, backendName);
-    const original = stock.get(k);
-    if (original !== undefined) {
-      tf.registerKernel(original);
-      // A backend set up while the composed kernel stood in never ran the stock kernel's setup
-      // (wasm binds its C functions there); run it now. Setups only bind, so twice is harmless.
-      const backend = tf.engine().registry[backendName];
-      if (backend !== undefined && original.setupFunc !== undefined) original.setupFunc(backend);
-    }
-    stock.delete(k);
-  }
+  for (const name of FAST_KERNEL_PLAN[backendName] ?? []) restoreKernel(name, backendName);
 }
 
 export function installedFastKernels(backendName: string): string[] {
-  return (FAST_KERNEL_PLAN[backendName] ?? []).filter((n) => stock.has(key(n, backendName)));
+  return (FAST_KERNEL_PLAN[backendName] ?? []).filter((n) => isReplaced(n, backendName));
 }
