@@ -11,7 +11,7 @@ import type { BnAttrs, CompiledGraph, ConvAttrs, GraphNode } from '../compiler/t
 import { emitGraph } from './build.js';
 import { emitConv, emitNode } from './emit.js';
 import { InternalError, UserError } from './errors.js';
-import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
+import * as skipgraphLayerClasses from './layers/index.js';
 import { verifyModel } from './verify.js';
 
 /** One conv of the inference model and what was folded into it. */
@@ -112,7 +112,8 @@ export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph
 /** Ops whose output is never negative: a max-pool after them pads with zeros, as -inf would do. */
 const NON_NEGATIVE = new Set(['relu', 'relu6', 'sigmoid']);
 
-const SKIPGRAPH_LAYERS = [ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm];
+/** Every layer class of skipgraph's own (a model using one needs skipgraph's runtime to load). */
+const SKIPGRAPH_LAYERS: (abstract new (...args: never[]) => unknown)[] = Object.values(skipgraphLayerClasses);
 
 function sourceLayer(source: tf.LayersModel, name: string): tf.layers.Layer {
   const layer = source.layers.find((l) => l.name === name);
