@@ -48,7 +48,10 @@ const se = (s: StageAst): PlannedLayer[] => (s.se ? [{ local: 'se', op: 'se', at
 export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {
   const s = ctx.stage;
   const stride = ctx.index === 0 ? s.stride : 1;
+  // timm's convention (torchvision's too, for bottlenecks): the conv that takes the stride uses
+  // the stage's first dilation in block 0 (by default the previous stage's), the rest `dilation`.
   const d = s.dilation;
+  const d0 = ctx.index === 0 ? s.firstDilation : s.dilation;
   const loc = s.loc;
   switch (kind) {
     case 'basic':
@@ -61,7 +64,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       if (kind === 'basic') {
         return {
           pre: [],
-          main: [conv('conv1', s.channels, 3, stride, d, 1, loc), bn('bn1', loc), relu('relu1', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), bn('bn2', loc, true), ...se(s)],
+          main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn1', loc), relu('relu1', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), bn('bn2', loc, true), ...se(s)],
           post: relu('relu2', loc),
           stride,
           preact: false,
@@ -69,7 +72,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       }
       return {
         pre: [bn('bn1', loc), relu('relu1', loc)],
-        main: [conv('conv1', s.channels, 3, stride, d, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), ...se(s)],
+        main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), ...se(s)],
         post: null,
         stride,
         preact: true,
@@ -90,7 +93,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
             conv('conv1', width, 1, 1, 1, 1, loc),
             bn('bn1', loc),
             relu('relu1', loc),
-            conv('conv2', width, 3, stride, d, s.groups, loc),
+            conv('conv2', width, 3, stride, d0, s.groups, loc),
             bn('bn2', loc),
             relu('relu2', loc),
             conv('conv3', out, 1, 1, 1, 1, loc),
@@ -104,7 +107,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       }
       return {
         pre: [bn('bn1', loc), relu('relu1', loc)],
-        main: [conv('conv1', width, 1, 1, 1, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', width, 3, stride, d, s.groups, loc), bn('bn3', loc), relu('relu3', loc), conv('conv3', out, 1, 1, 1, 1, loc), ...se(s)],
+        main: [conv('conv1', width, 1, 1, 1, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', width, 3, stride, d0, s.groups, loc), bn('bn3', loc), relu('relu3', loc), conv('conv3', out, 1, 1, 1, 1, loc), ...se(s)],
         post: null,
         stride,
         preact: true,
@@ -116,7 +119,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
 
 /**
  * Plans a user-defined block: its parameters are bound ($channels, $stride, $in, $groups,
- * $width_per_group, $dilation, $index, $classes, then the block's own `params` with the stage's
+ * $width_per_group, $dilation, $first_dilation, $index, $classes, then the block's own `params` with the stage's
  * values), its layers are resolved, and `use` layers inline other blocks (a cycle is an error).
  */
 export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {
@@ -129,6 +132,8 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     ['groups', s.groups],
     ['width_per_group', s.widthPerGroup],
     ['dilation', s.dilation],
+    // timm's first_dilation: for the block's strided conv (the stage's first dilation in block 0).
+    ['first_dilation', ctx.index === 0 ? s.firstDilation : s.dilation],
     ['index', ctx.index],
     ['classes', ctx.classes],
   ]);

@@ -42,6 +42,12 @@ export interface StageAst {
   groups: number;
   widthPerGroup: number;
   dilation: number;
+  /**
+   * Dilation of block 0's 3x3 conv: `first_dilation` when written, else the previous stage's
+   * dilation (1 for the first stage). torchvision's replace_stride_with_dilation gives block 0
+   * the previous dilation (layer3.0.conv2 has d=1, layer4.0.conv2 d=2), as timm's first_dilation.
+   */
+  firstDilation: number;
   shortcut: ShortcutRuleName;
   /** Squeeze-excitation in each block, or null. */
   se: SeAst | null;

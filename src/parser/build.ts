@@ -79,6 +79,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
       groups: val('groups'),
       widthPerGroup: val('width_per_group'),
       dilation: val('dilation'),
+      firstDilation: firstDilationOf(s, stages, fieldLocs),
       shortcut: ((sc.node && str(sc.node)) ?? globalShortcut) as ShortcutRuleName,
       se: seOf(se.node, se.loc),
       params: { ...paramsOf(defaults ? get(defaults, 'params') : undefined), ...paramsOf(getEntry(s, 'params')?.value) },
@@ -101,6 +102,17 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
     loc: root.loc,
     fieldLocs,
   };
+}
+
+/** A stage's first_dilation as written, else the previous stage's dilation (torchvision, timm). */
+function firstDilationOf(s: LMap, before: readonly StageAst[], fieldLocs: Record<string, Loc>): number {
+  const own = getEntry(s, 'first_dilation');
+  if (own?.value.kind === 'scalar') {
+    fieldLocs.first_dilation = own.value.loc;
+    return own.value.value as number;
+  }
+  fieldLocs.first_dilation = fieldLocs.dilation ?? s.loc;
+  return before.length ? before[before.length - 1].dilation : 1;
 }
 
 function paramsOf(n: LNode | undefined): Record<string, number> {
