@@ -136,7 +136,10 @@ export function emitConv(node: GraphNode, x: Sym, ctx: Pick<EmitContext, 'shapeO
     kernelInitializer,
     biasInitializer,
   };
-  if (a.groups === 1) return apply(tf.layers.conv2d({ ...common, activation: fold?.activation }), input);
+  // Dilated convs train through GroupedConv2D's atrous path (TF.js's conv gradients assert dilation
+  // 1); the inference form (fold) keeps the stock layer, whose forward handles dilation.
+  const dilated = a.dilation.some((d) => d > 1);
+  if (a.groups === 1 && (!dilated || fold !== undefined)) return apply(tf.layers.conv2d({ ...common, activation: fold?.activation }), input);
   if (fold?.activation !== undefined) throw new InternalError(`conv ${node.id}: a fused activation needs groups == 1`);
   return apply(new GroupedConv2D({ ...common, groups: a.groups }), input);
 }

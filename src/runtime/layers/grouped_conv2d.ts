@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { deserializeInitializer, isInitializer, serializeInitializer, type Initializer } from '../init.js';
+import { tfSamePads } from '../padding.js';
 import { PACKAGE, single, singleShape, type LayerArgs } from './common.js';
 
 export interface GroupedConv2DArgs extends LayerArgs {
@@ -18,7 +19,8 @@ const asInit = (i: Initializer | tf.serialization.ConfigDict) =>
   isInitializer(i) ? i : deserializeInitializer(i);
 
 /**
- * A grouped convolution (PyTorch's Conv2d(groups=g)); tf.layers.conv2d has no groups. The kernel
+ * skipgraph's own convolution, for what tf.layers.conv2d cannot do: groups (PyTorch's
+ * Conv2d(groups=g)), and dilation that trains (see atrous). The kernel
  * is [kh, kw, in / groups, filters] (output channels of group k are k*filters/g...); the call
  * convolves each channel group with its slice of the kernel and concatenates, which autodiff
  * differentiates through split/concat like any other op.
@@ -77,12 +79,38 @@ export class GroupedConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = single(inputs) as tf.Tensor4D;
       const kernel = this.kernel!.read() as tf.Tensor4D;
-      const xs = tf.split(x, this.groups, 3);
-      const ks = tf.split(kernel, this.groups, 3);
-      const ys = xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate));
-      const y = ys.length === 1 ? ys[0] : tf.concat(ys, 3);
+      const y = this.dilationRate.some((d) => d > 1) ? this.atrous(x, kernel) : this.grouped(x, kernel, this.strides, this.padding);
       return this.bias === undefined ? y : tf.add(y, this.bias.read());
     });
+  }
+
+  /** Each channel group convolved with its slice of the kernel, concatenated (no dilation). */
+  private grouped(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number], padding: 'valid' | 'same'): tf.Tensor4D {
+    if (this.groups === 1) return tf.conv2d(x, kernel, strides, padding, 'NHWC');
+    const xs = tf.split(x, this.groups, 3);
+    const ks = tf.split(kernel, this.groups, 3);
+    return tf.concat(xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, strides, padding, 'NHWC')), 3);
+  }
+
+  /**
+   * A dilated (atrous) stride-1 convolution as TensorFlow's atrous_conv2d computes it: the padded
+   * input is split into d x d phase grids (SpaceToBatchND), each convolved with the plain kernel,
+   * and the results interleaved back (BatchToSpaceND). The same MACs as a dilated conv, and every
+   * op has a gradient in TF.js, whose own conv gradients (fused and plain) assert dilation 1.
+   */
+  private atrous(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+    if (this.strides.some((s) => s !== 1)) throw new Error(`${this.name}: a dilated conv must have stride 1`);
+    const [dh, dw] = this.dilationRate;
+    const [kh, kw] = this.kernelSize;
+    const [, h, w] = x.shape;
+    const [pt, pb] = this.padding === 'same' ? tfSamePads(h, kh, 1, dh) : [0, 0];
+    const [pl, pr] = this.padding === 'same' ? tfSamePads(w, kw, 1, dw) : [0, 0];
+    // Extra rows/columns after the data so that each axis divides by its dilation; cropped after.
+    const eh = (dh - ((h + pt + pb) % dh)) % dh;
+    const ew = (dw - ((w + pl + pr) % dw)) % dw;
+    const phases = tf.spaceToBatchND(x, [dh, dw], [[pt, pb + eh], [pl, pr + ew]]) as tf.Tensor4D;
+    const y = this.grouped(phases, kernel, [1, 1], 'valid');
+    return tf.batchToSpaceND(y, [dh, dw], [[0, eh], [0, ew]]) as tf.Tensor4D;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -16,6 +16,9 @@ export interface RefConv {
   sw: number;
   top: number;
   left: number;
+  /** Dilation (default 1): tap i reads row oh*sh - top + i*dh. */
+  dh?: number;
+  dw?: number;
 }
 
 function forEachTap(g: RefConv, visit: (xi: number, di: number, wi: number) => void): void {
@@ -23,10 +26,10 @@ function forEachTap(g: RefConv, visit: (xi: number, di: number, wi: number) => v
     for (let oh = 0; oh < g.oh; oh++)
       for (let ow = 0; ow < g.ow; ow++)
         for (let i = 0; i < g.kh; i++) {
-          const r = oh * g.sh - g.top + i;
+          const r = oh * g.sh - g.top + i * (g.dh ?? 1);
           if (r < 0 || r >= g.h) continue;
           for (let j = 0; j < g.kw; j++) {
-            const col = ow * g.sw - g.left + j;
+            const col = ow * g.sw - g.left + j * (g.dw ?? 1);
             if (col < 0 || col >= g.w) continue;
             for (let c = 0; c < g.c; c++)
               for (let o = 0; o < g.co; o++) {
