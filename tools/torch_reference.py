@@ -46,7 +46,7 @@ DTYPES = {
 }
 
 # The ImageNet models the parity suite checks (torchvision builder names = skipgraph YAML names).
-IMAGENET_MODELS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_os8", "resnet50_os16"]
+IMAGENET_MODELS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_os8", "resnet50_os16", "preact_resnet18", "seresnet50"]
 # Dilated ResNet-50s (DeepLab's backbones): torchvision's resnet50 with replace_stride_with_dilation.
 DILATED = {"resnet50_os8": [False, True, True], "resnet50_os16": [False, False, True]}
 ALL_MODELS = IMAGENET_MODELS + ["cifar_resnet20", "tiny_flatten"]
@@ -141,6 +141,72 @@ class CifarResNet(nn.Module):
         return self.fc(x)
 
 
+# ---- pre-activation ResNet-18 (He et al. 2016): the projection reads the pre-activated input ----
+
+
+class PreActBasicBlock(nn.Module):
+    """bn1-relu1 first; the 1x1 projection (no BN) taps relu(bn1(x)), as the paper's code does."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False)) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        pre = F.relu(self.bn1(x))
+        out = self.conv2(F.relu(self.bn2(self.conv1(pre))))
+        return out + (self.downsample(pre) if self.downsample is not None else x)
+
+
+class PreActResNet18(nn.Module):
+    """State-dict names as architectures/preact_resnet18.yaml: conv1, layerS.B.*, final_bn, fc."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 64
+        for i, w in enumerate((64, 128, 256, 512)):
+            blocks = [PreActBasicBlock(cin, w, 1 if i == 0 else 2), PreActBasicBlock(w, w, 1)]
+            cin = w
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        self.final_bn = nn.BatchNorm2d(512)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.conv1(x))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = F.relu(self.final_bn(x))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+# ---- SE-ResNet-50 (Hu et al. 2018): squeeze-excitation after bn3, before the residual add -------
+
+
+def se_resnet50(num_classes=1000):
+    import torchvision
+    from torchvision.models.resnet import Bottleneck
+    from torchvision.ops import SqueezeExcitation
+
+    class SEBottleneck(Bottleneck):
+        def __init__(self, inplanes, planes, *args, **kwargs):
+            super().__init__(inplanes, planes, *args, **kwargs)
+            width = planes * self.expansion
+            self.se = SqueezeExcitation(width, width // 16)
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            out = self.se(self.bn3(self.conv3(out)))
+            identity = self.downsample(x) if self.downsample is not None else x
+            return self.relu(out + identity)
+
+    return torchvision.models.resnet.ResNet(SEBottleneck, [3, 4, 6, 3], num_classes=num_classes)
+
+
 # ---- tiny_flatten: conv bias, grouped conv, projection shortcut, flatten head ---------------
 
 
@@ -176,6 +242,10 @@ def build(name):
         return CifarResNet(n=3, num_classes=10)
     if name == "tiny_flatten":
         return TinyFlatten()
+    if name == "preact_resnet18":
+        return PreActResNet18()
+    if name == "seresnet50":
+        return se_resnet50()
     import torchvision
 
     if name in DILATED:

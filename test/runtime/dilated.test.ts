@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { compileSource } from '../../src/compiler/index.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { installFastKernels } from '../../src/runtime/kernels/install.js';
@@ -193,5 +197,13 @@ head:
     expect(maxAbsDiff(before, after)).toBeGreaterThan(1e-5);
     model.dispose();
     tf.dispose([x, y]);
+  });
+
+  it("the issue's command line trains a dilated mnist_resnet (it used to die in the fused conv gradient, exit 7)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'skipgraph-dilated-')), 'run');
+    const r = await runCli('train', 'architectures/mnist_resnet.yaml', '--set', 'stages.2.stride=1', '--set', 'stages.2.dilation=2', '--epochs', '1', '--train-limit', '128', '--test-limit', '64', '--out', out, '--backend', 'wasm', '--no-progress');
+    expect(r.err).not.toMatch(/dilation rates|\n\s+at /);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/held-out|accuracy/i);
   });
 });
