@@ -1,5 +1,6 @@
 import { didYouMean, type BlockDefAst, type DiagnosticBag, type Loc, type StageAst } from '../parser/index.js';
 import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
+import type { ActivationOp } from './types.js';
 
 /**
  * What one residual block computes, before shapes are known: the layers of its main path, the
@@ -157,7 +158,7 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
   if (!main) return undefined;
   // Named by the same namer: a block that has its own `se` layer gets the stage's as se2.
   if (s.se) main.push(...se(s).map((l) => ({ ...l, local: namer.next('se') })));
-  const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as PlannedLayer['op'], attrs: {}, loc: def.loc };
+  const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as ActivationOp, attrs: {}, loc: def.loc };
   return { pre: [], main, post, stride, preact: false };
 }
 

@@ -2,12 +2,10 @@ import type { DiagnosticBag, Loc } from '../parser/index.js';
 import { countMacs, countParams } from './count.js';
 import { LIMIT_FLAGS } from './limits.js';
 import { inferShape, isShapeError } from './shapes.js';
-import type { GraphNode, Insertion, OpKind } from './types.js';
+import type { GraphNode, Insertion, NoAttrs, OpAttrs, OpKind } from './types.js';
 
-export interface NodeSpec {
+interface SpecBase {
   id: string;
-  op: OpKind;
-  attrs?: Record<string, unknown>;
   inputs: string[];
   loc: Loc;
   inserted?: Insertion;
@@ -17,6 +15,9 @@ export interface NodeSpec {
   /** Extra lines for a shape error (the stage that set a value, say). */
   related?: { message: string; loc: Loc }[];
 }
+
+/** What to add: an op with its typed attributes (optional for ops that have none). */
+export type NodeSpec = { [K in OpKind]: SpecBase & { op: K } & (OpAttrs[K] extends NoAttrs ? { attrs?: NoAttrs } : { attrs: OpAttrs[K] }) }[OpKind];
 
 /**
  * Appends nodes in order, inferring each output shape and counting params and MACs as it goes.
@@ -61,7 +62,8 @@ export class GraphBuilder {
       this.bag.add({ code: shape.code, severity: 'error', message: `${spec.id}: ${shape.message}`, loc: spec.loc, hint: shape.hint, related: spec.related });
       return undefined;
     }
-    const node: GraphNode = {
+    // The spec's op and attrs are a matching pair (NodeSpec is keyed by op); TS cannot follow the pair through `??`.
+    const node = {
       id: spec.id,
       op: spec.op,
       attrs,
@@ -70,7 +72,7 @@ export class GraphBuilder {
       params: countParams(spec.op, attrs, inputShapes, shape),
       macs: countMacs(spec.op, attrs, inputShapes, shape),
       loc: spec.loc,
-    };
+    } as GraphNode;
     if (spec.inserted) node.inserted = spec.inserted;
     if (spec.path) node.path = spec.path;
     if (spec.stage !== undefined) node.stage = spec.stage;

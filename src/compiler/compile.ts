@@ -5,7 +5,7 @@ import { GraphBuilder, type NodeSpec } from './builder.js';
 import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
 import { checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
 import { buildShortcut } from './shortcut.js';
-import type { CompiledGraph, EdgeLabel, GraphNode, StageSummary } from './types.js';
+import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
 
 export interface CompileAstOptions {
   limits?: Partial<Limits>;
@@ -105,7 +105,7 @@ function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, 
   if (!shortcut) return undefined;
   const add = b.add({ id: `${prefix}add`, op: 'add', inputs: [main, shortcut], loc: stage.loc, ...meta });
   if (!add || !plan.post) return add;
-  return b.add({ id: prefix + plan.post.local, op: plan.post.op as GraphNode['op'], inputs: [add], attrs: plan.post.attrs, loc: plan.post.loc, ...meta });
+  return emitPlanned(b, [plan.post], add, prefix, meta, bag);
 }
 
 /** Resolves written layers (stem, head) in `env`, then emits them. */
@@ -129,13 +129,13 @@ function emitPlanned(b: GraphBuilder, layers: PlannedLayer[], input: string, pre
   for (const l of layers) {
     if (!cur) return undefined;
     if (l.op === 'se') cur = emitSe(b, l, cur, prefix, meta, bag);
-    else cur = b.add({ id: prefix + l.local, op: l.op, attrs: l.attrs, inputs: [cur], loc: l.loc, ...meta });
+    else cur = b.add({ ...l, id: prefix + l.local, inputs: [cur], ...meta });
   }
   return cur;
 }
 
 /** Squeeze-and-excitation (Hu et al.): pool, 1x1 conv to C/r, ReLU, 1x1 conv to C, sigmoid, scale. */
-function emitSe(b: GraphBuilder, l: PlannedLayer, x: string, prefix: string, meta: Meta, bag: DiagnosticBag): string | undefined {
+function emitSe(b: GraphBuilder, l: Extract<PlannedLayer, { op: 'se' }>, x: string, prefix: string, meta: Meta, bag: DiagnosticBag): string | undefined {
   const shape = b.shapeOf(x);
   if (shape.length !== 3) {
     bag.error('shape-mismatch', `"se" needs a [height, width, channels] map, but gets [${shape.join('x')}].`, l.loc);
@@ -145,7 +145,7 @@ function emitSe(b: GraphBuilder, l: PlannedLayer, x: string, prefix: string, met
   const rd = Math.max(1, Math.floor(c / (l.attrs.reduction as number)));
   const p = `${prefix}${l.local}.`;
   const spec = { loc: l.loc, ...meta };
-  const conv1x1 = (filters: number) => ({ filters, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: true });
+  const conv1x1 = (filters: number): ConvAttrs => ({ filters, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: true });
   const pool = b.add({ ...spec, id: `${p}pool`, op: 'global_avg_pool', inputs: [x], attrs: { keepdims: true } });
   const fc1 = pool && b.add({ ...spec, id: `${p}fc1`, op: 'conv', inputs: [pool], attrs: conv1x1(rd) });
   const act = fc1 && b.add({ ...spec, id: `${p}relu`, op: 'relu', inputs: [fc1] });

@@ -1,15 +1,13 @@
 import { evaluate, type Arg, type DiagnosticBag, type LayerAst, type Loc, type NumArg } from '../parser/index.js';
 import { closest } from '../parser/index.js';
-import type { OpKind } from './types.js';
+import type { OpSpec, SeAttrs } from './types.js';
 
 /** A layer with every value known: what a block or the stem/head asks the builder to add. */
-export interface PlannedLayer {
+export type PlannedLayer = {
   /** Name inside its scope (conv1, bn2, se, fc); the caller adds the stage.block. prefix. */
   local: string;
-  op: OpKind | 'se';
-  attrs: Record<string, unknown>;
   loc: Loc;
-}
+} & (Exclude<OpSpec, { op: 'input' }> | { op: 'se'; attrs: SeAttrs });
 
 /** Parameter values visible to expressions, plus where each came from (for messages). */
 export type Env = Map<string, number>;

@@ -4,31 +4,6 @@ import type { Loc } from '../parser/location.js';
 /** Shortcut rules, chosen globally or per stage (docs/dsl.md "Shortcuts"). */
 export type ShortcutRule = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
 
-/**
- * Every op the compiled graph can hold. Shapes are channels-last and exclude the batch:
- * [height, width, channels] for maps, [features] for flat tensors.
- */
-export type OpKind =
-  | 'input'
-  | 'conv' // attrs: ConvAttrs
-  | 'bn' // attrs: BnAttrs
-  | 'relu'
-  | 'relu6'
-  | 'sigmoid'
-  | 'silu'
-  | 'tanh'
-  | 'maxpool' // attrs: PoolAttrs
-  | 'avgpool' // attrs: PoolAttrs
-  | 'zeropad' // attrs: { padding: [top, bottom, left, right] }
-  | 'subsample' // attrs: { stride: [sh, sw] }: x[::sh, ::sw, :] (the CIFAR "option A" shortcut)
-  | 'channel_pad' // attrs: { before, after }: zero channels added before/after the existing ones
-  | 'global_avg_pool' // attrs: { keepdims }: mean over H and W; [C] or [1, 1, C]
-  | 'flatten'
-  | 'dropout' // attrs: { rate }
-  | 'dense' // attrs: { units, bias }
-  | 'add' // two inputs of equal shape: [main, shortcut]
-  | 'mul'; // two inputs: [x, gate]; gate [1, 1, C] broadcast over H and W (squeeze-excitation)
-
 export interface ConvAttrs {
   filters: number;
   kernel: [number, number];
@@ -45,6 +20,8 @@ export interface BnAttrs {
   epsilon: number;
   /** PyTorch's momentum convention: running = (1 - m) * running + m * batch (default 0.1). */
   momentum: number;
+  /** The last BN of a built-in block's main path (its gamma starts at 0 under zero-init residual). */
+  blockLast?: boolean;
 }
 
 export interface PoolAttrs {
@@ -57,6 +34,93 @@ export interface PoolAttrs {
    */
   ceil: boolean;
 }
+
+export interface InputAttrs {
+  /** [height, width, channels]. */
+  shape: number[];
+}
+
+export interface ZeroPadAttrs {
+  /** [top, bottom, left, right]. */
+  padding: [number, number, number, number];
+}
+
+/** x[::sh, ::sw, :] (the CIFAR "option A" shortcut). */
+export interface SubsampleAttrs {
+  stride: [number, number];
+}
+
+/** Zero channels added before/after the existing ones. */
+export interface ChannelPadAttrs {
+  before: number;
+  after: number;
+}
+
+/** Mean over H and W; [C] or (keepdims) [1, 1, C]. */
+export interface GlobalAvgPoolAttrs {
+  keepdims: boolean;
+}
+
+export interface DropoutAttrs {
+  rate: number;
+}
+
+export interface DenseAttrs {
+  units: number;
+  bias: boolean;
+}
+
+/**
+ * A planned `se` layer (not a graph op: the compiler expands it to pool, fc1, relu, fc2, gate,
+ * scale). Its squeeze width is `squeeze`, or `ratio` of its input, or input // `reduction`.
+ */
+export interface SeAttrs {
+  reduction?: number;
+  ratio?: number;
+  squeeze?: number;
+  /** Local names of the six nodes, where a family names them its own way. */
+  names?: Record<string, string | undefined>;
+}
+
+/** The activations a block may end with (`post`). */
+export type ActivationOp = 'relu' | 'relu6' | 'sigmoid' | 'silu' | 'tanh';
+
+/** Ops without attributes. */
+export type NoAttrs = Record<string, never>;
+
+/**
+ * Every op the compiled graph can hold, with its attributes. Shapes are channels-last and exclude
+ * the batch: [height, width, channels] for maps, [features] for flat tensors. Adding an op here
+ * makes tsc name every target whose switch over ops lacks it (see ops.ts for the table).
+ */
+export interface OpAttrs {
+  input: InputAttrs;
+  conv: ConvAttrs;
+  bn: BnAttrs;
+  relu: NoAttrs;
+  relu6: NoAttrs;
+  sigmoid: NoAttrs;
+  silu: NoAttrs;
+  tanh: NoAttrs;
+  maxpool: PoolAttrs;
+  avgpool: PoolAttrs;
+  zeropad: ZeroPadAttrs;
+  subsample: SubsampleAttrs;
+  channel_pad: ChannelPadAttrs;
+  global_avg_pool: GlobalAvgPoolAttrs;
+  flatten: NoAttrs;
+  dropout: DropoutAttrs;
+  dense: DenseAttrs;
+  /** Two inputs of equal shape: [main, shortcut]. */
+  add: NoAttrs;
+  /** Two inputs: [x, gate]; gate [1, 1, C] broadcast over H and W (squeeze-excitation). */
+  mul: NoAttrs;
+}
+
+export type OpKind = keyof OpAttrs;
+
+/** An op with its attributes, as a discriminated union keyed by `op`. */
+export type OpSpec = { [K in OpKind]: { op: K; attrs: OpAttrs[K] } }[OpKind];
 
 export interface ParamCount {
   /** Conv weights and biases, BN gamma and beta, dense weight and bias. */
@@ -74,11 +138,9 @@ export interface Insertion {
   blockLoc: Loc;
 }
 
-export interface GraphNode {
+interface NodeBase {
   /** torchvision/timm state_dict prefix: conv1, bn1, layer2.0.conv1, layer2.0.downsample.0, fc. */
   id: string;
-  op: OpKind;
-  attrs: Record<string, unknown>;
   /** Input node ids, in order (for add: [main, shortcut]; for mul: [x, gate]). */
   inputs: string[];
   /** Output shape without the batch dimension, channels-last. */
@@ -96,6 +158,12 @@ export interface GraphNode {
   /** Where in the YAML this node comes from (the layer, or the stage for built-in blocks). */
   loc: Loc;
 }
+
+/** One node of the compiled graph: a union keyed by `op`, so `attrs` narrows with it. */
+export type GraphNode = { [K in OpKind]: NodeBase & { op: K; attrs: OpAttrs[K] } }[OpKind];
+
+/** The node type of one op: NodeOf<'conv'>. */
+export type NodeOf<K extends OpKind> = Extract<GraphNode, { op: K }>;
 
 export interface Totals {
   params: number;

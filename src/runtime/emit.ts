@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BnAttrs, ConvAttrs, GraphNode, PoolAttrs } from '../compiler/types.js';
+import { unreachableOp } from '../compiler/ops.js';
+import type { GraphNode, NodeOf, OpKind } from '../compiler/types.js';
 import { InternalError } from './errors.js';
 import { convKernelInit, deriveSeed, fanInUniform } from './init.js';
 import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
@@ -22,7 +23,7 @@ export interface EmitContext {
   nonNegativeInput?: boolean;
 }
 
-const ACTIVATIONS: Partial<Record<GraphNode['op'], string>> = {
+const ACTIVATIONS: Partial<Record<OpKind, string>> = {
   relu: 'relu',
   relu6: 'relu6',
   sigmoid: 'sigmoid',
@@ -41,15 +42,19 @@ function apply(layer: tf.layers.Layer, x: Sym | Sym[]): Sym {
 export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym {
   const [x] = inputs;
   const name = node.id;
-  const activation = ACTIVATIONS[node.op];
-  if (activation !== undefined) {
-    return apply(tf.layers.activation({ name, activation: activation as 'relu' }), x);
-  }
   switch (node.op) {
+    case 'input':
+      throw new InternalError(`the input node ${node.id} is the model's input, not a layer`);
+    case 'relu':
+    case 'relu6':
+    case 'sigmoid':
+    case 'tanh':
+    case 'silu':
+      return apply(tf.layers.activation({ name, activation: ACTIVATIONS[node.op] as 'relu' }), x);
     case 'conv':
       return emitConv(node, x, ctx);
     case 'bn': {
-      const a = node.attrs as unknown as BnAttrs;
+      const a = node.attrs;
       return apply(
         new TorchBatchNorm({
           name,
@@ -66,13 +71,13 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'avgpool':
       return emitPool(node, x, ctx);
     case 'zeropad': {
-      const [t, b, l, r] = node.attrs.padding as [number, number, number, number];
+      const [t, b, l, r] = node.attrs.padding;
       return apply(tf.layers.zeroPadding2d({ name, padding: [[t, b], [l, r]] }), x);
     }
     case 'subsample':
-      return apply(new Subsample({ name, stride: node.attrs.stride as [number, number] }), x);
+      return apply(new Subsample({ name, stride: node.attrs.stride }), x);
     case 'channel_pad':
-      return apply(new ChannelPad({ name, before: node.attrs.before as number, after: node.attrs.after as number }), x);
+      return apply(new ChannelPad({ name, before: node.attrs.before, after: node.attrs.after }), x);
     case 'global_avg_pool':
       return node.attrs.keepdims === true
         ? apply(new GlobalAveragePooling2DKeepDims({ name }), x)
@@ -82,7 +87,7 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'dropout':
       return apply(tf.layers.dropout({ name, rate: node.attrs.rate as number }), x);
     case 'dense': {
-      const units = node.attrs.units as number;
+      const units = node.attrs.units;
       const fanIn = ctx.shapeOf(node.inputs[0]).reduce((a, b) => a * b, 1);
       return apply(
         tf.layers.dense({
@@ -101,7 +106,7 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
       // [x, gate]: the gate [1, 1, C] broadcasts over H and W.
       return apply(tf.layers.multiply({ name }), inputs);
     default:
-      throw new InternalError(`the runtime cannot emit op '${node.op}' (node ${node.id})`);
+      return unreachableOp(node, 'TensorFlow.js');
   }
 }
 
@@ -113,8 +118,8 @@ export interface ConvFolding {
 }
 
 /** Emits a conv (and its explicit padding layer); `fold` makes it the inference form. */
-export function emitConv(node: GraphNode, x: Sym, ctx: Pick<EmitContext, 'shapeOf' | 'index' | 'seed'>, fold?: ConvFolding): Sym {
-  const a = node.attrs as unknown as ConvAttrs;
+export function emitConv(node: NodeOf<'conv'>, x: Sym, ctx: Pick<EmitContext, 'shapeOf' | 'index' | 'seed'>, fold?: ConvFolding): Sym {
+  const a = node.attrs;
   const [h, w, inChannels] = ctx.shapeOf(node.inputs[0]);
   let mode = paddingMode(a.padding, [h, w], a.kernel, a.stride, a.dilation);
   let input = x;
@@ -144,8 +149,8 @@ export function emitConv(node: GraphNode, x: Sym, ctx: Pick<EmitContext, 'shapeO
   return apply(new GroupedConv2D({ ...common, groups: a.groups }), input);
 }
 
-function emitPool(node: GraphNode, x: Sym, ctx: EmitContext): Sym {
-  const a = node.attrs as unknown as PoolAttrs;
+function emitPool(node: NodeOf<'maxpool' | 'avgpool'>, x: Sym, ctx: EmitContext): Sym {
+  const a = node.attrs;
   const [h, w] = ctx.shapeOf(node.inputs[0]);
   const poolSize = [...a.kernel] as [number, number];
   const strides = [...a.stride] as [number, number];

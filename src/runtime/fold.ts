@@ -7,7 +7,8 @@
  * in inference mode, with fewer kernels and passes over memory; it cannot be trained further.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BnAttrs, CompiledGraph, ConvAttrs, GraphNode } from '../compiler/types.js';
+import { nodeAs } from '../compiler/ops.js';
+import type { CompiledGraph, GraphNode } from '../compiler/types.js';
 import { emitGraph } from './build.js';
 import { emitConv, emitNode } from './emit.js';
 import { InternalError, UserError } from './errors.js';
@@ -54,7 +55,7 @@ export function planFolding(compiled: CompiledGraph): FoldPlan {
       chain.bn = next.id;
       next = soleUser(next.id);
     }
-    if (next?.op === 'relu' && (node.attrs as unknown as ConvAttrs).groups === 1) chain.activation = next.id;
+    if (next?.op === 'relu' && node.attrs.groups === 1) chain.activation = next.id;
     if (chain.bn === undefined && chain.activation === undefined) continue;
     plan.convs.push(chain);
     for (const id of [chain.bn, chain.activation]) if (id !== undefined) plan.absorbedInto.set(id, node.id);
@@ -88,7 +89,7 @@ export function foldForInference(source: tf.LayersModel, compiled: CompiledGraph
     const into = plan.absorbedInto.get(node.id);
     if (into !== undefined) return inputs[0]; // its conv already produced this value
     const chain = heads.get(node.id);
-    if (chain !== undefined) return emitConv(node, inputs[0], ctx, { bias: true, activation: chain.activation === undefined ? undefined : 'relu' });
+    if (chain !== undefined) return emitConv(nodeAs(node, 'conv'), inputs[0], ctx, { bias: true, activation: chain.activation === undefined ? undefined : 'relu' });
     const from = byId.get(node.inputs[0]);
     return emitNode(node, inputs, { ...ctx, zeroGamma: new Set(), nonNegativeInput: from !== undefined && NON_NEGATIVE.has(from.op) });
   });
@@ -128,14 +129,14 @@ function sourceWeights(source: tf.LayersModel, name: string): tf.Tensor[] {
 
 /** The folded kernel and bias of one conv (the bias is new when the conv had none). */
 function foldedWeights(source: tf.LayersModel, chain: FoldedConv, byId: Map<string, GraphNode>): tf.Tensor[] {
-  const a = byId.get(chain.conv)!.attrs as unknown as ConvAttrs;
+  const a = nodeAs(byId.get(chain.conv), 'conv').attrs;
   const [kernel, bias] = sourceLayer(source, chain.conv).getWeights();
   if (kernel === undefined || (a.bias && bias === undefined)) throw new UserError(`layer '${chain.conv}' of the model to fold has no kernel or bias`);
   return tf.tidy(() => {
     const b = a.bias ? bias : tf.zeros([a.filters]);
     if (chain.bn === undefined) return [kernel.clone(), b.clone()];
     const { gamma, beta, mean, variance } = batchNormWeights(sourceLayer(source, chain.bn));
-    const eps = (byId.get(chain.bn)!.attrs as unknown as BnAttrs).epsilon;
+    const eps = nodeAs(byId.get(chain.bn), 'bn').attrs.epsilon;
     const scale = tf.div(gamma, tf.sqrt(tf.add(variance, eps)));
     // The kernel's last axis is the output channel ([kh, kw, in / groups, filters]): scale broadcasts.
     return [tf.mul(kernel, scale), tf.add(tf.mul(tf.sub(b, mean), scale), beta)];

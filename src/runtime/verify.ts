@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CompiledGraph, ConvAttrs, ParamCount } from '../compiler/types.js';
+import { nodeAs } from '../compiler/ops.js';
+import type { CompiledGraph, ParamCount } from '../compiler/types.js';
 import { InternalError } from './errors.js';
 import type { FoldPlan } from './fold.js';
 
@@ -65,8 +66,8 @@ function expectedCounts(compiled: CompiledGraph, folded: FoldPlan | undefined) {
   let trainable = compiled.totals.trainableParams;
   const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
   for (const chain of folded?.convs ?? []) {
-    const conv = byId.get(chain.conv)!;
-    const a = conv.attrs as unknown as ConvAttrs;
+    const conv = nodeAs(byId.get(chain.conv), 'conv');
+    const a = conv.attrs;
     const added = a.bias ? 0 : a.filters;
     const bn = chain.bn === undefined ? { trainable: 0, nonTrainable: 0 } : byId.get(chain.bn)!.params;
     nodes.set(conv.id, { trainable: conv.params.trainable + added, nonTrainable: conv.params.nonTrainable });

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeAs } from '../../src/compiler/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { UserError } from '../../src/runtime/errors.js';
@@ -110,7 +111,8 @@ describe('foldForInference on one architecture of each kind (32x32, wasm)', () =
         const bns = graph.nodes.filter((n) => n.op === 'bn');
         const foldedBns = folded.plan.convs.filter((c) => c.bn !== undefined);
         const removed = foldedBns.reduce((n, c) => n + graph.nodes.find((x) => x.id === c.bn)!.params.trainable + graph.nodes.find((x) => x.id === c.bn)!.params.nonTrainable, 0);
-        const added = foldedBns.filter((c) => !(graph.nodes.find((x) => x.id === c.conv)!.attrs.bias as boolean)).reduce((n, c) => n + (graph.nodes.find((x) => x.id === c.conv)!.attrs.filters as number), 0);
+        const convOf = (id: string) => nodeAs(graph.nodes.find((x) => x.id === id), 'conv');
+        const added = foldedBns.filter((c) => !convOf(c.conv).attrs.bias).reduce((n, c) => n + convOf(c.conv).attrs.filters, 0);
         expect(folded.params).toEqual({ before: graph.totals.params, after: graph.totals.params - removed + added });
         expect(folded.model.layers.filter((l) => l.getClassName() === 'TorchBatchNorm')).toHaveLength(bns.length - foldedBns.length);
         // The skipgraph layers a folded model still needs (to load it, skipgraph's runtime).

@@ -14,7 +14,7 @@
  * reordered, PyTorch flattening C, H, W and TF.js H, W, C.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { CompiledGraph, ConvAttrs, GraphNode } from '../../compiler/types.js';
+import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { InternalError, UserError } from '../errors.js';
 import { FLOAT_DTYPES } from './safetensors.js';
 
@@ -117,7 +117,7 @@ export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
   });
   for (const node of graph.nodes) {
     if (node.op === 'conv') {
-      const a = node.attrs as unknown as ConvAttrs;
+      const a = node.attrs;
       const inC = inShape(node)[inShape(node).length - 1];
       const torchShape = [a.filters, inC / a.groups, a.kernel[0], a.kernel[1]];
       slots.push({
@@ -139,7 +139,7 @@ export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
         vector(node.id, 'running_var', 'moving_variance', c),
       );
     } else if (node.op === 'dense') {
-      const units = node.attrs.units as number;
+      const units = node.attrs.units;
       const src = byId.get(node.inputs[0])!;
       const flat = src.op === 'flatten' ? inShape(src) : [];
       const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, size(src.shape)];
