@@ -1,3 +1,5 @@
+import { mulberry32 } from './random.js';
+
 /** Labelled images held in memory, NHWC, and how to normalise them. */
 export interface ImageSet {
   /** "mnist", "cifar10". */
@@ -58,14 +60,7 @@ export function batchArrays(set: ImageSet, order: ArrayLike<number>, start: numb
 export function permutation(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     const tmp = order[i];
