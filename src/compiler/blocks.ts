@@ -140,7 +140,8 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
   ]);
   for (const [k, v] of Object.entries(def.params)) env.set(k, v);
   for (const [k, v] of Object.entries(s.params)) {
-    if (!(k in def.params)) {
+    // Own keys only: `k in def.params` took "toString" and "valueOf" for declared parameters.
+    if (!Object.hasOwn(def.params, k)) {
       const declared = Object.keys(def.params);
       bag.error('expr-unknown-param', `The block "${def.name}" has no parameter "${k}".`, s.fieldLocs.params ?? s.loc, declared.length ? `Its parameters: ${declared.join(', ')}.` : `Declare it under blocks.${def.name}.params.`);
       return undefined;
@@ -205,7 +206,7 @@ function expandUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, en
       const innerEnv: Env = new Map(env);
       for (const [k, v] of Object.entries(inner.params)) innerEnv.set(k, v);
       for (const [k, v] of Object.entries(layer.use!.params)) {
-        if (!(k in inner.params)) {
+        if (!Object.hasOwn(inner.params, k)) {
           bag.error('expr-unknown-param', `The block "${inner.name}" has no parameter "${k}".`, layer.use!.blockLoc, `Declare it under blocks.${inner.name}.params.`);
           return undefined;
         }
@@ -213,7 +214,8 @@ function expandUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, en
       }
       const layers = expandUser(inner, defs, innerEnv, namer, [...stack, inner.name], bag);
       if (!layers) return undefined;
-      out.push(...layers);
+      // One by one: spreading ~196,000 layers into push() overflowed the stack.
+      for (const l of layers) out.push(l);
       continue;
     }
     const p = planLayer(layer, env, namer, bag);

@@ -171,7 +171,8 @@ export function evaluate(e: Expr, env: ReadonlyMap<string, number>): number | Ev
         if (typeof v !== 'number') return v;
         vs.push(v);
       }
-      return e.fn === 'min' ? Math.min(...vs) : Math.max(...vs);
+      // A fold, not Math.min(...vs): a call with 200,000 arguments would overflow the stack.
+      return vs.reduce((a, b) => (e.fn === 'min' ? Math.min(a, b) : Math.max(a, b)));
     }
     case 'bin': {
       const l = evaluate(e.left, env);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { COLLAPSE_MODES, compileFile, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
+import { checkPicture, COLLAPSE_MODES, compileFile, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
 import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
@@ -65,6 +65,12 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     if (!r.graph) return setExit(EXIT.input);
     const g = r.graph;
     const collapse = flags.collapse as Collapse | undefined;
+    // Pictures have a size limit (dagre's layout); past it, a located error instead of a hang or a crash.
+    const refusal = flags.format === 'svg' || flags.format === 'html' ? checkPicture(g, collapse) : undefined;
+    if (refusal) {
+      printDiagnostics(io, [refusal], r.sources, 0);
+      return setExit(EXIT.input);
+    }
     const text =
       flags.format === 'json' ? formatJson(g)
       : flags.format === 'dot' ? formatDot(g)

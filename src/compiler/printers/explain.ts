@@ -9,7 +9,9 @@ export function formatExplain(g: CompiledGraph): string {
   const byBlock = new Map<string, typeof inserted>();
   for (const n of inserted) {
     const key = `${n.stage}.${n.block}`;
-    byBlock.set(key, [...(byBlock.get(key) ?? []), n]);
+    const list = byBlock.get(key);
+    if (list) list.push(n);
+    else byBlock.set(key, [n]);
   }
   const out = [`${g.name}: ${inserted.length} node(s) inserted in ${byBlock.size} block(s)`];
   for (const [block, nodes] of byBlock) {

@@ -3,7 +3,7 @@ import type { CompiledGraph } from '../types.js';
 import { formatShape, grouped } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { formatExplain } from './explain.js';
-import { layoutGraph, type LayoutOptions } from './layout.js';
+import { layoutGraph, pictureCollapse, stageMembers, type LayoutOptions } from './layout.js';
 import { renderSvg } from './svg.js';
 import { formatTable } from './table.js';
 
@@ -56,13 +56,14 @@ const STYLE = `
 
 /** One line a stage: blocks, output shape, what the shortcut rule inserted (an overview of the long graph). */
 function stagesText(g: CompiledGraph): string {
+  const members = stageMembers(g.nodes);
   const rows = g.stages.map((s) => {
-    const inserted = g.nodes.filter((n) => n.stage === s.name && n.inserted);
+    const inserted = (members.get(s.name) ?? []).filter((n) => n.inserted);
     const why = [...new Set(inserted.map((n) => `${n.inserted!.rule}: ${n.inserted!.reason}`))].join('; ');
     return [s.name, String(s.blocks), formatShape(s.shape), inserted.length ? `+${inserted.length} (${why})` : '-'];
   });
   const head = ['stage', 'blocks', 'output', 'inserted'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
   return [head, ...rows].map((r) => r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
@@ -77,7 +78,7 @@ export function formatHtml(g: CompiledGraph, opts: HtmlOptions = {}): string {
   const hash = createHash('sha256').update(SCRIPT).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const t = g.totals;
-  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${grouped(t.params)} params, ${(t.macs / 1e9).toFixed(2)} G MACs; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${opts.collapse === 'stages' ? '; stages collapsed' : ''}`;
+  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${grouped(t.params)} params, ${(t.macs / 1e9).toFixed(2)} G MACs; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -4,7 +4,7 @@ export { formatExplain } from './explain.js';
 export { formatJson, toJson } from './json.js';
 export { formatTable, type TableOptions } from './table.js';
 export { formatHtml, type HtmlOptions } from './html.js';
-export { COLLAPSE_MODES, layoutGraph, type Box, type Cluster, type Collapse, type GraphLayout, type LayoutOptions, type Wire } from './layout.js';
+export { checkPicture, COLLAPSE_MODES, layoutGraph, PICTURE_LIMITS, pictureCollapse, PictureTooLargeError, type Box, type Cluster, type Collapse, type GraphLayout, type LayoutOptions, type Wire } from './layout.js';
 export { escapeMermaid, formatMermaid, type MermaidOptions } from './mermaid.js';
 export { escapeXml } from './escape.js';
 export { formatSvg, renderSvg, type SvgOptions } from './svg.js';

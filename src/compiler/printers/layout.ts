@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import { formatLoc } from '../../parser/index.js';
+import { formatLoc, syntheticLoc, type Diagnostic } from '../../parser/index.js';
 import type { CompiledGraph, GraphNode } from '../types.js';
 import { describeOp, formatShape, grouped } from './describe.js';
 
@@ -8,7 +8,68 @@ export type Collapse = 'none' | 'stages';
 export const COLLAPSE_MODES: readonly Collapse[] = ['none', 'stages'];
 
 export interface LayoutOptions {
+  /** Absent: every node, unless the graph has more than PICTURE_LIMITS.maxNodes (then stages). */
   collapse?: Collapse;
+}
+
+/**
+ * Size limits of the drawn pictures (svg, html). dagre's layout is superlinear and recursive: it
+ * took 6 s at 1,600 nodes and overflowed the stack at about 1,820. Past `maxNodes` the picture
+ * shows one box a stage by default, and an explicit `collapse: 'none'` is refused.
+ */
+export const PICTURE_LIMITS = { maxNodes: 600 };
+
+/** The collapse a picture of `g` uses: the one asked for, else every node while that fits. */
+export function pictureCollapse(g: Pick<CompiledGraph, 'nodes'>, collapse?: Collapse): Collapse {
+  return collapse ?? (g.nodes.length > PICTURE_LIMITS.maxNodes ? 'stages' : 'none');
+}
+
+/** Boxes a picture of `g` draws with `collapse`: its nodes, or stages plus the nodes outside them. */
+export function pictureBoxes(g: Pick<CompiledGraph, 'nodes'>, collapse: Collapse): number {
+  if (collapse === 'none') return g.nodes.length;
+  const stages = new Set<string>();
+  let outside = 0;
+  for (const n of g.nodes) {
+    if (n.stage === undefined) outside++;
+    else stages.add(n.stage);
+  }
+  return outside + stages.size;
+}
+
+/**
+ * Why a picture of `g` (svg or html) cannot be drawn with `collapse`, as a diagnostic at the
+ * architecture's first stage; undefined when it can. The CLI reports it (exit 1); the printers
+ * throw it as a PictureTooLargeError when called anyway.
+ */
+export function checkPicture(g: Pick<CompiledGraph, 'nodes' | 'stages' | 'name'>, collapse?: Collapse): Diagnostic | undefined {
+  const c = pictureCollapse(g, collapse);
+  const boxes = pictureBoxes(g, c);
+  if (boxes <= PICTURE_LIMITS.maxNodes) return undefined;
+  const loc = g.stages[0]?.loc ?? g.nodes[0]?.loc ?? syntheticLoc(g.name);
+  const limit = PICTURE_LIMITS.maxNodes.toLocaleString('en-US');
+  return c === 'none'
+    ? {
+        code: 'limit-exceeded',
+        severity: 'error',
+        message: `The graph has ${boxes.toLocaleString('en-US')} nodes; a picture of every node is drawn up to ${limit} nodes.`,
+        loc,
+        hint: 'Draw one box a stage with --collapse stages (API: collapse: \'stages\'), or use --format mermaid, dot or json.',
+      }
+    : {
+        code: 'limit-exceeded',
+        severity: 'error',
+        message: `Even with stages collapsed the picture has ${boxes.toLocaleString('en-US')} boxes; pictures are drawn up to ${limit}.`,
+        loc,
+        hint: 'Use --format mermaid, dot or json, or move layers of the stem and head into stages.',
+      };
+}
+
+/** Thrown by layoutGraph (svg, html) for a picture over PICTURE_LIMITS; check with checkPicture first. */
+export class PictureTooLargeError extends RangeError {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+    this.name = 'PictureTooLargeError';
+  }
 }
 
 /**
@@ -99,11 +160,24 @@ function nodeDetails(g: CompiledGraph, n: GraphNode, byId: Map<string, GraphNode
 }
 
 /**
- * Whether the edge from `src` into input `k` of `n` is on a skip path: the graph's edge label
- * says so; the same rule as the compiler's when the graph has no such edge.
+ * Whether the edge from input `k` of `n` is on a skip path: the compiler's rule (the one its graph
+ * labels edges with), read from the node. Asking g.graph would build the graphlib graph, which
+ * took 2.6 s at 70,000 nodes, for an answer the node already holds.
  */
-export function isSkip(g: CompiledGraph, src: string, n: GraphNode, k: number): boolean {
-  return g.graph.edge(src, n.id)?.skip ?? ((n.op === 'add' && k === 1) || n.path === 'shortcut');
+export function isSkip(_g: CompiledGraph, _src: string, n: GraphNode, k: number): boolean {
+  return (n.op === 'add' && k === 1) || n.path === 'shortcut';
+}
+
+/** The nodes of each stage, in graph order (one pass; a list copied per node was quadratic). */
+export function stageMembers(nodes: readonly GraphNode[]): Map<string, GraphNode[]> {
+  const members = new Map<string, GraphNode[]>();
+  for (const n of nodes) {
+    if (n.stage === undefined) continue;
+    const list = members.get(n.stage);
+    if (list) list.push(n);
+    else members.set(n.stage, [n]);
+  }
+  return members;
 }
 
 interface Proto {
@@ -111,7 +185,9 @@ interface Proto {
 }
 
 function sizeOf(lines: string[]) {
-  return { width: Math.max(...lines.map((l) => textWidth(l))) + 2 * PAD_X, height: lines.length * FONT.lineHeight + 2 * PAD_Y };
+  let width = 0;
+  for (const l of lines) width = Math.max(width, textWidth(l));
+  return { width: width + 2 * PAD_X, height: lines.length * FONT.lineHeight + 2 * PAD_Y };
 }
 
 /**
@@ -119,20 +195,21 @@ function sizeOf(lines: string[]) {
  * node (or a stage), edges routed around boxes and labelled with the tensor shape.
  */
 export function layoutGraph(g: CompiledGraph, opts: LayoutOptions = {}): GraphLayout {
-  const collapse = opts.collapse ?? 'none';
+  const refusal = checkPicture(g, opts.collapse);
+  if (refusal) throw new PictureTooLargeError(refusal);
+  const collapse = pictureCollapse(g, opts.collapse);
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const stageKey = (name: string) => `stage:${name}`;
   const rep = (n: GraphNode) => (collapse === 'stages' && n.stage !== undefined ? stageKey(n.stage) : n.id);
 
   const protos = new Map<string, Proto['box']>();
   if (collapse === 'stages') {
-    const members = new Map<string, GraphNode[]>();
-    for (const n of g.nodes) if (n.stage !== undefined) members.set(n.stage, [...(members.get(n.stage) ?? []), n]);
+    const members = stageMembers(g.nodes);
+    const stageByName = new Map(g.stages.map((s) => [s.name, s]));
     for (const n of g.nodes) {
       if (n.stage === undefined) protos.set(n.id, nodeProto(g, n, byId));
       else if (!protos.has(stageKey(n.stage))) {
-        const s = g.stages.find((x) => x.name === n.stage);
-        protos.set(stageKey(n.stage), stageProto(n.stage, members.get(n.stage)!, s?.blocks, byId));
+        protos.set(stageKey(n.stage), stageProto(n.stage, members.get(n.stage)!, stageByName.get(n.stage)?.blocks, byId));
       }
     }
   } else {

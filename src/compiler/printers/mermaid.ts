@@ -1,6 +1,6 @@
 import type { CompiledGraph, GraphNode } from '../types.js';
 import { describeOp, formatShape, grouped } from './describe.js';
-import { isSkip, type LayoutOptions } from './layout.js';
+import { isSkip, pictureCollapse, stageMembers, type LayoutOptions } from './layout.js';
 
 export interface MermaidOptions extends LayoutOptions {}
 
@@ -23,7 +23,9 @@ const label = (lines: string[]) => `"${lines.map(escapeMermaid).map((l, i) => (i
  * `collapse: 'stages'`. Node ids are n0, n1...; every YAML string is escaped.
  */
 export function formatMermaid(g: CompiledGraph, opts: MermaidOptions = {}): string {
-  const collapse = opts.collapse === 'stages';
+  // Large graphs default to one box a stage, as svg and html do; an explicit 'none' is written
+  // whole (the text is linear in the graph; mermaid's renderer has limits of its own).
+  const collapse = pictureCollapse(g, opts.collapse) === 'stages';
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const ids = new Map<string, string>();
   const idOf = (key: string) => {
@@ -47,8 +49,7 @@ export function formatMermaid(g: CompiledGraph, opts: MermaidOptions = {}): stri
     if (openStage !== undefined) out.push('  end');
     openStage = undefined;
   };
-  const members = new Map<string, GraphNode[]>();
-  for (const n of g.nodes) if (n.stage !== undefined) members.set(n.stage, [...(members.get(n.stage) ?? []), n]);
+  const members = stageMembers(g.nodes);
   for (const n of g.nodes) {
     if (collapse && n.stage !== undefined) {
       if (ids.has(key(n))) continue;

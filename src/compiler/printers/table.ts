@@ -22,7 +22,9 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
     n.inserted ? `${n.inserted.rule}: ${n.inserted.reason}` : '',
   ]);
   const head = ['  node', 'op', 'output', 'params', 'MACs', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): spreading 126,000 rows into one call overflowed the stack.
+  const widths = head.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
   const right = [false, false, false, true, true, false];
   const line = (r: string[]) => r.map((v, i) => (right[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
   const rule = '-'.repeat(widths.slice(0, 5).reduce((a, b) => a + b + 2, 0));
