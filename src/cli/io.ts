@@ -1,7 +1,10 @@
 import { formatDiagnostics, type Diagnostic } from '../parser/index.js';
 
-/** Exit codes: 0 ok, 1 the input is wrong, 2 the command line is wrong. */
-export const EXIT = { ok: 0, input: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 the input is wrong (a file, a flag's value, a full disk), 2 the command line
+ * is wrong, 70 a bug in skipgraph ("internal error, please report"; EX_SOFTWARE).
+ */
+export const EXIT = { ok: 0, input: 1, usage: 2, internal: 70 } as const;
 
 /** Thrown by commands for a wrong command line (exit 2), caught in main. */
 export class UsageError extends Error {}

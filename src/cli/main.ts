@@ -5,6 +5,7 @@ import * as compile from './commands/compile.js';
 import * as fold from './commands/fold.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
+import { reportUnexpected } from './last_resort.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
@@ -21,8 +22,8 @@ function needsRuntime(argv: string[]): boolean {
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
- * The skipgraph command line. Returns the exit code: 0 ok, 1 the input is wrong, 2 usage.
- * User errors never print a stack trace; only a bug in skipgraph does (as an internal error).
+ * The skipgraph command line. Returns the exit code: 0 ok, 1 the input is wrong, 2 usage, 70 a
+ * bug. Nothing prints a stack trace: a bug is "internal error, please report" (last_resort.ts).
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code: number = EXIT.ok;
@@ -57,6 +58,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       if (err.message) io.err(`error: ${err.message}`);
       return EXIT.input;
     }
-    throw err;
+    return reportUnexpected(err, argv, io); // the last resort: no stack trace, ever
   }
 }

@@ -7,13 +7,16 @@ import type { Command } from 'commander';
 import type { CompiledGraph } from '../../compiler/types.js';
 import type { FoldResult } from '../../runtime/fold.js';
 import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
-import { readingSavedModel, requireLayers } from './saved_model.js';
+import { checkOutDir } from '../../runtime/io/out_dir.js';
+import { readingSavedModel, requireLayers, userInput, userInputAsync } from './saved_model.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface FoldFlags extends Omit<CompileFlags, 'format'> {
   model: string;
   out: string;
   backend?: string;
+  force?: boolean;
+  allowNonfinite?: boolean;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -40,35 +43,46 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .argument('<file>', 'architecture YAML file the model was built from')
       .requiredOption('--model <dir>', 'folder with model.json and weights.bin (from skipgraph train or weights import)')
       .requiredOption('--out <dir>', 'folder for the folded model.json and weights.bin')
-      .option('--backend <name>', 'TF.js backend to fold with (default: the best available)'),
+      .option('--backend <name>', 'TF.js backend to fold with (default: the best available)')
+      .option('--force', 'replace --out even when it already holds a model or is the --model folder')
+      .option('--allow-nonfinite', 'accept NaN or infinite weights and negative running variances'),
   ).action(async (file: string, flags: FoldFlags) => {
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
     if (!r.graph) return setExit(EXIT.input);
-    const [{ selectBackend }, { loadModel, saveModel }, { foldForInference, planFolding }] = await Promise.all([
+    userInput(() => checkOutDir(flags.out, { inputs: [flags.model], force: flags.force }));
+    const [{ selectBackend }, { saveModelFolder }, { foldForInference, planFolding }, { inspectSavedModel, modelFromSaved }] = await Promise.all([
       import('../../runtime/backend.js'),
       import('../../runtime/io/model_files.js'),
       import('../../runtime/fold.js'),
+      import('../../runtime/weights/saved.js'),
     ]);
     await selectBackend({ force: flags.backend, forceSource: '--backend' });
     const graph = r.graph;
     const result: FoldResult = await readingSavedModel(flags.model, async () => {
-      const model = await loadModel(flags.model);
-      const names = new Set(model.layers.map((l) => l.name));
+      // model.json is compared with the architecture before anything is built: the model is then
+      // built from the architecture, never from what model.json declares.
+      const info = inspectSavedModel(flags.model);
+      const names = info.layerNames;
       const absorbed = planFolding(graph).absorbedInto;
       const keptAll = graph.nodes.every((n) => n.op === 'input' || absorbed.has(n.id) || names.has(n.id));
       if (absorbed.size > 0 && keptAll && [...absorbed.keys()].every((id) => !names.has(id))) {
-        model.dispose();
         throw new InputError(`the model in ${flags.model} is already folded (its batch norms are gone): fold the trained model it came from`);
       }
-      requireLayers(model, graph, flags.model);
-      const folded = foldForInference(model, graph);
-      model.dispose();
-      return folded;
+      requireLayers({ layers: [...names].map((name) => ({ name })) }, graph, flags.model);
+      const model = modelFromSaved(info, graph, { allowNonfinite: flags.allowNonfinite });
+      try {
+        return foldForInference(model, graph);
+      } finally {
+        model.dispose();
+      }
     });
-    await saveModel(result.model, flags.out);
+    try {
+      await userInputAsync(() => saveModelFolder(result.model, flags.out));
+    } finally {
+      result.model.dispose();
+    }
     for (const line of describeFold(r.graph, result)) io.out(line);
     io.out(`wrote ${flags.out}/model.json and weights.bin`);
-    result.model.dispose();
     setExit(EXIT.ok);
   });
 }

@@ -1,5 +1,6 @@
 import type { CompiledGraph } from '../../compiler/types.js';
 import { UserError } from '../../runtime/errors.js';
+import { fileSystemMessage } from '../../runtime/io/out_dir.js';
 import { InputError } from '../io.js';
 
 /** Refuses a saved model that lacks a layer of the compiled graph (a model of another architecture). */
@@ -21,6 +22,31 @@ export async function readingSavedModel<T>(dir: string, body: () => Promise<T>):
   } catch (e) {
     if (e instanceof UserError) throw new InputError(e.message);
     if (e instanceof InputError) throw e;
+    const fs = fileSystemMessage(e);
+    if (fs !== undefined) throw new InputError(fs);
     throw new InputError(`cannot read the model in ${dir}: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/** Runs `body`; skipgraph's user errors and file-system errors (ENOSPC, EACCES, ...) become input errors (exit 1). */
+export function userInput<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    throw asInputError(e);
+  }
+}
+
+export async function userInputAsync<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    throw asInputError(e);
+  }
+}
+
+function asInputError(e: unknown): unknown {
+  if (e instanceof UserError) return new InputError(e.message);
+  const fs = fileSystemMessage(e);
+  return fs === undefined ? e : new InputError(fs);
 }

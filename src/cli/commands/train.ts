@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../runtime/errors.js';
 import { progressBar } from '../../runtime/train/progress.js';
 import { train } from '../../runtime/train/train.js';
+import { claimRunFolder } from '../../runtime/train/checkpoint.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
 interface TrainFlags {
@@ -65,7 +66,9 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
         io.err('stopping after this epoch and its checkpoint; Ctrl-C again quits at once');
       };
       process.on('SIGINT', onInterrupt);
+      let release = () => {};
       try {
+        release = claimRunFolder(out); // --out checked, created and locked before any training
         const started = performance.now();
         const result = await train({
           arch: file,
@@ -96,6 +99,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
         if (err instanceof UserError) throw new InputError(err.message);
         throw err;
       } finally {
+        release();
         process.off('SIGINT', onInterrupt);
       }
     });

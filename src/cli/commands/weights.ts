@@ -3,14 +3,17 @@
  * skipgraph, and back. TF.js is loaded only by import and export (import: once the file fits).
  */
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { openSafetensors, type TensorSource } from '../../runtime/weights/safetensors.js';
 import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
 import { addCompileOptions, compileForCli } from './compile.js';
 import { describeFold } from './fold.js';
-import { readingSavedModel, requireLayers } from './saved_model.js';
+import { readingSavedModel, requireLayers, userInput } from './saved_model.js';
+import { checkOutDir, fileSystemMessage } from '../../runtime/io/out_dir.js';
+import { ValueCheck } from '../../runtime/weights/finite.js';
+import type { ParamSlot } from '../../runtime/weights/state_dict.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface WeightsFlags {
@@ -23,6 +26,8 @@ interface WeightsFlags {
   maxBlocks?: number;
   maxNodes?: number;
   maxParams?: number;
+  force?: boolean;
+  allowNonfinite?: boolean;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -37,6 +42,37 @@ function open(path: string): TensorSource {
   }
 }
 
+/** Every tensor the architecture takes is read once and must hold numbers (and variances >= 0). */
+function checkValues(src: TensorSource, slots: ParamSlot[], prefix: string): void {
+  const check = new ValueCheck(src.source);
+  for (const s of slots) check.add(prefix + s.key, src.float32(prefix + s.key), s.variable === 'moving_variance');
+  check.throwIfAny();
+}
+
+/** `weights export --out FILE`: not a folder, in a folder that exists, and not one of the model's own files. */
+function checkOutFile(out: string, modelDir: string, force?: boolean): void {
+  const abs = resolve(out);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new UserError(`--out ${out} is a folder; weights export writes one .safetensors file`);
+  const parent = dirname(abs);
+  if (!existsSync(parent)) throw new UserError(`cannot write --out ${out}: the folder ${parent} does not exist`);
+  if (!statSync(parent).isDirectory()) throw new UserError(`cannot write --out ${out}: ${parent} is a file, not a folder`);
+  if (force) return;
+  const model = resolve(modelDir);
+  const modelFolder = existsSync(model) && statSync(model).isDirectory() ? model : dirname(model);
+  let realParent = parent;
+  let realModel = modelFolder;
+  try {
+    realParent = realpathSync(parent);
+    realModel = realpathSync(modelFolder);
+  } catch {
+    // compared as given
+  }
+  const name = abs.slice(parent.length + 1);
+  if (realParent === realModel && ['model.json', 'weights.bin'].includes(name)) {
+    throw new UserError(`--out ${out} is a file of the model being read (--model ${modelDir}); choose another name, or add --force`);
+  }
+}
+
 function detectPrefix(src: TensorSource, flag: string | undefined): string {
   if (flag !== undefined) return flag;
   const names = [...src.header.tensors.keys()];
@@ -44,18 +80,25 @@ function detectPrefix(src: TensorSource, flag: string | undefined): string {
 }
 
 /** Compiles, opens and checks: the graph and the open file, or an InputError listing every offender. */
-function prepare(file: string, flags: WeightsFlags, io: Io) {
+function prepare(file: string, flags: WeightsFlags, io: Io, outDir?: string) {
   const r = compileForCli(file, { ...flags, format: 'table' }, io);
   if (!r.graph) return undefined;
+  if (outDir !== undefined) userInput(() => checkOutDir(outDir, { force: flags.force }));
   const src = open(flags.from);
-  const prefix = detectPrefix(src, flags.prefix);
-  const problems = checkStateDict(stateDictSlots(r.graph), src.header.tensors, prefix);
-  if (hasProblems(problems)) {
+  try {
+    const prefix = detectPrefix(src, flags.prefix);
+    const slots = stateDictSlots(r.graph);
+    const problems = checkStateDict(slots, src.header.tensors, prefix);
+    if (hasProblems(problems)) throw new InputError(formatProblems(flags.from, r.graph.name, problems));
+    if (!flags.allowNonfinite) userInput(() => checkValues(src, slots, prefix));
+    return { graph: r.graph, src, prefix };
+  } catch (e) {
     src.close();
-    throw new InputError(formatProblems(flags.from, r.graph.name, problems));
+    throw e;
   }
-  return { graph: r.graph, src, prefix };
 }
+
+const ALLOW_NONFINITE = ['--allow-nonfinite', 'accept NaN or infinite weights and negative running variances'] as const;
 
 export function register(program: Command, io: Io, setExit: (code: number) => void): void {
   const weights = program.command('weights').description('import PyTorch weights (a state_dict saved as safetensors)');
@@ -69,12 +112,14 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .requiredOption('--out <dir>', 'folder for model.json and weights.bin')
       .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)")
       .option('--backend <name>', 'TF.js backend to build with (default: the best available)')
-      .option('--fold', 'save the inference form: batch norms folded into their convs, relus fused (see skipgraph fold)'),
+      .option('--fold', 'save the inference form: batch norms folded into their convs, relus fused (see skipgraph fold)')
+      .option('--force', 'replace --out even when it already holds a model')
+      .option(...ALLOW_NONFINITE),
   ).action(async (file: string, flags: WeightsFlags & { fold?: boolean }) => {
-    const p = prepare(file, flags, io);
+    const p = prepare(file, flags, io, flags.out!);
     if (!p) return setExit(EXIT.input);
     try {
-      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModel }, { MODEL_JSON, WEIGHTS_BIN }, { foldForInference }] = await Promise.all([
+      const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModelFolder }, { MODEL_JSON, WEIGHTS_BIN }, { foldForInference }] = await Promise.all([
         import('../../runtime/backend.js'),
         import('../../runtime/build.js'),
         import('../../runtime/weights/load.js'),
@@ -84,11 +129,14 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       ]);
       await selectBackend({ force: flags.backend, forceSource: '--backend' });
       const model = buildModel(p.graph, { probe: false });
-      const report = loadStateDict(model, p.graph, p.src, { prefix: p.prefix });
+      const report = loadStateDict(model, p.graph, p.src, { prefix: p.prefix, allowNonfinite: true }); // checked in prepare
       const folded = flags.fold ? foldForInference(model, p.graph) : undefined;
-      await saveModel(folded?.model ?? model, flags.out!);
-      model.dispose();
-      folded?.model.dispose();
+      try {
+        await saveModelFolder(folded?.model ?? model, flags.out!);
+      } finally {
+        model.dispose();
+        folded?.model.dispose();
+      }
       const saved = { modelJson: join(flags.out!, MODEL_JSON), weightsBin: join(flags.out!, WEIGHTS_BIN) };
       const bytes = statSync(saved.weightsBin).size;
       const ignored = report.ignored.length > 0 ? `; ignored ${report.ignored.length} num_batches_tracked` : '';
@@ -98,6 +146,8 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       setExit(EXIT.ok);
     } catch (e) {
       if (e instanceof UserError) throw new InputError(e.message);
+      const fs = fileSystemMessage(e);
+      if (fs !== undefined) throw new InputError(fs);
       throw e;
     } finally {
       p.src.close();
@@ -110,23 +160,32 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('write a saved skipgraph model\'s weights as a PyTorch state_dict (safetensors, torchvision/timm names)')
       .argument('<file>', 'architecture YAML file the model was built from')
       .requiredOption('--model <dir>', 'folder with model.json and weights.bin')
-      .requiredOption('--out <weights.safetensors>', 'the state_dict to write'),
+      .requiredOption('--out <weights.safetensors>', 'the state_dict to write')
+      .option('--force', 'replace --out even when it is a file of the --model folder')
+      .option(...ALLOW_NONFINITE),
   ).action(async (file: string, flags: WeightsFlags & { model: string }) => {
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
     if (!r.graph) return setExit(EXIT.input);
-    const [{ loadModel }, { stateDictBytes }] = await Promise.all([import('../../runtime/io/model_files.js'), import('../../runtime/weights/load.js')]);
-    const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
-    const { selectBackend } = await import('../../runtime/backend.js');
+    userInput(() => checkOutFile(flags.out!, flags.model, flags.force));
+    const [{ stateDictBytes }, { inspectSavedModel, modelFromSaved }, { writeFileAtomic }, { selectBackend }] = await Promise.all([
+      import('../../runtime/weights/load.js'),
+      import('../../runtime/weights/saved.js'),
+      import('../../runtime/io/atomic.js'),
+      import('../../runtime/backend.js'),
+    ]);
     await selectBackend({ force: 'cpu', forceSource: 'weights export' }); // reads weights only: no need for more
     const graph = r.graph;
     const bytes = await readingSavedModel(flags.model, async () => {
-      const model = await loadModel(flags.model);
-      requireLayers(model, graph, flags.model);
-      const out = stateDictBytes(model, graph);
-      model.dispose();
-      return out;
+      const info = inspectSavedModel(flags.model);
+      requireLayers({ layers: [...info.layerNames].map((name) => ({ name })) }, graph, flags.model);
+      const model = modelFromSaved(info, graph, { allowNonfinite: flags.allowNonfinite });
+      try {
+        return stateDictBytes(model, graph);
+      } finally {
+        model.dispose();
+      }
     });
-    writeFileAtomic(flags.out!, bytes);
+    userInput(() => writeFileAtomic(flags.out!, bytes));
     io.out(`wrote ${stateDictSlots(r.graph).length} tensors of ${r.graph.name} to ${flags.out} (${mb(bytes.length)})`);
     setExit(EXIT.ok);
   });
@@ -137,7 +196,8 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('check that a state_dict fits the architecture: every name and shape (no TF.js, nothing written)')
       .argument('<file>', 'architecture YAML file')
       .requiredOption('--from <weights.safetensors>', 'the state_dict, as safetensors')
-      .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)"),
+      .option('--prefix <prefix>', "what precedes every key in the file (default: 'module.' when all keys have it)")
+      .option(...ALLOW_NONFINITE),
   ).action((file: string, flags: WeightsFlags) => {
     const p = prepare(file, flags, io);
     if (!p) return setExit(EXIT.input);

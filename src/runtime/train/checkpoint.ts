@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutDir, lockFolder, makeFolders, removeDeadTemps } from '../io/out_dir.js';
 import { loadModel, saveModel } from '../io/model_files.js';
 
 export interface EpochRecord {
@@ -47,7 +48,8 @@ const epochDir = (epoch: number) => `epoch-${String(epoch).padStart(4, '0')}`;
  */
 export async function writeCheckpoint(out: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: TrainState): Promise<string> {
   const root = join(out, CHECKPOINTS);
-  mkdirSync(root, { recursive: true });
+  makeFolders(root);
+  removeStaleTemps(out);
   const name = epochDir(state.epoch);
   const tmp = join(root, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -64,6 +66,39 @@ export async function writeCheckpoint(out: string, model: tf.LayersModel, optimi
     if (entry !== name && entry.startsWith('epoch-')) rmSync(join(root, entry), { recursive: true, force: true });
   }
   return final;
+}
+
+/**
+ * Removes what runs that were killed left in OUT: temporary checkpoint folders
+ * (checkpoints/.epoch-NNNN.tmp-PID) and half-written files (NAME.tmp-PID-xxxx) whose process is
+ * gone. A live run's temporaries are kept. Returns the paths removed.
+ */
+export function removeStaleTemps(out: string): string[] {
+  const files = [MODEL_FILES, LATEST, 'history.json'].flat().map((f) => `${f}.tmp-`);
+  return [
+    ...removeDeadTemps(out, files).map((e) => join(out, e)),
+    ...removeDeadTemps(join(out, CHECKPOINTS), ['.epoch-']).map((e) => join(out, CHECKPOINTS, e)),
+  ];
+}
+
+const MODEL_FILES = ['model.json', 'weights.bin'];
+
+/**
+ * Before a training run: checks OUT (a folder, or one that can be created: `train --out FILE`
+ * used to fail only after a whole epoch), creates it, takes its lock (a second run into the same
+ * folder is refused) and removes what killed runs left there. Returns the lock's release.
+ */
+export function claimRunFolder(out: string): () => void {
+  checkOutDir(out, { allowModel: true });
+  makeFolders(out);
+  const release = lockFolder(out);
+  try {
+    removeStaleTemps(out);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
 }
 
 /** The state of OUT's latest checkpoint, or undefined when OUT holds none. */

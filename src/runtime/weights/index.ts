@@ -13,3 +13,4 @@ export {
   type TfVariable,
 } from './state_dict.js';
 export { loadStateDict, readStateDict, stateDictBytes, type LoadOptions, type LoadReport } from './load.js';
+export { NonFiniteError, valueProblem, ValueCheck } from './finite.js';

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CompiledGraph } from '../../compiler/types.js';
 import { InternalError } from '../errors.js';
+import { ValueCheck } from './finite.js';
 import { openSafetensors, serializeSafetensors, type TensorSource, type TensorToWrite } from './safetensors.js';
 import { checkStateDict, hasProblems, layerVariable, StateDictError, stateDictSlots, type ParamSlot } from './state_dict.js';
 
@@ -14,6 +15,8 @@ export interface LoadOptions {
    * (a checkpoint saved from nn.DataParallel), else nothing.
    */
   prefix?: string;
+  /** Accept NaN/Inf values and negative running variances (default: refuse them, as a NonFiniteError). */
+  allowNonfinite?: boolean;
 }
 
 export interface LoadReport {
@@ -35,7 +38,8 @@ function detectPrefix(names: string[]): string {
 /**
  * Checks the file against the architecture (every missing, unexpected and misshapen tensor is
  * reported at once, as a StateDictError) and then writes each tensor into its layer, converted
- * to TF.js's layout. Nothing is written unless everything fits.
+ * to TF.js's layout. Nothing is written unless everything fits, and (unless allowNonfinite)
+ * every value is a number and every running variance non-negative.
  */
 export function loadStateDict(model: tf.LayersModel, graph: CompiledGraph, from: string | TensorSource, options: LoadOptions = {}): LoadReport {
   const src = typeof from === 'string' ? openSafetensors(from) : from;
@@ -45,6 +49,11 @@ export function loadStateDict(model: tf.LayersModel, graph: CompiledGraph, from:
     const slots = stateDictSlots(graph);
     const problems = checkStateDict(slots, src.header.tensors, prefix);
     if (hasProblems(problems)) throw new StateDictError(src.source, graph.name, problems);
+    if (!options.allowNonfinite) {
+      const check = new ValueCheck(src.source);
+      for (const s of slots) check.add(prefix + s.key, src.float32(prefix + s.key), s.variable === 'moving_variance');
+      check.throwIfAny();
+    }
     const byLayer = new Map<string, ParamSlot[]>();
     for (const s of slots) byLayer.set(s.node, [...(byLayer.get(s.node) ?? []), s]);
     let values = 0;

@@ -11,6 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { READ_FLAGS } from '../io/safe_read.js';
 
 /** Element sizes of the dtypes the format defines. */
 export const DTYPE_BYTES = {
@@ -236,19 +237,20 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors', maxH
 export function openSafetensors(path: string, maxHeaderBytes = MAX_HEADER_BYTES): TensorSource {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, READ_FLAGS); // non-blocking: a FIFO is refused below instead of hanging here
   } catch (e) {
     throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new SafetensorsError(`${path} is not a regular file`);
+    if (!stat.isFile()) throw new SafetensorsError(`${path} is not a regular file (${stat.isFIFO() ? 'a FIFO' : stat.isDirectory() ? 'a folder' : 'a device or socket'})`);
     const size = stat.size;
+    if (size < 8) fail(path, `${size} bytes is shorter than the 8-byte header length${size === 0 ? ' (the file is empty)' : ''}`);
     const prefix = Buffer.alloc(8);
-    readFully(fd, prefix, 0);
+    readFully(fd, prefix, 0, path);
     const n = headerLength(prefix, size, path, maxHeaderBytes);
     const hb = Buffer.alloc(n);
-    readFully(fd, hb, 8);
+    readFully(fd, hb, 8, path);
     const header = parseHeader(hb, size - 8 - n, path);
     const openFd = fd;
     let closed = false;
@@ -257,7 +259,7 @@ export function openSafetensors(path: string, maxHeaderBytes = MAX_HEADER_BYTES)
       const t = header.tensors.get(name);
       if (!t) throw new SafetensorsError(`${path}: no tensor named "${name}"`);
       const buf = Buffer.alloc(t.end - t.begin);
-      readFully(openFd, buf, header.dataStart + t.begin);
+      readFully(openFd, buf, header.dataStart + t.begin, path);
       return buf;
     };
     return {
@@ -279,11 +281,11 @@ export function openSafetensors(path: string, maxHeaderBytes = MAX_HEADER_BYTES)
   }
 }
 
-function readFully(fd: number, buf: Uint8Array, position: number): void {
+function readFully(fd: number, buf: Uint8Array, position: number, path: string): void {
   let done = 0;
   while (done < buf.length) {
     const got = readSync(fd, buf, done, Math.min(buf.length - done, 1 << 30), position + done);
-    if (got === 0) throw new SafetensorsError(`unexpected end of file at byte ${position + done}`);
+    if (got === 0) throw new SafetensorsError(`${path}: unexpected end of file at byte ${position + done} (it changed while being read?)`);
     done += got;
   }
 }

@@ -206,7 +206,7 @@ export function checkStateDict(slots: ParamSlot[], tensors: ReadonlyMap<string, 
   return { missing, unexpected, mismatched };
 }
 
-/** A state_dict that does not fit the architecture; the message lists every offender. */
+/** A state_dict that does not fit the architecture; `problems` holds every offender, the message up to MAX_LISTED of each kind. */
 export class StateDictError extends UserError {
   constructor(
     readonly source: string,
@@ -217,12 +217,16 @@ export class StateDictError extends UserError {
   }
 }
 
+/** Offenders listed per kind in a message (a file with 100,000 unexpected tensors printed 4.5 MB). */
+export const MAX_LISTED = 50;
+
 export function formatProblems(source: string, architecture: string, p: StateDictProblems): string {
   const parts = [`${source} does not fit ${architecture}:`];
   const section = (title: string, items: string[]) => {
     if (items.length === 0) return;
     parts.push(`  ${items.length} ${title}:`);
-    for (const i of items) parts.push(`    ${i}`);
+    for (const i of items.slice(0, MAX_LISTED)) parts.push(`    ${i}`);
+    if (items.length > MAX_LISTED) parts.push(`    ... and ${items.length - MAX_LISTED} more`);
   };
   section(p.missing.length === 1 ? 'tensor missing' : 'tensors missing', p.missing);
   section(p.unexpected.length === 1 ? 'unexpected tensor' : 'unexpected tensors', p.unexpected);
