@@ -169,13 +169,26 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       case 'maxpool':
       case 'avgpool': {
         const a = node.attrs as unknown as PoolAttrs;
-        const [t, b, l, r] = a.padding;
-        const oh = onnxPoolOut(inShape[0], a.kernel[0], a.stride[0], t, b, a.ceil);
-        const ow = onnxPoolOut(inShape[1], a.kernel[1], a.stride[1], l, r, a.ceil);
-        if (oh !== node.shape[0] || ow !== node.shape[1]) {
-          throw new OnnxExportError(`${docString(node)}: ${node.op} '${node.id}' gives ${node.shape[0]}x${node.shape[1]} in PyTorch but ${oh}x${ow} in ONNX (ceil mode with a window that starts in the padding); use kernel >= stride`);
+        const pads = [...a.padding];
+        let ceil = a.ceil;
+        if (ceil) {
+          const oh = onnxPoolOut(inShape[0], a.kernel[0], a.stride[0], pads[0], pads[1], true);
+          const ow = onnxPoolOut(inShape[1], a.kernel[1], a.stride[1], pads[2], pads[3], true);
+          if (oh !== node.shape[0] || ow !== node.shape[1]) {
+            // ONNX's ceil mode keeps a last window that starts past the data, PyTorch's drops it:
+            // floor mode with the end padding PyTorch's windows reach instead (never counted:
+            // count_include_pad=0 for avg, -inf for max).
+            pads[1] = Math.max(0, (node.shape[0] - 1) * a.stride[0] + a.kernel[0] - inShape[0] - pads[0]);
+            pads[3] = Math.max(0, (node.shape[1] - 1) * a.stride[1] + a.kernel[1] - inShape[1] - pads[2]);
+            ceil = false;
+          }
         }
-        const attrs = [ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', onnxPads(a.padding)), int('ceil_mode', a.ceil ? 1 : 0)];
+        const oh = onnxPoolOut(inShape[0], a.kernel[0], a.stride[0], pads[0], pads[1], ceil);
+        const ow = onnxPoolOut(inShape[1], a.kernel[1], a.stride[1], pads[2], pads[3], ceil);
+        if (oh !== node.shape[0] || ow !== node.shape[1]) {
+          throw new Error(`skipgraph: internal error: ${node.op} '${node.id}' is ${node.shape[0]}x${node.shape[1]} in the compiled graph but ${oh}x${ow} in ONNX`);
+        }
+        const attrs = [ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', onnxPads(pads)), int('ceil_mode', ceil ? 1 : 0)];
         if (node.op === 'avgpool') attrs.push(int('count_include_pad', a.ceil ? 0 : 1));
         add(node.op === 'maxpool' ? 'MaxPool' : 'AveragePool', x, attrs);
         break;

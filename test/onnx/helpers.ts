@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import type { CompiledGraph } from '../../src/compiler/index.js';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { compileFile, type CompiledGraph } from '../../src/compiler/index.js';
 import { torchvisionInit, uniformSource } from '../../src/onnx/index.js';
 import { buildModel } from '../../src/runtime/build.js';
 import { loadStateDict, parseSafetensors, serializeSafetensors } from '../../src/runtime/weights/index.js';
@@ -103,3 +105,36 @@ export function runChecker(files: string[]): Map<string, string> {
   if (r.status !== 0) throw new Error(`the checker failed: ${r.stderr}`);
   return new Map(Object.entries(JSON.parse(r.stdout) as Record<string, string>));
 }
+
+export const SMALL = 32;
+/** max |onnxruntime - reference| / max |reference| over the outputs. */
+export const TOLERANCE = 1e-4;
+
+/** An architecture file at a small input (the CIFAR and MNIST nets keep their own). */
+export function compileSmall(name: string): CompiledGraph {
+  const small = !/^(cifar|mnist)/.test(name);
+  const r = compileFile(join('architectures', `${name}.yaml`), { sets: small ? [`input.height=${SMALL}`, `input.width=${SMALL}`] : [] });
+  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return r.graph!;
+}
+
+export const MIXED_YAML = `
+name: mixed
+input: { height: 15, width: 15, channels: 3 }
+classes: 5
+shortcut: avgdown
+stem:
+  - { op: conv, filters: 8, kernel: 3, stride: 1 }
+  - { op: bn }
+  - { op: relu }
+  - { op: maxpool, kernel: 3, stride: 2, padding: 1 }
+stages:
+  - { block: bottleneck, channels: 8, blocks: 2, stride: 2, groups: 2, width_per_group: 8, se: true }
+  - { block: basic, channels: 48, blocks: 1, stride: 2, shortcut: zeropad }
+  - { block: preact_basic, channels: 48, blocks: 1, stride: 1 }
+head:
+  - { op: global_avg_pool }
+  - { op: dropout, rate: 0.2 }
+  - { op: dense, units: $classes }
+`;
+

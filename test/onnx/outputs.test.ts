@@ -9,13 +9,12 @@
  */
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
 import { exportOnnx } from '../../src/onnx/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { archArb, runs, SEED, toYaml } from '../property/arch.js';
-import { loadOrt, maxRelDiff, ortForward, randomInput, randomWeights, tfjsForward, tfjsModel } from './helpers.js';
+import { compileSmall, MIXED_YAML, TOLERANCE, loadOrt, maxRelDiff, ortForward, randomInput, randomWeights, tfjsForward, tfjsModel } from './helpers.js';
 
 const FULL = process.env.SKIPGRAPH_ONNX_FULL === '1';
 const DEFAULT_FILES = ['resnet18', 'cifar_resnet20', 'mnist_resnet'];
@@ -24,37 +23,6 @@ const FILES = readdirSync('architectures')
   .map((f) => f.slice(0, -5))
   .filter((f) => FULL || DEFAULT_FILES.includes(f))
   .sort();
-export const SMALL = 32;
-export const TOLERANCE = 1e-4;
-
-/** An architecture file at a small input (the CIFAR and MNIST nets keep their own). */
-export function compileSmall(name: string): CompiledGraph {
-  const small = !/^(cifar|mnist)/.test(name);
-  const r = compileFile(join('architectures', `${name}.yaml`), { sets: small ? [`input.height=${SMALL}`, `input.width=${SMALL}`] : [] });
-  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return r.graph!;
-}
-
-export const MIXED_YAML = `
-name: mixed
-input: { height: 15, width: 15, channels: 3 }
-classes: 5
-shortcut: avgdown
-stem:
-  - { op: conv, filters: 8, kernel: 3, stride: 1 }
-  - { op: bn }
-  - { op: relu }
-  - { op: maxpool, kernel: 3, stride: 2, padding: 1 }
-stages:
-  - { block: bottleneck, channels: 8, blocks: 2, stride: 2, groups: 2, width_per_group: 8, se: true }
-  - { block: basic, channels: 48, blocks: 1, stride: 2, shortcut: zeropad }
-  - { block: preact_basic, channels: 48, blocks: 1, stride: 1 }
-head:
-  - { op: global_avg_pool }
-  - { op: dropout, rate: 0.2 }
-  - { op: dense, units: $classes }
-`;
-
 let ort: Awaited<ReturnType<typeof loadOrt>>;
 beforeAll(async () => {
   ort = await loadOrt();
