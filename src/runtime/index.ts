@@ -23,24 +23,68 @@ export { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPaddin
 export { FileHandler, MODEL_JSON, registerFileRouters, WEIGHTS_BIN } from './io/file_io.js';
 export { loadModel, saveModel } from './io/model_files.js';
 export {
+  AUGMENT_WORDS,
+  augmentSample,
+  augments,
   batchArrays,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
   CIFAR10_TEST_FILE,
   CIFAR10_TRAIN_FILES,
+  cropResize,
+  DATA_SPECS,
+  DataLoader,
+  hflip,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  listImageFolder,
   loadCifar10Bin,
   loadData,
+  loadImageFolder,
+  loadImageFolderSplit,
   loadMnist,
+  mixBatch,
+  mixSeed,
+  MNIST_MEAN,
+  MNIST_STD,
+  mulberry32,
+  padCrop,
+  parseAugment,
   permutation,
+  random,
+  resize,
+  resizedCropBox,
   subset,
+  withNormalization,
+  type AugmentOptions,
+  type Batch,
+  type Image,
+  type ImageFolderOptions,
   type ImageSet,
+  type LoaderOptions,
   type MnistOptions,
+  type Random,
   type TrainTestSplit,
 } from './data/index.js';
 export { batches } from './train/batches.js';
 export { latestCheckpoint, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainState } from './train/checkpoint.js';
-export { checkOptimizer, logitsCrossEntropy, makeOptimizer, OPTIMIZERS, type OptimizerName } from './train/optimizer.js';
-export { learningRateAt, SCHEDULES, setLearningRate, type Schedule } from './train/schedule.js';
+export {
+  checkOptimizer,
+  logitsCrossEntropy,
+  makeOptimizer,
+  OPTIMIZERS,
+  RecipeOptimizer,
+  smoothedCrossEntropy,
+  type OptimizerName,
+  type OptimizerOptions,
+} from './train/optimizer.js';
+export { checkScheduleOptions, learningRateAt, lrAt, SCHEDULES, setLearningRate, type Schedule, type ScheduleOptions } from './train/schedule.js';
+export { WeightEma } from './train/ema.js';
+export { evaluate, formatConfusion, type Evaluation } from './train/evaluate.js';
+export { confusionSvg, curvesSvg, historyCsv, type CurvePoint } from './train/report.js';
+export { RECIPE_NAMES, RECIPES, resolveRecipe, type RecipeName } from './train/recipes.js';
 export { progressBar, silentProgress, type BatchStats, type TrainProgress } from './train/progress.js';
-export { train, type TrainOptions, type TrainResult } from './train/train.js';
+export { describeSettings, resolveSettings, train, type TrainEpochRecord, type TrainOptions, type TrainResult, type TrainSettings } from './train/train.js';
 export { InternalError, UserError } from './errors.js';
 
 registerFileRouters();
