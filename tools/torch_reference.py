@@ -46,7 +46,7 @@ DTYPES = {
 }
 
 # The ImageNet models the parity suite checks (torchvision builder names = skipgraph YAML names).
-IMAGENET_MODELS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_os8", "resnet50_os16", "preact_resnet18", "seresnet50"]
+IMAGENET_MODELS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_os8", "resnet50_os16", "preact_resnet18", "seresnet50", "regnet_y_400mf"]
 # Dilated ResNet-50s (DeepLab's backbones): torchvision's resnet50 with replace_stride_with_dilation.
 DILATED = {"resnet50_os8": [False, True, True], "resnet50_os16": [False, False, True]}
 ALL_MODELS = IMAGENET_MODELS + ["cifar_resnet20", "tiny_flatten"]

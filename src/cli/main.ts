@@ -3,13 +3,14 @@ import { Command, CommanderError } from 'commander';
 import * as check from './commands/check.js';
 import * as compile from './commands/compile.js';
 import * as fold from './commands/fold.js';
+import * as sweep from './commands/sweep.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
-const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold']);
+const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold', 'sweep']);
 
 /** Whether this command line may reach a runtime command (or list it, for help). */
 function needsRuntime(argv: string[]): boolean {
@@ -41,6 +42,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   check.register(program, io, setExit);
   weights.register(program, io, setExit);
   fold.register(program, io, setExit);
+  sweep.register(program, io, setExit);
   if (needsRuntime(argv)) for (const load of RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
   try {
     await program.parseAsync(argv);

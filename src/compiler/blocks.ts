@@ -1,6 +1,7 @@
 import { didYouMean, type BlockDefAst, type DiagnosticBag, type Loc, type StageAst } from '../parser/index.js';
 import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
 import type { ActivationOp } from './types.js';
+import { planRegNet, seWidth } from './regnet.js';
 
 /**
  * What one residual block computes, before shapes are known: the layers of its main path, the
@@ -16,6 +17,8 @@ export interface BlockPlan {
   stride: number;
   /** Pre-activation blocks project without a BN of their own (ResNet v2). */
   preact: boolean;
+  /** Local names of the shortcut's nodes (default downsample.0, downsample.1, ...). */
+  shortcutIds?: string[];
 }
 
 export interface BlockContext {
@@ -35,7 +38,7 @@ export function bottleneckWidth(planes: number, widthPerGroup: number, groups: n
 }
 
 /** Output channels of a built-in block: planes * expansion (1 basic, 4 bottleneck). */
-export const EXPANSION: Record<string, number> = { basic: 1, preact_basic: 1, bottleneck: 4, preact_bottleneck: 4 };
+export const EXPANSION: Record<string, number> = { basic: 1, preact_basic: 1, bottleneck: 4, preact_bottleneck: 4, regnet_x: 1, regnet_y: 1 };
 
 const conv = (local: string, filters: number, k: number, stride: number, dilation: number, groups: number, loc: Loc): PlannedLayer => {
   const p = k === 1 ? 0 : dilation * Math.floor((k - 1) / 2);
@@ -43,7 +46,7 @@ const conv = (local: string, filters: number, k: number, stride: number, dilatio
 };
 const bn = (local: string, loc: Loc, last = false): PlannedLayer => ({ local, op: 'bn', attrs: { epsilon: 1e-5, momentum: 0.1, ...(last ? { blockLast: true } : {}) }, loc });
 const relu = (local: string, loc: Loc): PlannedLayer => ({ local, op: 'relu', attrs: {}, loc });
-const se = (s: StageAst): PlannedLayer[] => (s.se ? [{ local: 'se', op: 'se', attrs: { reduction: s.se.reduction }, loc: s.se.loc }] : []);
+const se = (s: StageAst, ctx: Pick<BlockContext, 'inChannels'>): PlannedLayer[] => (s.se ? [{ local: 'se', op: 'se', attrs: seWidth(s.se, ctx), loc: s.se.loc }] : []);
 
 /** Plans a built-in block (torchvision names: conv1, bn1, ..., and relu1.. for its activations). */
 export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {
@@ -65,7 +68,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       if (kind === 'basic') {
         return {
           pre: [],
-          main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn1', loc), relu('relu1', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), bn('bn2', loc, true), ...se(s)],
+          main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn1', loc), relu('relu1', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), bn('bn2', loc, true), ...se(s, ctx)],
           post: relu('relu2', loc),
           stride,
           preact: false,
@@ -73,12 +76,15 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       }
       return {
         pre: [bn('bn1', loc), relu('relu1', loc)],
-        main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), ...se(s)],
+        main: [conv('conv1', s.channels, 3, stride, d0, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', s.channels, 3, 1, d, 1, loc), ...se(s, ctx)],
         post: null,
         stride,
         preact: true,
       };
     }
+    case 'regnet_x':
+    case 'regnet_y':
+      return planRegNet(kind, ctx, bag);
     case 'bottleneck':
     case 'preact_bottleneck': {
       const width = bottleneckWidth(s.channels, s.widthPerGroup, s.groups);
@@ -99,7 +105,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
             relu('relu2', loc),
             conv('conv3', out, 1, 1, 1, 1, loc),
             bn('bn3', loc, true),
-            ...se(s),
+            ...se(s, ctx),
           ],
           post: relu('relu3', loc),
           stride,
@@ -108,7 +114,7 @@ export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag)
       }
       return {
         pre: [bn('bn1', loc), relu('relu1', loc)],
-        main: [conv('conv1', width, 1, 1, 1, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', width, 3, stride, d0, s.groups, loc), bn('bn3', loc), relu('relu3', loc), conv('conv3', out, 1, 1, 1, 1, loc), ...se(s)],
+        main: [conv('conv1', width, 1, 1, 1, 1, loc), bn('bn2', loc), relu('relu2', loc), conv('conv2', width, 3, stride, d0, s.groups, loc), bn('bn3', loc), relu('relu3', loc), conv('conv3', out, 1, 1, 1, 1, loc), ...se(s, ctx)],
         post: null,
         stride,
         preact: true,
@@ -158,7 +164,7 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
   const main = expandUser(def, defs, env, namer, [def.name], bag);
   if (!main) return undefined;
   // Named by the same namer: a block that has its own `se` layer gets the stage's as se2.
-  if (s.se) main.push(...se(s).map((l) => ({ ...l, local: namer.next('se') })));
+  if (s.se) main.push(...se(s, ctx).map((l) => ({ ...l, local: namer.next('se') })));
   const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as ActivationOp, attrs: {}, loc: def.loc };
   return { pre: [], main, post, stride, preact: false };
 }

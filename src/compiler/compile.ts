@@ -4,6 +4,7 @@ import { EXPANSION, planBuiltin, planUser, type BlockPlan } from './blocks.js';
 import { GraphBuilder, type NodeSpec } from './builder.js';
 import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
 import { checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
+import { blockPrefix, expandDesigns, roundHalfEven } from './regnet.js';
 import { buildShortcut } from './shortcut.js';
 import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
 
@@ -19,7 +20,9 @@ type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
  * AST -> checked graph: expand every stage into blocks, infer every shape, apply the shortcut
  * rule, count params and MACs. Errors go to `bag`; returns undefined when there are any.
  */
-export function compileAst(ast: ArchitectureAst, bag: DiagnosticBag, opts: CompileAstOptions = {}): CompiledGraph | undefined {
+export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: CompileAstOptions = {}): CompiledGraph | undefined {
+  // `{ regnet: ... }` items become the stages they generate, before anything counts stages.
+  const ast = expandDesigns(written, bag);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const totalBlocks = ast.stages.reduce((n, s) => n + s.blocks, 0);
   if (!checkLimit('maxBlocks', totalBlocks, limits, 'Blocks after expansion', ast.fieldLocs.stages ?? ast.loc, bag)) return undefined;
@@ -83,7 +86,7 @@ function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input
     }
     const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
     if (!plan) return undefined;
-    const next = emitBlock(b, plan, cur, `${name}.${i}.`, stage, i, bag);
+    const next = emitBlock(b, plan, cur, blockPrefix(name, stage, i), stage, i, bag);
     if (!next) return undefined;
     cur = next;
   }
@@ -99,7 +102,7 @@ function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, 
   if (!main) return undefined;
   const shortcut = buildShortcut(
     b,
-    { rule: stage.shortcut, ruleLoc: stage.fieldLocs.shortcut ?? stage.loc, x, xPre, main, prefix, stride: plan.stride, preact: plan.preact, stage: stage_, block: index, blockLoc: stage.loc },
+    { rule: stage.shortcut, ruleLoc: stage.fieldLocs.shortcut ?? stage.loc, x, xPre, main, prefix, ids: plan.shortcutIds, stride: plan.stride, preact: plan.preact, stage: stage_, block: index, blockLoc: stage.loc },
     bag,
   );
   if (!shortcut) return undefined;
@@ -142,15 +145,18 @@ function emitSe(b: GraphBuilder, l: Extract<PlannedLayer, { op: 'se' }>, x: stri
     return undefined;
   }
   const c = shape[2];
-  const rd = Math.max(1, Math.floor(c / (l.attrs.reduction as number)));
+  // A fixed squeeze width (RegNet-Y: round(0.25 * the block's input)), else the SE input's channels // reduction.
+  const ratio = l.attrs.ratio as number | undefined;
+  const rd = typeof l.attrs.squeeze === 'number' ? l.attrs.squeeze : ratio !== undefined ? Math.max(1, roundHalfEven(ratio * c)) : Math.max(1, Math.floor(c / (l.attrs.reduction as number)));
+  const names = (l.attrs.names ?? {}) as Record<string, string | undefined>;
   const p = `${prefix}${l.local}.`;
   const spec = { loc: l.loc, ...meta };
   const conv1x1 = (filters: number): ConvAttrs => ({ filters, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: true });
-  const pool = b.add({ ...spec, id: `${p}pool`, op: 'global_avg_pool', inputs: [x], attrs: { keepdims: true } });
-  const fc1 = pool && b.add({ ...spec, id: `${p}fc1`, op: 'conv', inputs: [pool], attrs: conv1x1(rd) });
-  const act = fc1 && b.add({ ...spec, id: `${p}relu`, op: 'relu', inputs: [fc1] });
-  const fc2 = act && b.add({ ...spec, id: `${p}fc2`, op: 'conv', inputs: [act], attrs: conv1x1(c) });
-  const gate = fc2 && b.add({ ...spec, id: `${p}gate`, op: 'sigmoid', inputs: [fc2] });
+  const pool = b.add({ ...spec, id: `${p}${names.pool ?? 'pool'}`, op: 'global_avg_pool', inputs: [x], attrs: { keepdims: true } });
+  const fc1 = pool && b.add({ ...spec, id: `${p}${names.fc1 ?? 'fc1'}`, op: 'conv', inputs: [pool], attrs: conv1x1(rd) });
+  const act = fc1 && b.add({ ...spec, id: `${p}${names.relu ?? 'relu'}`, op: 'relu', inputs: [fc1] });
+  const fc2 = act && b.add({ ...spec, id: `${p}${names.fc2 ?? 'fc2'}`, op: 'conv', inputs: [act], attrs: conv1x1(c) });
+  const gate = fc2 && b.add({ ...spec, id: `${p}${names.gate ?? 'gate'}`, op: 'sigmoid', inputs: [fc2] });
   return gate && b.add({ ...spec, id: `${p}scale`, op: 'mul', inputs: [x, gate] });
 }
 

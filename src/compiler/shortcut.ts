@@ -13,6 +13,8 @@ export interface ShortcutInput {
   main: string;
   /** `layer2.0.` */
   prefix: string;
+  /** Local names of the nodes it may insert (default downsample.0, downsample.1, ...; RegNet: proj.0, proj.1). */
+  ids?: readonly string[];
   stride: number;
   preact: boolean;
   stage: string;
@@ -47,7 +49,7 @@ export function buildShortcut(b: GraphBuilder, s: ShortcutInput, bag: Diagnostic
   if (reasons.length === 0) reasons.push('the conv rule always projects');
   const inserted: Insertion = { rule: s.rule, reason: reasons.join(', '), blockLoc: s.blockLoc };
   const meta = { loc: s.blockLoc, inserted, path: 'shortcut' as const, stage: s.stage, block: s.block };
-  const id = (n: number) => `${s.prefix}downsample.${n}`;
+  const id = (n: number) => `${s.prefix}${s.ids?.[n] ?? `downsample.${n}`}`;
   const outC = outShape[2];
   const st: [number, number] = [s.stride, s.stride];
 

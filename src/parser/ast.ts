@@ -5,7 +5,7 @@ import type { Loc } from './location.js';
 export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
 
 /** Built-in block types; kept in step with docs/dsl.md. */
-export const BUILTIN_BLOCKS = ['basic', 'bottleneck', 'preact_basic', 'preact_bottleneck'] as const;
+export const BUILTIN_BLOCKS = ['basic', 'bottleneck', 'preact_basic', 'preact_bottleneck', 'regnet_x', 'regnet_y'] as const;
 export type BuiltinBlock = (typeof BUILTIN_BLOCKS)[number];
 
 /** A number as written: a literal, or an expression over block parameters evaluated at compile time. */
@@ -27,8 +27,33 @@ export interface LayerAst {
 }
 
 export interface SeAst {
+  /** Squeeze width = the SE input's channels // reduction (when `ratio` is absent). */
   reduction: number;
+  /** Squeeze width = round(ratio * width), the width named by `of` (RegNet-Y: 0.25 of the block's input). */
+  ratio?: number;
+  of: 'current' | 'input';
   loc: Loc;
+}
+
+/** Node names of generated RegNet stages: torchvision's (to import its weights) or pycls's. */
+export type RegNetNames = 'torchvision' | 'pycls';
+
+/** A RegNet/AnyNet design (pycls's parameters) that the compiler expands into stages. */
+export interface RegNetAst {
+  depth: number;
+  w0: number;
+  wa: number;
+  wm: number;
+  groupWidth: number;
+  bottleneckRatio: number;
+  seRatio: number;
+  stride: number;
+  quantum: number;
+  rounding: 'pycls' | 'torchvision';
+  names: RegNetNames;
+  shortcut?: ShortcutRuleName;
+  loc: Loc;
+  fieldLocs: Record<string, Loc>;
 }
 
 export interface StageAst {
@@ -53,6 +78,14 @@ export interface StageAst {
   se: SeAst | null;
   /** Values for a user block's parameters. */
   params: Record<string, number>;
+  /** RegNet blocks: channels per group of the 3x3 conv (0 when not written). */
+  groupWidth: number;
+  /** RegNet blocks: bottleneck width = round(channels * bottleneckRatio). */
+  bottleneckRatio: number;
+  /** Generated RegNet stages: how their blocks are named (absent: `<stage>.<index>.`). */
+  naming?: RegNetNames;
+  /** A `{ regnet: ... }` item, not yet expanded into stages (the compiler does that first). */
+  design?: RegNetAst;
   loc: Loc;
   /** Where each field was written (or the stage, when it came from a default). */
   fieldLocs: Record<string, Loc>;

@@ -1,4 +1,4 @@
-import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type LayerAst, type NumArg, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
+import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type LayerAst, type NumArg, type RegNetAst, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import { isExprError, parseExpr } from './expr.js';
 import type { Loc } from './location.js';
@@ -45,6 +45,11 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
   const known = [...BUILTIN_BLOCKS, ...blocks.keys()];
   (get(root, 'stages') as LSeq).items.forEach((item, index) => {
     const s = item as LMap;
+    const design = getEntry(s, 'regnet');
+    if (design) {
+      stages.push(designPlaceholder(index, design.value as LMap, s.loc, globalShortcut));
+      return;
+    }
     // A field comes from the stage, else from stage_defaults, else from the built-in default.
     const pick = (key: string): { node?: LNode; loc: Loc } => {
       const own = getEntry(s, key);
@@ -83,6 +88,8 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
       shortcut: ((sc.node && str(sc.node)) ?? globalShortcut) as ShortcutRuleName,
       se: seOf(se.node, se.loc),
       params: { ...paramsOf(defaults ? get(defaults, 'params') : undefined), ...paramsOf(getEntry(s, 'params')?.value) },
+      groupWidth: num(get(s, 'group_width')),
+      bottleneckRatio: get(s, 'bottleneck_ratio') ? num(get(s, 'bottleneck_ratio')) : 1,
       loc: s.loc,
       fieldLocs: { ...fieldLocs, shortcut: sc.loc, se: se.loc, params: params.loc },
     });
@@ -123,12 +130,69 @@ function paramsOf(n: LNode | undefined): Record<string, number> {
 
 function seOf(n: LNode | undefined, loc: Loc): SeAst | null {
   if (!n) return null;
-  if (n.kind === 'scalar') return n.value === true ? { reduction: DEFAULT_SE_REDUCTION, loc } : null;
+  if (n.kind === 'scalar') return n.value === true ? { reduction: DEFAULT_SE_REDUCTION, of: 'current', loc } : null;
   if (n.kind === 'map') {
     const r = get(n, 'reduction');
-    return { reduction: r?.kind === 'scalar' ? (r.value as number) : DEFAULT_SE_REDUCTION, loc };
+    const ratio = get(n, 'ratio');
+    const of = get(n, 'of');
+    const se: SeAst = { reduction: r?.kind === 'scalar' ? (r.value as number) : DEFAULT_SE_REDUCTION, of: ratio ? 'input' : 'current', loc };
+    if (ratio?.kind === 'scalar') se.ratio = ratio.value as number;
+    if (of?.kind === 'scalar') se.of = of.value as SeAst['of'];
+    return se;
   }
   return null;
+}
+
+/**
+ * A `{ regnet: ... }` stage item: the design's fields, kept for the compiler, which expands it
+ * into stages (expansion is the compiler's; the parser only reads what is written).
+ */
+function designPlaceholder(index: number, m: LMap, itemLoc: Loc, globalShortcut: ShortcutRuleName): StageAst {
+  const fieldLocs: Record<string, Loc> = {};
+  for (const e of m.entries) fieldLocs[e.key] = e.value.loc;
+  const n = (key: string, dflt: number) => {
+    const v = get(m, key);
+    return v?.kind === 'scalar' && typeof v.value === 'number' ? v.value : dflt;
+  };
+  const s = (key: string) => {
+    const v = get(m, key);
+    return v?.kind === 'scalar' && typeof v.value === 'string' ? v.value : undefined;
+  };
+  const design: RegNetAst = {
+    depth: n('depth', 1),
+    w0: n('w0', 1),
+    wa: n('wa', 0),
+    wm: n('wm', 2),
+    groupWidth: n('group_width', 1),
+    bottleneckRatio: n('bottleneck_ratio', 1),
+    seRatio: n('se_ratio', 0),
+    stride: n('stride', 2),
+    quantum: n('quantum', 8),
+    rounding: (s('rounding') ?? 'pycls') as RegNetAst['rounding'],
+    names: (s('names') ?? 'torchvision') as RegNetAst['names'],
+    shortcut: s('shortcut') as ShortcutRuleName | undefined,
+    loc: m.loc,
+    fieldLocs,
+  };
+  return {
+    index,
+    block: design.seRatio > 0 ? 'regnet_y' : 'regnet_x',
+    channels: 0,
+    blocks: 0,
+    stride: design.stride,
+    groups: 1,
+    widthPerGroup: 64,
+    dilation: 1,
+    firstDilation: 1,
+    shortcut: design.shortcut ?? globalShortcut,
+    se: null,
+    params: {},
+    groupWidth: design.groupWidth,
+    bottleneckRatio: design.bottleneckRatio,
+    design,
+    loc: itemLoc,
+    fieldLocs,
+  };
 }
 
 function layersOf(seq: LSeq | undefined, bag: DiagnosticBag): LayerAst[] {

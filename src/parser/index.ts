@@ -6,7 +6,7 @@ import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.j
 import { READ_LIMITS, readYaml } from './read.js';
 import { validateTree } from './schema.js';
 import { buildAst } from './build.js';
-import type { LMap } from './tree.js';
+import { toPlain, type LMap } from './tree.js';
 
 export * from './ast.js';
 export type { DiagnosticCode, Severity } from './codes.js';
@@ -26,6 +26,8 @@ export interface ParseOptions {
   extendsRoot?: string;
   /** File reader for `extends` (tests swap it). */
   readFile?: (path: string) => Uint8Array;
+  /** Keep the composed document (after extends and --set) as plain data in `document`. */
+  keepDocument?: boolean;
 }
 
 export interface ParseResult {
@@ -37,6 +39,8 @@ export interface ParseResult {
   sources: Map<string, string>;
   /** The bag, so the compiler can keep collecting into it. */
   bag: DiagnosticBag;
+  /** With keepDocument: the composed document as plain data (what `extends` and --set made). */
+  document?: unknown;
 }
 
 /** Parse one architecture from text or bytes: YAML -> extends -> --set -> schema -> typed AST. */
@@ -67,7 +71,9 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
   if (bag.hasErrors) return done();
   if (!validateTree(root, bag)) return done();
-  return done(buildAst(root, file, bag));
+  const result = done(buildAst(root, file, bag));
+  if (opts.keepDocument) result.document = toPlain(root);
+  return result;
 }
 
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */

@@ -203,6 +203,6 @@ function typeHint(want: string, node: LNode | undefined): string | undefined {
 }
 
 function fieldHint(missing: string): string | undefined {
-  const doc = (architectureSchema.properties as any)[missing]?.description ?? (architectureSchema.properties.stages.items.properties as any)[missing]?.description;
+  const doc = (architectureSchema.properties as any)[missing]?.description ?? (architectureSchema.$defs.stage.properties as any)[missing]?.description ?? (architectureSchema.$defs.regnet.properties as any)[missing]?.description;
   return doc ? `${missing}: ${doc}` : undefined;
 }

@@ -40,6 +40,16 @@ const expected: Record<string, { params: number; macs: number; nonTrainable?: nu
   // fc 64 * 10 + 10 = 650 (640 MACs). Total 78,042 params, 2,686,848 MACs.
   mnist_resnet: { params: 78_042, macs: 2_686_848, stages: ['14x14x16', '7x7x32', '4x4x64'] },
   seresnet50: { params: 28_088_024, macs: 4_091_699_200, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
+  // torchvision resnet50(replace_stride_with_dilation=[False, True, True] / [False, False, True]):
+  // ResNet-50's params; MACs from torchvision's own model with conv/linear forward hooks.
+  resnet50_os8: { params: 25_557_032, macs: 19_079_364_608, stages: ['56x56x256', '28x28x512', '28x28x1024', '28x28x2048'] },
+  resnet50_os16: { params: 25_557_032, macs: 6_208_618_496, stages: ['56x56x256', '28x28x512', '14x14x1024', '14x14x2048'] },
+  // RegNets: torchvision's figures (params, buffers, MACs by forward hooks) and pycls's
+  // model_complexity.json (2,684,792 params; its 199,040,872 "flops" count fc's 1,000 bias adds).
+  // test/compiler/regnet.test.ts recomputes torchvision's with torchvision itself.
+  regnet_x_400mf: { params: 5_495_976, macs: 413_812_608, nonTrainable: 37_856, stages: ['56x56x32', '28x28x64', '14x14x160', '7x7x400'] },
+  regnet_y_400mf: { params: 4_344_144, macs: 401_842_848, nonTrainable: 27_152, stages: ['56x56x48', '28x28x104', '14x14x208', '7x7x440'] },
+  regnetx_200mf: { params: 2_684_792, macs: 199_039_872, stages: ['56x56x24', '28x28x56', '14x14x152', '7x7x368'] },
 };
 
 const files = readdirSync(new URL('../../architectures/', import.meta.url)).filter((f) => f.endsWith('.yaml'));

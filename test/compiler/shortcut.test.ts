@@ -106,8 +106,10 @@ describe('shortcut rules', () => {
     expect(inserted(g).filter((s) => s.startsWith('layer1.1') || s.startsWith('layer1.2'))).toEqual([]);
   });
 
-  it('a stage that both strides and dilates is refused at its line (no such TF.js convolution)', () => {
-    const yaml = arch({ stages: '  - { block: basic, channels: 16, blocks: 1, stride: 2, dilation: 2 }' });
+  it('a conv that both strides and dilates is refused at its stage line (no such TF.js convolution)', () => {
+    // Block 0's strided conv takes first_dilation (default: the previous stage's, 1), so only an
+    // explicit first_dilation makes it combine the two.
+    const yaml = arch({ stages: '  - { block: basic, channels: 16, blocks: 1, stride: 2, dilation: 2, first_dilation: 2 }' });
     const r = compileSource(yaml, { file: 'rule.yaml' });
     expect(r.diagnostics[0]).toMatchObject({ code: 'invalid-value', loc: at(yaml, '{ block: basic, channels: 16, blocks: 1, stride: 2') });
     expect(r.diagnostics[0].message).toMatch(/cannot combine stride 2x2 with dilation 2x2/);

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCRIPT = join(ROOT, 'tools/torch_reference.py');
 
-export const IMAGENET_MODELS = ['resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2', 'resnet50_os8', 'resnet50_os16', 'preact_resnet18', 'seresnet50'] as const;
+export const IMAGENET_MODELS = ['resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2', 'resnet50_os8', 'resnet50_os16', 'preact_resnet18', 'seresnet50', 'regnet_y_400mf'] as const;
 export const MODELS = [...IMAGENET_MODELS, 'cifar_resnet20', 'tiny_flatten'] as const;
 export type ParityModel = (typeof MODELS)[number];
 

@@ -8,3 +8,4 @@ export { checkPicture, COLLAPSE_MODES, layoutGraph, PICTURE_LIMITS, pictureColla
 export { escapeMermaid, formatMermaid, type MermaidOptions } from './mermaid.js';
 export { escapeXml } from './escape.js';
 export { formatSvg, renderSvg, type SvgOptions } from './svg.js';
+export { formatPareto, type ParetoOptions } from './pareto.js';

@@ -4,18 +4,18 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order.","minItems":1,"maxItems":64,"items":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"required":["block","channels","blocks"],"additionalProperties":false}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, or {reduction: n} (default 16).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
 const schema12 = {"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."};
-const schema14 = {"description":"Squeeze-and-excitation in every block: true, false, or {reduction: n} (default 16).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."}},"additionalProperties":false},"else":{"type":"boolean"}};
+const schema14 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}};
 const schema15 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
-const schema17 = {"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming."};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern2 = new RegExp("^[A-Za-z_][A-Za-z0-9_.]*$", "u");
 const schema16 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]};
+const schema17 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
 const schema18 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
+const pattern2 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 const pattern3 = new RegExp("\\$", "u");
 const schema23 = {"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}};
 
@@ -457,7 +457,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!pattern2.test(data2)){
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data2};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1621,7 +1621,7 @@ vErrors.push(err86);
 errors++;
 }
 if(!pattern2.test(data14)){
-const err87 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data14};
+const err87 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data14};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1775,7 +1775,7 @@ vErrors.push(err99);
 errors++;
 }
 if(!pattern2.test(data18)){
-const err100 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data18};
+const err100 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data18};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1859,7 +1859,7 @@ vErrors.push(err106);
 errors++;
 }
 if(!pattern2.test(data20)){
-const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data20};
+const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data20};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1943,7 +1943,7 @@ vErrors.push(err113);
 errors++;
 }
 if(!pattern2.test(data22)){
-const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data22};
+const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data22};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -2027,7 +2027,7 @@ vErrors.push(err120);
 errors++;
 }
 if(!pattern2.test(data24)){
-const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data24};
+const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data24};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -2111,7 +2111,7 @@ vErrors.push(err127);
 errors++;
 }
 if(!pattern2.test(data26)){
-const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data26};
+const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data26};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -2205,7 +2205,7 @@ vErrors.push(err135);
 errors++;
 }
 if(!pattern2.test(data28)){
-const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data28};
+const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data28};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2875,7 +2875,7 @@ vErrors.push(err181);
 errors++;
 }
 if(!pattern2.test(data35)){
-const err182 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data35};
+const err182 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data35};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -3545,7 +3545,7 @@ vErrors.push(err227);
 errors++;
 }
 if(!pattern2.test(data42)){
-const err228 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data42};
+const err228 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data42};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3635,7 +3635,7 @@ vErrors.push(err234);
 errors++;
 }
 if(!pattern2.test(data45)){
-const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data45};
+const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data45};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3719,7 +3719,7 @@ vErrors.push(err241);
 errors++;
 }
 if(!pattern2.test(data47)){
-const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data47};
+const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data47};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3813,7 +3813,7 @@ vErrors.push(err249);
 errors++;
 }
 if(!pattern2.test(data49)){
-const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data49};
+const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data49};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3942,7 +3942,7 @@ vErrors.push(err260);
 errors++;
 }
 if(!pattern2.test(data52)){
-const err261 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data52};
+const err261 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data52};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -4142,7 +4142,7 @@ vErrors.push(err275);
 errors++;
 }
 if(!pattern2.test(data56)){
-const err276 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data56};
+const err276 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data56};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4339,7 +4339,7 @@ vErrors.push(err290);
 errors++;
 }
 if(!pattern2.test(data59)){
-const err291 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data59};
+const err291 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data59};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4539,14 +4539,1174 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema59 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema55 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
-function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.depth === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema55.required,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.w0 === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema55.required,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.wa === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema55.required,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.wm === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema55.required,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.group_width === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema55.required,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func2.call(schema55.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.depth !== undefined){
+let data0 = data.depth;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.depth.type,parentSchema:schema55.properties.depth,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 10000 || isNaN(data0)){
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema55.properties.depth,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data0 < 1 || isNaN(data0)){
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.depth,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+if(data.w0 !== undefined){
+let data1 = data.w0;
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 65536 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.w0,data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data1 <= 0 || isNaN(data1)){
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema55.properties.w0,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.w0.type,parentSchema:schema55.properties.w0,data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.wa !== undefined){
+let data2 = data.wa;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65536 || isNaN(data2)){
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.wa,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data2 < 0 || isNaN(data2)){
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.wa,data:data2};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.wa.type,parentSchema:schema55.properties.wa,data:data2};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.wm !== undefined){
+let data3 = data.wm;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 64 || isNaN(data3)){
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.wm,data:data3};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data3 <= 1 || isNaN(data3)){
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema55.properties.wm,data:data3};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.wm.type,parentSchema:schema55.properties.wm,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.group_width !== undefined){
+let data4 = data.group_width;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.group_width.type,parentSchema:schema55.properties.group_width,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 65536 || isNaN(data4)){
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.group_width,data:data4};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.group_width,data:data4};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+if(data.bottleneck_ratio !== undefined){
+let data5 = data.bottleneck_ratio;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 64 || isNaN(data5)){
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(data5 <= 0 || isNaN(data5)){
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.bottleneck_ratio.type,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.se_ratio !== undefined){
+let data6 = data.se_ratio;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1 || isNaN(data6)){
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema55.properties.se_ratio,data:data6};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if(data6 < 0 || isNaN(data6)){
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.se_ratio,data:data6};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.se_ratio.type,parentSchema:schema55.properties.se_ratio,data:data6};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.stride !== undefined){
+let data7 = data.stride;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.stride.type,parentSchema:schema55.properties.stride,data:data7};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 64 || isNaN(data7)){
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.stride,data:data7};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data7 < 1 || isNaN(data7)){
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.stride,data:data7};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+if(data.quantum !== undefined){
+let data8 = data.quantum;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.quantum.type,parentSchema:schema55.properties.quantum,data:data8};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 1024 || isNaN(data8)){
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema55.properties.quantum,data:data8};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(data8 < 1 || isNaN(data8)){
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.quantum,data:data8};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+if(data.rounding !== undefined){
+let data9 = data.rounding;
+if(!((data9 === "pycls") || (data9 === "torchvision"))){
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema55.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.rounding.enum,parentSchema:schema55.properties.rounding,data:data9};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.names !== undefined){
+let data10 = data.names;
+if(!((data10 === "torchvision") || (data10 === "pycls"))){
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema55.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.names.enum,parentSchema:schema55.properties.names,data:data10};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data.shortcut !== undefined){
+let data11 = data.shortcut;
+if(!(((((data11 === "projection") || (data11 === "identity")) || (data11 === "zeropad")) || (data11 === "conv")) || (data11 === "avgdown"))){
+const err35 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data11};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+validate18.errors = vErrors;
+return errors === 0;
+}
+
+const schema57 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."}},"required":["block","channels","blocks"],"additionalProperties":false};
+
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.block === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema57.required,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.channels === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema57.required,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.blocks === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema57.required,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func2.call(schema57.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func3(data0) > 128){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(!pattern2.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data1 = data.block;
+if(typeof data1 === "string"){
+if(func3(data1) > 64){
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema57.properties.block,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(func3(data1) < 1){
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.block,data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.block.type,parentSchema:schema57.properties.block,data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.channels !== undefined){
+let data2 = data.channels;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.channels.type,parentSchema:schema57.properties.channels,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65536 || isNaN(data2)){
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.channels,data:data2};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.channels,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+if(data.blocks !== undefined){
+let data3 = data.blocks;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.blocks.type,parentSchema:schema57.properties.blocks,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 10000 || isNaN(data3)){
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema57.properties.blocks,data:data3};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data3 < 1 || isNaN(data3)){
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.blocks,data:data3};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data.stride !== undefined){
+let data4 = data.stride;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.stride.type,parentSchema:schema57.properties.stride,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 64 || isNaN(data4)){
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.stride,data:data4};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.stride,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+if(data.groups !== undefined){
+let data5 = data.groups;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.groups.type,parentSchema:schema57.properties.groups,data:data5};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 4096 || isNaN(data5)){
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema57.properties.groups,data:data5};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data5 < 1 || isNaN(data5)){
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.groups,data:data5};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+if(data.width_per_group !== undefined){
+let data6 = data.width_per_group;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.width_per_group.type,parentSchema:schema57.properties.width_per_group,data:data6};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 65536 || isNaN(data6)){
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.width_per_group,data:data6};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(data6 < 1 || isNaN(data6)){
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.width_per_group,data:data6};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+if(data.dilation !== undefined){
+let data7 = data.dilation;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.dilation.type,parentSchema:schema57.properties.dilation,data:data7};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 64 || isNaN(data7)){
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.dilation,data:data7};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data7 < 1 || isNaN(data7)){
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.dilation,data:data7};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+if(data.first_dilation !== undefined){
+let data8 = data.first_dilation;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.first_dilation.type,parentSchema:schema57.properties.first_dilation,data:data8};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 64 || isNaN(data8)){
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.first_dilation,data:data8};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(data8 < 1 || isNaN(data8)){
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.first_dilation,data:data8};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+if(data.shortcut !== undefined){
+let data9 = data.shortcut;
+if(!(((((data9 === "projection") || (data9 === "identity")) || (data9 === "zeropad")) || (data9 === "conv")) || (data9 === "avgdown"))){
+const err31 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data9};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data.se !== undefined){
+let data10 = data.se;
+const _errs25 = errors;
+let valid4 = true;
+const _errs26 = errors;
+if(!(data10 && typeof data10 == "object" && !Array.isArray(data10))){
+const err32 = {};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+var _valid0 = _errs26 === errors;
+errors = _errs25;
+if(vErrors !== null){
+if(_errs25){
+vErrors.length = _errs25;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs28 = errors;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+for(const key1 in data10){
+if(!(((key1 === "reduction") || (key1 === "ratio")) || (key1 === "of"))){
+const err33 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data10};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data10.reduction !== undefined){
+let data11 = data10.reduction;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err34 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data11};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 1024 || isNaN(data11)){
+const err35 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data11};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if(data11 < 1 || isNaN(data11)){
+const err36 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data11};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+if(data10.ratio !== undefined){
+let data12 = data10.ratio;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 1 || isNaN(data12)){
+const err37 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data12};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+if(data12 <= 0 || isNaN(data12)){
+const err38 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data12};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data12};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data10.of !== undefined){
+let data13 = data10.of;
+if(!((data13 === "input") || (data13 === "current"))){
+const err40 = {instancePath:instancePath+"/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data13};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data10};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+var _valid0 = _errs28 === errors;
+valid4 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs36 = errors;
+if(typeof data10 !== "boolean"){
+const err42 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data10};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+var _valid0 = _errs36 === errors;
+valid4 = _valid0;
+ifClause0 = "else";
+}
+if(!valid4){
+const err43 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data10};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.params !== undefined){
+let data14 = data.params;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(Object.keys(data14).length > 64){
+const err44 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data14};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+for(const key2 in data14){
+const _errs41 = errors;
+if(typeof key2 === "string"){
+if(func3(key2) > 64){
+const err45 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key2,propertyName:key2};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(!pattern1.test(key2)){
+const err46 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key2,propertyName:key2};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+var valid7 = _errs41 === errors;
+if(!valid7){
+const err47 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data14};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+for(const key3 in data14){
+let data15 = data14[key3];
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 1048576 || isNaN(data15)){
+const err48 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data15};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data15 < -1048576 || isNaN(data15)){
+const err49 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data15};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data15};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data14};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.group_width !== undefined){
+let data16 = data.group_width;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err52 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.group_width.type,parentSchema:schema57.properties.group_width,data:data16};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 65536 || isNaN(data16)){
+const err53 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.group_width,data:data16};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data16 < 1 || isNaN(data16)){
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.group_width,data:data16};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+if(data.bottleneck_ratio !== undefined){
+let data17 = data.bottleneck_ratio;
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 64 || isNaN(data17)){
+const err55 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+if(data17 <= 0 || isNaN(data17)){
+const err56 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema57.properties.bottleneck_ratio.type,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+validate20.errors = vErrors;
+return errors === 0;
+}
+
+const schema62 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema59.required,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema62.required,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4557,7 +5717,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "params") || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4667,7 +5827,7 @@ if(data.layers !== undefined){
 let data2 = data.layers;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema59.properties.layers,data:data2};
+const err10 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema62.properties.layers,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4677,7 +5837,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema59.properties.layers,data:data2};
+const err11 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema62.properties.layers,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4695,7 +5855,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema59.properties.layers.type,parentSchema:schema59.properties.layers,data:data2};
+const err12 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.properties.layers.type,parentSchema:schema62.properties.layers,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4708,7 +5868,7 @@ errors++;
 if(data.post !== undefined){
 let data4 = data.post;
 if(!((((((data4 === "relu") || (data4 === "relu6")) || (data4 === "sigmoid")) || (data4 === "silu")) || (data4 === "tanh")) || (data4 === "none"))){
-const err13 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema59.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.post.enum,parentSchema:schema59.properties.post,data:data4};
+const err13 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema62.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema62.properties.post.enum,parentSchema:schema62.properties.post,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4720,7 +5880,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4729,7 +5889,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate19.errors = vErrors;
+validate23.errors = vErrors;
 return errors === 0;
 }
 
@@ -5292,7 +6452,7 @@ if(_valid0){
 const _errs39 = errors;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
-if(!(key3 === "reduction")){
+if(!(((key3 === "reduction") || (key3 === "ratio")) || (key3 === "of"))){
 const err46 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data15};
 if(vErrors === null){
 vErrors = [err46];
@@ -5338,9 +6498,11 @@ errors++;
 }
 }
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data15};
+if(data15.ratio !== undefined){
+let data17 = data15.ratio;
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1 || isNaN(data17)){
+const err50 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -5349,14 +6511,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-var _valid0 = _errs39 === errors;
-valid6 = _valid0;
-ifClause0 = "then";
-}
-else {
-const _errs44 = errors;
-if(typeof data15 !== "boolean"){
-const err51 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data15};
+if(data17 <= 0 || isNaN(data17)){
+const err51 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data17};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -5365,12 +6521,9 @@ vErrors.push(err51);
 }
 errors++;
 }
-var _valid0 = _errs44 === errors;
-valid6 = _valid0;
-ifClause0 = "else";
 }
-if(!valid6){
-const err52 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data15};
+else {
+const err52 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data17};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -5380,11 +6533,10 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data10.params !== undefined){
-let data17 = data10.params;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(Object.keys(data17).length > 64){
-const err53 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data17};
+if(data15.of !== undefined){
+let data18 = data15.of;
+if(!((data18 === "input") || (data18 === "current"))){
+const err53 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -5393,11 +6545,10 @@ vErrors.push(err53);
 }
 errors++;
 }
-for(const key4 in data17){
-const _errs49 = errors;
-if(typeof key4 === "string"){
-if(func3(key4) > 64){
-const err54 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data15};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -5406,8 +6557,14 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(!pattern1.test(key4)){
-const err55 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+var _valid0 = _errs39 === errors;
+valid6 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs47 = errors;
+if(typeof data15 !== "boolean"){
+const err55 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data15};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -5416,10 +6573,12 @@ vErrors.push(err55);
 }
 errors++;
 }
+var _valid0 = _errs47 === errors;
+valid6 = _valid0;
+ifClause0 = "else";
 }
-var valid9 = _errs49 === errors;
-if(!valid9){
-const err56 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data17};
+if(!valid6){
+const err56 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data15};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -5429,11 +6588,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-for(const key5 in data17){
-let data18 = data17[key5];
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1048576 || isNaN(data18)){
-const err57 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data18};
+if(data10.params !== undefined){
+let data19 = data10.params;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(Object.keys(data19).length > 64){
+const err57 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -5442,8 +6601,11 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data18 < -1048576 || isNaN(data18)){
-const err58 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data18};
+for(const key4 in data19){
+const _errs52 = errors;
+if(typeof key4 === "string"){
+if(func3(key4) > 64){
+const err58 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -5452,9 +6614,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data18};
+if(!pattern1.test(key4)){
+const err59 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -5464,9 +6625,9 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data17};
+var valid9 = _errs52 === errors;
+if(!valid9){
+const err60 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data19};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -5476,9 +6637,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-}
-else {
-const err61 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data10};
+for(const key5 in data19){
+let data20 = data19[key5];
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 1048576 || isNaN(data20)){
+const err61 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -5487,12 +6650,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-if(data.stem !== undefined){
-let data19 = data.stem;
-if(Array.isArray(data19)){
-if(data19.length > 256){
-const err62 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data19};
+if(data20 < -1048576 || isNaN(data20)){
+const err62 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -5501,16 +6660,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-const len0 = data19.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate11(data19[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data19,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
-}
 }
 else {
-const err63 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data19};
+const err63 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data20};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -5520,11 +6672,9 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.stages !== undefined){
-let data21 = data.stages;
-if(Array.isArray(data21)){
-if(data21.length > 64){
-const err64 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data21};
+}
+else {
+const err64 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data19};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -5533,8 +6683,10 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data21.length < 1){
-const err65 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data21};
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data10};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -5543,12 +6695,12 @@ vErrors.push(err65);
 }
 errors++;
 }
-const len1 = data21.length;
-for(let i1=0; i1<len1; i1++){
-let data22 = data21[i1];
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-if(data22.block === undefined){
-const err66 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema11.properties.stages.items.required,parentSchema:schema11.properties.stages.items,data:data22};
+}
+if(data.stem !== undefined){
+let data21 = data.stem;
+if(Array.isArray(data21)){
+if(data21.length > 256){
+const err66 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data21};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -5557,8 +6709,16 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(data22.channels === undefined){
-const err67 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema11.properties.stages.items.required,parentSchema:schema11.properties.stages.items,data:data22};
+const len0 = data21.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate11(data21[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data21,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data21};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -5567,8 +6727,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-if(data22.blocks === undefined){
-const err68 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema11.properties.stages.items.required,parentSchema:schema11.properties.stages.items,data:data22};
+}
+if(data.stages !== undefined){
+let data23 = data.stages;
+if(Array.isArray(data23)){
+if(data23.length > 64){
+const err68 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data23};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -5577,9 +6741,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-for(const key6 in data22){
-if(!(func2.call(schema11.properties.stages.items.properties, key6))){
-const err69 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items,data:data22};
+if(data23.length < 1){
+const err69 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data23};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -5588,12 +6751,17 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-if(data22.name !== undefined){
-let data23 = data22.name;
-if(typeof data23 === "string"){
-if(func3(data23) > 128){
-const err70 = {instancePath:instancePath+"/stages/" + i1+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data23};
+const len1 = data23.length;
+for(let i1=0; i1<len1; i1++){
+let data24 = data23[i1];
+const _errs62 = errors;
+let valid15 = true;
+const _errs63 = errors;
+if(errors === _errs63){
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+let missing0;
+if((data24.regnet === undefined) && (missing0 = "regnet")){
+const err70 = {};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -5602,8 +6770,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(!pattern2.test(data23)){
-const err71 = {instancePath:instancePath+"/stages/" + i1+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_.]*$",parentSchema:schema17,data:data23};
+}
+else {
+const err71 = {};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -5613,8 +6782,22 @@ vErrors.push(err71);
 errors++;
 }
 }
+var _valid1 = _errs63 === errors;
+errors = _errs62;
+if(vErrors !== null){
+if(_errs62){
+vErrors.length = _errs62;
+}
 else {
-const err72 = {instancePath:instancePath+"/stages/" + i1+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data23};
+vErrors = null;
+}
+}
+let ifClause1;
+if(_valid1){
+const _errs65 = errors;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.regnet === undefined){
+const err72 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data24};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -5623,12 +6806,9 @@ vErrors.push(err72);
 }
 errors++;
 }
-}
-if(data22.block !== undefined){
-let data24 = data22.block;
-if(typeof data24 === "string"){
-if(func3(data24) > 64){
-const err73 = {instancePath:instancePath+"/stages/" + i1+"/block",schemaPath:"#/properties/stages/items/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.stages.items.properties.block,data:data24};
+for(const key6 in data24){
+if(!(key6 === "regnet")){
+const err73 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data24};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -5637,8 +6817,16 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(func3(data24) < 1){
-const err74 = {instancePath:instancePath+"/stages/" + i1+"/block",schemaPath:"#/properties/stages/items/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.stages.items.properties.block,data:data24};
+}
+if(data24.regnet !== undefined){
+if(!(validate18(data24.regnet, {instancePath:instancePath+"/stages/" + i1+"/regnet",parentData:data24,parentDataProperty:"regnet",rootData}))){
+vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data24};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -5647,9 +6835,22 @@ vErrors.push(err74);
 }
 errors++;
 }
+var _valid1 = _errs65 === errors;
+valid15 = _valid1;
+ifClause1 = "then";
 }
 else {
-const err75 = {instancePath:instancePath+"/stages/" + i1+"/block",schemaPath:"#/properties/stages/items/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.stages.items.properties.block.type,parentSchema:schema11.properties.stages.items.properties.block,data:data24};
+const _errs69 = errors;
+if(!(validate20(data24, {instancePath:instancePath+"/stages/" + i1,parentData:data23,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs69 === errors;
+valid15 = _valid1;
+ifClause1 = "else";
+}
+if(!valid15){
+const err75 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data24};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -5659,10 +6860,9 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data22.channels !== undefined){
-let data25 = data22.channels;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err76 = {instancePath:instancePath+"/stages/" + i1+"/channels",schemaPath:"#/properties/stages/items/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.channels.type,parentSchema:schema11.properties.stages.items.properties.channels,data:data25};
+}
+else {
+const err76 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data23};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -5671,9 +6871,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 65536 || isNaN(data25)){
-const err77 = {instancePath:instancePath+"/stages/" + i1+"/channels",schemaPath:"#/properties/stages/items/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stages.items.properties.channels,data:data25};
+}
+if(data.head !== undefined){
+let data26 = data.head;
+if(Array.isArray(data26)){
+if(data26.length > 256){
+const err77 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data26};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -5682,8 +6885,16 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err78 = {instancePath:instancePath+"/stages/" + i1+"/channels",schemaPath:"#/properties/stages/items/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.channels,data:data25};
+const len2 = data26.length;
+for(let i2=0; i2<len2; i2++){
+if(!(validate11(data26[i2], {instancePath:instancePath+"/head/" + i2,parentData:data26,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data26};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -5693,11 +6904,11 @@ vErrors.push(err78);
 errors++;
 }
 }
-}
-if(data22.blocks !== undefined){
-let data26 = data22.blocks;
-if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err79 = {instancePath:instancePath+"/stages/" + i1+"/blocks",schemaPath:"#/properties/stages/items/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.blocks.type,parentSchema:schema11.properties.stages.items.properties.blocks,data:data26};
+if(data.blocks !== undefined){
+let data28 = data.blocks;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(Object.keys(data28).length > 64){
+const err79 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data28};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -5706,9 +6917,11 @@ vErrors.push(err79);
 }
 errors++;
 }
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 10000 || isNaN(data26)){
-const err80 = {instancePath:instancePath+"/stages/" + i1+"/blocks",schemaPath:"#/properties/stages/items/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema11.properties.stages.items.properties.blocks,data:data26};
+for(const key7 in data28){
+const _errs75 = errors;
+if(typeof key7 === "string"){
+if(func3(key7) > 64){
+const err80 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -5717,8 +6930,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(data26 < 1 || isNaN(data26)){
-const err81 = {instancePath:instancePath+"/stages/" + i1+"/blocks",schemaPath:"#/properties/stages/items/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.blocks,data:data26};
+if(!pattern1.test(key7)){
+const err81 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -5728,11 +6941,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-}
-if(data22.stride !== undefined){
-let data27 = data22.stride;
-if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err82 = {instancePath:instancePath+"/stages/" + i1+"/stride",schemaPath:"#/properties/stages/items/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.stride.type,parentSchema:schema11.properties.stages.items.properties.stride,data:data27};
+var valid19 = _errs75 === errors;
+if(!valid19){
+const err82 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data28};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -5741,9 +6952,16 @@ vErrors.push(err82);
 }
 errors++;
 }
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 64 || isNaN(data27)){
-const err83 = {instancePath:instancePath+"/stages/" + i1+"/stride",schemaPath:"#/properties/stages/items/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stages.items.properties.stride,data:data27};
+}
+for(const key8 in data28){
+if(!(validate23(data28[key8], {instancePath:instancePath+"/blocks/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data28,parentDataProperty:key8,rootData}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data28};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -5752,516 +6970,15 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(data27 < 1 || isNaN(data27)){
-const err84 = {instancePath:instancePath+"/stages/" + i1+"/stride",schemaPath:"#/properties/stages/items/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.stride,data:data27};
+}
+}
+else {
+const err84 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err84];
 }
 else {
 vErrors.push(err84);
-}
-errors++;
-}
-}
-}
-if(data22.groups !== undefined){
-let data28 = data22.groups;
-if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err85 = {instancePath:instancePath+"/stages/" + i1+"/groups",schemaPath:"#/properties/stages/items/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.groups.type,parentSchema:schema11.properties.stages.items.properties.groups,data:data28};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 > 4096 || isNaN(data28)){
-const err86 = {instancePath:instancePath+"/stages/" + i1+"/groups",schemaPath:"#/properties/stages/items/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stages.items.properties.groups,data:data28};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-if(data28 < 1 || isNaN(data28)){
-const err87 = {instancePath:instancePath+"/stages/" + i1+"/groups",schemaPath:"#/properties/stages/items/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.groups,data:data28};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-}
-if(data22.width_per_group !== undefined){
-let data29 = data22.width_per_group;
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err88 = {instancePath:instancePath+"/stages/" + i1+"/width_per_group",schemaPath:"#/properties/stages/items/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.width_per_group.type,parentSchema:schema11.properties.stages.items.properties.width_per_group,data:data29};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 65536 || isNaN(data29)){
-const err89 = {instancePath:instancePath+"/stages/" + i1+"/width_per_group",schemaPath:"#/properties/stages/items/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stages.items.properties.width_per_group,data:data29};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-if(data29 < 1 || isNaN(data29)){
-const err90 = {instancePath:instancePath+"/stages/" + i1+"/width_per_group",schemaPath:"#/properties/stages/items/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.width_per_group,data:data29};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-if(data22.dilation !== undefined){
-let data30 = data22.dilation;
-if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err91 = {instancePath:instancePath+"/stages/" + i1+"/dilation",schemaPath:"#/properties/stages/items/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.dilation.type,parentSchema:schema11.properties.stages.items.properties.dilation,data:data30};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 64 || isNaN(data30)){
-const err92 = {instancePath:instancePath+"/stages/" + i1+"/dilation",schemaPath:"#/properties/stages/items/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stages.items.properties.dilation,data:data30};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-if(data30 < 1 || isNaN(data30)){
-const err93 = {instancePath:instancePath+"/stages/" + i1+"/dilation",schemaPath:"#/properties/stages/items/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.dilation,data:data30};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-}
-}
-if(data22.first_dilation !== undefined){
-let data31 = data22.first_dilation;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err94 = {instancePath:instancePath+"/stages/" + i1+"/first_dilation",schemaPath:"#/properties/stages/items/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stages.items.properties.first_dilation.type,parentSchema:schema11.properties.stages.items.properties.first_dilation,data:data31};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 64 || isNaN(data31)){
-const err95 = {instancePath:instancePath+"/stages/" + i1+"/first_dilation",schemaPath:"#/properties/stages/items/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stages.items.properties.first_dilation,data:data31};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-if(data31 < 1 || isNaN(data31)){
-const err96 = {instancePath:instancePath+"/stages/" + i1+"/first_dilation",schemaPath:"#/properties/stages/items/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stages.items.properties.first_dilation,data:data31};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-}
-}
-if(data22.shortcut !== undefined){
-let data32 = data22.shortcut;
-if(!(((((data32 === "projection") || (data32 === "identity")) || (data32 === "zeropad")) || (data32 === "conv")) || (data32 === "avgdown"))){
-const err97 = {instancePath:instancePath+"/stages/" + i1+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data32};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-if(data22.se !== undefined){
-let data33 = data22.se;
-const _errs84 = errors;
-let valid19 = true;
-const _errs85 = errors;
-if(!(data33 && typeof data33 == "object" && !Array.isArray(data33))){
-const err98 = {};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-var _valid1 = _errs85 === errors;
-errors = _errs84;
-if(vErrors !== null){
-if(_errs84){
-vErrors.length = _errs84;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause1;
-if(_valid1){
-const _errs87 = errors;
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-for(const key7 in data33){
-if(!(key7 === "reduction")){
-const err99 = {instancePath:instancePath+"/stages/" + i1+"/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data33};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-if(data33.reduction !== undefined){
-let data34 = data33.reduction;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err100 = {instancePath:instancePath+"/stages/" + i1+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data34};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 1024 || isNaN(data34)){
-const err101 = {instancePath:instancePath+"/stages/" + i1+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data34};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if(data34 < 1 || isNaN(data34)){
-const err102 = {instancePath:instancePath+"/stages/" + i1+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data34};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err103 = {instancePath:instancePath+"/stages/" + i1+"/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data33};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-var _valid1 = _errs87 === errors;
-valid19 = _valid1;
-ifClause1 = "then";
-}
-else {
-const _errs92 = errors;
-if(typeof data33 !== "boolean"){
-const err104 = {instancePath:instancePath+"/stages/" + i1+"/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data33};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-var _valid1 = _errs92 === errors;
-valid19 = _valid1;
-ifClause1 = "else";
-}
-if(!valid19){
-const err105 = {instancePath:instancePath+"/stages/" + i1+"/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema14.if,parentSchema:schema14,data:data33};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-if(data22.params !== undefined){
-let data35 = data22.params;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(Object.keys(data35).length > 64){
-const err106 = {instancePath:instancePath+"/stages/" + i1+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data35};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-for(const key8 in data35){
-const _errs97 = errors;
-if(typeof key8 === "string"){
-if(func3(key8) > 64){
-const err107 = {instancePath:instancePath+"/stages/" + i1+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key8,propertyName:key8};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-if(!pattern1.test(key8)){
-const err108 = {instancePath:instancePath+"/stages/" + i1+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key8,propertyName:key8};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-var valid22 = _errs97 === errors;
-if(!valid22){
-const err109 = {instancePath:instancePath+"/stages/" + i1+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key8},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data35};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-}
-for(const key9 in data35){
-let data36 = data35[key9];
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 1048576 || isNaN(data36)){
-const err110 = {instancePath:instancePath+"/stages/" + i1+"/params/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data36};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-if(data36 < -1048576 || isNaN(data36)){
-const err111 = {instancePath:instancePath+"/stages/" + i1+"/params/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data36};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-}
-else {
-const err112 = {instancePath:instancePath+"/stages/" + i1+"/params/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data36};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-}
-}
-else {
-const err113 = {instancePath:instancePath+"/stages/" + i1+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data35};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.type,parentSchema:schema11.properties.stages.items,data:data22};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-}
-}
-else {
-const err115 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data21};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-}
-if(data.head !== undefined){
-let data37 = data.head;
-if(Array.isArray(data37)){
-if(data37.length > 256){
-const err116 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data37};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-const len2 = data37.length;
-for(let i2=0; i2<len2; i2++){
-if(!(validate11(data37[i2], {instancePath:instancePath+"/head/" + i2,parentData:data37,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err117 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data37};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-}
-if(data.blocks !== undefined){
-let data39 = data.blocks;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(Object.keys(data39).length > 64){
-const err118 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data39};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-for(const key10 in data39){
-const _errs106 = errors;
-if(typeof key10 === "string"){
-if(func3(key10) > 64){
-const err119 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-if(!pattern1.test(key10)){
-const err120 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-var valid26 = _errs106 === errors;
-if(!valid26){
-const err121 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data39};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-}
-for(const key11 in data39){
-if(!(validate19(data39[key11], {instancePath:instancePath+"/blocks/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data39,parentDataProperty:key11,rootData}))){
-vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err122 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data39};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-}
-}
-else {
-const err123 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
 }
 errors++;
 }

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import type { SweepRow } from '../../compiler/index.js';
+import { selectBackend } from '../../runtime/backend.js';
+import { buildModel } from '../../runtime/build.js';
+import { UserError } from '../../runtime/errors.js';
+import { InputError, type Io } from '../io.js';
+
+/**
+ * `sweep --measure`: the median of 5 timed forward passes (batch 1, after one warm-up) of each
+ * kept variant on the chosen backend. Loaded only when asked, so a plain sweep never loads TF.js.
+ */
+export async function measureForward(rows: SweepRow[], times: (number | undefined)[], backend: string | undefined, io: Io): Promise<void> {
+  let chosen;
+  try {
+    chosen = await selectBackend({ force: backend });
+  } catch (err) {
+    if (err instanceof UserError) throw new InputError(err.message);
+    throw err;
+  }
+  io.err(`measuring on ${chosen.choice}`);
+  for (const [i, r] of rows.entries()) {
+    if (r.status !== 'ok' || !r.graph) continue;
+    const model = buildModel(r.graph, { probe: false });
+    const { height, width, channels } = r.graph.input;
+    const x = tf.zeros([1, height, width, channels]);
+    const once = async () => {
+      const t = performance.now();
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+      return performance.now() - t;
+    };
+    await once();
+    const samples: number[] = [];
+    for (let k = 0; k < 5; k++) samples.push(await once());
+    samples.sort((a, b) => a - b);
+    times[i] = samples[2];
+    x.dispose();
+    model.dispose();
+  }
+}
