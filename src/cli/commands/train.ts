@@ -21,12 +21,39 @@ interface TrainFlags {
   testLimit?: number;
   zeroInitResidual?: boolean;
   progress: boolean;
+  recipe?: string;
+  augment?: string;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  decayAll?: boolean;
+  clipGrad?: number;
+  warmup?: number;
+  schedulePer?: 'step' | 'epoch';
+  lrStepSize?: number;
+  lrGamma?: number;
+  milestones?: number[];
+  labelSmoothing?: number;
+  ema?: number;
+  dropLast?: boolean;
 }
 
 const positiveNumber = (flag: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number, not "${v}".`);
   return n;
+};
+
+const nonNegativeNumber = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of 0 or more, not "${v}".`);
+  return n;
+};
+
+const epochList = (v: string) => {
+  const list = v.split(',').map((p) => Number(p.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n <= 0)) throw new UsageError(`--milestones needs positive epochs separated by commas, e.g. 30,60,80, not "${v}".`);
+  return list;
 };
 
 const wholeNumber = (flag: string) => (v: string) => {
@@ -41,22 +68,37 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .command('train')
     .description('train an architecture on MNIST (default) or CIFAR-10 with TensorFlow.js')
     .argument('<file>', 'architecture YAML file')
-    .option('--data <spec>', "'mnist' (the digits in the mnist package) or 'cifar10-bin:DIR'", 'mnist')
+    .option('--data <spec>', "'mnist' (the digits in the mnist package), 'cifar10-bin:DIR' or 'imagefolder:DIR' (DIR/train/<class>/*.jpg|png and DIR/val/<class>/...)", 'mnist')
     .option('--epochs <n>', 'total epochs (a resumed run continues up to this many)', parsePositiveInt('--epochs'), 3)
     .option('--batch <n>', 'batch size', parsePositiveInt('--batch'), 64)
     .option('--lr <x>', 'learning rate (the peak of the cosine schedule)', positiveNumber('--lr'), 0.1)
-    .option('--optimizer <name>', 'sgd (momentum 0.9) or adam', 'sgd')
-    .option('--schedule <name>', 'learning rate schedule: cosine (to 0 over all epochs) or constant', 'cosine')
+    .option('--optimizer <name>', 'sgd (momentum 0.9), adam or adamw (decoupled weight decay)', 'sgd')
+    .option('--schedule <name>', 'learning rate schedule: cosine (to 0 over all epochs), constant, step, multistep or onecycle', 'cosine')
     .option('--out <dir>', 'output folder for checkpoints and the final model (default: runs/<name>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--backend <name>', 'force a backend: node-gpu, node, wasm or cpu (else SKIPGRAPH_BACKEND, else the best present)')
+    .option('--backend <name>', 'force a backend: node-gpu, webgpu, node, wasm or cpu (else SKIPGRAPH_BACKEND, else the best present)')
     .option('--seed <n>', 'seed for initialisation and shuffling', wholeNumber('--seed'), 0)
     .option('--set <path=value>', 'override a value of the architecture, e.g. input.height=28 (repeatable)', collect)
     .option('--train-limit <n>', 'train on the first n training images only', parsePositiveInt('--train-limit'))
     .option('--test-limit <n>', 'validate on the first n held-out images only', parsePositiveInt('--test-limit'))
     .option('--zero-init-residual', "start each block's last batch-norm gamma at zero")
     .option('--no-progress', 'no progress bar')
-    .action(async (file: string, flags: TrainFlags) => {
+    .option('--recipe <name>', "preset: cifar-resnet (batch 128, sgd 0.1, wd 5e-4, warm-up + cosine, label smoothing 0.1, crop:4+flip) or imagenet-resnet (torchvision's: batch 32, wd 1e-4, step 30/0.1 per epoch, rrc+flip); flags given override it")
+    .option('--augment <words>', 'training augmentation, words joined by +: crop[:PAD], rrc[:MINSCALE], flip[:P], mixup[:ALPHA], cutmix[:ALPHA], or none')
+    .option('--momentum <x>', 'SGD momentum (default 0.9)', nonNegativeNumber('--momentum'))
+    .option('--nesterov', 'Nesterov momentum (sgd)')
+    .option('--weight-decay <x>', 'weight decay as PyTorch applies it: L2 added to the gradient (sgd, adam), decoupled (adamw); default 0', nonNegativeNumber('--weight-decay'))
+    .option('--decay-all', 'decay biases and batch-norm parameters too (default: not, as timm)')
+    .option('--clip-grad <x>', 'clip the global gradient norm to x', positiveNumber('--clip-grad'))
+    .option('--warmup <epochs>', 'linear warm-up epochs from 0.01 of --lr (default 0)', nonNegativeNumber('--warmup'))
+    .option('--schedule-per <unit>', 'step (default: the rate changes every step) or epoch')
+    .option('--lr-step-size <epochs>', 'step schedule: decay every this many epochs (default 30)', positiveNumber('--lr-step-size'))
+    .option('--lr-gamma <x>', 'step and multistep schedules: the decay factor (default 0.1)', positiveNumber('--lr-gamma'))
+    .option('--milestones <list>', 'multistep schedule: epochs at which to decay, e.g. 30,60,80', epochList)
+    .option('--label-smoothing <x>', 'label smoothing of the cross-entropy, e.g. 0.1 (default 0)', nonNegativeNumber('--label-smoothing'))
+    .option('--ema <decay>', 'keep an EMA of the weights with this decay (e.g. 0.999): evaluated each epoch, saved in OUT/ema/', positiveNumber('--ema'))
+    .option('--drop-last', 'drop the last partial training batch')
+    .action(async (file: string, flags: TrainFlags, cmd: Command) => {
       const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
       // First Ctrl-C: finish the epoch and its checkpoint, then stop (--resume continues). Second: quit.
       const stop = new AbortController();
@@ -69,16 +111,18 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
       let release = () => {};
       try {
         release = claimRunFolder(out); // --out checked, created and locked before any training
+        // With --recipe, a flag left at its default gives way to the recipe's value.
+        const given = <T>(name: string, v: T) => (flags.recipe !== undefined && cmd.getOptionValueSource(name) === 'default' ? undefined : v);
         const started = performance.now();
         const result = await train({
           arch: file,
           sets: flags.set,
           data: flags.data,
           epochs: flags.epochs,
-          batch: flags.batch,
-          lr: flags.lr,
-          optimizer: flags.optimizer,
-          schedule: flags.schedule,
+          batch: given('batch', flags.batch),
+          lr: given('lr', flags.lr),
+          optimizer: given('optimizer', flags.optimizer),
+          schedule: given('schedule', flags.schedule),
           out,
           resume: flags.resume,
           backend: flags.backend,
@@ -86,6 +130,21 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
           trainLimit: flags.trainLimit,
           testLimit: flags.testLimit,
           zeroInitResidual: flags.zeroInitResidual,
+          recipe: flags.recipe,
+          augment: flags.augment,
+          momentum: flags.momentum,
+          nesterov: flags.nesterov,
+          weightDecay: flags.weightDecay,
+          decayAll: flags.decayAll,
+          clipGrad: flags.clipGrad,
+          warmup: flags.warmup,
+          schedulePer: flags.schedulePer,
+          stepSize: flags.lrStepSize,
+          gamma: flags.lrGamma,
+          milestones: flags.milestones,
+          labelSmoothing: flags.labelSmoothing,
+          ema: flags.ema,
+          dropLast: flags.dropLast,
           stop: stop.signal,
           log: (line) => io.out(line),
           progress: flags.progress ? progressBar(process.stderr) : undefined,
