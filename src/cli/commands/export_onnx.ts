@@ -1,0 +1,120 @@
+/**
+ * `skipgraph export FILE --target onnx`: the compiled graph as an ONNX model, with weights from a
+ * saved TF.js model (--model DIR), a PyTorch state_dict (--weights FILE.safetensors) or a fresh
+ * torchvision-style initialisation (--seed N, the default with seed 0). The exporter (src/onnx)
+ * takes a name -> Float32Array map in PyTorch's names and layouts; this file gets that map from
+ * the chosen source. TF.js is loaded only for --model.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { CompiledGraph } from '../../compiler/types.js';
+import type { WeightMap } from '../../onnx/index.js';
+import { EXIT, InputError, UsageError, type Io } from '../io.js';
+import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
+
+export interface OnnxExportFlags {
+  out?: string;
+  model?: string;
+  weights?: string;
+  seed?: number;
+  fold?: boolean;
+  prefix?: string;
+  allowNonfinite?: boolean;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Weights from a safetensors state_dict; 'module.' prefixes (DataParallel) are dropped. */
+async function fromSafetensors(path: string, graph: CompiledGraph, flags: OnnxExportFlags): Promise<WeightMap> {
+  const [{ openSafetensors }, { ValueCheck }] = await Promise.all([import('../../runtime/weights/safetensors.js'), import('../../runtime/weights/finite.js')]);
+  return userInput(() => {
+    const src = openSafetensors(path);
+    try {
+      const names = [...src.header.tensors.keys()];
+      const prefix = flags.prefix ?? (names.length > 0 && names.every((n) => n.startsWith('module.')) ? 'module.' : '');
+      const map = new Map<string, { data: Float32Array; shape: number[] }>();
+      const check = new ValueCheck(path);
+      const bns = new Set(graph.nodes.filter((n) => n.op === 'bn').map((n) => n.id));
+      for (const name of names) {
+        const key = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+        const meta = src.header.tensors.get(name)!;
+        // Step counters hold no weights (an I64 each); the exporter ignores them.
+        if (key.endsWith('.num_batches_tracked') && bns.has(key.slice(0, -'.num_batches_tracked'.length))) {
+          map.set(key, { data: new Float32Array(0), shape: meta.shape });
+          continue;
+        }
+        const data = src.float32(name);
+        if (!flags.allowNonfinite) check.add(name, data, key.endsWith('.running_var'));
+        map.set(key, { data, shape: meta.shape });
+      }
+      check.throwIfAny();
+      return map;
+    } finally {
+      src.close();
+    }
+  });
+}
+
+/** Weights of a saved skipgraph TF.js model, read back as a state_dict (PyTorch names and layouts). */
+async function fromSavedModel(dir: string, graph: CompiledGraph, flags: OnnxExportFlags): Promise<WeightMap> {
+  const [{ selectBackend }, { inspectSavedModel, modelFromSaved }, { readStateDict }, { requireLayers }] = await Promise.all([
+    import('../../runtime/backend.js'),
+    import('../../runtime/weights/saved.js'),
+    import('../../runtime/weights/load.js'),
+    import('./saved_model.js'),
+  ]);
+  await selectBackend({ force: 'cpu', forceSource: 'export --model' }); // reads weights only
+  return readingSavedModel(dir, async () => {
+    const info = inspectSavedModel(dir);
+    requireLayers({ layers: [...info.layerNames].map((name) => ({ name })) }, graph, dir);
+    const model = modelFromSaved(info, graph, { allowNonfinite: flags.allowNonfinite });
+    try {
+      return readStateDict(model, graph);
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+/** --out: a file in a folder that exists. */
+function checkOut(out: string): void {
+  const abs = resolve(out);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new InputError(`--out ${out} is a folder; --target onnx writes one .onnx file`);
+  if (!existsSync(dirname(abs)) || !statSync(dirname(abs)).isDirectory()) throw new InputError(`cannot write --out ${out}: the folder ${dirname(abs)} does not exist`);
+}
+
+/** The `--target onnx` branch of `skipgraph export`; returns the exit code. */
+export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportFlags, io: Io, producerVersion = ''): Promise<number> {
+  const sources = [flags.model !== undefined, flags.weights !== undefined, flags.seed !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new UsageError('give at most one of --model, --weights and --seed');
+  if (flags.out === undefined) throw new UsageError('--target onnx needs --out model.onnx');
+  checkOut(flags.out);
+  const onnx = await import('../../onnx/index.js');
+  let weights: WeightMap;
+  let source: string;
+  if (flags.model !== undefined) {
+    weights = await fromSavedModel(flags.model, graph, flags);
+    source = `the model in ${flags.model}`;
+  } else if (flags.weights !== undefined) {
+    weights = await fromSafetensors(flags.weights, graph, flags);
+    source = flags.weights;
+  } else {
+    weights = onnx.torchvisionInit(graph, flags.seed ?? 0);
+    source = `torchvision's initialisation, seed ${flags.seed ?? 0}`;
+  }
+  let result;
+  try {
+    result = onnx.exportOnnx(graph, weights, { fold: flags.fold, weightsSource: source, producerVersion });
+  } catch (e) {
+    if (e instanceof onnx.WeightsMismatchError || e instanceof onnx.OnnxExportError) throw new InputError(e.message);
+    throw e;
+  }
+  const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
+  await userInputAsync(async () => writeFileAtomic(flags.out!, result.bytes));
+  const [h, w, c] = [graph.input.height, graph.input.width, graph.input.channels];
+  const outShape = graph.nodes.find((n) => n.id === graph.output)!.shape;
+  io.out(`wrote ${flags.out} (${mb(result.bytes.length)}): ${graph.name}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${result.nodes} nodes, ${result.initializers} initializers, weights from ${source}`);
+  io.out(`input "${result.input}" [${onnx.BATCH_DIM}, ${c}, ${h}, ${w}] (NCHW), output "${result.output}" [${onnx.BATCH_DIM}, ${outShape.join(', ')}]`);
+  if (flags.fold) io.out(`folded ${result.folded} batch norms into their convs`);
+  return EXIT.ok;
+}
