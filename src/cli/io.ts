@@ -30,7 +30,9 @@ export function printDiagnostics(io: Io, diagnostics: Diagnostic[], sources: Map
   if (diagnostics.length === 0) return;
   io.err(formatDiagnostics(diagnostics, { sources, color: io.color }, dropped));
   const errors = diagnostics.filter((d) => d.severity === 'error').length + dropped;
-  io.err(`\n${errors} error${errors === 1 ? '' : 's'}.`);
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
+  const w = warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '';
+  io.err(`\n${errors || !w ? `${errors} error${errors === 1 ? '' : 's'}${w ? `, ${w}` : ''}` : w}.`);
 }
 
 /** `--set` may repeat: commander collects it with this. */
