@@ -1,4 +1,4 @@
-import { parseArchitecture, parseFile, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
+import { parseArchitecture, parseFile, syntheticLoc, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
 import { compileAst } from './compile.js';
 import type { Limits } from './limits.js';
 import type { CompiledGraph } from './types.js';
@@ -29,6 +29,11 @@ export interface CompileResult {
 }
 
 function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
+  // API misuse reported like bad input (the CLI's --batch is checked by its parser): batch 0 made
+  // the activation estimate 0 bytes, which silently turned the memory check off.
+  if (opts.batch !== undefined && !(Number.isSafeInteger(opts.batch) && opts.batch >= 1)) {
+    parsed.bag.error('out-of-range', `CompileOptions.batch must be a whole number >= 1, not ${String(opts.batch)}.`, syntheticLoc('<options>'), 'Leave it out for the default (32), or pass the batch size the model will run with.');
+  }
   const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits, batch: opts.batch }) : undefined;
   return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources };
 }

@@ -18,6 +18,8 @@ export type DiagnosticCode =
   | 'too-deep' // nesting deeper than the parser accepts
   | 'forbidden-key' // `__proto__`, `constructor`, `prototype`
   | 'multiple-documents' // more than one YAML document in a file
+  | 'yaml-version' // a `%YAML` directive other than 1.2 (1.1 reads `no` as false and `012` as 10)
+  | 'merge-key' // a `<<:` merge key (YAML 1.1; not supported)
   // Schema
   | 'not-a-mapping' // the top level is not a mapping
   | 'unknown-key' // a key the schema does not define
@@ -27,6 +29,7 @@ export type DiagnosticCode =
   | 'invalid-value' // any other schema violation (enum, pattern, shape of a list)
   | 'unknown-op' // a layer whose `op` is not one we know
   | 'unknown-block' // a stage names a block that is neither built in nor defined under `blocks:`
+  | 'reserved-name' // a node or stage name JavaScript objects already hold (`toString`, `constructor`, ...)
   // Expressions and user blocks
   | 'expr-syntax' // an arithmetic expression that does not parse
   | 'expr-unknown-param' // `$name` that is not a parameter of the block

@@ -1,12 +1,79 @@
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DiagnosticBag } from './diagnostics.js';
 import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
-import { cloneTree, getEntry, type LMap, type LNode } from './tree.js';
+import { cloneTree, getEntry, type LEntry, type LMap, type LNode } from './tree.js';
 
 /** How many files one `extends` chain may join. */
 export const MAX_EXTENDS_DEPTH = 16;
+
+/** Bytes one `extends` chain may hold in all (the file compiled and every base): one file's limit. */
+export const MAX_EXTENDS_BYTES = READ_LIMITS.maxFileBytes;
+
+export type Opened = { fd: number; real: string; stat: Stats } | { problem: 'missing' | 'not-a-file' | 'outside' };
+
+/**
+ * Opens `path` once and checks what was opened, not the path: a regular file (a FIFO is opened
+ * without blocking and refused), and (with `root`) whose real path lies inside `root`. The real
+ * path is resolved after opening and must name the same file (device and inode) as the open
+ * descriptor, so a symlink swapped in between is caught. Never throws; the caller closes `fd`.
+ */
+export function openChecked(path: string, root?: string): Opened {
+  const inside = (real: string) => {
+    if (root === undefined) return true;
+    const realRel = relative(realpathSync(root), real);
+    return !(realRel.startsWith('..' + sep) || realRel === '..' || isAbsolute(realRel));
+  };
+  // The path is checked first too, so a link out of the folder is refused without being opened.
+  try {
+    if (!inside(realpathSync(path))) return { problem: 'outside' };
+  } catch {
+    return { problem: 'missing' };
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return { problem: (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'not-a-file' : 'missing' };
+  }
+  const fail = (problem: 'missing' | 'not-a-file' | 'outside'): Opened => {
+    closeSync(fd);
+    return { problem };
+  };
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return fail('not-a-file');
+    const real = realpathSync(path);
+    const now = statSync(real);
+    if (now.dev !== stat.dev || now.ino !== stat.ino) return fail('outside');
+    if (!inside(real)) return fail('outside');
+    return { fd, real, stat };
+  } catch {
+    // Moved or removed while it was being checked.
+    return fail('missing');
+  }
+}
+
+/**
+ * The bytes of an opened file, to its end but never more than READ_LIMITS.maxFileBytes + 1 (a
+ * file that grew past the limit since its stat is then refused by its size, not read whole).
+ */
+export function readOpened(fd: number, size: number): Uint8Array {
+  const cap = READ_LIMITS.maxFileBytes + 1;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let want = Math.min(size + 1, cap);
+  while (total < cap) {
+    const buf = Buffer.alloc(Math.max(1, Math.min(want, cap - total)));
+    const k = readSync(fd, buf, 0, buf.length, total);
+    if (k === 0) break;
+    chunks.push(k === buf.length ? buf : buf.subarray(0, k));
+    total += k;
+    want = 64 * 1024;
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+}
 
 export interface ComposeContext {
   bag: DiagnosticBag;
@@ -14,9 +81,12 @@ export interface ComposeContext {
   sources: Map<string, string>;
   /** `extends` may only reach files inside this folder (default: the named file's folder). */
   root: string;
-  readFile: (path: string) => Uint8Array;
+  /** Reads a base file by path instead of from the file opened and checked (tests swap it). */
+  readFile?: (path: string) => Uint8Array;
   /** Reuse parsed base files across calls (only with the default reader). */
   cache?: boolean;
+  /** Bytes read so far by the chain, the including file first; kept under MAX_EXTENDS_BYTES. */
+  chainBytes?: number;
 }
 
 /** Parsed `extends` bases by real path, name, modification time and size; oldest dropped first. */
@@ -53,58 +123,67 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
     ctx.bag.error('extends-outside', `"${target}" is outside ${ctx.root}.`, loc, 'Keep base files in the same folder tree as the file you compile, or widen it with --extends-root.');
     return undefined;
   }
-  if (!existsSync(path) || !statSync(path).isFile()) {
-    ctx.bag.error('extends-not-found', `Cannot find "${target}" (looked for ${path}).`, loc);
-    return undefined;
-  }
-  const real = realpathSync(path);
-  const realRoot = realpathSync(ctx.root);
-  const realRel = relative(realRoot, real);
-  if (realRel.startsWith('..' + sep) || realRel === '..' || isAbsolute(realRel)) {
-    ctx.bag.error('extends-outside', `"${target}" links to a file outside ${ctx.root}.`, loc);
-    return undefined;
-  }
-  if (chain.includes(real)) {
-    ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(ctx.root, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
-    return undefined;
-  }
   if (chain.length >= MAX_EXTENDS_DEPTH) {
     ctx.bag.error('extends-cycle', `"extends" chains more than ${MAX_EXTENDS_DEPTH} files.`, loc);
     return undefined;
   }
-  const stat = statSync(path);
-  const size = stat.size;
-  if (size > READ_LIMITS.maxFileBytes) {
-    ctx.bag.error('file-too-large', `"${target}" is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB: check that this is the right file.');
+  // Opened once, and everything checked on what was opened: a symlink swapped between a check of
+  // the path and a read of the path leaked /etc/passwd (37 times in 67,096 compiles).
+  const opened = openChecked(path, ctx.root);
+  if ('problem' in opened) {
+    if (opened.problem === 'outside') ctx.bag.error('extends-outside', `"${target}" links to a file outside ${ctx.root}.`, loc);
+    else ctx.bag.error('extends-not-found', `Cannot find "${target}" (looked for ${path}${opened.problem === 'not-a-file' ? ': not a regular file' : ''}).`, loc);
     return undefined;
   }
-  const name = displayName(path);
-  // Sweeps compile variants of the same bases over and over: reuse a base file's tree while the
-  // file is unchanged (same size and modification time). The tree is copied out, since --set
-  // edits the merged tree in place.
-  const key = `${real}\0${name}\0${stat.mtimeMs}\0${size}`;
-  let tree = ctx.cache ? baseCache.get(key) : undefined;
-  if (tree) ctx.sources.set(name, tree.text);
-  else {
-    let bytes: Uint8Array;
-    try {
-      bytes = ctx.readFile(path);
-    } catch {
-      ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
+  const { fd, real, stat } = opened;
+  let tree: { root: LMap; text: string } | undefined;
+  try {
+    if (chain.includes(real)) {
+      ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(ctx.root, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
       return undefined;
     }
-    const read = readYaml(bytes, name, ctx.bag);
-    ctx.sources.set(name, read.source.text);
-    if (!read.root) return undefined;
-    if (read.root.kind !== 'map') {
-      ctx.bag.error('not-a-mapping', `"${target}" must hold a mapping of keys.`, read.root.loc);
+    const size = stat.size;
+    if (size > READ_LIMITS.maxFileBytes) {
+      ctx.bag.error('file-too-large', `"${target}" is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB: check that this is the right file.');
       return undefined;
     }
-    tree = { root: read.root, text: read.source.text };
-    if (ctx.cache) {
-      if (baseCache.size >= BASE_CACHE_SIZE) baseCache.delete(baseCache.keys().next().value!);
-      baseCache.set(key, tree);
+    // The whole chain shares one budget: 16 files of 1 MB each took 60 s and 3 GB.
+    const total = (ctx.chainBytes ?? 0) + size;
+    if (total > MAX_EXTENDS_BYTES) {
+      ctx.bag.error('limit-exceeded', `With "${target}" the "extends" chain holds ${total.toLocaleString('en-US')} bytes in ${chain.length + 1} files; a whole chain may hold ${MAX_EXTENDS_BYTES.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB each: check the chain for a file that does not belong.');
+      return undefined;
     }
+    ctx.chainBytes = total;
+    const name = displayName(path);
+    // Sweeps compile variants of the same bases over and over: reuse a base file's tree while the
+    // file is unchanged (same size and modification time). The tree is copied out, since --set
+    // edits the merged tree in place.
+    const key = `${real}\0${name}\0${stat.mtimeMs}\0${size}`;
+    tree = ctx.cache ? baseCache.get(key) : undefined;
+    if (tree) ctx.sources.set(name, tree.text);
+    else {
+      let bytes: Uint8Array;
+      try {
+        bytes = ctx.readFile ? ctx.readFile(path) : readOpened(fd, size);
+      } catch {
+        ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
+        return undefined;
+      }
+      const read = readYaml(bytes, name, ctx.bag);
+      ctx.sources.set(name, read.source.text);
+      if (!read.root) return undefined;
+      if (read.root.kind !== 'map') {
+        ctx.bag.error('not-a-mapping', `"${target}" must hold a mapping of keys.`, read.root.loc);
+        return undefined;
+      }
+      tree = { root: read.root, text: read.source.text };
+      if (ctx.cache) {
+        if (baseCache.size >= BASE_CACHE_SIZE) baseCache.delete(baseCache.keys().next().value!);
+        baseCache.set(key, tree);
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
   const base = resolveExtends(cloneTree(tree.root) as LMap, path, ctx, [...chain, real]);
   return base ? mergeMaps(base, own) : undefined;
@@ -112,17 +191,22 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
 
 /** Override `over` on top of `base`: deep for mappings, whole values otherwise, null deletes. */
 export function mergeMaps(base: LMap, over: LMap): LMap {
-  const entries = base.entries.map((e) => ({ ...e }));
+  // Indexed by key (a Map: keys are YAML text): a search per key was quadratic in big mappings.
+  const entries: (LEntry | undefined)[] = base.entries.map((e) => ({ ...e }));
+  const index = new Map<string, number>();
+  entries.forEach((e, i) => index.set(e!.key, i));
   for (const o of over.entries) {
-    const i = entries.findIndex((e) => e.key === o.key);
+    const i = index.get(o.key);
     const isNull = o.value.kind === 'scalar' && o.value.value === null;
-    if (i < 0) {
-      if (!isNull) entries.push(o);
-    } else if (isNull) entries.splice(i, 1);
-    else if (entries[i].value.kind === 'map' && o.value.kind === 'map') entries[i] = { ...o, value: mergeMaps(entries[i].value as LMap, o.value) };
+    if (i === undefined) {
+      if (!isNull) index.set(o.key, entries.push(o) - 1);
+    } else if (isNull) {
+      entries[i] = undefined;
+      index.delete(o.key);
+    } else if (entries[i]!.value.kind === 'map' && o.value.kind === 'map') entries[i] = { ...o, value: mergeMaps(entries[i]!.value as LMap, o.value) };
     else entries[i] = o;
   }
-  return { kind: 'map', entries, loc: over.loc };
+  return { kind: 'map', entries: entries.filter((e): e is LEntry => e !== undefined), loc: over.loc };
 }
 
 /** Paths in diagnostics: relative to the working folder when inside it, else absolute. */

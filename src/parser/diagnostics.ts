@@ -66,17 +66,37 @@ export interface FormatOptions {
 const paint = (on: boolean | undefined, code: number, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
 /**
+ * Characters a terminal acts on instead of printing: C0 controls but the line break, DEL, C1
+ * controls, and the bidirectional overrides ("Trojan Source"). A quoted YAML key or name can hold
+ * any of them ("\e]0;TITLE\a" retitled the terminal).
+ */
+const UNPRINTABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text made safe to print: each unprintable character becomes a visible escape (`\x1b`, `\u202e`);
+ * everything else is left as it is. Every diagnostic goes through here before it is printed.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
  * `file:line:col: error[code]: message`, then the source line and a caret under the place,
  * then the hint. This is what the CLI prints and what users paste into bug reports.
  */
 export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): string {
   const c = opts.color;
-  const lines = [`${paint(c, 1, formatLoc(d.loc))}: ${paint(c, d.severity === 'error' ? 31 : 33, `${d.severity}[${d.code}]`)}: ${d.message}`];
-  lines.push(...sourceExcerpt(d.loc, opts.sources?.get(d.loc.file), c));
+  // Escaped before painting: the only escape sequences printed are skipgraph's own colours.
+  const e = escapeControl;
+  const lines = [`${paint(c, 1, e(formatLoc(d.loc)))}: ${paint(c, d.severity === 'error' ? 31 : 33, `${d.severity}[${e(d.code)}]`)}: ${e(d.message)}`];
+  for (const l of sourceExcerpt(d.loc, opts.sources?.get(d.loc.file), c)) lines.push(l);
   for (const r of d.related ?? []) {
-    lines.push(`  ${paint(c, 36, 'note')}: ${r.message} (${formatLoc(r.loc)})`);
+    lines.push(`  ${paint(c, 36, 'note')}: ${e(r.message)} (${e(formatLoc(r.loc))})`);
   }
-  if (d.hint) lines.push(`  ${paint(c, 32, 'hint')}: ${d.hint}`);
+  if (d.hint) lines.push(`  ${paint(c, 32, 'hint')}: ${e(d.hint)}`);
   return lines.join('\n');
 }
 
@@ -94,7 +114,9 @@ export function sourceExcerpt(loc: Loc, text: string | undefined, color?: boolea
   // Keep pathological lines (a 10 MB single-line file) readable.
   const shown = lineText.length > 200 ? lineText.slice(Math.max(0, loc.col - 80), loc.col + 120) : lineText;
   const shift = lineText.length > 200 ? Math.max(0, loc.col - 80) : 0;
-  const printable = shown.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?').replace(/\t/g, ' ');
+  // One character for one (the caret stays under its place): tabs become spaces, anything a
+  // terminal would act on becomes "?".
+  const printable = shown.replace(/\t/g, ' ').replace(UNPRINTABLE, '?');
   const width = loc.endLine === loc.line ? Math.max(1, Math.min(loc.endCol - loc.col, printable.length - (loc.col - 1 - shift))) : 1;
   const gutter = String(loc.line);
   const pad = ' '.repeat(gutter.length);

@@ -1,16 +1,17 @@
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArchitectureAst } from './ast.js';
-import { applySet, displayName, resolveExtends } from './compose.js';
+import { applySet, displayName, openChecked, readOpened, resolveExtends } from './compose.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { READ_LIMITS, readYaml } from './read.js';
 import { validateTree } from './schema.js';
+import { checkNames } from './names.js';
 import { buildAst } from './build.js';
 import { toPlain, type LMap } from './tree.js';
 
 export * from './ast.js';
 export type { DiagnosticCode, Severity } from './codes.js';
-export { DiagnosticBag, InternalError, sortDiagnostics, formatDiagnostic, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type FormatOptions } from './diagnostics.js';
+export { DiagnosticBag, escapeControl, InternalError, sortDiagnostics, formatDiagnostic, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type FormatOptions } from './diagnostics.js';
 export { evaluate, exprParams, parseExpr, type EvalError, type Expr } from './expr.js';
 export { formatLoc, syntheticLoc, type Loc } from './location.js';
 export { architectureSchema, LAYER_OPS, prettyPath } from './schema.js';
@@ -64,16 +65,28 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     bag,
     sources,
     root: resolve(opts.extendsRoot ?? dirname(path)),
-    readFile: opts.readFile ?? ((p) => readFileSync(p)),
+    readFile: opts.readFile,
     cache: opts.readFile === undefined,
-  }, existsSync(path) ? [realpathSync(path)] : []);
+    chainBytes: typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength,
+  }, realOrNone(path));
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
   if (bag.hasErrors) return done();
   if (!validateTree(root, bag)) return done();
+  checkNames(root, bag);
+  if (bag.hasErrors) return done();
   const result = done(buildAst(root, file, bag));
   if (opts.keepDocument) result.document = toPlain(root);
   return result;
+}
+
+/** The real path of `path`, as a one-item chain; none when it does not exist (or no longer does). */
+function realOrNone(path: string): string[] {
+  try {
+    return [realpathSync(path)];
+  } catch {
+    return [];
+  }
 }
 
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
@@ -85,18 +98,26 @@ export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): 
     return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag };
   };
   let bytes: Uint8Array;
+  let fd: number | undefined;
   try {
     // Checked before reading: /dev/zero or a FIFO would never end, and a 1.5 GB file would be read whole.
     const st = statSync(path);
     if (st.isDirectory()) return refuse('file-not-found', `"${path}" is a folder, not a file.`, 'Check the path; architectures/ holds the shipped files.');
     if (!st.isFile()) return refuse('file-not-found', `"${path}" is not a regular file.`, 'Check the path; architectures/ holds the shipped files.');
-    if (st.size > READ_LIMITS.maxFileBytes) {
-      return refuse('file-too-large', `The file is ${st.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
+    // Then opened once and read from what was opened (checked again there): a file replaced or
+    // moved in between is a diagnostic, never an exception or a read of something else.
+    const opened = openChecked(path);
+    if ('problem' in opened) return refuse('file-not-found', opened.problem === 'not-a-file' ? `"${path}" is not a regular file.` : `Cannot read "${path}": it was moved or removed.`, 'Check the path; architectures/ holds the shipped files.');
+    fd = opened.fd;
+    if (opened.stat.size > READ_LIMITS.maxFileBytes) {
+      return refuse('file-too-large', `The file is ${opened.stat.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
     }
-    bytes = readFileSync(path);
+    bytes = readOpened(fd, opened.stat.size);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return refuse('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, 'Check the path; architectures/ holds the shipped files.');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return parseArchitecture(bytes, { ...opts, file });
 }

@@ -82,8 +82,16 @@ export function readYaml(input: string | Uint8Array, file: string, bag: Diagnost
     bag.error('yaml-syntax', 'The YAML parser could not read this file.', source.loc(0), 'Check the file with a YAML linter.');
     return { source };
   }
+  // YAML 1.1 reads `no` as false and `012` as 10: the same file would mean something else. Only
+  // 1.2 (the default, and what every shipped file is) is read.
+  const directive = /^%YAML[ \t]+([^\s#]*)/m.exec(text);
+  if (doc.directives?.yaml.explicit && directive && directive[1] !== '1.2') {
+    const at = directive.index + directive[0].length - directive[1].length;
+    bag.error('yaml-version', `"%YAML ${directive[1]}" is not supported; architecture files are YAML 1.2.`, source.loc(at, at + Math.max(1, directive[1].length)), 'Remove the %YAML line (YAML 1.1 would read `no` as false and `012` as 10).');
+    return { source };
+  }
   for (const e of doc.errors) {
-    const code = YAML_CODES[e.code] ?? 'yaml-syntax';
+    const code = Object.hasOwn(YAML_CODES, e.code) ? YAML_CODES[e.code] : 'yaml-syntax';
     const message = e.code === 'RESOURCE_EXHAUSTION' ? 'The document nests too deeply to read.' : firstLine(e.message);
     bag.error(code, message, source.loc(e.pos[0], e.pos[1]), hintFor(code));
   }
@@ -197,6 +205,10 @@ class Converter {
           continue;
         }
         seen.add(key);
+        if (key === '<<' && k.type === 'PLAIN') {
+          this.bag.error('merge-key', 'Merge keys ("<<:") are not supported: YAML 1.2 has none, and the keys would not be merged.', keyLoc, 'Write the keys out, use an alias for a whole value (key: *name), or put shared parts in a base file and use "extends".');
+          continue;
+        }
         if (FORBIDDEN_KEYS.has(key)) {
           this.bag.error('forbidden-key', `The key "${key}" is not allowed.`, keyLoc, 'It has a special meaning in JavaScript objects and no meaning in skipgraph.');
           continue;

@@ -176,6 +176,10 @@ function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
         bag.error('invalid-value', `"${name}" is not a valid name in ${where} (letters, digits and _, not starting with a digit).`, keyEntry?.keyLoc ?? loc);
         return;
       }
+      if (e.keyword === 'pattern' && e.schemaPath.startsWith('#/$defs/name/') && node?.kind === 'scalar') {
+        bag.error('invalid-value', `"${String(node.value)}" is not a valid node name (${where}).`, loc, 'A name starts with a letter and holds letters, digits, "_" and "." (TF.js refuses tensor names that start with "_").');
+        return;
+      }
       if (segs.length >= 2 && segs[segs.length - 2] && node?.kind === 'scalar' && (e.schemaPath.includes('/expr') || e.schemaPath.includes('/then'))) {
         bag.error('expr-syntax', `"${field}" must be a number or an expression with $parameters, not ${describe(node)} (${where}).`, loc);
         return;
