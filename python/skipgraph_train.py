@@ -63,7 +63,11 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (the peak of the cosine schedule)")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (PyTorch's form)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 (sgd, adam) or decoupled (adamw); not on biases and batch-norm parameters unless --decay-all")
+    p.add_argument("--decay-all", action="store_true", help="decay every parameter, rank <= 1 included")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--clip-grad", type=float, default=0.0, help="clip the global gradient norm to this (0: off)")
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine", help="cosine: to 0 over all steps, per step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -74,6 +78,7 @@ def parse_args(argv):
     p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (CUDA only)")
     p.add_argument("--no-amp", dest="amp", action="store_false", help="no bf16 autocast on CUDA")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false", help="keep NCHW-contiguous memory on CUDA")
+    p.add_argument("--zero-init-residual", action="store_true", help="build_model(zero_init_residual=True)")
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false", help="train in data order")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (tests, smoke runs)")
     p.add_argument("--eval-batch", type=int, default=256)
@@ -232,12 +237,16 @@ def lr_at(args, step, total):
     return 0.5 * args.lr * (1 + math.cos(math.pi * min(step, total) / total))
 
 
-def make_optimizer(args, params):
+def make_optimizer(args, model):
+    # As the TF.js engine (timm's param_groups_weight_decay): no decay on rank <= 1 unless --decay-all.
+    decay = [p for p in model.parameters() if args.decay_all or p.ndim > 1]
+    rest = [p for p in model.parameters() if not (args.decay_all or p.ndim > 1)]
+    params = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     if args.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov)
     if args.optimizer == "adam":
-        return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
-    return torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+        return torch.optim.Adam(params, lr=args.lr)
+    return torch.optim.AdamW(params, lr=args.lr)
 
 
 def save_atomic(obj, path):
@@ -346,7 +355,7 @@ def train(args, rank, world, device, launcher, event):
             f"{meta['name']} takes {h}x{w}x{c} images and {meta['classes']} classes, but the data has {hh}x{ww}x{cc} and {info.get('classes')}"
         )
 
-    model = module.build_model()
+    model = module.build_model(zero_init_residual=True) if args.zero_init_residual else module.build_model()
     os.makedirs(args.out, exist_ok=True)
     ck_path = os.path.join(args.out, CHECKPOINT)
     start_epoch, history, ck = 0, [], None
@@ -358,17 +367,21 @@ def train(args, rank, world, device, launcher, event):
         ck = torch.load(ck_path, map_location="cpu")
         if ck.get("name") != meta["name"]:
             raise UsageError(f"the checkpoint in {args.out} is of {ck.get('name')!r}, not {meta['name']!r}")
-        model.load_state_dict(ck["model"], strict=True)
+        try:
+            model.load_state_dict(ck["model"], strict=True)
+        except RuntimeError as e:
+            raise UsageError(f"the checkpoint in {args.out} does not fit {args.model}: {str(e).splitlines()[0]}")
         start_epoch, history = int(ck["epoch"]), list(ck["history"])
 
-    params = sum(p.numel() for p in model.parameters())
+    # Counted as the compiler counts (and the TF.js engine prints): parameters and batch-norm statistics.
+    params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers() if b.is_floating_point())
     if args.sync_bn and world > 1:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device)
     if cuda and args.channels_last:
         model.to(memory_format=torch.channels_last)
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
-    optimizer = make_optimizer(args, model.parameters())
+    optimizer = make_optimizer(args, model)
     if ck is not None and ck.get("optimizer"):
         optimizer.load_state_dict(ck["optimizer"])
 
@@ -425,11 +438,13 @@ def train(args, rank, world, device, launcher, event):
                 with ctx:
                     with autocast(amp):
                         logits = net(x)
-                        loss = F.cross_entropy(logits.float(), y)
+                        loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
                     (loss * (len(part) / len(idx))).backward()
                 loss_sum += loss.item() * len(part)
                 correct += (logits.argmax(1) == y).sum().item()
                 seen += len(part)
+            if args.clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
             optimizer.step()
             step += 1
             now = time.perf_counter()
