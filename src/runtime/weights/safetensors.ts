@@ -91,7 +91,9 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, source 
   try {
     json = JSON.parse(text);
   } catch (e) {
-    fail(source, `the header is not JSON (${(e as Error).message})`);
+    // V8's message quotes the text it could not parse: never echo a file's bytes.
+    const at = /position (\d+)/.exec((e as Error).message);
+    fail(source, `the header is not JSON${at ? ` (at byte ${8 + Number(at[1])})` : ''}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(source, 'the header is not a JSON object');
 

@@ -81,6 +81,8 @@ export function checkWeightList(info: SavedModelInfo, expected: ExpectedWeight[]
 export interface SavedWeightsOptions {
   /** Accept NaN/Inf weights and negative running variances (default: refuse them). */
   allowNonfinite?: boolean;
+  /** Load into this model (built from the same graph) instead of building one. */
+  into?: tf.LayersModel;
 }
 
 /**
@@ -99,11 +101,11 @@ export function modelFromSaved(info: SavedModelInfo, graph: CompiledGraph, optio
       for (const e of expected) check.add(e.name, decoded[e.name].dataSync() as Float32Array, e.variance);
       check.throwIfAny();
     }
-    const model = buildModel(graph, { probe: false });
+    const model = options.into ?? buildModel(graph, { probe: false });
     for (const w of model.weights) {
       const t = decoded[w.originalName];
       if (t === undefined) {
-        model.dispose();
+        if (options.into === undefined) model.dispose();
         throw new UserError(`the weights in ${info.jsonPath} lack ${quote(w.originalName)}, which ${graph.name} has`);
       }
       w.write(t);
