@@ -10,11 +10,14 @@
  *   is `formatDiagnostics` for a snippet that must fail to compile.
  * - `npm run docs:images -- --tutorial` rewrites those output fences from the snippets.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSnippet, PICTURES, ROOT, snippetOutput, snippetPairs, tutorialSnippets, TUTORIAL } from '../../docs/images/generate.js';
 import { compileFile } from '../../src/compiler/index.js';
+import { ensureDist } from '../cli/bin.js';
 
 const md = readFileSync(TUTORIAL, 'utf8');
 const pairs = snippetPairs(md);
@@ -62,12 +65,28 @@ describe('docs/tutorial.md', () => {
     }
   });
 
-  it('the training sample compiles the step-4 file it names', () => {
+  it('the training script runs as a user runs it (the package built, imported by name) and its loss falls', async () => {
     const sample = md.match(/```ts\n([\s\S]*?)```/)![1];
-    expect(sample).toContain("import { buildModel } from 'skipgraph/runtime';");
+    expect(sample).toContain("from 'skipgraph/runtime';");
     expect(sample).toContain("compileFile('step4-resnet18.yaml'");
-    expect(sample).toContain('model.fit(');
-  });
+    expect(sample).not.toMatch(/loss: 'categoricalCrossentropy'/); // softmax-less logits need logitsCrossEntropy
+    expect(sample).toContain('loss: logitsCrossEntropy');
+    expect(md).not.toMatch(/still being written/);
+    await ensureDist();
+    const dir = mkdtempSync(join(tmpdir(), 'sg-tutorial-'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules')); // node_modules/skipgraph is the package itself
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(dir, 'step4-resnet18.yaml'), tutorialSnippets(md).find((s) => s.file === 'step4-resnet18.yaml')!.yaml);
+    writeFileSync(join(dir, 'train.ts'), sample);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'train.ts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SKIPGRAPH_BACKEND: 'wasm' }, timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend: wasm/m);
+    const losses = [...r.stdout.matchAll(/^step \d: loss (\d+\.\d+), accuracy [\d.]+%$/gm)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(4);
+    expect(losses[0]).toBeGreaterThan(1.8); // near ln 10 at the start
+    expect(losses[0]).toBeLessThan(3);
+    expect(losses[3]).toBeLessThan(losses[0] / 2);
+  }, 300_000);
 });
 
 describe('the snippet convention', () => {
