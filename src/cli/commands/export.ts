@@ -19,6 +19,7 @@ interface ExportFlags extends Omit<CompileFlags, 'format'> {
   fold?: boolean;
   prefix?: string;
   allowNonfinite?: boolean;
+  force?: boolean;
 }
 
 const version = () => (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -36,13 +37,14 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('write the compiled model for another runtime: --target onnx (an .onnx file) or torch (a PyTorch module)')
       .argument('<file>', 'architecture YAML file')
       .requiredOption('--target <name>', `what to write: ${TARGETS.join(' or ')}`)
-      .option('--out <file>', 'the file to write')
+      .option('--out <file>', 'the file to write (torch: default stdout)')
       .option('--model <dir>', 'onnx: weights from a saved skipgraph TF.js model (model.json and weights.bin)')
       .option('--weights <file.safetensors>', 'onnx: weights from a PyTorch state_dict (torchvision names)')
       .option('--seed <n>', "onnx: torchvision's fresh initialisation with this seed (the default, seed 0)", seedOf)
       .option('--fold', 'onnx: fold each batch norm that follows a conv into the conv')
       .option('--prefix <prefix>', "onnx: what precedes every key of --weights (default: 'module.' when all keys have it)")
-      .option('--allow-nonfinite', 'accept NaN/Inf weights and negative running variances'),
+      .option('--allow-nonfinite', 'accept NaN/Inf weights and negative running variances')
+      .option('--force', 'torch: replace --out even when skipgraph did not write it'),
   ).action(async (file: string, flags: ExportFlags) => {
     if (!(TARGETS as readonly string[]).includes(flags.target)) throw new UsageError(`unknown --target '${flags.target}': choose ${TARGETS.join(' or ')}`);
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
@@ -51,6 +53,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       const { exportOnnxCommand } = await import('./export_onnx.js');
       return setExit(await exportOnnxCommand(r.graph, flags, io, version()));
     }
-    throw new UsageError('--target torch is not available yet');
+    const { exportTorchCommand } = await import('./export_torch.js');
+    return setExit(await exportTorchCommand(r.graph, file, flags, io, version()));
   });
 }
