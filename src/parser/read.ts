@@ -82,6 +82,12 @@ export function readYaml(input: string | Uint8Array, file: string, bag: Diagnost
     bag.error('yaml-syntax', 'The YAML parser could not read this file.', source.loc(0), 'Check the file with a YAML linter.');
     return { source };
   }
+  for (const e of doc.errors) {
+    const code = Object.hasOwn(YAML_CODES, e.code) ? YAML_CODES[e.code] : 'yaml-syntax';
+    const message = e.code === 'RESOURCE_EXHAUSTION' ? 'The document nests too deeply to read.' : firstLine(e.message);
+    bag.error(code, message, source.loc(e.pos[0], e.pos[1]), hintFor(code));
+  }
+  if (doc.errors.length > 0) return { source };
   // YAML 1.1 reads `no` as false and `012` as 10: the same file would mean something else. Only
   // 1.2 (the default, and what every shipped file is) is read.
   const directive = /^%YAML[ \t]+([^\s#]*)/m.exec(text);
@@ -90,12 +96,6 @@ export function readYaml(input: string | Uint8Array, file: string, bag: Diagnost
     bag.error('yaml-version', `"%YAML ${directive[1]}" is not supported; architecture files are YAML 1.2.`, source.loc(at, at + Math.max(1, directive[1].length)), 'Remove the %YAML line (YAML 1.1 would read `no` as false and `012` as 10).');
     return { source };
   }
-  for (const e of doc.errors) {
-    const code = Object.hasOwn(YAML_CODES, e.code) ? YAML_CODES[e.code] : 'yaml-syntax';
-    const message = e.code === 'RESOURCE_EXHAUSTION' ? 'The document nests too deeply to read.' : firstLine(e.message);
-    bag.error(code, message, source.loc(e.pos[0], e.pos[1]), hintFor(code));
-  }
-  if (doc.errors.length > 0) return { source };
   for (const w of doc.warnings) {
     if (w.code === 'TAG_RESOLVE_FAILED') {
       bag.error('custom-tag', `${firstLine(w.message)}. YAML tags are never resolved or executed.`, source.loc(w.pos[0], w.pos[1]), 'Remove the tag; write the value as plain YAML.');

@@ -26,6 +26,8 @@ interface Case {
   /** The file (relative to bad/) or `--set[n]` the diagnostic is in, when not `file`. */
   in?: string;
   sets?: string[];
+  /** Text the diagnostic's message must contain (the API's message, before printing escapes it). */
+  message?: string;
   intent: string;
   /** Absolute path, for generated cases. */
   path?: string;
@@ -78,6 +80,11 @@ function generated(): Case[] {
   symlinkSync(join(tmp, 'outside'), join(tmp, 'root/linkdir'));
   put('root/symlink-file.yaml', 'extends: link.yaml\nname: via_link\n', { code: 'extends-outside', line: 1, col: 10, intent: 'symlink to a file outside' });
   put('root/symlink-dir.yaml', 'extends: linkdir/base.yaml\nname: via_link_dir\n', { code: 'extends-outside', line: 1, col: 10, intent: 'symlinked folder outside' });
+  // An extends chain of two 600 KB files: each under the file limit, together over the one budget
+  // of the whole chain (issue 19; 16 files of 1 MB each took 60 s and 3 GB).
+  mkdirSync(join(tmp, 'chain'), { recursive: true });
+  writeFileSync(join(tmp, 'chain/base.yaml'), base + `# ${'x'.repeat(600_000)}\n`);
+  put('chain/top.yaml', `extends: base.yaml\n# ${'x'.repeat(600_000)}\n`, { code: 'limit-exceeded', line: 1, col: 10, message: 'a whole chain may hold 1,048,576', intent: 'extends chain over its byte budget' });
   // A path that is not a file.
   out.push({ file: 'no-such-file.yaml', category: 'generated', path: join(tmp, 'no-such-file.yaml'), code: 'file-not-found', line: 0, col: 0, intent: 'missing file' });
   out.push({ file: 'root', category: 'generated', path: join(tmp, 'root'), code: 'file-not-found', line: 0, col: 0, intent: 'a folder' });
@@ -160,6 +167,7 @@ describe('bad-input corpus', () => {
     expect(hit!.loc.file.startsWith('--set') ? hit!.loc.file : resolve(hit!.loc.file)).toBe(want);
     expect(hit!.loc.line).toBe(c.line);
     if (c.col !== null) expect(hit!.loc.col).toBe(c.col);
+    if (c.message) expect(hit!.message).toContain(c.message);
   });
 });
 
@@ -183,6 +191,8 @@ describe('bad-input corpus through the real CLI', () => {
       else timings.set(c.file, { file: c.file, apiMs: NaN, cliMs: r.ms });
       expect(r.code, `${c.file}: ${r.stderr}`).toBe(1);
       expect(r.stderr, c.file).not.toMatch(STACK_FRAME);
+      // No control character reaches the terminal raw (issue 19: a quoted key could retitle it).
+      expect(r.stderr, c.file).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
       expect(r.stderr).not.toMatch(/internal error/);
       expect(r.stdout).toBe('');
       const where = c.line > 0 ? `${shown(c)}:${c.line}:${c.col ?? ''}` : shown(c);
