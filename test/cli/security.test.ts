@@ -204,3 +204,68 @@ describe('prototype keys', () => {
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
   });
 });
+
+describe('the last-resort handler (issue 19): no stack trace, ever', () => {
+  const capture = (out: (s: string) => void) => {
+    let err = '';
+    return { io: { out, err: (s: string) => void (err += s + '\n'), color: false }, err: () => err };
+  };
+  const boom = () => {
+    throw new TypeError('boom \u001b]0;TITLE\u0007');
+  };
+
+  it('a bug inside a command is "internal error, please report" with the command, exit 70, no stack', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const c = capture(boom);
+    const code = await main(['node', 'skipgraph', 'check', 'architectures/resnet18.yaml'], c.io);
+    expect(code).toBe(70);
+    expect(c.err()).toMatch(/^internal error, please report: TypeError: boom \\u001b\]0;TITLE\\u0007\n {2}command: skipgraph check architectures\/resnet18\.yaml\n {2}skipgraph \S+, node v/);
+    expect(c.err()).toMatch(/SKIPGRAPH_DEBUG=1/);
+    expect(c.err()).not.toMatch(STACK_FRAME);
+    expect(c.err()).not.toContain('\u001b'); // control characters escaped
+  });
+
+  it('SKIPGRAPH_DEBUG=1 shows the stack', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const c = capture(boom);
+    process.env.SKIPGRAPH_DEBUG = '1';
+    try {
+      expect(await main(['node', 'skipgraph', 'check', 'architectures/resnet18.yaml'], c.io)).toBe(70);
+    } finally {
+      delete process.env.SKIPGRAPH_DEBUG;
+    }
+    expect(c.err()).toMatch(STACK_FRAME);
+  });
+
+  it('a file-system error that escapes a command is exit 1 with its reason (a full disk: ENOSPC)', async () => {
+    const { reportUnexpected } = await import('../../src/cli/last_resort.js');
+    const c = capture(() => {});
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write', path: '/mnt/out/weights.bin' });
+    expect(reportUnexpected(enospc, ['node', 'skipgraph', 'train', 'x.yaml'], c.io)).toBe(1);
+    expect(c.err()).toBe('error: cannot write /mnt/out/weights.bin: no space left on the device (ENOSPC)\n');
+  });
+
+  describe('through the real CLI', () => {
+    beforeAll(async () => {
+      await ensureDist();
+    }, 300_000);
+
+    it('an exception thrown later, past a handler that rethrows it (as TF.js wasm glue does), still ends in the handler: exit 70, no stack', async () => {
+      // What bin/skipgraph.js does, then what Emscripten's glue does once the wasm backend loads.
+      const script = [
+        `const { installLastResort } = await import(${JSON.stringify(join(repoRoot, 'dist/cli/last_resort.js'))});`,
+        `installLastResort(['node', 'skipgraph', 'train', 'x.yaml']);`,
+        `process.on('uncaughtException', (e) => { throw e; });`,
+        `setTimeout(() => { throw new RangeError('late'); }, 1);`,
+      ].join('\n');
+      const { spawnSync } = await import('node:child_process');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(r.status).toBe(70);
+      expect(r.stderr).toMatch(/^internal error, please report: RangeError: late\n {2}command: skipgraph train x\.yaml/);
+      expect(r.stderr).not.toMatch(STACK_FRAME);
+      const rejected = spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("setTimeout(() => { throw new RangeError('late'); }, 1);", "Promise.reject(Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS', syscall: 'open', path: '/ro/x' }));")], { encoding: 'utf8' });
+      expect(rejected.status).toBe(1);
+      expect(rejected.stderr).toBe('error: cannot open /ro/x: the file system is read-only (EROFS)\n');
+    });
+  });
+});
