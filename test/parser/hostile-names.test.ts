@@ -94,6 +94,13 @@ describe('YAML strings are never looked up on a plain object', () => {
     expect({ line: d.loc.line, col: d.loc.col }).toEqual(at(yaml, 'inner, params'));
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])('an op named %s is an unknown op with a plain hint', (op) => {
+    const yaml = arch({ stem: `  - { op: ${op}, filters: 16 }` });
+    const d = first(yaml, 'unknown-op')!;
+    expect(d.message).toBe(`Unknown op "${op}" in stem[0].`);
+    expect(d.hint).not.toMatch(/function|native code|undefined|\[object/);
+  });
+
   it('declared params still work', () => {
     expect(compileSource(user('k: 1')).graph).toBeDefined();
   });
