@@ -69,6 +69,22 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   });
 }
 
+/**
+ * A block's stochastic-depth rate: the stage's `drop_path` when written, else timm's linear
+ * schedule over every block of the network, drop_path_rate * j / (blocks - 1) for block j.
+ */
+function dropPathRate(ast: ArchitectureAst, stage: StageAst, index: number): number {
+  if (stage.dropPath !== undefined) return stage.dropPath;
+  if (!ast.dropPathRate) return 0;
+  let before = 0;
+  let total = 0;
+  for (const s of ast.stages) {
+    if (s.index < stage.index) before += s.blocks;
+    total += s.blocks;
+  }
+  return total > 1 ? (ast.dropPathRate * (before + index)) / (total - 1) : 0;
+}
+
 export function stageName(s: StageAst): string {
   return s.name ?? `layer${s.index + 1}`;
 }
@@ -86,19 +102,22 @@ function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input
     }
     const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
     if (!plan) return undefined;
-    const next = emitBlock(b, plan, cur, blockPrefix(name, stage, i), stage, i, bag);
+    const next = emitBlock(b, plan, cur, blockPrefix(name, stage, i), stage, i, bag, dropPathRate(ast, stage, i));
     if (!next) return undefined;
     cur = next;
   }
   return cur;
 }
 
-function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, stage: StageAst, index: number, bag: DiagnosticBag): string | undefined {
+function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, stage: StageAst, index: number, bag: DiagnosticBag, dropPath = 0): string | undefined {
   const stage_ = stageName(stage);
   const meta = { stage: stage_, block: index };
   const xPre = emitPlanned(b, plan.pre, x, prefix, { ...meta, path: 'main' }, bag);
   if (!xPre) return undefined;
-  const main = emitPlanned(b, plan.main, xPre, prefix, { ...meta, path: 'main' }, bag);
+  let main = emitPlanned(b, plan.main, xPre, prefix, { ...meta, path: 'main' }, bag);
+  if (!main) return undefined;
+  // Stochastic depth on the residual branch, before the add (timm's DropPath); no node at rate 0.
+  if (dropPath > 0) main = b.add({ id: `${prefix}drop_path`, op: 'drop_path', inputs: [main], attrs: { rate: dropPath }, loc: stage.fieldLocs.drop_path ?? stage.loc, ...meta, path: 'main' });
   if (!main) return undefined;
   const shortcut = buildShortcut(
     b,

@@ -27,6 +27,7 @@ export const OP_TABLE: { readonly [K in OpKind]: readonly Target[] } = {
   global_avg_pool: ['tfjs', 'torch'],
   flatten: ['tfjs', 'torch'],
   dropout: ['tfjs', 'torch'],
+  drop_path: ['tfjs', 'torch'],
   dense: ['tfjs', 'torch'],
   add: ['tfjs', 'torch'],
   mul: ['tfjs', 'torch'],

@@ -93,6 +93,7 @@ export function inferShape(op: OpKind, attrs: Record<string, any>, inputs: numbe
     case 'silu':
     case 'tanh':
     case 'dropout':
+    case 'drop_path':
       return x;
     case 'global_avg_pool': {
       const bad = needMap();

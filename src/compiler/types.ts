@@ -65,6 +65,12 @@ export interface DropoutAttrs {
   rate: number;
 }
 
+/** Stochastic depth (Huang et al. 2016, timm's DropPath): drop a block's residual branch per sample. */
+export interface DropPathAttrs {
+  /** Probability that a sample's branch is dropped (training only; identity at inference). */
+  rate: number;
+}
+
 export interface DenseAttrs {
   units: number;
   bias: boolean;
@@ -110,6 +116,8 @@ export interface OpAttrs {
   global_avg_pool: GlobalAvgPoolAttrs;
   flatten: NoAttrs;
   dropout: DropoutAttrs;
+  /** On a block's main path, before the add: x * keep_mask / (1 - rate) per sample, in training. */
+  drop_path: DropPathAttrs;
   dense: DenseAttrs;
   /** Two inputs of equal shape: [main, shortcut]. */
   add: NoAttrs;

@@ -220,6 +220,10 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       case 'flatten':
         add('Flatten', x, [int('axis', 1)]);
         break;
+      case 'drop_path':
+        // Stochastic depth is the identity at inference (the only mode ONNX export serves).
+        add('Identity', x);
+        break;
       case 'dropout':
         initializers.push(scalar(`${node.id}/ratio`, node.attrs.rate as number));
         add('Dropout', [x[0], `${node.id}/ratio`]);

@@ -84,6 +84,8 @@ export interface StageAst {
   bottleneckRatio: number;
   /** Generated RegNet stages: how their blocks are named (absent: `<stage>.<index>.`). */
   naming?: RegNetNames;
+  /** Stochastic depth of every block of the stage (`drop_path`), overriding the network's schedule. */
+  dropPath?: number;
   /** A `{ regnet: ... }` item, not yet expanded into stages (the compiler does that first). */
   design?: RegNetAst;
   loc: Loc;
@@ -106,6 +108,8 @@ export interface ArchitectureAst {
   input: { height: number; width: number; channels: number; loc: Loc };
   classes: number;
   shortcut: ShortcutRuleName;
+  /** Stochastic depth: timm's drop_path_rate, spread linearly over every block (0 = none). */
+  dropPathRate?: number;
   stem: LayerAst[];
   stages: StageAst[];
   head: LayerAst[];

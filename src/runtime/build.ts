@@ -73,7 +73,7 @@ function modelName(name: string): string {
  */
 function lastBlockBatchNorms(compiled: CompiledGraph, byId: Map<string, GraphNode>): Set<string> {
   const found = new Set<string>();
-  const passThrough = new Set(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout']);
+  const passThrough = new Set(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout', 'drop_path']);
   for (const node of compiled.nodes) {
     if (node.op === 'bn' && node.attrs.blockLast === true) found.add(node.id);
     if (node.op !== 'add') continue;

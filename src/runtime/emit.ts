@@ -3,7 +3,7 @@ import { unreachableOp } from '../compiler/ops.js';
 import type { GraphNode, NodeOf, OpKind } from '../compiler/types.js';
 import { InternalError } from './errors.js';
 import { convKernelInit, deriveSeed, fanInUniform } from './init.js';
-import { ChannelPad, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
+import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { paddingMode, tfSamePads } from './padding.js';
 
 type Sym = tf.SymbolicTensor;
@@ -86,6 +86,8 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
       return apply(tf.layers.flatten({ name }), x);
     case 'dropout':
       return apply(tf.layers.dropout({ name, rate: node.attrs.rate as number }), x);
+    case 'drop_path':
+      return apply(new DropPath({ name, rate: node.attrs.rate }), x);
     case 'dense': {
       const units = node.attrs.units;
       const fanIn = ctx.shapeOf(node.inputs[0]).reduce((a, b) => a * b, 1);

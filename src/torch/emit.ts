@@ -39,6 +39,7 @@ export const TORCH_OPS: readonly OpKind[] = [
   'global_avg_pool',
   'flatten',
   'dropout',
+  'drop_path',
   'dense',
   'add',
   'mul',
@@ -300,6 +301,9 @@ function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<string>): LeafCo
       return { ctor: null, call: (args) => `torch.flatten(${args[0]}, 1)` };
     case 'dropout':
       return { ctor: t.lit(`nn.Dropout(p=${pyNum(node.attrs.rate)})`).done(), call: plain };
+    case 'drop_path':
+      helpers.add('DropPath');
+      return { ctor: t.lit('DropPath(').slot('p', pyNum(node.attrs.rate)).lit(')').done(), call: plain };
     case 'dense':
       t.lit('nn.Linear(').slot('in', pyNum(inShape[0])).lit(', ').slot('out', pyNum(node.attrs.units));
       return { ctor: t.lit(node.attrs.bias ? ')' : ', bias=False)').done(), call: plain };
@@ -734,6 +738,19 @@ const HELPERS: Record<string, string> = {
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.pad(x, (0, 0) * (x.dim() - 2) + (self.before, self.after))`,
+  DropPath: `class DropPath(nn.Module):
+    """Stochastic depth (timm's DropPath): in training each sample's branch is kept with probability 1 - p and scaled by 1 / (1 - p)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep`,
   Container: `class Container(nn.Module):
     """Holds modules that its parent's forward calls one by one (they do not run as one piece)."""
 
@@ -746,7 +763,7 @@ const HELPERS: Record<string, string> = {
 /** The batch norms that end each block's main path (zero_init_residual), as the TF.js runtime picks them. */
 function lastBlockBatchNorms(graph: CompiledGraph, ix: GraphIndex): string[] {
   const found = new Set<string>();
-  const passThrough = new Set<OpKind>(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout']);
+  const passThrough = new Set<OpKind>(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout', 'drop_path']);
   for (const node of graph.nodes) {
     if (node.op === 'bn' && node.attrs.blockLast === true) found.add(node.id);
     if (node.op !== 'add') continue;
@@ -794,7 +811,7 @@ export function emitTorch(graph: CompiledGraph, options: TorchEmitOptions): stri
     `SKIPGRAPH = {"name": ${pyStr(graph.name)}, "input": [${channels}, ${height}, ${width}], "classes": ${graph.classes}, "source": ${pyStr(source)}, "version": ${pyStr(options.version)}}`,
     '',
   ];
-  for (const h of ['Subsample', 'ChannelPad', 'Container']) if (em.helpers.has(h)) out.push('', HELPERS[h], '');
+  for (const h of ['Subsample', 'ChannelPad', 'DropPath', 'Container']) if (em.helpers.has(h)) out.push('', HELPERS[h], '');
   for (const cls of classes.values()) out.push('', classText(cls, classes), '');
 
   const body = resolveMarkers(render(root.init), classes);

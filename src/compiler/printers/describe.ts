@@ -29,6 +29,8 @@ export function describeOp(n: GraphNode): string {
       return `zeropad ${(a.padding as number[]).join(',')}`;
     case 'dropout':
       return `dropout ${a.rate}`;
+    case 'drop_path':
+      return `drop_path ${Number(a.rate.toPrecision(4))}`;
     case 'dense':
       return `dense ${a.units}`;
     default:

@@ -4,7 +4,7 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
 const schema12 = {"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."};
 const schema14 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}};
 const schema15 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
@@ -4976,7 +4976,7 @@ validate18.errors = vErrors;
 return errors === 0;
 }
 
-const schema57 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema57 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -5684,14 +5684,49 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+if(data.drop_path !== undefined){
+let data18 = data.drop_path;
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 1 || isNaN(data18)){
+const err58 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema57.properties.drop_path,data:data18};
 if(vErrors === null){
 vErrors = [err58];
 }
 else {
 vErrors.push(err58);
+}
+errors++;
+}
+if(data18 < 0 || isNaN(data18)){
+const err59 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.properties.drop_path,data:data18};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema57.properties.drop_path.type,parentSchema:schema57.properties.drop_path,data:data18};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+else {
+const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
 }
 errors++;
 }
@@ -6289,12 +6324,11 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data.stage_defaults !== undefined){
-let data10 = data.stage_defaults;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-for(const key2 in data10){
-if(!((((((key2 === "groups") || (key2 === "width_per_group")) || (key2 === "dilation")) || (key2 === "shortcut")) || (key2 === "se")) || (key2 === "params"))){
-const err34 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data10};
+if(data.drop_path_rate !== undefined){
+let data10 = data.drop_path_rate;
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 1 || isNaN(data10)){
+const err34 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.drop_path_rate,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6303,11 +6337,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-if(data10.groups !== undefined){
-let data11 = data10.groups;
-if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err35 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data11};
+if(data10 < 0 || isNaN(data10)){
+const err35 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.drop_path_rate,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6316,9 +6347,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 4096 || isNaN(data11)){
-const err36 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data11};
+}
+else {
+const err36 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.drop_path_rate.type,parentSchema:schema11.properties.drop_path_rate,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6327,8 +6358,13 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(data11 < 1 || isNaN(data11)){
-const err37 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data11};
+}
+if(data.stage_defaults !== undefined){
+let data11 = data.stage_defaults;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key2 in data11){
+if(!((((((key2 === "groups") || (key2 === "width_per_group")) || (key2 === "dilation")) || (key2 === "shortcut")) || (key2 === "se")) || (key2 === "params"))){
+const err37 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -6338,11 +6374,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-}
-if(data10.width_per_group !== undefined){
-let data12 = data10.width_per_group;
+if(data11.groups !== undefined){
+let data12 = data11.groups;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err38 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data12};
+const err38 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6352,8 +6387,8 @@ vErrors.push(err38);
 errors++;
 }
 if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 65536 || isNaN(data12)){
-const err39 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data12};
+if(data12 > 4096 || isNaN(data12)){
+const err39 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -6363,7 +6398,7 @@ vErrors.push(err39);
 errors++;
 }
 if(data12 < 1 || isNaN(data12)){
-const err40 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data12};
+const err40 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6374,10 +6409,10 @@ errors++;
 }
 }
 }
-if(data10.dilation !== undefined){
-let data13 = data10.dilation;
+if(data11.width_per_group !== undefined){
+let data13 = data11.width_per_group;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err41 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data13};
+const err41 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -6387,8 +6422,8 @@ vErrors.push(err41);
 errors++;
 }
 if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 64 || isNaN(data13)){
-const err42 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data13};
+if(data13 > 65536 || isNaN(data13)){
+const err42 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -6398,7 +6433,7 @@ vErrors.push(err42);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err43 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data13};
+const err43 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -6409,10 +6444,10 @@ errors++;
 }
 }
 }
-if(data10.shortcut !== undefined){
-let data14 = data10.shortcut;
-if(!(((((data14 === "projection") || (data14 === "identity")) || (data14 === "zeropad")) || (data14 === "conv")) || (data14 === "avgdown"))){
-const err44 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data14};
+if(data11.dilation !== undefined){
+let data14 = data11.dilation;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err44 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -6421,14 +6456,9 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-if(data10.se !== undefined){
-let data15 = data10.se;
-const _errs36 = errors;
-let valid6 = true;
-const _errs37 = errors;
-if(!(data15 && typeof data15 == "object" && !Array.isArray(data15))){
-const err45 = {};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 64 || isNaN(data14)){
+const err45 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -6437,23 +6467,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-var _valid0 = _errs37 === errors;
-errors = _errs36;
-if(vErrors !== null){
-if(_errs36){
-vErrors.length = _errs36;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid0){
-const _errs39 = errors;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key3 in data15){
-if(!(((key3 === "reduction") || (key3 === "ratio")) || (key3 === "of"))){
-const err46 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data15};
+if(data14 < 1 || isNaN(data14)){
+const err46 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -6463,10 +6478,11 @@ vErrors.push(err46);
 errors++;
 }
 }
-if(data15.reduction !== undefined){
-let data16 = data15.reduction;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err47 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data16};
+}
+if(data11.shortcut !== undefined){
+let data15 = data11.shortcut;
+if(!(((((data15 === "projection") || (data15 === "identity")) || (data15 === "zeropad")) || (data15 === "conv")) || (data15 === "avgdown"))){
+const err47 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data15};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -6475,9 +6491,14 @@ vErrors.push(err47);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 1024 || isNaN(data16)){
-const err48 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data16};
+}
+if(data11.se !== undefined){
+let data16 = data11.se;
+const _errs38 = errors;
+let valid6 = true;
+const _errs39 = errors;
+if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
+const err48 = {};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -6486,8 +6507,23 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err49 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data16};
+var _valid0 = _errs39 === errors;
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs41 = errors;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+for(const key3 in data16){
+if(!(((key3 === "reduction") || (key3 === "ratio")) || (key3 === "of"))){
+const err49 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -6497,12 +6533,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-if(data15.ratio !== undefined){
-let data17 = data15.ratio;
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 1 || isNaN(data17)){
-const err50 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data17};
+if(data16.reduction !== undefined){
+let data17 = data16.reduction;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err50 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -6511,8 +6545,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(data17 <= 0 || isNaN(data17)){
-const err51 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data17};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1024 || isNaN(data17)){
+const err51 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data17};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -6521,9 +6556,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-else {
-const err52 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data17};
+if(data17 < 1 || isNaN(data17)){
+const err52 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data17};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -6533,10 +6567,12 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data15.of !== undefined){
-let data18 = data15.of;
-if(!((data18 === "input") || (data18 === "current"))){
-const err53 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data18};
+}
+if(data16.ratio !== undefined){
+let data18 = data16.ratio;
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 1 || isNaN(data18)){
+const err53 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -6545,10 +6581,8 @@ vErrors.push(err53);
 }
 errors++;
 }
-}
-}
-else {
-const err54 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data15};
+if(data18 <= 0 || isNaN(data18)){
+const err54 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6557,14 +6591,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-var _valid0 = _errs39 === errors;
-valid6 = _valid0;
-ifClause0 = "then";
 }
 else {
-const _errs47 = errors;
-if(typeof data15 !== "boolean"){
-const err55 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data15};
+const err55 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6573,12 +6602,11 @@ vErrors.push(err55);
 }
 errors++;
 }
-var _valid0 = _errs47 === errors;
-valid6 = _valid0;
-ifClause0 = "else";
 }
-if(!valid6){
-const err56 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data15};
+if(data16.of !== undefined){
+let data19 = data16.of;
+if(!((data19 === "input") || (data19 === "current"))){
+const err56 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6588,11 +6616,9 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data10.params !== undefined){
-let data19 = data10.params;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(Object.keys(data19).length > 64){
-const err57 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data19};
+}
+else {
+const err57 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data16};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6601,11 +6627,14 @@ vErrors.push(err57);
 }
 errors++;
 }
-for(const key4 in data19){
-const _errs52 = errors;
-if(typeof key4 === "string"){
-if(func3(key4) > 64){
-const err58 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+var _valid0 = _errs41 === errors;
+valid6 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs49 = errors;
+if(typeof data16 !== "boolean"){
+const err58 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data16};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6614,8 +6643,12 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern1.test(key4)){
-const err59 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+var _valid0 = _errs49 === errors;
+valid6 = _valid0;
+ifClause0 = "else";
+}
+if(!valid6){
+const err59 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data16};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6625,9 +6658,11 @@ vErrors.push(err59);
 errors++;
 }
 }
-var valid9 = _errs52 === errors;
-if(!valid9){
-const err60 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data19};
+if(data11.params !== undefined){
+let data20 = data11.params;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(Object.keys(data20).length > 64){
+const err60 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6636,12 +6671,11 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-for(const key5 in data19){
-let data20 = data19[key5];
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 1048576 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data20};
+for(const key4 in data20){
+const _errs54 = errors;
+if(typeof key4 === "string"){
+if(func3(key4) > 64){
+const err61 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6650,8 +6684,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data20 < -1048576 || isNaN(data20)){
-const err62 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data20};
+if(!pattern1.test(key4)){
+const err62 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6661,8 +6695,9 @@ vErrors.push(err62);
 errors++;
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data20};
+var valid9 = _errs54 === errors;
+if(!valid9){
+const err63 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data20};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6672,9 +6707,11 @@ vErrors.push(err63);
 errors++;
 }
 }
-}
-else {
-const err64 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data19};
+for(const key5 in data20){
+let data21 = data20[key5];
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 1048576 || isNaN(data21)){
+const err64 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data21};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6683,10 +6720,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-}
-}
-else {
-const err65 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data10};
+if(data21 < -1048576 || isNaN(data21)){
+const err65 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data21};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6696,11 +6731,8 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data.stem !== undefined){
-let data21 = data.stem;
-if(Array.isArray(data21)){
-if(data21.length > 256){
-const err66 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data21};
+else {
+const err66 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data21};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6709,16 +6741,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-const len0 = data21.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate11(data21[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data21,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data21};
+const err67 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data20};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6728,11 +6754,9 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data.stages !== undefined){
-let data23 = data.stages;
-if(Array.isArray(data23)){
-if(data23.length > 64){
-const err68 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data23};
+}
+else {
+const err68 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data11};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -6741,8 +6765,12 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(data23.length < 1){
-const err69 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data23};
+}
+if(data.stem !== undefined){
+let data22 = data.stem;
+if(Array.isArray(data22)){
+if(data22.length > 256){
+const err69 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data22};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -6751,17 +6779,16 @@ vErrors.push(err69);
 }
 errors++;
 }
-const len1 = data23.length;
-for(let i1=0; i1<len1; i1++){
-let data24 = data23[i1];
-const _errs62 = errors;
-let valid15 = true;
-const _errs63 = errors;
-if(errors === _errs63){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-let missing0;
-if((data24.regnet === undefined) && (missing0 = "regnet")){
-const err70 = {};
+const len0 = data22.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate11(data22[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data22,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data22};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -6771,8 +6798,11 @@ vErrors.push(err70);
 errors++;
 }
 }
-else {
-const err71 = {};
+if(data.stages !== undefined){
+let data24 = data.stages;
+if(Array.isArray(data24)){
+if(data24.length > 64){
+const err71 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data24};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -6781,23 +6811,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-}
-var _valid1 = _errs63 === errors;
-errors = _errs62;
-if(vErrors !== null){
-if(_errs62){
-vErrors.length = _errs62;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause1;
-if(_valid1){
-const _errs65 = errors;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.regnet === undefined){
-const err72 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data24};
+if(data24.length < 1){
+const err72 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data24};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -6806,9 +6821,17 @@ vErrors.push(err72);
 }
 errors++;
 }
-for(const key6 in data24){
-if(!(key6 === "regnet")){
-const err73 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data24};
+const len1 = data24.length;
+for(let i1=0; i1<len1; i1++){
+let data25 = data24[i1];
+const _errs64 = errors;
+let valid15 = true;
+const _errs65 = errors;
+if(errors === _errs65){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+let missing0;
+if((data25.regnet === undefined) && (missing0 = "regnet")){
+const err73 = {};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -6818,15 +6841,8 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data24.regnet !== undefined){
-if(!(validate18(data24.regnet, {instancePath:instancePath+"/stages/" + i1+"/regnet",parentData:data24,parentDataProperty:"regnet",rootData}))){
-vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
-errors = vErrors.length;
-}
-}
-}
 else {
-const err74 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data24};
+const err74 = {};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -6835,22 +6851,23 @@ vErrors.push(err74);
 }
 errors++;
 }
+}
 var _valid1 = _errs65 === errors;
-valid15 = _valid1;
-ifClause1 = "then";
+errors = _errs64;
+if(vErrors !== null){
+if(_errs64){
+vErrors.length = _errs64;
 }
 else {
-const _errs69 = errors;
-if(!(validate20(data24, {instancePath:instancePath+"/stages/" + i1,parentData:data23,parentDataProperty:i1,rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
+vErrors = null;
 }
-var _valid1 = _errs69 === errors;
-valid15 = _valid1;
-ifClause1 = "else";
 }
-if(!valid15){
-const err75 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data24};
+let ifClause1;
+if(_valid1){
+const _errs67 = errors;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.regnet === undefined){
+const err75 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data25};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -6859,10 +6876,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-}
-else {
-const err76 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data23};
+for(const key6 in data25){
+if(!(key6 === "regnet")){
+const err76 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data25};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -6872,11 +6888,15 @@ vErrors.push(err76);
 errors++;
 }
 }
-if(data.head !== undefined){
-let data26 = data.head;
-if(Array.isArray(data26)){
-if(data26.length > 256){
-const err77 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data26};
+if(data25.regnet !== undefined){
+if(!(validate18(data25.regnet, {instancePath:instancePath+"/stages/" + i1+"/regnet",parentData:data25,parentDataProperty:"regnet",rootData}))){
+vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err77 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data25};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -6885,16 +6905,22 @@ vErrors.push(err77);
 }
 errors++;
 }
-const len2 = data26.length;
-for(let i2=0; i2<len2; i2++){
-if(!(validate11(data26[i2], {instancePath:instancePath+"/head/" + i2,parentData:data26,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
-}
+var _valid1 = _errs67 === errors;
+valid15 = _valid1;
+ifClause1 = "then";
 }
 else {
-const err78 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data26};
+const _errs71 = errors;
+if(!(validate20(data25, {instancePath:instancePath+"/stages/" + i1,parentData:data24,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs71 === errors;
+valid15 = _valid1;
+ifClause1 = "else";
+}
+if(!valid15){
+const err78 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data25};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -6904,11 +6930,9 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.blocks !== undefined){
-let data28 = data.blocks;
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-if(Object.keys(data28).length > 64){
-const err79 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data28};
+}
+else {
+const err79 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data24};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -6917,11 +6941,12 @@ vErrors.push(err79);
 }
 errors++;
 }
-for(const key7 in data28){
-const _errs75 = errors;
-if(typeof key7 === "string"){
-if(func3(key7) > 64){
-const err80 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
+}
+if(data.head !== undefined){
+let data27 = data.head;
+if(Array.isArray(data27)){
+if(data27.length > 256){
+const err80 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data27};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -6930,8 +6955,16 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(!pattern1.test(key7)){
-const err81 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
+const len2 = data27.length;
+for(let i2=0; i2<len2; i2++){
+if(!(validate11(data27[i2], {instancePath:instancePath+"/head/" + i2,parentData:data27,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data27};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -6941,9 +6974,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-var valid19 = _errs75 === errors;
-if(!valid19){
-const err82 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data28};
+if(data.blocks !== undefined){
+let data29 = data.blocks;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(Object.keys(data29).length > 64){
+const err82 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data29};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -6952,16 +6987,11 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-for(const key8 in data28){
-if(!(validate23(data28[key8], {instancePath:instancePath+"/blocks/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data28,parentDataProperty:key8,rootData}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err83 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data28};
+for(const key7 in data29){
+const _errs77 = errors;
+if(typeof key7 === "string"){
+if(func3(key7) > 64){
+const err83 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -6970,15 +7000,55 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-}
-else {
-const err84 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(!pattern1.test(key7)){
+const err84 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err84];
 }
 else {
 vErrors.push(err84);
+}
+errors++;
+}
+}
+var valid19 = _errs77 === errors;
+if(!valid19){
+const err85 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data29};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+for(const key8 in data29){
+if(!(validate23(data29[key8], {instancePath:instancePath+"/blocks/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data29,parentDataProperty:key8,rootData}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data29};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+else {
+const err87 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
 }
 errors++;
 }
