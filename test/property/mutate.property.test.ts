@@ -28,8 +28,8 @@ const sourceArb = fc.oneof(
   archArb.map((a) => ({ file: 'generated.yaml', text: `# généré ✓\n${toYaml(a)}` })),
 );
 
-const VALUES = ['"x"', 'true', 'null', '~', '[]', '{}', '[1, 2, 3]', '{a: 1}', '-1', '0', '0.5', '-0', '.inf', '.nan', '1e400', '99999999999999999999', '0x10', '0o7', '$nope', '"$channels // 0"', '"$in * 99999999"', 'basic', 'bottleneck', 'identity', '__proto__', '&a x', '*a', '!!js/function f', '!!binary aGk=', '""', "'", '"'];
-const INSERTS = ['\t', ':', ': ', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '!t ', '!!str ', '\u0000', '\u0007', '\n', '\r\n', '  ', '#', '"', "'", '? ', '---\n', '...\n', '%YAML 1.2\n', '\uFEFF', 'é', '\u2028', '|\n', '>-\n', '<<: *a\n', 'extends: resnet18.yaml\n', 'extends: ../x.yaml\n', 'extends: /etc/passwd.yaml\n', '__proto__: 1\n'];
+const VALUES = ['"x"', 'true', 'null', '~', '[]', '{}', '[1, 2, 3]', '{a: 1}', '-1', '0', '0.5', '-0', '.inf', '.nan', '1e400', '99999999999999999999', '0x10', '0o7', '$nope', '"$channels // 0"', '"$in * 99999999"', 'basic', 'bottleneck', 'identity', '__proto__', '&a x', '*a', '!!js/function f', '!!binary aGk=', '""', "'", '"', 'toString', 'constructor', 'valueOf', '_x', '"\\e]0;TITLE\\a"', '"\\u009b2J"'];
+const INSERTS = ['\t', ':', ': ', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '!t ', '!!str ', '\u0000', '\u0007', '\n', '\r\n', '  ', '#', '"', "'", '? ', '---\n', '...\n', '%YAML 1.2\n', '\uFEFF', 'é', '\u2028', '|\n', '>-\n', '<<: *a\n', 'extends: resnet18.yaml\n', 'extends: ../x.yaml\n', 'extends: /etc/passwd.yaml\n', '__proto__: 1\n', '%YAML 1.1\n---\n', '<<: {a: 1}\n', '"\\e]0;TITLE\\a": 1\n', 'name: toString\n', '\u202e', '\u009b'];
 
 type Mutation =
   | { kind: 'delete' | 'duplicate'; line: number }
@@ -120,8 +120,9 @@ describe('property: mutated files', () => {
         let r: CompileResult;
         try {
           r = compileSource(input, { file: src.file });
-          // What the CLI prints must not throw either.
-          formatDiagnostics(r.diagnostics, { sources: r.sources }, r.dropped);
+          // What the CLI prints must not throw either, and holds no raw control character.
+          const printed = formatDiagnostics(r.diagnostics, { sources: r.sources }, r.dropped);
+          if (/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(printed)) throw new Error(`a raw control character is printed: ${JSON.stringify(printed)}`);
         } catch (err) {
           throw new Error(`threw ${(err as Error).stack}\n--- mutations ${JSON.stringify(ms)} of ${src.file}`);
         }
