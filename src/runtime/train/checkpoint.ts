@@ -5,6 +5,8 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutDir, lockFolder, makeFolders, removeDeadTemps } from '../io/out_dir.js';
 import { loadModel, saveModel } from '../io/model_files.js';
+import { MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES } from '../io/file_io.js';
+import { readCappedFile } from '../io/safe_read.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -119,8 +121,8 @@ export async function readCheckpoint(dir: string): Promise<{ model: tf.LayersMod
   const model = await loadModel(dir);
   let optimizerWeights: NamedTensor[] = [];
   if (existsSync(join(dir, OPT_JSON))) {
-    const { specs } = JSON.parse(readFileSync(join(dir, OPT_JSON), 'utf8')) as { specs: tf.io.WeightsManifestEntry[] };
-    const bytes = readFileSync(join(dir, OPT_BIN));
+    const { specs } = JSON.parse(readCappedFile(join(dir, OPT_JSON), MAX_MODEL_JSON_BYTES, 'optimizer state').toString('utf8')) as { specs: tf.io.WeightsManifestEntry[] };
+    const bytes = readCappedFile(join(dir, OPT_BIN), MAX_WEIGHT_BYTES, 'optimizer state');
     const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
     optimizerWeights = specs.map((s) => ({ name: s.name, tensor: decoded[s.name] }));
   }
