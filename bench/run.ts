@@ -1,7 +1,7 @@
 /**
  * skipgraph's benchmark harness (GitHub issue 6). Not a test: it measures, never fails on a figure.
  *
- *   npm run bench [-- --only compile|cli|profile|train|overhead|fold] [-- --quick] [-- --report]
+ *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch] [-- --quick] [-- --report]
  *
  * --report only regenerates docs/benchmarks.md from bench/results/latest.json and bench/notes.md.
  *
@@ -17,9 +17,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { compileSource } from '../src/compiler/index.js';
 import { arch, ROOT } from './common.js';
+import { benchTorch, torchMarkdown } from './torch_case.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
-const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold'] as const;
+const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch'] as const;
 type Case = (typeof CASES)[number];
 
 const argv = process.argv.slice(2);
@@ -439,6 +440,7 @@ function markdown(R: any): string {
       'VmHWM of each process above (compile, build, warm-up and the timed steps): skipgraph on wasm',
       `${f(t.wasm.peakRssMiB.median, 0)} MiB against PyTorch ${f(t.torch.peakRssMiB.median, 0)} MiB (ratio ${f(t.wasm.peakRssMiB.median / t.torch.peakRssMiB.median)}).`, '');
   }
+  if (R.torch) out.push(...torchMarkdown(R.torch));
   if (R.notes) out.push('## Reading the figures', '', ...R.notes, '');
   return out.join('\n');
 }
@@ -457,6 +459,7 @@ if (!reportOnly) {
   if (wanted('train')) R.train = benchTrain();
   if (wanted('overhead')) R.overhead = benchOverhead();
   if (wanted('fold')) R.fold = benchFold();
+  if (wanted('torch')) R.torch = benchTorch(quick, log);
   R.machine.loadAverageEnd = loadavg().map((v) => Math.round(v * 100) / 100);
 }
 const notesFile = join(ROOT, 'bench', 'notes.md');

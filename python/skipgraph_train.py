@@ -307,7 +307,7 @@ def worker(args):
 def epoch_line(r, epochs):
     return (
         f"epoch {r['epoch']}/{epochs}: loss {r['loss']:.4f} acc {100 * r['acc']:.2f}% | "
-        f"held-out loss {r['valLoss']:.4f} acc {100 * r['valAcc']:.2f}% | "
+        f"held-out loss {r['valLoss']:.4f} acc {100 * r['valAcc']:.2f}% top-5 {100 * r['valTop5']:.2f}% | "
         f"{r['seconds']:.1f} s, {r['imagesPerSecond']:.0f} img/s"
     )
 
@@ -325,7 +325,7 @@ def evaluate(model, data, rank, world, device, args, cuda, amp):
             dist.broadcast(b, 0)
     model.eval()
     idx = torch.arange(rank, len(data), world)  # every held-out image once, over all processes
-    loss = correct = 0.0
+    loss = correct = top5 = 0.0
     with torch.no_grad():
         for s in range(0, len(idx), args.eval_batch):
             x, y = data.batch(idx[s : s + args.eval_batch], device, cuda and args.channels_last)
@@ -333,9 +333,10 @@ def evaluate(model, data, rank, world, device, args, cuda, amp):
                 logits = model(x)
             loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
-    loss, correct, n = all_sum([loss, correct, float(len(idx))], device, world)
+            top5 += (logits.topk(min(5, logits.shape[1]), 1).indices == y[:, None]).any(1).sum().item()
+    loss, correct, top5, n = all_sum([loss, correct, top5, float(len(idx))], device, world)
     model.train()
-    return loss / max(n, 1), correct / max(n, 1)
+    return loss / max(n, 1), correct / max(n, 1), top5 / max(n, 1)
 
 
 def train(args, rank, world, device, launcher, event):
@@ -456,13 +457,14 @@ def train(args, rank, world, device, launcher, event):
                 break
         seconds = time.perf_counter() - t0
         loss_all, correct_all, seen_all = all_sum([loss_sum, correct, seen], device, world)
-        val_loss, val_acc = evaluate(model, test_set, rank, world, device, args, cuda, amp)
+        val_loss, val_acc, val_top5 = evaluate(model, test_set, rank, world, device, args, cuda, amp)
         record = {
             "epoch": epoch + 1,
             "loss": loss_all / seen_all,
             "acc": correct_all / seen_all,
             "valLoss": val_loss,
             "valAcc": val_acc,
+            "valTop5": val_top5,
             "seconds": seconds,
             "imagesPerSecond": seen_all / seconds,
         }

@@ -77,6 +77,7 @@ export interface EpochRecord {
   acc: number;
   valLoss: number;
   valAcc: number;
+  valTop5: number;
   seconds: number;
   imagesPerSecond: number;
   /** Set on an epoch cut short by --max-steps: the steps it ran. */
@@ -246,7 +247,7 @@ export function runTorchTraining(o: TorchTrainOptions): Promise<TorchResult> {
 export function epochLine(r: EpochRecord, epochs: number): string {
   return (
     `epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)} acc ${(100 * r.acc).toFixed(2)}% | ` +
-    `held-out loss ${r.valLoss.toFixed(4)} acc ${(100 * r.valAcc).toFixed(2)}% | ` +
+    `held-out loss ${r.valLoss.toFixed(4)} acc ${(100 * r.valAcc).toFixed(2)}% top-5 ${(100 * r.valTop5).toFixed(2)}% | ` +
     `${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`
   );
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../runtime/errors.js';
 import { progressBar } from '../../runtime/train/progress.js';
-import { train } from '../../runtime/train/train.js';
-import { claimRunFolder } from '../../runtime/train/checkpoint.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
 interface TrainFlags {
@@ -36,6 +34,11 @@ interface TrainFlags {
   labelSmoothing?: number;
   ema?: number;
   dropLast?: boolean;
+  engine: string;
+  device?: string;
+  nproc?: number;
+  syncBn?: boolean;
+  prepare?: boolean;
 }
 
 const positiveNumber = (flag: string) => (v: string) => {
@@ -66,7 +69,7 @@ const wholeNumber = (flag: string) => (v: string) => {
 export function register(program: Command, io: Io = processIo(), setExit: (code: number) => void = () => {}): void {
   program
     .command('train')
-    .description('train an architecture on MNIST (default) or CIFAR-10 with TensorFlow.js')
+    .description('train an architecture on MNIST (default) or CIFAR-10 with TensorFlow.js, or with PyTorch (--engine torch)')
     .argument('<file>', 'architecture YAML file')
     .option('--data <spec>', "'mnist' (the digits in the mnist package), 'cifar10-bin:DIR' or 'imagefolder:DIR' (DIR/train/<class>/*.jpg|png and DIR/val/<class>/...)", 'mnist')
     .option('--epochs <n>', 'total epochs (a resumed run continues up to this many)', parsePositiveInt('--epochs'), 3)
@@ -98,7 +101,17 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--label-smoothing <x>', 'label smoothing of the cross-entropy, e.g. 0.1 (default 0)', nonNegativeNumber('--label-smoothing'))
     .option('--ema <decay>', 'keep an EMA of the weights with this decay (e.g. 0.999): evaluated each epoch, saved in OUT/ema/', positiveNumber('--ema'))
     .option('--drop-last', 'drop the last partial training batch')
+    .option('--engine <name>', 'tfjs (TensorFlow.js, in this process) or torch (PyTorch: the emitted module and python/skipgraph_train.py)', 'tfjs')
+    .option('--device <name>', '--engine torch: cpu, cuda or auto (cuda when torch sees a GPU)')
+    .option('--nproc <n>', '--engine torch: processes on this machine (DDP; --batch is split over them)', parsePositiveInt('--nproc'))
+    .option('--sync-bn', '--engine torch on CUDA: SyncBatchNorm across processes')
+    .option('--prepare', '--engine torch: write model.py, the data and the script to --out and print how to train them, without training')
     .action(async (file: string, flags: TrainFlags, cmd: Command) => {
+      if (flags.engine === 'torch') return setExit(await (await import('./train_torch.js')).trainTorch(file, flags, io)); // no TF.js
+      if (flags.engine !== 'tfjs') throw new UsageError(`--engine must be tfjs or torch, not "${flags.engine}"`);
+      for (const f of ['device', 'nproc', 'syncBn', 'prepare'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f.replace('B', '-b')} needs --engine torch`);
+      const { train } = await import('../../runtime/train/train.js');
+      const { claimRunFolder } = await import('../../runtime/train/checkpoint.js');
       const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
       // First Ctrl-C: finish the epoch and its checkpoint, then stop (--resume continues). Second: quit.
       const stop = new AbortController();
