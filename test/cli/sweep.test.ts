@@ -89,6 +89,17 @@ describe('skipgraph sweep', () => {
     expect(g.totals.trainableParams).toBe(rows[1].params);
   });
 
+  it('--measure times a forward pass of each kept variant on the chosen backend, and the plot then shows the time', async () => {
+    const plot = join(tmp, 'timed.svg');
+    const r = await runCli('sweep', 'architectures/mnist_resnet.yaml', '--grid', 'stages.0.blocks=1,2', '--measure', '--backend', 'wasm', '--plot', plot, '-f', 'json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as { status: string; forwardMs: number }[];
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'ok']);
+    for (const x of rows) expect(x.forwardMs).toBeGreaterThan(0);
+    expect(r.err).toMatch(/measuring on wasm/);
+    expect(readFileSync(plot, 'utf8')).toMatch(/forward time \(ms\)/);
+  });
+
   it('usage errors: no axis, a range without --sample, a bad count', async () => {
     expect((await runCli('sweep', 'architectures/resnet18.yaml')).code).toBe(2);
     const range = await runCli('sweep', 'architectures/resnet18.yaml', '--range', 'stages.0.blocks=1..4');
