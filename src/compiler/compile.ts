@@ -2,8 +2,9 @@ import { Graph } from '@dagrejs/graphlib';
 import { InternalError, type ArchitectureAst, type DiagnosticBag, type StageAst } from '../parser/index.js';
 import { EXPANSION, planBuiltin, planUser, type BlockPlan } from './blocks.js';
 import { GraphBuilder, type NodeSpec } from './builder.js';
-import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
-import { checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
+import { Namer, planLayer, UNKNOWN, type Env, type PlannedLayer } from './layers.js';
+import { blameSet, checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
+import { inferShape, isShapeError } from './shapes.js';
 import { blockPrefix, expandDesigns, roundHalfEven } from './regnet.js';
 import { buildShortcut } from './shortcut.js';
 import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
@@ -12,6 +13,10 @@ export interface CompileAstOptions {
   limits?: Partial<Limits>;
   /** Batch size for the activation-memory estimate (default DEFAULT_BATCH, 32). */
   batch?: number;
+  /** The `--set` arguments, to name the one a limit error comes from. */
+  sets?: readonly string[];
+  /** Filled with the checks that could not run because of earlier errors (one line says so). */
+  skipped?: string[];
 }
 
 type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
@@ -19,42 +24,75 @@ type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
 /**
  * AST -> checked graph: expand every stage into blocks, infer every shape, apply the shortcut
  * rule, count params and MACs. Errors go to `bag`; returns undefined when there are any.
+ *
+ * Every error that can be found in one run is: the stem's layers are all planned, a stage with an
+ * error does not stop the stages after it (they are planned and checked for what does not depend
+ * on the shapes coming in: block kinds, parameters, expressions, stride with dilation), and the
+ * head's expressions are still evaluated. What truly depends on a broken part (the shapes after it,
+ * the resource limits) is listed in `opts.skipped`.
  */
 export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: CompileAstOptions = {}): CompiledGraph | undefined {
   // `{ regnet: ... }` items become the stages they generate, before anything counts stages.
   const ast = expandDesigns(written, bag);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const partial = ast.partial;
+  const skipped = opts.skipped ?? [];
   const totalBlocks = ast.stages.reduce((n, s) => n + s.blocks, 0);
-  if (!checkLimit('maxBlocks', totalBlocks, limits, 'Blocks after expansion', ast.fieldLocs.stages ?? ast.loc, bag)) return undefined;
+  const blocksLoc = blameSet(ast.fieldLocs.stages ?? ast.loc, ast.stages.map((s) => s.fieldLocs.blocks));
+  if (!checkLimit('maxBlocks', totalBlocks, limits, 'Blocks after expansion', blocksLoc, bag, opts.sets)) return undefined;
 
   const b = new GraphBuilder(bag, limits.maxNodes);
   const { height, width, channels } = ast.input;
-  let cur = b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
-  const topEnv: Env = new Map([['classes', ast.classes]]);
+  let cur: string | undefined = partial?.input ? undefined : b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
+  const topEnv: Env = new Map([['classes', partial?.classes ? UNKNOWN : ast.classes]]);
+  const unchecked: string[] = [];
 
   // Stem and head share the top-level scope, so one namer: a head `dropout` after a stem `dropout` is dropout2.
   const topNamer = new Namer();
-  cur = emitLayers(b, ast.stem, cur!, '', topEnv, topNamer, {}, bag);
+  const stem = planAll(ast.stem, topEnv, topNamer, bag);
+  if (!stem || partial?.stem) cur = undefined;
+  else if (cur) cur = emitPlanned(b, stem, cur, '', {}, bag);
   const stages: StageSummary[] = [];
   for (const stage of ast.stages) {
-    if (!cur) break;
-    cur = emitStage(b, ast, stage, cur, limits, bag);
-    if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
+    const broken = partial?.stages.includes(stage.index) || partial?.blocks.includes(stage.block);
+    if (cur && !broken) {
+      cur = emitStage(b, ast, stage, cur, limits, bag);
+      if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
+      continue;
+    }
+    cur = undefined;
+    if (!broken) checkStageAlone(ast, stage, limits, bag);
+    unchecked.push(`the shapes of ${stageName(stage)}`);
   }
-  if (cur) cur = emitLayers(b, ast.head, cur, '', topEnv, topNamer, {}, bag);
-  if (!cur || bag.hasErrors) return undefined;
+  const head = planAll(ast.head, topEnv, topNamer, bag);
+  if (cur && head && !partial?.head) cur = emitPlanned(b, head, cur, '', {}, bag);
+  else {
+    cur = undefined;
+    unchecked.push("the head's shapes");
+  }
+  if (!cur || bag.hasErrors) {
+    if (bag.hasErrors && unchecked.length) skipped.push(...unchecked, 'the resource limits');
+    return undefined;
+  }
   if (!checkLimit('maxNodes', b.nodes.length, limits, 'Nodes in the graph', ast.loc, bag)) return undefined;
 
-  const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0 };
+  const batch = opts.batch ?? DEFAULT_BATCH;
+  const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0, batch, activationBytesAtBatch: 0 };
   for (const n of b.nodes) {
     totals.trainableParams += n.params.trainable;
     totals.nonTrainableParams += n.params.nonTrainable;
     totals.macs += n.macs;
-    if (n.op !== 'input') totals.activationBytes += 4 * n.shape.reduce((p, q) => p * q, 1);
+    // The input counts: it is allocated (and held for the first conv's gradient) as any other output.
+    totals.activationBytes += 4 * n.shape.reduce((p, q) => p * q, 1);
   }
   totals.params = totals.trainableParams + totals.nonTrainableParams;
-  if (!checkLimit('maxParams', totals.params, limits, 'Parameters', ast.loc, bag)) return undefined;
-  if (!checkActivationMemory(totals.activationBytes, opts.batch ?? DEFAULT_BATCH, limits, ast.input.loc, bag)) return undefined;
+  totals.activationBytesAtBatch = totals.activationBytes * batch;
+  const sizeLocs = ast.stages.flatMap((s) => [s.fieldLocs.channels, s.fieldLocs.blocks, s.fieldLocs.groups, s.fieldLocs.width_per_group]);
+  if (!checkLimit('maxParams', totals.params, limits, 'Parameters', blameSet(ast.loc, sizeLocs), bag, opts.sets)) return undefined;
+  const inputLocs = Object.values(ast.input.fieldLocs ?? {});
+  const memoryLoc = blameSet(ast.input.loc, [...inputLocs, ...sizeLocs, ...ast.stages.map((s) => s.fieldLocs.stride)]);
+  const explicit = opts.limits?.maxActivationBytes !== undefined;
+  if (!checkActivationMemory(totals.activationBytes, batch, limits, memoryLoc, bag, { explicit, sets: opts.sets })) return undefined;
 
   checkOrder(b.nodes);
   return withLazyGraph({
@@ -67,6 +105,49 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
     stages,
     file: ast.file,
   });
+}
+
+/** Plans every layer of a list (so each bad one is reported); undefined when any failed. */
+function planAll(layers: ArchitectureAst['stem'], env: Env, namer: Namer, bag: DiagnosticBag): PlannedLayer[] | undefined {
+  const planned: PlannedLayer[] = [];
+  let ok = true;
+  for (const l of layers) {
+    if (l.op === 'use') {
+      bag.error('invalid-value', '"use" inlines a block and works only inside blocks: definitions.', l.opLoc);
+      ok = false;
+      continue;
+    }
+    const p = planLayer(l, env, namer, bag);
+    if (p) planned.push(p);
+    else ok = false;
+  }
+  return ok ? planned : undefined;
+}
+
+/**
+ * The checks of a stage that need nothing from the stages before it, for a stage whose input is
+ * unknown (an earlier part has errors): its block kind and fields, its user block's parameters and
+ * expressions (those that use `$in` wait), and each conv's own attributes (stride with dilation,
+ * groups that do not divide the filters). Blocks 0 and 1 cover every distinct block of a stage.
+ */
+function checkStageAlone(ast: ArchitectureAst, stage: StageAst, limits: Limits, bag: DiagnosticBag): void {
+  const user = ast.blocks.get(stage.block);
+  if (!user && !(stage.block in EXPANSION)) return; // reported by the parser
+  for (let i = 0; i < Math.min(stage.blocks, 2); i++) {
+    const ctx = { stage, index: i, inChannels: UNKNOWN, classes: ast.partial?.classes ? UNKNOWN : ast.classes, maxLayers: limits.maxNodes };
+    const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
+    if (!plan) return;
+    const prefix = blockPrefix(stageName(stage), stage, i);
+    for (const l of [...plan.pre, ...plan.main]) {
+      if (l.op !== 'conv') continue;
+      // An input that fits any conv: only the conv's own attributes can fail.
+      const shape = inferShape('conv', l.attrs, [[1 << 16, 1 << 16, l.attrs.groups]]);
+      if (isShapeError(shape)) {
+        bag.add({ code: shape.code, severity: 'error', message: `${prefix}${l.local}: ${shape.message}`, loc: l.loc, hint: shape.hint });
+        return;
+      }
+    }
+  }
 }
 
 /**
@@ -128,21 +209,6 @@ function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, 
   const add = b.add({ id: `${prefix}add`, op: 'add', inputs: [main, shortcut], loc: stage.loc, ...meta });
   if (!add || !plan.post) return add;
   return emitPlanned(b, [plan.post], add, prefix, meta, bag);
-}
-
-/** Resolves written layers (stem, head) in `env`, then emits them. */
-function emitLayers(b: GraphBuilder, layers: ArchitectureAst['stem'], input: string, prefix: string, env: Env, namer: Namer, meta: Meta, bag: DiagnosticBag): string | undefined {
-  const planned: PlannedLayer[] = [];
-  for (const l of layers) {
-    if (l.op === 'use') {
-      bag.error('invalid-value', '"use" inlines a block and works only inside blocks: definitions.', l.opLoc);
-      return undefined;
-    }
-    const p = planLayer(l, env, namer, bag);
-    if (!p) return undefined;
-    planned.push(p);
-  }
-  return emitPlanned(b, planned, input, prefix, meta, bag);
 }
 
 /** Emits planned layers in a chain; `se` becomes its six nodes. */

@@ -1,4 +1,4 @@
-import { parseArchitecture, parseFile, syntheticLoc, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
+import { parseArchitecture, parseFile, sortDiagnostics, syntheticLoc, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
 import { compileAst } from './compile.js';
 import type { Limits } from './limits.js';
 import type { CompiledGraph } from './types.js';
@@ -26,6 +26,8 @@ export interface CompileResult {
   dropped: number;
   /** Texts of every file and --set read, for printing diagnostics with their source lines. */
   sources: Map<string, string>;
+  /** Checks that could not run because of the errors reported (the CLI prints them in one line). */
+  skipped: string[];
 }
 
 function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
@@ -34,8 +36,18 @@ function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
   if (opts.batch !== undefined && !(Number.isSafeInteger(opts.batch) && opts.batch >= 1)) {
     parsed.bag.error('out-of-range', `CompileOptions.batch must be a whole number >= 1, not ${String(opts.batch)}.`, syntheticLoc('<options>'), 'Leave it out for the default (32), or pass the batch size the model will run with.');
   }
-  const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits, batch: opts.batch }) : undefined;
-  return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources };
+  const skipped = [...parsed.skipped];
+  // With errors already, the AST the parser could still build is compiled too, for its errors only.
+  const ast = parsed.ast ?? parsed.partial;
+  const graph = ast ? compileAst(ast, parsed.bag, { limits: opts.limits, batch: opts.batch, sets: opts.sets, skipped }) : undefined;
+  sortDiagnostics(parsed.bag, [...parsed.sources.keys()]);
+  return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources, skipped: parsed.bag.hasErrors ? skipped : [] };
+}
+
+/** `3 more checks skipped until these are fixed: ...`, or undefined when nothing was skipped. */
+export function formatSkipped(skipped: readonly string[]): string | undefined {
+  if (skipped.length === 0) return undefined;
+  return `${skipped.length} more check${skipped.length === 1 ? '' : 's'} skipped until these are fixed: ${skipped.join('; ')}.`;
 }
 
 /** Compile YAML text (or bytes). Never throws for bad input: look at `diagnostics`. */

@@ -1,4 +1,4 @@
-import { evaluate, type Arg, type DiagnosticBag, type LayerAst, type Loc, type NumArg } from '../parser/index.js';
+import { evaluate, exprParams, type Arg, type DiagnosticBag, type LayerAst, type Loc, type NumArg } from '../parser/index.js';
 import { closest } from '../parser/index.js';
 import type { OpSpec, SeAttrs } from './types.js';
 
@@ -28,6 +28,20 @@ const RANGES: Record<string, [number, number]> = {
   reduction: [1, 1024],
 };
 
+/** Attributes that may be fractions (every other number is a whole count or size). */
+const FRACTIONAL = new Set(['rate', 'epsilon', 'momentum']);
+
+/** Limits of fractional attributes, as the schema gives for literals. */
+const FRACTION_RANGES: Record<string, [number, number, string]> = {
+  rate: [0, 1, 'at least 0 and below 1'],
+};
+
+/**
+ * A parameter whose value cannot be known in this run (NaN: `$in` after a stage with errors, or
+ * `$classes` when `classes` itself is wrong): checks that need it are skipped, not misreported.
+ */
+export const UNKNOWN = Number.NaN;
+
 /**
  * Numbers of one attribute, evaluated in `env`. Reports unknown parameters (with a suggestion),
  * division by zero, overflow, fractions and out-of-range results at the expression.
@@ -39,13 +53,14 @@ function numbers(key: string, arg: Arg, env: Env, bag: DiagnosticBag): number[] 
     let v: number;
     if (it.kind === 'num') v = it.value;
     else {
+      for (const p of exprParams(it.expr)) if (Number.isNaN(env.get(p))) return undefined;
       const r = evaluate(it.expr, env);
       if (typeof r !== 'number') {
         const hint = r.code === 'expr-unknown-param' ? unknownParamHint(r.param!, env) : undefined;
         bag.error(r.code, `In "${it.source}": ${r.message}.`, it.loc, hint);
         return undefined;
       }
-      if (!Number.isInteger(r)) {
+      if (!Number.isInteger(r) && !FRACTIONAL.has(key)) {
         bag.error('expr-not-integer', `"${key}" = "${it.source}" evaluates to ${r}, not a whole number.`, it.loc, 'Use // for integer division.');
         return undefined;
       }
@@ -54,6 +69,11 @@ function numbers(key: string, arg: Arg, env: Env, bag: DiagnosticBag): number[] 
     const range = RANGES[key];
     if (range && (v < range[0] || v > range[1])) {
       bag.error('out-of-range', `"${key}" is ${v}; it must be between ${range[0]} and ${range[1]}.`, it.loc);
+      return undefined;
+    }
+    const frac = FRACTION_RANGES[key];
+    if (it.kind === 'expr' && frac && !(v >= frac[0] && v < frac[1])) {
+      bag.error('out-of-range', `"${key}" = "${it.source}" evaluates to ${v}; it must be ${frac[2]}.`, it.loc);
       return undefined;
     }
     out.push(v);
@@ -111,9 +131,9 @@ export function planLayer(layer: LayerAst, env: Env, namer: Namer, bag: Diagnost
       };
     }
     case 'bn': {
-      const eps = layer.args.epsilon;
-      const mom = layer.args.momentum;
-      return { ...base, op: 'bn', attrs: { epsilon: eps?.kind === 'num' ? eps.value : 1e-5, momentum: mom?.kind === 'num' ? mom.value : 0.1 } };
+      const [epsilon, momentum] = ['epsilon', 'momentum'].map(get);
+      if (!epsilon || !momentum) return undefined;
+      return { ...base, op: 'bn', attrs: { epsilon: epsilon.length ? epsilon[0] : 1e-5, momentum: momentum.length ? momentum[0] : 0.1 } };
     }
     case 'maxpool':
     case 'avgpool': {
@@ -133,8 +153,10 @@ export function planLayer(layer: LayerAst, env: Env, namer: Namer, bag: Diagnost
       return { ...base, op: 'dense', attrs: { units: units[0], bias: flag('bias', true) } };
     }
     case 'dropout': {
-      const rate = layer.args.rate;
-      return { ...base, op: 'dropout', attrs: { rate: rate?.kind === 'num' ? rate.value : 0.5 } };
+      // A literal, a block parameter or an expression ($drop, $drop / 2), as every number in a block.
+      const rate = get('rate');
+      if (!rate) return undefined;
+      return { ...base, op: 'dropout', attrs: { rate: rate.length ? rate[0] : 0.5 } };
     }
     case 'global_avg_pool':
       return { ...base, op: 'global_avg_pool', attrs: { keepdims: false } };

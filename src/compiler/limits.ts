@@ -12,8 +12,9 @@ export interface Limits {
   /** Trainable + non-trainable parameters (1e9 float32 = 4 GB of weights). */
   maxParams: number;
   /**
-   * Bytes of forward activations (float32 output of every node) for a batch of `batch` samples
-   * (CompileOptions.batch, --batch; default DEFAULT_BATCH). 16 GiB by default.
+   * Bytes of forward activations (float32 output of every node, the input included) for a batch
+   * of `batch` samples (CompileOptions.batch, --batch; default DEFAULT_BATCH). 16 GiB by default;
+   * compile only warns over it unless it was set explicitly (see checkActivationMemory).
    */
   maxActivationBytes: number;
 }
@@ -48,26 +49,52 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * Activation memory for a batch: per-sample bytes x batch, against maxActivationBytes. The message
- * says what was estimated and how, and which flags change it.
+ * Activation memory, a reported figure (per sample and at the chosen batch, in every summary) and
+ * a check. Compiling allocates nothing, so by default a batch over the limit is a warning; it is an
+ * error when the user set the limit (`--max-activation-bytes`, limits.maxActivationBytes) or when
+ * one sample alone is over it (nothing could ever be built or run). Building and training refuse
+ * for the real batch (runtime buildModel, sized with its `batch`).
  */
-export function checkActivationMemory(perSample: number, batch: number, limits: Limits, loc: Loc, bag: DiagnosticBag): boolean {
+export function checkActivationMemory(perSample: number, batch: number, limits: Limits, loc: Loc, bag: DiagnosticBag, opts: { explicit?: boolean; sets?: readonly string[] } = {}): boolean {
   const estimate = perSample * batch;
   if (estimate <= limits.maxActivationBytes) return true;
-  bag.error(
-    'limit-exceeded',
-    `Activation memory for a batch of ${batch}: an estimated ${formatBytes(estimate)} (${formatBytes(perSample)} of float32 forward activations per sample x ${batch}), over the limit of ${formatBytes(limits.maxActivationBytes)}.`,
+  const hard = opts.explicit === true || perSample > limits.maxActivationBytes;
+  const setBy = setNote(loc, opts.sets);
+  bag.add({
+    code: 'limit-exceeded',
+    severity: hard ? 'error' : 'warning',
+    message: `Activation memory for a batch of ${batch}: an estimated ${formatBytes(estimate)} (${formatBytes(perSample)} of float32 forward activations per sample x ${batch}), over the limit of ${formatBytes(limits.maxActivationBytes)}${setBy}.`,
     loc,
-    `If this is intended, raise it with ${LIMIT_FLAGS.maxActivationBytes} (API: limits.maxActivationBytes), or estimate for a smaller batch with --batch (API: batch).`,
-  );
-  return false;
+    hint: hard
+      ? `If this is intended, raise it with ${LIMIT_FLAGS.maxActivationBytes} (API: limits.maxActivationBytes), or estimate for a smaller batch with --batch (API: batch).`
+      : `Compiling allocates nothing, so this is a warning; building or training refuses it for the batch it really runs. Pass ${LIMIT_FLAGS.maxActivationBytes} (API: limits.maxActivationBytes) to make it an error, or --batch (API: batch) to estimate for another batch.`,
+  });
+  return !hard;
 }
 
-export function checkLimit(key: keyof Limits, estimate: number, limits: Limits, what: string, loc: Loc, bag: DiagnosticBag): boolean {
+/** ` (set by --set input.height=320)` for a location in a `--set` argument, else ''. */
+function setNote(loc: Loc, sets: readonly string[] | undefined): string {
+  const m = /^--set\[(\d+)\]$/.exec(loc.file);
+  if (!m) return '';
+  const arg = sets?.[Number(m[1]) - 1];
+  return arg === undefined ? ` (set by ${loc.file})` : ` (set by --set ${arg})`;
+}
+
+/**
+ * The place to blame for a figure that a `--set` changed: the first candidate location that lies
+ * in a `--set` argument (`--set[1]`), else `fallback` (the base file's line).
+ */
+export function blameSet(fallback: Loc, candidates: Iterable<Loc | undefined>): Loc {
+  for (const l of candidates) if (l && l.file.startsWith('--set')) return l;
+  return fallback;
+}
+
+export function checkLimit(key: keyof Limits, estimate: number, limits: Limits, what: string, loc: Loc, bag: DiagnosticBag, sets?: readonly string[]): boolean {
   if (estimate <= limits[key]) return true;
+  const setBy = setNote(loc, sets);
   bag.error(
     'limit-exceeded',
-    `${what}: ${estimate.toLocaleString('en-US')}, over the limit of ${limits[key].toLocaleString('en-US')}.`,
+    `${what}: ${estimate.toLocaleString('en-US')}, over the limit of ${limits[key].toLocaleString('en-US')}${setBy}.`,
     loc,
     `If this is intended, raise it with ${LIMIT_FLAGS[key]} (API: limits.${key}).`,
   );

@@ -178,8 +178,12 @@ export interface Totals {
   trainableParams: number;
   nonTrainableParams: number;
   macs: number;
-  /** Float32 bytes of every node's output for one sample (the forward activations). */
+  /** Float32 bytes of every node's output, the input included, for one sample (the forward activations). */
   activationBytes: number;
+  /** The batch the estimate below is for (CompileOptions.batch, --batch; default 32). */
+  batch: number;
+  /** activationBytes x batch. */
+  activationBytesAtBatch: number;
 }
 
 export interface StageSummary {

@@ -105,7 +105,7 @@ export interface ArchitectureAst {
   file: string;
   name: string;
   description?: string;
-  input: { height: number; width: number; channels: number; loc: Loc };
+  input: { height: number; width: number; channels: number; loc: Loc; fieldLocs?: Record<string, Loc> };
   classes: number;
   shortcut: ShortcutRuleName;
   /** Stochastic depth: timm's drop_path_rate, spread linearly over every block (0 = none). */
@@ -116,4 +116,18 @@ export interface ArchitectureAst {
   blocks: Map<string, BlockDefAst>;
   loc: Loc;
   fieldLocs: Record<string, Loc>;
+  /** Set when the file had schema errors: the parts replaced by stand-ins, which the compiler skips. */
+  partial?: PartialParts;
+}
+
+/** The parts of a file with schema errors that were replaced by stand-ins (src/parser/recover.ts). */
+export interface PartialParts {
+  input: boolean;
+  classes: boolean;
+  stem: boolean;
+  head: boolean;
+  /** Indices of stages. */
+  stages: number[];
+  /** Names of block definitions. */
+  blocks: string[];
 }

@@ -1,4 +1,4 @@
-import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type LayerAst, type NumArg, type RegNetAst, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
+import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type PartialParts, type LayerAst, type NumArg, type RegNetAst, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import { isExprError, parseExpr } from './expr.js';
 import type { Loc } from './location.js';
@@ -13,7 +13,7 @@ const DEFAULT_SE_REDUCTION = 16;
  * Turns a schema-valid tree into the typed AST. Only checks the schema cannot express live here:
  * expression syntax, and block names that must exist.
  */
-export function buildAst(root: LMap, file: string, bag: DiagnosticBag): ArchitectureAst | undefined {
+export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?: PartialParts): ArchitectureAst | undefined {
   const num = (n: LNode | undefined) => (n?.kind === 'scalar' ? (n.value as number) : 0);
   const str = (n: LNode | undefined) => (n?.kind === 'scalar' && typeof n.value === 'string' ? n.value : undefined);
   const input = get(root, 'input') as LMap;
@@ -66,7 +66,8 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
     };
     const blockEntry = getEntry(s, 'block')!;
     const block = str(blockEntry.value)!;
-    if (!known.includes(block)) {
+    // A block whose definition had schema errors was reported there (recover.ts).
+    if (!known.includes(block) && !partial?.blocks.includes(block)) {
       bag.error('unknown-block', `Unknown block "${block}" in stages[${index}].`, blockEntry.value.loc, didYouMean(block, known) ?? `Blocks: ${known.join(', ')}.`);
     }
     for (const e of s.entries) fieldLocs[e.key] = e.value.loc;
@@ -100,7 +101,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
     file,
     name: str(get(root, 'name'))!,
     description: str(get(root, 'description')),
-    input: { height: num(get(input, 'height')), width: num(get(input, 'width')), channels: num(get(input, 'channels')), loc: input.loc },
+    input: { height: num(get(input, 'height')), width: num(get(input, 'width')), channels: num(get(input, 'channels')), loc: input.loc, fieldLocs: Object.fromEntries(input.entries.map((e) => [e.key, e.value.loc])) },
     classes: num(get(root, 'classes')),
     shortcut: globalShortcut,
     ...(get(root, 'drop_path_rate') ? { dropPathRate: num(get(root, 'drop_path_rate')) } : {}),
@@ -110,6 +111,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag): Architec
     blocks,
     loc: root.loc,
     fieldLocs,
+    ...(partial ? { partial } : {}),
   };
 }
 

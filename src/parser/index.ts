@@ -4,7 +4,8 @@ import type { ArchitectureAst } from './ast.js';
 import { applySet, displayName, openChecked, readOpened, resolveExtends } from './compose.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { READ_LIMITS, readYaml } from './read.js';
-import { validateTree } from './schema.js';
+import { validateTree, type SchemaFailure } from './schema.js';
+import { recoverTree } from './recover.js';
 import { checkNames } from './names.js';
 import { buildAst } from './build.js';
 import { toPlain, type LMap } from './tree.js';
@@ -42,6 +43,13 @@ export interface ParseResult {
   bag: DiagnosticBag;
   /** With keepDocument: the composed document as plain data (what `extends` and --set made). */
   document?: unknown;
+  /**
+   * The AST built despite errors (schema errors' parts replaced by stand-ins, see `partial` on it),
+   * so the compiler can report its own errors in the same run; never compiled into a graph.
+   */
+  partial?: ArchitectureAst;
+  /** Checks that could not run because of these errors, for the one line that says so. */
+  skipped: string[];
 }
 
 /** Parse one architecture from text or bytes: YAML -> extends -> --set -> schema -> typed AST. */
@@ -49,9 +57,12 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
   const bag = new DiagnosticBag();
   const file = opts.file ?? '<input>';
   const sources = new Map<string, string>();
+  const skipped: string[] = [];
   const done = (ast?: ArchitectureAst): ParseResult => {
     sortDiagnostics(bag, [...sources.keys()]);
-    return { ast: bag.hasErrors ? undefined : ast, diagnostics: bag.items, dropped: bag.dropped, sources, bag };
+    const bad = bag.hasErrors;
+    if (bad && !ast && skipped.length === 0) skipped.push('the schema and compile checks, which need the file read (and composed) first');
+    return { ast: bad ? undefined : ast, partial: bad ? ast : undefined, diagnostics: bag.items, dropped: bag.dropped, sources, bag, skipped };
   };
   const read = readYaml(input, file, bag);
   sources.set(file, read.source.text);
@@ -72,7 +83,17 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
   if (bag.hasErrors) return done();
-  if (!validateTree(root, bag)) return done();
+  const failures: SchemaFailure[] = [];
+  if (!validateTree(root, bag, failures)) {
+    // Schema errors: what they leave intact is still checked, in this same run (recover.ts).
+    const recovered = recoverTree(root, failures);
+    if ('skipped' in recovered) {
+      skipped.push(recovered.skipped);
+      return done();
+    }
+    checkNames(recovered.root, bag);
+    return done(buildAst(recovered.root, file, bag, recovered.parts));
+  }
   checkNames(root, bag);
   if (bag.hasErrors) return done();
   const result = done(buildAst(root, file, bag));
@@ -95,7 +116,7 @@ export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): 
   const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
     const bag = new DiagnosticBag();
     bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);
-    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag };
+    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag, skipped: [] };
   };
   let bytes: Uint8Array;
   let fd: number | undefined;

@@ -17,6 +17,43 @@ export const architectureSchema: Record<string, any> = JSON.parse(
  */
 const validate = validateArchitecture as unknown as ValidateFunction;
 
+/**
+ * Other libraries' names for our ops, answered with a did-you-mean (lower-cased keys). Not accepted
+ * as aliases: one name per op keeps files, node names and docs comparable.
+ */
+export const OP_ALIASES: Readonly<Record<string, string>> = {
+  batchnorm: 'bn',
+  batchnorm2d: 'bn',
+  batch_norm: 'bn',
+  batchnormalization: 'bn',
+  bn2d: 'bn',
+  conv2d: 'conv',
+  avgpool2d: 'avgpool',
+  averagepooling2d: 'avgpool',
+  avg_pool: 'avgpool',
+  maxpool2d: 'maxpool',
+  maxpooling2d: 'maxpool',
+  max_pool: 'maxpool',
+  linear: 'dense',
+  fc: 'dense',
+  adaptiveavgpool2d: 'global_avg_pool',
+  globalaveragepooling2d: 'global_avg_pool',
+  swish: 'silu',
+  zeropad2d: 'zeropad',
+  zeropadding2d: 'zeropad',
+};
+
+const ALIAS_ORIGIN: Readonly<Record<string, string>> = {
+  bn: "PyTorch's or Keras's name for batch norm",
+  conv: "PyTorch's or Keras's name for a 2-D conv",
+  avgpool: "PyTorch's or Keras's name for average pooling",
+  maxpool: "PyTorch's or Keras's name for max pooling",
+  dense: "PyTorch's name for a fully connected layer",
+  global_avg_pool: "PyTorch's or Keras's name for global average pooling",
+  silu: 'the other name of SiLU',
+  zeropad: "PyTorch's or Keras's name for zero padding",
+};
+
 /** The op names the schema knows, in schema order. */
 export const LAYER_OPS: readonly string[] = architectureSchema.$defs.layer.oneOf.map((b: any) => b.properties.op.const);
 
@@ -24,14 +61,26 @@ export const LAYER_OPS: readonly string[] = architectureSchema.$defs.layer.oneOf
  * Validates the merged tree against the schema and reports each violation at the YAML node it is
  * about (on the key itself for unknown keys). Returns true when the tree is valid.
  */
-export function validateTree(root: LNode, bag: DiagnosticBag): boolean {
+/** One schema violation, for recovery (src/parser/recover.ts): where, and which keyword. */
+export interface SchemaFailure {
+  segs: string[];
+  keyword: string;
+  /** The unknown key, for additionalProperties. */
+  key?: string;
+}
+
+export function validateTree(root: LNode, bag: DiagnosticBag, failures?: SchemaFailure[]): boolean {
   if (root.kind !== 'map') {
     bag.error('not-a-mapping', `The top level must be a mapping of keys (name, input, stages, ...), not ${describe(root)}.`, root.loc, 'Start from architectures/resnet18.yaml.');
     return false;
   }
-  if (!sizesFit(root, bag)) return false;
+  if (!sizesFit(root, bag)) {
+    failures?.push({ segs: [], keyword: 'size' });
+    return false;
+  }
   if (validate(toPlain(root))) return true;
   const errors = pickErrors(validate.errors ?? []);
+  if (failures) for (const e of errors) failures.push({ segs: segments(e.instancePath), keyword: e.keyword, key: (e.params as any)?.additionalProperty });
   for (let i = 0; i < errors.length; i++) {
     // Past the cap nothing more is shown; stop (each report looks its node up, and 90,000 unknown
     // keys made that quadratic).
@@ -124,7 +173,9 @@ function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
       if (p.error === 'mapping' && p.tagValue !== undefined) {
         const opNode = node?.kind === 'map' ? node.entries.find((x) => x.key === 'op') : undefined;
         const bad = String(p.tagValue);
-        bag.error('unknown-op', `Unknown op "${bad}" in ${where}.`, opNode?.value.loc ?? loc, didYouMean(bad, LAYER_OPS) ?? `Ops: ${LAYER_OPS.join(', ')}.`);
+        const alias = Object.hasOwn(OP_ALIASES, bad.toLowerCase()) ? OP_ALIASES[bad.toLowerCase()] : undefined; // own keys only: `op: constructor` found Object
+        const hint = alias ? `Did you mean "${alias}"? ("${bad}" is ${ALIAS_ORIGIN[alias] ?? "another library's name"}; here it is ${alias}.)` : didYouMean(bad, LAYER_OPS);
+        bag.error('unknown-op', `Unknown op "${bad}" in ${where}.`, opNode?.value.loc ?? loc, hint ?? `Ops: ${LAYER_OPS.join(', ')}.`);
       } else {
         bag.error('missing-field', `A layer needs an "op" (${where}).`, loc, `Ops: ${LAYER_OPS.join(', ')}.`);
       }

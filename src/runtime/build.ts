@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CompiledGraph, GraphNode } from '../compiler/types.js';
 import { emitNode } from './emit.js';
-import { InternalError } from './errors.js';
+import { DEFAULT_LIMITS, formatBytes } from '../compiler/limits.js';
+import { InternalError, UserError } from './errors.js';
 import { verifyModel } from './verify.js';
 
 export interface BuildOptions {
@@ -14,6 +15,13 @@ export interface BuildOptions {
    * (default true; the symbolic shapes and parameter counts are always checked).
    */
   probe?: boolean;
+  /**
+   * The batch the model will run (training's batch size): with the probe's own batch of 1, the
+   * activation memory it must fit in `maxActivationBytes`, checked before anything is allocated.
+   */
+  batch?: number;
+  /** Refuse (UserError) above this many bytes of forward activations (default 16 GiB). */
+  maxActivationBytes?: number;
 }
 
 /**
@@ -22,11 +30,27 @@ export interface BuildOptions {
  * totals. A mismatch throws an InternalError (a skipgraph bug), never passes silently.
  */
 export function buildModel(compiled: CompiledGraph, options: BuildOptions = {}): tf.LayersModel {
+  checkActivationBudget(compiled, options);
   const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
   const zeroGamma = options.zeroInitResidual ? lastBlockBatchNorms(compiled, byId) : new Set<string>();
   const model = emitGraph(compiled, (node, inputs, ctx) => emitNode(node, inputs, { ...ctx, seed: options.seed, zeroGamma }));
   verifyModel(model, compiled, { probe: options.probe ?? true });
   return model;
+}
+
+/**
+ * Building allocates: the probe runs one sample and holds every node's output, training holds a
+ * batch of them. Checked before any tensor exists, from the compiler's per-sample estimate (which
+ * counts the input) and the real batch.
+ */
+function checkActivationBudget(compiled: CompiledGraph, options: BuildOptions): void {
+  const limit = options.maxActivationBytes ?? DEFAULT_LIMITS.maxActivationBytes;
+  const perSample = compiled.totals.activationBytes;
+  const batch = Math.max(options.batch ?? 1, options.probe === false ? 0 : 1);
+  if (batch === 0 || perSample * batch <= limit) return;
+  throw new UserError(
+    `${compiled.name}: a batch of ${batch} needs an estimated ${formatBytes(perSample * batch)} of float32 forward activations (${formatBytes(perSample)} per sample), over the limit of ${formatBytes(limit)}; nothing was allocated. Use a smaller input or batch, or raise the limit (--max-activation-bytes, BuildOptions.maxActivationBytes).`,
+  );
 }
 
 /** Emits one node (or returns the symbol it shares with an earlier node, when it is folded away). */

@@ -1,21 +1,26 @@
 import type { Command } from 'commander';
-import { parseFile } from '../../parser/index.js';
+import { compileFile, formatSkipped } from '../../compiler/index.js';
 import { collect, EXIT, printDiagnostics, type Io } from '../io.js';
 
-/** `check`: parse and validate only (YAML, extends, --set, schema, names); no shapes. */
+/**
+ * `check`: every check `compile` makes (YAML, extends, --set, schema, names, blocks, shapes, the
+ * shortcut rule, limits), without printing the graph: a file `check` passes, `compile` accepts.
+ */
 export function register(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command('check')
-    .description('parse and validate an architecture file against the schema (no compilation)')
+    .description('check an architecture file as compile does (schema, names, blocks, shapes, shortcuts, limits) without printing the graph')
     .argument('<file...>', 'architecture YAML file(s)')
     .option('--set <path=value>', 'override a value, e.g. stages.2.blocks=6 (repeatable)', collect)
     .option('--extends-root <dir>', 'folder that `extends` may not leave (default: the file\'s folder)')
     .action((files: string[], flags: { set?: string[]; extendsRoot?: string }) => {
       let bad = 0;
       for (const file of files) {
-        const r = parseFile(file, { sets: flags.set, extendsRoot: flags.extendsRoot });
+        const r = compileFile(file, { sets: flags.set, extendsRoot: flags.extendsRoot });
         printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
-        if (r.ast) io.out(`${file}: ok (${r.ast.name}, ${r.ast.stages.length} stages)`);
+        const skipped = formatSkipped(r.skipped);
+        if (skipped) io.err(skipped);
+        if (r.graph) io.out(`${file}: ok (${r.graph.name}, ${r.graph.stages.length} stages, ${r.graph.nodes.length} nodes, ${r.graph.totals.trainableParams.toLocaleString('en-US')} trainable params)`);
         else bad++;
       }
       setExit(bad ? EXIT.input : EXIT.ok);

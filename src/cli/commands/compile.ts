@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkPicture, COLLAPSE_MODES, compileFile, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
+import { checkPicture, COLLAPSE_MODES, compileFile, formatSkipped, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
 import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
@@ -34,6 +34,8 @@ function limitsOf(f: CompileFlags): Partial<Limits> {
 export function compileForCli(file: string, f: CompileFlags, io: Io): CompileResult {
   const r = compileFile(file, { sets: f.set, extendsRoot: f.extendsRoot, limits: limitsOf(f), batch: f.batch });
   printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
+  const skipped = formatSkipped(r.skipped);
+  if (skipped) io.err(skipped);
   return r;
 }
 
