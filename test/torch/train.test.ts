@@ -78,7 +78,7 @@ describe.skipIf(python === undefined)('torch training (python/skipgraph_train.py
     // The comparison can fail: the same 3 steps on the whole batch at once end elsewhere.
     const w = diffs('ddp', 'whole');
     expect(Math.max(...params.map((k) => w[k]))).toBeGreaterThan(1e-4);
-  });
+  }, 300_000); // three Python runs (one of two processes): slow on a busy 2-core machine
 
   it('--resume continues from the saved epoch, keeping the history; without --resume a used --out is refused', async () => {
     const first = await run('resume', { epochs: 1 });
@@ -94,7 +94,7 @@ describe.skipIf(python === undefined)('torch training (python/skipgraph_train.py
     expect(second.result.history[0]).toEqual(first.result.history[0]);
     expect(second.result.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(second.log.filter((l) => l.startsWith('epoch '))).toHaveLength(1); // only epoch 2 trained
-  });
+  }, 300_000);
 });
 
 describe('a missing Python or torch', () => {

@@ -59,7 +59,7 @@ describe.skipIf(torch === undefined)('train --engine torch', () => {
     // A used --out without --resume: refused before any work, in one line.
     const used = await runCli('train', 'architectures/mnist_resnet.yaml', '--engine', 'torch', '--out', out);
     expect(used).toEqual({ code: 1, out: '', err: `error: ${out} already holds a training run (checkpoint.pt); add --resume to continue it, or choose another --out\n` });
-  });
+  }, 300_000);
 });
 
 describe('train --engine torch without Python or torch', () => {
