@@ -96,7 +96,7 @@ export function recountGraph(g: CompiledGraph): GraphCheck {
     trainable += r.trainable;
     nonTrainable += r.nonTrainable;
     macs += r.macs;
-    if (n.op !== 'input') activationBytes += 4 * r.shape.reduce((p, q) => p * q, 1);
+    activationBytes += 4 * r.shape.reduce((p, q) => p * q, 1); // the input counts (issue 19 item 7)
     byId.set(n.id, n);
   }
   if (g.nodes[0]?.op !== 'input') problems.push('nodes[0] is not the input');

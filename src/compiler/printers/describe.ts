@@ -42,3 +42,12 @@ export const formatShape = (s: readonly number[]) => s.join('x');
 
 /** 1,234,567 */
 export const grouped = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * "11,689,512 trainable params (11,699,112 with batch-norm statistics)": the one way every header
+ * names parameters. Trainable is what torchvision's and torchinfo's "params" count; the total adds
+ * the BN running means and variances (buffers in PyTorch, non-trainable weights in Keras).
+ */
+export function paramsLabel(t: { trainableParams: number; params: number }): string {
+  return t.params === t.trainableParams ? `${grouped(t.trainableParams)} trainable params` : `${grouped(t.trainableParams)} trainable params (${grouped(t.params)} with batch-norm statistics)`;
+}

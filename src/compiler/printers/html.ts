@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CompiledGraph } from '../types.js';
-import { formatShape, grouped } from './describe.js';
+import { formatShape, grouped, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { formatExplain } from './explain.js';
 import { layoutGraph, pictureCollapse, stageMembers, type LayoutOptions } from './layout.js';
@@ -78,7 +78,7 @@ export function formatHtml(g: CompiledGraph, opts: HtmlOptions = {}): string {
   const hash = createHash('sha256').update(SCRIPT).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const t = g.totals;
-  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${grouped(t.params)} params, ${(t.macs / 1e9).toFixed(2)} G MACs; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
+  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${paramsLabel(t)}, ${(t.macs / 1e9).toFixed(2)} G MACs; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -12,7 +12,7 @@ export function toJson(g: CompiledGraph) {
     input: g.input,
     output: { node: out.id, shape: out.shape },
     classes: g.classes,
-    totals: g.totals,
+    totals: { ...g.totals, totalParams: g.totals.params },
     stages: g.stages.map((s) => ({ name: s.name, blocks: s.blocks, shape: s.shape, loc: shortLoc(s.loc) })),
     nodes: g.nodes.map((n) => ({
       id: n.id,
@@ -20,8 +20,12 @@ export function toJson(g: CompiledGraph) {
       attrs: n.attrs,
       inputs: n.inputs,
       shape: n.shape,
+      // `params` (kept for version 1) is trainable + non-trainable; compare `trainableParams` with
+      // torchinfo's per-layer "Param #", which leaves out buffers (BN running statistics).
       params: n.params.trainable + n.params.nonTrainable,
       trainableParams: n.params.trainable,
+      nonTrainableParams: n.params.nonTrainable,
+      totalParams: n.params.trainable + n.params.nonTrainable,
       macs: n.macs,
       inserted: n.inserted ? { rule: n.inserted.rule, reason: n.inserted.reason, block: shortLoc(n.inserted.blockLoc) } : null,
       ...(n.stage !== undefined ? { stage: n.stage, block: n.block } : {}),

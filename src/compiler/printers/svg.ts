@@ -1,5 +1,5 @@
 import type { CompiledGraph } from '../types.js';
-import { grouped } from './describe.js';
+import { grouped, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { FONT, layoutGraph, textWidth, type Box, type GraphLayout, type LayoutOptions, type Wire } from './layout.js';
 
@@ -87,7 +87,7 @@ const LEGEND_H = 58;
 function legendSvg(g: CompiledGraph, l: GraphLayout): { svg: string; width: number } {
   const inserted = g.nodes.filter((n) => n.inserted).length;
   const macs = g.totals.macs >= 1e9 ? `${(g.totals.macs / 1e9).toFixed(2)} G` : `${(g.totals.macs / 1e6).toFixed(2)} M`;
-  const title = `${g.name}: ${grouped(g.totals.params)} params, ${macs} MACs, ${g.nodes.length} nodes (${inserted} inserted)`;
+  const title = `${g.name}: ${paramsLabel(g.totals)}, ${macs} MACs, ${g.nodes.length} nodes (${inserted} inserted)`;
   const y = 40;
   const items: string[] = [];
   let cx = 12;

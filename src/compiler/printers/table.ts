@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { formatBytes } from '../limits.js';
 import type { CompiledGraph } from '../types.js';
 import { describeOp, formatShape, grouped } from './describe.js';
 
@@ -21,7 +22,8 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
     n.macs ? grouped(n.macs) : '-',
     n.inserted ? `${n.inserted.rule}: ${n.inserted.reason}` : '',
   ]);
-  const head = ['  node', 'op', 'output', 'params', 'MACs', ''];
+  // "trainable": the per-node figure torchinfo's "Param #" shows (BN statistics are in the totals).
+  const head = ['  node', 'op', 'output', 'trainable', 'MACs', ''];
   // A loop, not Math.max(...rows): spreading 126,000 rows into one call overflowed the stack.
   const widths = head.map((h) => h.length);
   for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
@@ -37,12 +39,12 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
   const inserted = g.nodes.filter((n) => n.inserted).length;
   out.push(
     rule,
-    `Total params:         ${grouped(t.params)}`,
-    `Trainable params:     ${grouped(t.trainableParams)}`,
-    `Non-trainable params: ${grouped(t.nonTrainableParams)}`,
+    `Total params:         ${grouped(t.params)} (trainable + non-trainable)`,
+    `Trainable params:     ${grouped(t.trainableParams)} (torchvision's and torchinfo's count)`,
+    `Non-trainable params: ${grouped(t.nonTrainableParams)} (batch-norm running means and variances)`,
     `MACs:                 ${grouped(t.macs)} (${(t.macs / 1e9).toFixed(2)} G)`,
     `Params size:          ${(t.params * 4 / 2 ** 20).toFixed(2)} MiB (float32)`,
-    `Activations:          ${(t.activationBytes / 2 ** 20).toFixed(2)} MiB per sample (forward, float32)`,
+    `Activations:          ${formatBytes(t.activationBytes)} per sample, ${formatBytes(t.activationBytesAtBatch)} for a batch of ${t.batch} (forward, float32, input included)`,
     `Nodes:                ${g.nodes.length} (${inserted} inserted by shortcut rules, marked +)`,
   );
   return out.join('\n');
