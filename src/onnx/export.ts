@@ -13,7 +13,8 @@
  *   zeropad          Pad;  subsample  Slice with steps;  channel_pad  Pad on the channel axis
  *   global_avg_pool  GlobalAveragePool (+ Flatten without keepdims);  flatten  Flatten
  *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is)
- *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference)
+ *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
+ *                    drop_path  Identity (stochastic depth acts in training only)
  */
 import type { BnAttrs, CompiledGraph, ConvAttrs, GraphNode, PoolAttrs } from '../compiler/types.js';
 import { foldConvBn, planBatchNormFolding } from './fold.js';
@@ -21,6 +22,9 @@ import { checkWeights, type WeightMap } from './params.js';
 import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
 
 export const OPSET = 17;
+
+/** Every op of the compiled graph the exporter writes (the `default` of its switch throws for any other). */
+export const ONNX_OPS: readonly string[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
 export const IR_VERSION = 8;
 /** The name of the dynamic batch dimension. */
 export const BATCH_DIM = 'batch';
