@@ -11,7 +11,7 @@ import { WeightEma } from '../../src/runtime/train/ema.js';
 import { evaluate, formatConfusion } from '../../src/runtime/train/evaluate.js';
 import { RecipeOptimizer } from '../../src/runtime/train/optimizer.js';
 import { lrAt, type ScheduleOptions } from '../../src/runtime/train/schedule.js';
-import { resolveSettings, train } from '../../src/runtime/train/train.js';
+import { resolveSettings, train, type TrainOptions } from '../../src/runtime/train/train.js';
 import { runCli } from '../helpers/cli.js';
 
 /** CIFAR-shaped images whose class sets the colour of a square, on noise: learnable in a few steps. */
@@ -135,13 +135,13 @@ const ONE_BLOCK = ['stages.0.blocks=1', 'stages.1.blocks=1', 'stages.2.blocks=1'
 
 describe('train with the cifar-resnet recipe on cifar_resnet20 (one block a stage; CIFAR-shaped data written by the test)', () => {
   const data: TrainTestSplit = { train: cifarLike(256, 1, 16), test: cifarLike(100, 2, 16) };
-  const opts = { arch: 'architectures/cifar_resnet20.yaml', sets: [...ONE_BLOCK, 'input.height=16', 'input.width=16'], dataset: data, recipe: 'cifar-resnet', epochs: 2, batch: 32, warmup: 1, ema: 0.9, backend: 'wasm', seed: 1 } as const;
+  const opts: Omit<TrainOptions, 'out'> = { arch: 'architectures/cifar_resnet20.yaml', sets: [...ONE_BLOCK, 'input.height=16', 'input.width=16'], dataset: data, recipe: 'cifar-resnet', epochs: 2, batch: 32, warmup: 1, ema: 0.9, backend: 'wasm', seed: 1 };
 
   it('trains with crop + flip, SGD momentum, weight decay, warm-up + cosine, label smoothing and EMA; writes the reports', async () => {
     const out = tmp();
     const lines: string[] = [];
     const r = await train({ ...opts, out, log: (l) => lines.push(l) });
-    expect(lines).toContain('recipe cifar-resnet:, sgd momentum 0.9, lr 0.1 cosine per step, warm-up 1 epoch, batch 32, weight decay 0.0005 (not on biases and batch-norm), label smoothing 0.1, augment crop:4+flip:0.5, EMA 0.9');
+    expect(lines).toContain('recipe cifar-resnet: sgd momentum 0.9, lr 0.1 cosine per step, warm-up 1 epoch, batch 32, weight decay 0.0005 (not on biases and batch-norm), label smoothing 0.1, augment crop:4+flip:0.5, EMA 0.9');
     expect(r.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(r.history[0].lr).toBeCloseTo(0.001, 9); // the warm-up's first step
     expect(r.history[1].loss).toBeLessThan(r.history[0].loss);
@@ -181,7 +181,7 @@ describe('train with the cifar-resnet recipe on cifar_resnet20 (one block a stag
     const out = join(tmp(), 'run');
     const r = await runCli('train', 'architectures/cifar_resnet20.yaml', ...ONE_BLOCK.flatMap((v) => ['--set', v]), '--data', `cifar10-bin:${dir}`, '--recipe', 'cifar-resnet', '--epochs', '1', '--batch', '64', '--weight-decay', '1e-4', '--augment', 'flip', '--out', out, '--backend', 'wasm', '--no-progress');
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^recipe cifar-resnet:, sgd momentum 0\.9, lr 0\.1 cosine per step, batch 64, weight decay 0\.0001 \(not on biases and batch-norm\), label smoothing 0\.1, augment flip:0\.5$/m);
+    expect(r.out).toMatch(/^recipe cifar-resnet: sgd momentum 0\.9, lr 0\.1 cosine per step, batch 64, weight decay 0\.0001 \(not on biases and batch-norm\), label smoothing 0\.1, augment flip:0\.5$/m);
     expect(r.out).toMatch(/^held-out top-1 [\d.]+%, top-5 [\d.]+%; confusion/m);
     expect(existsSync(join(out, 'curves.svg'))).toBe(true);
     const bad = await runCli('train', 'architectures/cifar_resnet20.yaml', '--data', `cifar10-bin:${dir}`, '--augment', 'spin', '--out', join(tmp(), 'x'), '--backend', 'wasm', '--no-progress');

@@ -232,7 +232,8 @@ export function describeSettings(s: TrainSettings): string {
     s.ema !== undefined ? `EMA ${s.ema}` : undefined,
     s.clipGrad !== undefined ? `clip ${s.clipGrad}` : undefined,
   ];
-  return parts.filter((p) => p !== undefined).join(', ');
+  const [head, ...rest] = parts.filter((p) => p !== undefined);
+  return `${head} ${rest.join(', ')}`;
 }
 
 export function describeAugment(a: AugmentOptions): string {
