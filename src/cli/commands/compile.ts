@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkPicture, COLLAPSE_MODES, compileFile, formatSkipped, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
+import { checkPicture, COLLAPSE_MODES, compileFile, PICTURE_LIMITS, formatSkipped, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
 import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
@@ -58,7 +58,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .argument('<file>', 'architecture YAML file')
       .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
       .option('--explain', 'list every node a shortcut rule inserted, and why')
-      .option('--collapse <what>', `draw each stage as one box (svg, html, mermaid): ${COLLAPSE_MODES.join(', ')}`),
+      .option('--collapse <what>', `draw each stage as one box (svg, html, mermaid): ${COLLAPSE_MODES.join(', ')} (default: stages above ${PICTURE_LIMITS.maxNodes} nodes)`),
   ).action((file: string, flags: CompileFlags) => {
     if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`Unknown format "${flags.format}". Formats: ${FORMATS.join(', ')}.`);
     if (flags.collapse !== undefined && !(COLLAPSE_MODES as readonly string[]).includes(flags.collapse)) throw new UsageError(`Unknown --collapse "${flags.collapse}". Choices: ${COLLAPSE_MODES.join(', ')}.`);
