@@ -165,6 +165,23 @@ describe('train with the cifar-resnet recipe on cifar_resnet20 (one block a stag
     [emaModel, r.model, r.emaModel!].forEach((m) => m.dispose());
   }, 240_000);
 
+  it('resumes exactly with the recipe: the augmentation, schedule, momentum and EMA of an interrupted run equal a straight run', async () => {
+    const small: Omit<TrainOptions, 'out'> = { ...opts, dataset: { train: cifarLike(64, 5, 16), test: cifarLike(20, 6, 16) }, warmup: 0 };
+    const straight = await train({ ...small, out: tmp() });
+    const out = tmp();
+    const stop = new AbortController();
+    const first = await train({ ...small, out, stop: stop.signal, log: (l) => l.startsWith('epoch 1/2') && stop.abort() });
+    expect(first.history).toHaveLength(1);
+    expect(existsSync(join(out, 'checkpoints', 'epoch-0001', 'ema', 'model.json'))).toBe(true);
+    const resumed = await train({ ...small, out, resume: true });
+    const flat = (m: tf.LayersModel) => m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 4));
+    close(flat(straight.model), flat(resumed.model));
+    close(flat(straight.emaModel!), flat(resumed.emaModel!));
+    expect(resumed.history.map((h) => h.lr)).toEqual(straight.history.map((h) => h.lr));
+    [straight, first, resumed].forEach((r) => [r.model, r.emaModel!].forEach((m) => m.dispose()));
+  }, 240_000);
+
   it('the CLI trains with --recipe and flags overriding it, and refuses bad recipe flags', async () => {
     const dir = tmp();
     // CIFAR-10 binary records of the same images: label byte, then the red, green and blue planes
