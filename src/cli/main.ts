@@ -5,6 +5,7 @@ import * as compile from './commands/compile.js';
 import * as exportCmd from './commands/export.js';
 import * as fold from './commands/fold.js';
 import * as infer from './commands/infer.js';
+import * as playground from './commands/playground.js';
 import * as sweep from './commands/sweep.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
@@ -12,7 +13,7 @@ import { reportUnexpected } from './last_resort.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
-const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold', 'sweep', 'infer', 'export']);
+const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold', 'sweep', 'infer', 'export', 'playground']);
 
 /** Whether this command line may reach a runtime command (or list it, for help). */
 function needsRuntime(argv: string[]): boolean {
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   sweep.register(program, io, setExit);
   infer.register(program, io, setExit);
   exportCmd.register(program, io, setExit);
+  playground.register(program, io, setExit);
   // train imports TF.js only when it runs on the tfjs engine: `train --engine torch` never loads it.
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   if (needsRuntime(argv)) for (const load of named === 'train' ? RUNTIME_COMMANDS.slice(0, 1) : RUNTIME_COMMANDS) (await load()).register(program, io, setExit);

@@ -1,0 +1,103 @@
+/** Messages between the page and its workers (plain data: everything crosses postMessage). */
+
+export interface CompileRequest {
+  type: 'compile';
+  id: number;
+  text: string;
+  file: string;
+  /** `--set path=value` overrides, as the CLI takes them. */
+  sets: string[];
+  collapse: 'none' | 'stages';
+}
+
+export interface HelpRequest {
+  type: 'complete' | 'hover';
+  id: number;
+  text: string;
+  pos: number;
+}
+
+export interface PageDiagnostic {
+  code: string;
+  severity: 'error' | 'warning';
+  message: string;
+  hint?: string;
+  /** Where the diagnostic is: the editor's text, or one of the --set overrides (its text). */
+  source: 'text' | 'set';
+  file: string;
+  line: number;
+  col: number;
+  from: number;
+  to: number;
+  /** The CLI's rendering: file:line:col, source line, caret. */
+  formatted: string;
+}
+
+export interface Knobs {
+  input: { height: number; width: number; channels: number };
+  /** Stages as written (absent when the stages are generated, e.g. by a RegNet design). */
+  stages?: { name: string; blocks: number; channels: number }[];
+}
+
+export interface Summary {
+  name: string;
+  classes: number;
+  nodes: number;
+  inserted: number;
+  params: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  macs: number;
+  activationBytes: number;
+  stages: { name: string; blocks: number; shape: number[] }[];
+}
+
+export interface CompileReply {
+  type: 'compiled';
+  id: number;
+  ok: boolean;
+  diagnostics: PageDiagnostic[];
+  dropped: number;
+  ms: number;
+  summary?: Summary;
+  table?: string;
+  knobs?: Knobs;
+  svg?: string;
+  /** Why there is no picture (too many nodes for the full view), when there is none. */
+  svgError?: string;
+  /** Text ranges of every drawn box (nodes, or stages when collapsed), for click-to-line and cursor highlight. */
+  places: { id: string; from: number; to: number; line: number }[];
+}
+
+export interface HelpReply {
+  type: 'help';
+  id: number;
+  from: number;
+  to: number;
+  options: { label: string; detail?: string; info?: string; type: 'property' | 'enum' }[];
+  doc?: string;
+}
+
+export interface TrainRequest {
+  type: 'train';
+  text: string;
+  file: string;
+  sets: string[];
+  steps: number;
+  batch: number;
+  lr: number;
+  backend?: string;
+}
+export type TrainControl = { type: 'stop' } | { type: 'resume'; steps: number } | { type: 'export' } | { type: 'predict'; count: number };
+
+export type TrainEvent =
+  | { type: 'backend'; backend: string; tried: string[] }
+  | { type: 'built'; params: number; name: string; ms: number }
+  | { type: 'data'; train: number; heldOut: number }
+  | { type: 'step'; step: number; loss: number; accuracy: number; msPerStep: number }
+  | { type: 'eval'; step: number; accuracy: number }
+  | { type: 'paused'; step: number }
+  | { type: 'done'; step: number }
+  | { type: 'exported'; modelJson: string; weights: ArrayBuffer }
+  | { type: 'predictions'; inputs: number[][]; outputs: number[][] }
+  | { type: 'error'; message: string };

@@ -1,0 +1,169 @@
+/**
+ * `skipgraph playground [FILE]`: serves the playground page (dist/playground, built by
+ * `npm run build:playground`) on 127.0.0.1 and prints its URL. With FILE the page edits that
+ * file: it is read at load, watched (the page reloads it when it changes on disk and holds no
+ * unsaved edits) and written back only when the user saves. Nothing is served to other hosts.
+ */
+import type { Command } from 'commander';
+import { existsSync, readdirSync, readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { READ_LIMITS } from '../../parser/index.js';
+import { writeFileAtomic } from '../../runtime/io/atomic.js';
+import { EXIT, InputError, parsePositiveInt, UsageError, type Io } from '../io.js';
+
+/** The same policy as the page's meta tag, sent as a header so the workers get it too. */
+export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+};
+
+/** The package root: the first folder above this module with a package.json (src/ and dist/ alike). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const playgroundDir = () => join(packageRoot(), 'dist', 'playground');
+
+export interface PlaygroundOptions {
+  /** The architecture file the page edits (absent: the page opens the shipped architectures). */
+  file?: string;
+  /** 0: any free port. */
+  port?: number;
+  /** The built site (default dist/playground). */
+  dir?: string;
+}
+
+export interface PlaygroundServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundServer> {
+  const dir = opts.dir ?? playgroundDir();
+  if (!existsSync(join(dir, 'index.html'))) throw new InputError(`the playground is not built (${relative(process.cwd(), dir) || dir} has no index.html): run npm run build:playground`);
+  const assets = new Set(readdirSync(dir));
+  const file = opts.file === undefined ? undefined : resolve(opts.file);
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new InputError(`"${opts.file}" does not exist: create it, or run skipgraph playground without a file to start from a shipped architecture`);
+    if (!statSync(file).isFile()) throw new InputError(`"${opts.file}" is not a regular file`);
+  }
+  const display = file === undefined ? undefined : relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
+  const clients = new Set<ServerResponse>();
+  let port = 0;
+
+  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-security-policy': PLAYGROUND_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+    res.end(body);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // Only this machine's names: a page elsewhere cannot reach the file by rebinding DNS to 127.0.0.1.
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'text/plain', 'wrong host');
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    if (url.pathname === '/api/file') {
+      if (file === undefined) return send(res, 404, 'text/plain', 'no file: the playground was started without one');
+      if (req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify({ name: display, text: readFileSync(file, 'utf8') }));
+      if (req.method === 'PUT') {
+        // A save comes from the page itself (same origin), never from another site's form or script.
+        if (req.headers.origin !== `http://${host}`) return send(res, 403, 'text/plain', 'cross-origin save refused');
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > READ_LIMITS.maxFileBytes) {
+            send(res, 413, 'text/plain', `the text is over ${READ_LIMITS.maxFileBytes} bytes`);
+            req.destroy();
+          } else chunks.push(c);
+        });
+        req.on('end', () => {
+          if (res.writableEnded) return;
+          try {
+            writeFileAtomic(file, Buffer.concat(chunks));
+            send(res, 200, 'text/plain', 'saved');
+          } catch (err) {
+            send(res, 500, 'text/plain', `cannot write ${display}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          }
+        });
+        return;
+      }
+      return send(res, 405, 'text/plain', 'GET or PUT');
+    }
+    if (url.pathname === '/api/events') {
+      if (file === undefined) return send(res, 404, 'text/plain', 'no file');
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'content-security-policy': PLAYGROUND_CSP });
+      res.write(': watching\n\n');
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only');
+    // Only the built files, by exact name: no path reaches outside the folder.
+    const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    if (!assets.has(name)) return send(res, 404, 'text/plain', 'not found');
+    const ext = name.slice(name.lastIndexOf('.'));
+    send(res, 200, TYPES[ext] ?? 'application/octet-stream', readFileSync(join(dir, name)));
+  };
+
+  const server = createServer(handle);
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new InputError(err.code === 'EADDRINUSE' ? `port ${opts.port} is in use: pick another with --port` : `cannot listen on 127.0.0.1: ${err.message}`)));
+    server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
+  });
+  port = (server.address() as AddressInfo).port;
+  if (file !== undefined) {
+    // Polling (stat) rather than fs.watch: editors replace files by rename, which a watch on the old inode misses.
+    watchFile(file, { interval: 250 }, (cur, prev) => {
+      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+      for (const c of clients) c.write('event: change\ndata: {}\n\n');
+    });
+  }
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    server,
+    close: () =>
+      new Promise<void>((ok) => {
+        if (file !== undefined) unwatchFile(file);
+        for (const c of clients) c.end();
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+export function register(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('playground')
+    .description('serve the playground (editor, live diagnostics, graph, training in the page) on 127.0.0.1 and print its URL')
+    .argument('[file]', 'architecture YAML file to edit (saved back only when you save)')
+    .option('--port <n>', 'port to listen on (default: any free port)', parsePositiveInt('--port'))
+    .action(async (fileArg: string | undefined, flags: { port?: number }) => {
+      if (flags.port !== undefined && flags.port > 65535) throw new UsageError(`--port must be at most 65535, not ${flags.port}`);
+      const s = await startPlayground({ file: fileArg, port: flags.port });
+      io.out(`skipgraph playground: ${s.url}${fileArg ? ` (editing ${basename(fileArg)}; Save writes it back)` : ''}`);
+      io.out('Press Ctrl-C to stop.');
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void s.close().then(done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      setExit(EXIT.ok);
+    });
+}
