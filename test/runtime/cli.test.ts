@@ -40,7 +40,7 @@ describe('skipgraph train', () => {
     const r = await run('train', 'architectures/mnist_resnet.yaml', '--epochs', '1', '--train-limit', '128', '--test-limit', '64', '--out', out, '--backend', 'wasm', '--no-progress');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^backend: wasm .*forced by --backend/m);
-    expect(r.out).toMatch(/^epoch 1\/1: loss \d+\.\d{4} acc [\d.]+% \| held-out loss [\d.]+ acc [\d.]+% \| [\d.]+ s, \d+ img\/s$/m);
+    expect(r.out).toMatch(/^epoch 1\/1: loss \d+\.\d{4} acc [\d.]+% \| held-out loss [\d.]+ acc [\d.]+% top-5 [\d.]+% \| [\d.]+ s, \d+ img\/s$/m);
     expect(r.out).toMatch(/held-out accuracy [\d.]+% after 1 epoch .* on wasm\); model: .*model\.json/);
     expect(existsSync(join(out, 'model.json'))).toBe(true);
     expect(existsSync(join(out, 'latest.json'))).toBe(true);
