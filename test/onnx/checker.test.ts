@@ -59,7 +59,7 @@ describe.skipIf(missing !== undefined)('onnx.checker.check_model(full_check=True
     expect(results.size).toBe(files.length);
     const failed = [...results].filter(([, v]) => v !== 'ok');
     expect(failed).toEqual([]);
-  });
+  }, FULL ? 900_000 : 300_000);
 
   it('the checker does fail a broken model (an op ONNX does not have)', () => {
     const graph = compileSmall('cifar_resnet20');
