@@ -78,6 +78,7 @@ export async function buildPlayground(out = join(root, 'dist', 'playground')): P
     legalComments: 'none',
     logLevel: 'warning',
     plugins: [shims],
+    inject: [join(here, 'src', 'shims', 'buffer.ts')],
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   copyFileSync(join(here, 'index.html'), join(out, 'index.html'));

@@ -454,6 +454,7 @@ $('save').addEventListener('click', () => void save());
 
 /** Served by `skipgraph playground FILE`: the file is read from, watched and saved to the server. */
 async function connectServer(): Promise<boolean> {
+  if (document.querySelector('meta[name="skipgraph-mode"]')?.getAttribute('content') !== 'file') return false;
   let res: Response;
   try {
     res = await fetch('/api/file', { cache: 'no-store' });

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../../runtime/io/atomic.js';
 import { EXIT, InputError, parsePositiveInt, UsageError, type Io } from '../io.js';
 
 /** The same policy as the page's meta tag, sent as a header so the workers get it too. */
-export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -115,7 +115,10 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
     if (!assets.has(name)) return send(res, 404, 'text/plain', 'not found');
     const ext = name.slice(name.lastIndexOf('.'));
-    send(res, 200, TYPES[ext] ?? 'application/octet-stream', readFileSync(join(dir, name)));
+    const body = readFileSync(join(dir, name));
+    // The page asks the server for its file only when told it is served with one.
+    if (name === 'index.html' && file !== undefined) return send(res, 200, TYPES[ext], body.toString('utf8').replace('<meta name="skipgraph-mode" content="static">', '<meta name="skipgraph-mode" content="file">'));
+    send(res, 200, TYPES[ext] ?? 'application/octet-stream', body);
   };
 
   const server = createServer(handle);

@@ -1,0 +1,230 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileFile, compileSource, formatTable } from '../../src/index.js';
+import { startPlayground, type PlaygroundServer } from '../../src/cli/commands/playground.js';
+import { buildPlayground } from '../../playground/build.js';
+
+/**
+ * The playground in a real headless browser (Debian's chromium through playwright-core, as
+ * test/browser does): built with esbuild into a temporary folder and served by
+ * `skipgraph playground`'s server. Without /usr/bin/chromium the suite skips, saying so once.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`test/playground skipped: ${CHROMIUM} not found (apt-get install chromium to run the playground checks)`);
+
+const root = join(import.meta.dirname, '..', '..');
+const arch = (name: string) => join(root, 'architectures', `${name}.yaml`);
+const shots = join(root, 'test-output', 'playground');
+
+interface Hooks {
+  compiles: number;
+  lastCompile?: { ok: boolean; ms: number; diagnostics: { code: string; line: number; col: number; message: string }[] };
+  train: { type: string; step?: number; loss?: number; backend?: string; message?: string }[];
+}
+
+describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () => {
+  let ctx: BrowserContext;
+  let profile: string;
+  let site: string;
+  let server: PlaygroundServer;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    profile = mkdtempSync(join(tmpdir(), 'skipgraph-playground-'));
+    site = join(profile, 'site');
+    await buildPlayground(site);
+    server = await startPlayground({ dir: site });
+    ctx = await chromium.launchPersistentContext(join(profile, 'chromium'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      acceptDownloads: true,
+      viewport: { width: 1400, height: 1000 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  /** Opens the page; console errors, page errors and worker errors all land in `errors`. */
+  async function open(query: string, base = server.url): Promise<Page> {
+    const page = await ctx.newPage();
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`)));
+    await page.goto(`${base}${query}`);
+    return page;
+  }
+  const hooks = (page: Page) => page.evaluate(() => {
+    const h = (window as unknown as { skipgraphPlayground: Hooks }).skipgraphPlayground;
+    return { compiles: h.compiles, lastCompile: h.lastCompile, train: h.train };
+  });
+  const total = (page: Page, id: string) => page.locator(`#total-${id}`).getAttribute('data-value').then(Number);
+
+  it('opens resnet18: every node drawn, totals and table equal to the CLI, a strict CSP', async () => {
+    const g = compileFile(arch('resnet18')).graph!;
+    const page = await open('?arch=resnet18');
+    await expect.poll(() => page.locator('#graph svg.skipgraph g.node').count(), { timeout: 30_000 }).toBe(g.nodes.length);
+    expect(await page.locator('#graph g.node.inserted').count()).toBe(g.nodes.filter((n) => n.inserted).length);
+    expect(await total(page, 'params')).toBe(g.totals.params);
+    expect(await total(page, 'macs')).toBe(g.totals.macs);
+    expect(await total(page, 'nodes')).toBe(g.nodes.length);
+    expect(await page.locator('#table').textContent()).toBe(formatTable(g));
+    const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(csp).toContain("default-src 'none'");
+    // Scripts only from the site itself (no inline script, no eval; wasm compiles); CodeMirror needs inline styles.
+    expect(csp).toMatch(/script-src 'self' 'wasm-unsafe-eval';/);
+    // Collapsed stages view: one box a stage plus the stem and head.
+    await page.locator('input[name="collapse"][value="stages"]').check();
+    await expect.poll(() => page.locator('#graph g.node.stage').count(), { timeout: 10_000 }).toBe(g.stages.length);
+    // Clicking a box puts the editor's cursor on its YAML line.
+    await page.locator('#graph g.node[data-id="layer3"]').click();
+    const line = await page.evaluate(() => {
+      const v = (window as unknown as { skipgraphPlayground: { view: { state: { doc: { lineAt(p: number): { number: number } }; selection: { main: { head: number } } } } } }).skipgraphPlayground.view;
+      return v.state.doc.lineAt(v.state.selection.main.head).number;
+    });
+    expect(line).toBe(g.stages[2].loc.line);
+    await expect.poll(() => page.locator('#graph g.node.sg-cursor').count()).toBeGreaterThan(0);
+    await page.locator('input[name="collapse"][value="none"]').check();
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 10_000 }).toBe(g.nodes.length);
+    await page.screenshot({ path: join(shots, 'resnet18.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a misspelt key on line 7: a squiggle there within 500 ms with the CLI\'s code and message; the quick-fix clears it', async () => {
+    const page = await open('?arch=resnet18');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const text = readFileSync(arch('resnet18'), 'utf8');
+    const bad = text.replace('\nshortcut: projection', '\nshortcutt: projection');
+    const cli = compileSource(bad, { file: 'resnet18.yaml' }).diagnostics;
+    expect(cli[0].loc.line).toBe(7);
+    const before = (await hooks(page)).compiles;
+    // Type one letter at the end of the key on line 7.
+    await page.locator('.cm-line').nth(6).click();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 'shortcut'.length; i++) await page.keyboard.press('ArrowRight');
+    const t0 = Date.now();
+    await page.keyboard.type('t');
+    await page.locator('.cm-line').nth(6).locator('.cm-lintRange-error').waitFor({ timeout: 500 });
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(500);
+    const h = await hooks(page);
+    expect(h.compiles).toBeGreaterThan(before);
+    expect(h.lastCompile!.diagnostics.map((d) => [d.code, d.line, d.col, d.message])).toEqual(cli.map((d) => [d.code, d.loc.line, d.loc.col, d.message]));
+    expect(await page.locator('#problems li').first().getAttribute('data-code')).toBe(cli[0].code);
+    // The tooltip names the code, the message and the hint, and offers the fix.
+    await page.locator('.cm-lintRange-error').first().hover();
+    const tip = page.locator('.cm-tooltip-lint');
+    await tip.waitFor();
+    expect(await tip.textContent()).toContain(`${cli[0].code}: ${cli[0].message}`);
+    expect(await tip.textContent()).toContain(cli[0].hint!);
+    await tip.locator('.cm-diagnosticAction', { hasText: 'Use "shortcut"' }).click();
+    await expect.poll(() => page.locator('.cm-lintRange-error').count()).toBe(0);
+    expect((await hooks(page)).lastCompile!.ok).toBe(true);
+    expect(await page.locator('.cm-line').nth(6).textContent()).toContain('shortcut: projection');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the blocks knob of a stage: node count and params follow the CLI\'s --set, with a diff', async () => {
+    const page = await open('?arch=resnet18');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const cli = compileFile(arch('resnet18'), { sets: ['stages.1.blocks=4'] }).graph!;
+    await page.locator('input[data-path="stages.1.blocks"]').fill('4');
+    await expect.poll(() => total(page, 'nodes'), { timeout: 10_000 }).toBe(cli.nodes.length);
+    expect(await total(page, 'params')).toBe(cli.totals.params);
+    expect(await page.locator('#graph g.node').count()).toBe(cli.nodes.length);
+    expect(await page.locator('#sets').textContent()).toBe('--set stages.1.blocks=4');
+    const base = compileFile(arch('resnet18')).graph!;
+    const up = ((cli.totals.params - base.totals.params) / 1e6).toFixed(2);
+    expect(await page.locator('#total-params td.diff').textContent()).toBe(`+${up}M`);
+    // The input size knob: both sides, as --set input.height/width.
+    const small = compileFile(arch('resnet18'), { sets: ['stages.1.blocks=4', 'input.height=64', 'input.width=64'] }).graph!;
+    await page.locator('input[data-path="input.size"]').fill('64');
+    await expect.poll(() => total(page, 'macs'), { timeout: 10_000 }).toBe(small.totals.macs);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('trains mnist_resnet on wasm in the page: the loss falls; the download loads in Node and predicts the same', async () => {
+    const page = await open('?arch=mnist_resnet&backend=wasm');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.locator('#steps').fill('100');
+    await page.locator('#train').click();
+    await expect.poll(async () => (await hooks(page)).train.find((e) => e.type === 'done' || e.type === 'error'), { timeout: 150_000, interval: 500 }).toBeTruthy();
+    const events = (await hooks(page)).train;
+    expect(events.find((e) => e.type === 'error')).toBeUndefined();
+    expect(events.find((e) => e.type === 'backend')!.backend).toBe('wasm');
+    expect(await page.locator('#backend').textContent()).toBe('wasm');
+    const losses = events.filter((e) => e.type === 'step').map((e) => e.loss!);
+    expect(losses).toHaveLength(100);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 10)) * 0.7);
+    await page.screenshot({ path: join(shots, 'training.png') });
+
+    const dir = join(profile, 'download');
+    mkdirSync(dir, { recursive: true });
+    const got = new Map<string, string>();
+    page.on('download', async (d) => {
+      const p = join(dir, d.suggestedFilename());
+      await d.saveAs(p);
+      got.set(d.suggestedFilename(), p);
+    });
+    await page.locator('#download').click();
+    await expect.poll(() => got.size).toBe(2);
+    await expect.poll(() => existsSync(join(dir, 'weights.bin')) && existsSync(join(dir, 'model.json'))).toBe(true);
+    const page_ = (await page.evaluate(() => (window as unknown as { skipgraphPlayground: { predict(n: number): Promise<{ inputs: number[][]; outputs: number[][] }> } }).skipgraphPlayground.predict(8))) as { inputs: number[][]; outputs: number[][] };
+    const tf = await import('@tensorflow/tfjs');
+    const { loadModel } = await import('../../src/runtime/io/model_files.js');
+    const model = await loadModel(dir);
+    const x = tf.tensor4d(page_.inputs.flat(), [page_.inputs.length, 28, 28, 1]);
+    const out = (model.predict(x) as import('@tensorflow/tfjs').Tensor).arraySync() as number[][];
+    let worst = 0;
+    out.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - page_.outputs[i][j]) / Math.max(1, Math.abs(v))))));
+    expect(worst).toBeLessThan(1e-3);
+    expect(out.map((r) => r.indexOf(Math.max(...r)))).toEqual(page_.outputs.map((r) => r.indexOf(Math.max(...r))));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('skipgraph playground FILE: the page edits the file, saves only on Save, reloads when it changes on disk', async () => {
+    const file = join(profile, 'mine.yaml');
+    const text = readFileSync(arch('mnist_resnet'), 'utf8');
+    writeFileSync(file, text);
+    const own = await startPlayground({ dir: site, file });
+    try {
+      const res = await fetch(own.url);
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self' 'wasm-unsafe-eval'");
+      expect((await fetch(`${own.url}../../etc/passwd`)).status).toBe(404);
+      expect((await fetch(`${own.url}api/file`, { method: 'PUT', body: 'x', headers: { origin: 'http://evil.example' } })).status).toBe(403);
+      const page = await open('', own.url);
+      await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      expect(await page.locator('#file').textContent()).toContain('mine.yaml');
+      await page.locator('input[data-path="stages.0.blocks"]').fill('2'); // an override, not an edit
+      await page.locator('.cm-line').nth(6).click();
+      await page.keyboard.press('End');
+      await page.keyboard.type(' # edited');
+      await expect.poll(() => page.title()).toMatch(/^\* /);
+      expect(readFileSync(file, 'utf8')).toBe(text); // nothing written before Save
+      await page.locator('#save').click();
+      await expect.poll(() => readFileSync(file, 'utf8')).toBe(text.split('\n').map((l, i) => (i === 6 ? `${l} # edited` : l)).join('\n'));
+      // Changed on disk while the page holds no unsaved edits: the page reloads it.
+      const external = text.replace('channels: 16, blocks: 1', 'channels: 16, blocks: 3');
+      writeFileSync(file, external);
+      await expect.poll(() => page.evaluate(() => (window as unknown as { skipgraphPlayground: { view: { state: { doc: { toString(): string } } } } }).skipgraphPlayground.view.state.doc.toString()), { timeout: 5000 }).toBe(external);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await own.close();
+    }
+  });
+});
