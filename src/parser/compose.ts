@@ -211,7 +211,13 @@ export function mergeMaps(base: LMap, over: LMap): LMap {
 
 /** Paths in diagnostics: relative to the working folder when inside it, else absolute. */
 export function displayName(path: string): string {
-  const rel = relative(process.cwd(), path);
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return path; // the working folder was removed: absolute names still say where
+  }
+  const rel = relative(cwd, path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 

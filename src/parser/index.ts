@@ -71,11 +71,11 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     validateTree(read.root, bag); // reports not-a-mapping at the right place
     return done();
   }
-  const path = resolve(opts.file ?? 'input.yaml');
+  const path = absolute(opts.file ?? 'input.yaml');
   let root: LMap | undefined = resolveExtends(read.root, path, {
     bag,
     sources,
-    root: resolve(opts.extendsRoot ?? dirname(path)),
+    root: absolute(opts.extendsRoot ?? dirname(path)),
     readFile: opts.readFile,
     cache: opts.readFile === undefined,
     chainBytes: typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength,
@@ -110,9 +110,18 @@ function realOrNone(path: string): string[] {
   }
 }
 
+/** `path` made absolute; as given when the working folder it is relative to was removed. */
+function absolute(path: string): string {
+  try {
+    return resolve(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
 export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
-  const file = displayName(resolve(path));
+  const file = displayName(absolute(path));
   const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
     const bag = new DiagnosticBag();
     bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);

@@ -77,6 +77,28 @@ describe('extends reads the file it checked', () => {
   });
 });
 
+describe('a removed working folder', () => {
+  it('does not make compileFile throw (process.cwd() fails with ENOENT)', () => {
+    const dir = join(tmp, 'cwd');
+    mkdirSync(join(dir, 'gone'), { recursive: true });
+    writeFileSync(join(dir, 'base.yaml'), arch());
+    writeFileSync(join(dir, 'top.yaml'), 'extends: base.yaml\ndescription: top\n');
+    const before = process.cwd();
+    process.chdir(join(dir, 'gone'));
+    rmSync(join(dir, 'gone'), { recursive: true });
+    try {
+      expect(() => process.cwd()).toThrow(/ENOENT/);
+      const r = compileFile(join(dir, 'top.yaml'));
+      expect(r.diagnostics).toEqual([]);
+      expect(r.graph?.name).toBe('tiny');
+      const missing = compileFile('relative.yaml');
+      expect(missing.diagnostics.map((d) => d.code)).toEqual(['file-not-found']);
+    } finally {
+      process.chdir(before);
+    }
+  });
+});
+
 describe('an extends chain has one budget', () => {
   it(`refuses a chain holding more than ${MAX_EXTENDS_BYTES.toLocaleString('en-US')} bytes, at the extends line that passes it`, () => {
     const dir = join(tmp, 'chain');
