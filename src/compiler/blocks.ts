@@ -161,12 +161,15 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     return undefined;
   }
   const namer = new Namer();
+  // `pre:` layers (pre-activation) come first, named in the same scope (bn1, relu, then conv1, bn2, ...).
+  const pre = expandUser({ ...def, layers: def.pre }, defs, env, namer, [def.name], bag);
   const main = expandUser(def, defs, env, namer, [def.name], bag);
-  if (!main) return undefined;
+  if (!main || !pre) return undefined;
   // Named by the same namer: a block that has its own `se` layer gets the stage's as se2.
   if (s.se) main.push(...se(s, ctx).map((l) => ({ ...l, local: namer.next('se') })));
   const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as ActivationOp, attrs: {}, loc: def.loc };
-  return { pre: [], main, post, stride, preact: false };
+  // With `pre:`, the projection reads the pre-activated input and has no BN (ResNet v2, Wide ResNet).
+  return { pre, main, post, stride, preact: pre.length > 0 };
 }
 
 /** Layers a user block expands to (memoised per block; cycles and unknown blocks count 0, expandUser reports them). */

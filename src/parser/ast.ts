@@ -96,6 +96,8 @@ export interface StageAst {
 export interface BlockDefAst {
   name: string;
   params: Record<string, number>;
+  /** Pre-activation layers on the block's input; a projection shortcut reads their output. */
+  pre: LayerAst[];
   layers: LayerAst[];
   post: string;
   loc: Loc;

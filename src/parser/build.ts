@@ -32,6 +32,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
       blocks.set(e.key, {
         name: e.key,
         params: paramsOf(get(def, 'params')),
+        pre: layersOf(get(def, 'pre') as LSeq | undefined, bag),
         layers: layersOf(get(def, 'layers') as LSeq, bag),
         post: str(get(def, 'post')) ?? 'relu',
         loc: e.keyLoc,

@@ -4,7 +4,7 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
 const schema12 = {"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."};
 const schema14 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}};
 const schema15 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
@@ -12,7 +12,7 @@ const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema16 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Added to the variance; PyTorch's default 1e-5."},"momentum":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"type":"number","minimum":0,"exclusiveMaximum":1,"description":"Fraction of units dropped."}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]};
+const schema16 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]};
 const schema17 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
 const schema18 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern2 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
@@ -1644,9 +1644,11 @@ errors++;
 }
 if(data.epsilon !== undefined){
 let data15 = data.epsilon;
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 1 || isNaN(data15)){
-const err89 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.epsilon,data:data15};
+const _errs112 = errors;
+let valid33 = true;
+const _errs113 = errors;
+if(typeof data15 !== "string"){
+const err89 = {};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1655,8 +1657,22 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data15 <= 0 || isNaN(data15)){
-const err90 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.epsilon,data:data15};
+var _valid11 = _errs113 === errors;
+errors = _errs112;
+if(vErrors !== null){
+if(_errs112){
+vErrors.length = _errs112;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause11;
+if(_valid11){
+const _errs115 = errors;
+if(typeof data15 === "string"){
+if(!pattern3.test(data15)){
+const err90 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data15};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1667,7 +1683,7 @@ errors++;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.epsilon.type,parentSchema:schema16.oneOf[1].properties.epsilon,data:data15};
+const err91 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data15};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1676,12 +1692,15 @@ vErrors.push(err91);
 }
 errors++;
 }
+var _valid11 = _errs115 === errors;
+valid33 = _valid11;
+ifClause11 = "then";
 }
-if(data.momentum !== undefined){
-let data16 = data.momentum;
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 1 || isNaN(data16)){
-const err92 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.momentum,data:data16};
+else {
+const _errs118 = errors;
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 1 || isNaN(data15)){
+const err92 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1690,8 +1709,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data16 <= 0 || isNaN(data16)){
-const err93 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.momentum,data:data16};
+if(data15 <= 0 || isNaN(data15)){
+const err93 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1702,7 +1721,7 @@ errors++;
 }
 }
 else {
-const err94 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.momentum.type,parentSchema:schema16.oneOf[1].properties.momentum,data:data16};
+const err94 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.epsilon.else.type,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1711,10 +1730,12 @@ vErrors.push(err94);
 }
 errors++;
 }
+var _valid11 = _errs118 === errors;
+valid33 = _valid11;
+ifClause11 = "else";
 }
-}
-else {
-const err95 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[1].type,parentSchema:schema16.oneOf[1],data};
+if(!valid33){
+const err95 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/if",keyword:"if",params:{failingKeyword: ifClause11},message:"must match \""+ifClause11+"\" schema",schema:schema16.oneOf[1].properties.epsilon.if,parentSchema:schema16.oneOf[1].properties.epsilon,data:data15};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1724,10 +1745,13 @@ vErrors.push(err95);
 errors++;
 }
 }
-else if(tag0 === "relu"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err96 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[2].required,parentSchema:schema16.oneOf[2],data};
+if(data.momentum !== undefined){
+let data16 = data.momentum;
+const _errs121 = errors;
+let valid35 = true;
+const _errs122 = errors;
+if(typeof data16 !== "string"){
+const err96 = {};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1736,9 +1760,22 @@ vErrors.push(err96);
 }
 errors++;
 }
-for(const key2 in data){
-if(!((key2 === "op") || (key2 === "name"))){
-const err97 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[2],data};
+var _valid12 = _errs122 === errors;
+errors = _errs121;
+if(vErrors !== null){
+if(_errs121){
+vErrors.length = _errs121;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause12;
+if(_valid12){
+const _errs124 = errors;
+if(typeof data16 === "string"){
+if(!pattern3.test(data16)){
+const err97 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data16};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1748,10 +1785,8 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data17 = data.op;
-if("relu" !== data17){
-const err98 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema16.oneOf[2].properties.op,data:data17};
+else {
+const err98 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data16};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1760,12 +1795,15 @@ vErrors.push(err98);
 }
 errors++;
 }
+var _valid12 = _errs124 === errors;
+valid35 = _valid12;
+ifClause12 = "then";
 }
-if(data.name !== undefined){
-let data18 = data.name;
-if(typeof data18 === "string"){
-if(func3(data18) > 128){
-const err99 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data18};
+else {
+const _errs127 = errors;
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 1 || isNaN(data16)){
+const err99 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1774,8 +1812,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(!pattern2.test(data18)){
-const err100 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data18};
+if(data16 <= 0 || isNaN(data16)){
+const err100 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1786,7 +1824,7 @@ errors++;
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data18};
+const err101 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.momentum.else.type,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1795,10 +1833,12 @@ vErrors.push(err101);
 }
 errors++;
 }
+var _valid12 = _errs127 === errors;
+valid35 = _valid12;
+ifClause12 = "else";
 }
-}
-else {
-const err102 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[2].type,parentSchema:schema16.oneOf[2],data};
+if(!valid35){
+const err102 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/if",keyword:"if",params:{failingKeyword: ifClause12},message:"must match \""+ifClause12+"\" schema",schema:schema16.oneOf[1].properties.momentum.if,parentSchema:schema16.oneOf[1].properties.momentum,data:data16};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1808,10 +1848,9 @@ vErrors.push(err102);
 errors++;
 }
 }
-else if(tag0 === "relu6"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err103 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[3].required,parentSchema:schema16.oneOf[3],data};
+}
+else {
+const err103 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[1].type,parentSchema:schema16.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1820,9 +1859,11 @@ vErrors.push(err103);
 }
 errors++;
 }
-for(const key3 in data){
-if(!((key3 === "op") || (key3 === "name"))){
-const err104 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[3],data};
+}
+else if(tag0 === "relu"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err104 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[2].required,parentSchema:schema16.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1831,11 +1872,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data19 = data.op;
-if("relu6" !== data19){
-const err105 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema16.oneOf[3].properties.op,data:data19};
+for(const key2 in data){
+if(!((key2 === "op") || (key2 === "name"))){
+const err105 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1845,11 +1884,10 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data20 = data.name;
-if(typeof data20 === "string"){
-if(func3(data20) > 128){
-const err106 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data20};
+if(data.op !== undefined){
+let data17 = data.op;
+if("relu" !== data17){
+const err106 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema16.oneOf[2].properties.op,data:data17};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1858,8 +1896,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(!pattern2.test(data20)){
-const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data20};
+}
+if(data.name !== undefined){
+let data18 = data.name;
+if(typeof data18 === "string"){
+if(func3(data18) > 128){
+const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data18};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1868,9 +1910,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data20};
+if(!pattern2.test(data18)){
+const err108 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data18};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1880,9 +1921,8 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
 else {
-const err109 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[3].type,parentSchema:schema16.oneOf[3],data};
+const err109 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data18};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1892,10 +1932,9 @@ vErrors.push(err109);
 errors++;
 }
 }
-else if(tag0 === "sigmoid"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err110 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[4].required,parentSchema:schema16.oneOf[4],data};
+}
+else {
+const err110 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[2].type,parentSchema:schema16.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1904,9 +1943,11 @@ vErrors.push(err110);
 }
 errors++;
 }
-for(const key4 in data){
-if(!((key4 === "op") || (key4 === "name"))){
-const err111 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[4],data};
+}
+else if(tag0 === "relu6"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err111 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[3].required,parentSchema:schema16.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1915,11 +1956,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data21 = data.op;
-if("sigmoid" !== data21){
-const err112 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema16.oneOf[4].properties.op,data:data21};
+for(const key3 in data){
+if(!((key3 === "op") || (key3 === "name"))){
+const err112 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1929,11 +1968,10 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data22 = data.name;
-if(typeof data22 === "string"){
-if(func3(data22) > 128){
-const err113 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data22};
+if(data.op !== undefined){
+let data19 = data.op;
+if("relu6" !== data19){
+const err113 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema16.oneOf[3].properties.op,data:data19};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1942,8 +1980,12 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(!pattern2.test(data22)){
-const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data22};
+}
+if(data.name !== undefined){
+let data20 = data.name;
+if(typeof data20 === "string"){
+if(func3(data20) > 128){
+const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data20};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1952,9 +1994,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-else {
-const err115 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data22};
+if(!pattern2.test(data20)){
+const err115 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data20};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1964,9 +2005,8 @@ vErrors.push(err115);
 errors++;
 }
 }
-}
 else {
-const err116 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[4].type,parentSchema:schema16.oneOf[4],data};
+const err116 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data20};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1976,10 +2016,9 @@ vErrors.push(err116);
 errors++;
 }
 }
-else if(tag0 === "silu"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err117 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[5].required,parentSchema:schema16.oneOf[5],data};
+}
+else {
+const err117 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[3].type,parentSchema:schema16.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1988,9 +2027,11 @@ vErrors.push(err117);
 }
 errors++;
 }
-for(const key5 in data){
-if(!((key5 === "op") || (key5 === "name"))){
-const err118 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[5],data};
+}
+else if(tag0 === "sigmoid"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err118 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[4].required,parentSchema:schema16.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1999,11 +2040,9 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data23 = data.op;
-if("silu" !== data23){
-const err119 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema16.oneOf[5].properties.op,data:data23};
+for(const key4 in data){
+if(!((key4 === "op") || (key4 === "name"))){
+const err119 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -2013,11 +2052,10 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data24 = data.name;
-if(typeof data24 === "string"){
-if(func3(data24) > 128){
-const err120 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data24};
+if(data.op !== undefined){
+let data21 = data.op;
+if("sigmoid" !== data21){
+const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema16.oneOf[4].properties.op,data:data21};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -2026,8 +2064,12 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(!pattern2.test(data24)){
-const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data24};
+}
+if(data.name !== undefined){
+let data22 = data.name;
+if(typeof data22 === "string"){
+if(func3(data22) > 128){
+const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data22};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -2036,9 +2078,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-else {
-const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data24};
+if(!pattern2.test(data22)){
+const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data22};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -2048,9 +2089,8 @@ vErrors.push(err122);
 errors++;
 }
 }
-}
 else {
-const err123 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[5].type,parentSchema:schema16.oneOf[5],data};
+const err123 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data22};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -2060,10 +2100,9 @@ vErrors.push(err123);
 errors++;
 }
 }
-else if(tag0 === "tanh"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err124 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[6].required,parentSchema:schema16.oneOf[6],data};
+}
+else {
+const err124 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[4].type,parentSchema:schema16.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -2072,9 +2111,11 @@ vErrors.push(err124);
 }
 errors++;
 }
-for(const key6 in data){
-if(!((key6 === "op") || (key6 === "name"))){
-const err125 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[6],data};
+}
+else if(tag0 === "silu"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err125 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[5].required,parentSchema:schema16.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -2083,11 +2124,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data25 = data.op;
-if("tanh" !== data25){
-const err126 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema16.oneOf[6].properties.op,data:data25};
+for(const key5 in data){
+if(!((key5 === "op") || (key5 === "name"))){
+const err126 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -2097,11 +2136,10 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data26 = data.name;
-if(typeof data26 === "string"){
-if(func3(data26) > 128){
-const err127 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data26};
+if(data.op !== undefined){
+let data23 = data.op;
+if("silu" !== data23){
+const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema16.oneOf[5].properties.op,data:data23};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -2110,8 +2148,12 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(!pattern2.test(data26)){
-const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data26};
+}
+if(data.name !== undefined){
+let data24 = data.name;
+if(typeof data24 === "string"){
+if(func3(data24) > 128){
+const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data24};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -2120,9 +2162,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-else {
-const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data26};
+if(!pattern2.test(data24)){
+const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data24};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -2132,9 +2173,8 @@ vErrors.push(err129);
 errors++;
 }
 }
-}
 else {
-const err130 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[6].type,parentSchema:schema16.oneOf[6],data};
+const err130 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data24};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -2144,10 +2184,9 @@ vErrors.push(err130);
 errors++;
 }
 }
-else if(tag0 === "maxpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err131 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
+}
+else {
+const err131 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[5].type,parentSchema:schema16.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -2156,8 +2195,11 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err132 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
+}
+else if(tag0 === "tanh"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err132 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[6].required,parentSchema:schema16.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -2166,9 +2208,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-for(const key7 in data){
-if(!(((((key7 === "op") || (key7 === "name")) || (key7 === "kernel")) || (key7 === "stride")) || (key7 === "padding"))){
-const err133 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[7],data};
+for(const key6 in data){
+if(!((key6 === "op") || (key6 === "name"))){
+const err133 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -2179,9 +2221,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data27 = data.op;
-if("maxpool" !== data27){
-const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema16.oneOf[7].properties.op,data:data27};
+let data25 = data.op;
+if("tanh" !== data25){
+const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema16.oneOf[6].properties.op,data:data25};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -2192,10 +2234,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data28 = data.name;
-if(typeof data28 === "string"){
-if(func3(data28) > 128){
-const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data28};
+let data26 = data.name;
+if(typeof data26 === "string"){
+if(func3(data26) > 128){
+const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data26};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -2204,8 +2246,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(!pattern2.test(data28)){
-const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data28};
+if(!pattern2.test(data26)){
+const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data26};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2216,7 +2258,7 @@ errors++;
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data28};
+const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data26};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2226,13 +2268,9 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data29 = data.kernel;
-const _errs158 = errors;
-let valid51 = true;
-const _errs159 = errors;
-if(!(Array.isArray(data29))){
-const err138 = {};
+}
+else {
+const err138 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[6].type,parentSchema:schema16.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2241,22 +2279,11 @@ vErrors.push(err138);
 }
 errors++;
 }
-var _valid11 = _errs159 === errors;
-errors = _errs158;
-if(vErrors !== null){
-if(_errs158){
-vErrors.length = _errs158;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause11;
-if(_valid11){
-const _errs161 = errors;
-if(Array.isArray(data29)){
-if(data29.length > 2){
-const err139 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+else if(tag0 === "maxpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err139 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2265,8 +2292,8 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(data29.length < 2){
-const err140 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+if(data.kernel === undefined){
+const err140 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2275,14 +2302,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-const len3 = data29.length;
-for(let i3=0; i3<len3; i3++){
-let data30 = data29[i3];
-const _errs164 = errors;
-let valid54 = true;
-const _errs165 = errors;
-if(typeof data30 !== "string"){
-const err141 = {};
+for(const key7 in data){
+if(!(((((key7 === "op") || (key7 === "name")) || (key7 === "kernel")) || (key7 === "stride")) || (key7 === "padding"))){
+const err141 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2291,22 +2313,11 @@ vErrors.push(err141);
 }
 errors++;
 }
-var _valid12 = _errs165 === errors;
-errors = _errs164;
-if(vErrors !== null){
-if(_errs164){
-vErrors.length = _errs164;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause12;
-if(_valid12){
-const _errs167 = errors;
-if(typeof data30 === "string"){
-if(!pattern3.test(data30)){
-const err142 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data30};
+if(data.op !== undefined){
+let data27 = data.op;
+if("maxpool" !== data27){
+const err142 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema16.oneOf[7].properties.op,data:data27};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2316,8 +2327,11 @@ vErrors.push(err142);
 errors++;
 }
 }
-else {
-const err143 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data30};
+if(data.name !== undefined){
+let data28 = data.name;
+if(typeof data28 === "string"){
+if(func3(data28) > 128){
+const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data28};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2326,14 +2340,8 @@ vErrors.push(err143);
 }
 errors++;
 }
-var _valid12 = _errs167 === errors;
-valid54 = _valid12;
-ifClause12 = "then";
-}
-else {
-const _errs170 = errors;
-if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err144 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+if(!pattern2.test(data28)){
+const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data28};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2342,9 +2350,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 64 || isNaN(data30)){
-const err145 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+}
+else {
+const err145 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data28};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2353,8 +2361,14 @@ vErrors.push(err145);
 }
 errors++;
 }
-if(data30 < 1 || isNaN(data30)){
-const err146 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+}
+if(data.kernel !== undefined){
+let data29 = data.kernel;
+const _errs172 = errors;
+let valid55 = true;
+const _errs173 = errors;
+if(!(Array.isArray(data29))){
+const err146 = {};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2363,13 +2377,22 @@ vErrors.push(err146);
 }
 errors++;
 }
+var _valid13 = _errs173 === errors;
+errors = _errs172;
+if(vErrors !== null){
+if(_errs172){
+vErrors.length = _errs172;
 }
-var _valid12 = _errs170 === errors;
-valid54 = _valid12;
-ifClause12 = "else";
+else {
+vErrors = null;
 }
-if(!valid54){
-const err147 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause12},message:"must match \""+ifClause12+"\" schema",schema:schema16.oneOf[7].properties.kernel.then.items.if,parentSchema:schema16.oneOf[7].properties.kernel.then.items,data:data30};
+}
+let ifClause13;
+if(_valid13){
+const _errs175 = errors;
+if(Array.isArray(data29)){
+if(data29.length > 2){
+const err147 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2378,10 +2401,8 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-}
-else {
-const err148 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.kernel.then.type,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+if(data29.length < 2){
+const err148 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2390,16 +2411,13 @@ vErrors.push(err148);
 }
 errors++;
 }
-var _valid11 = _errs161 === errors;
-valid51 = _valid11;
-ifClause11 = "then";
-}
-else {
-const _errs172 = errors;
-const _errs173 = errors;
-let valid56 = true;
-const _errs174 = errors;
-if(typeof data29 !== "string"){
+const len3 = data29.length;
+for(let i3=0; i3<len3; i3++){
+let data30 = data29[i3];
+const _errs178 = errors;
+let valid58 = true;
+const _errs179 = errors;
+if(typeof data30 !== "string"){
 const err149 = {};
 if(vErrors === null){
 vErrors = [err149];
@@ -2409,22 +2427,22 @@ vErrors.push(err149);
 }
 errors++;
 }
-var _valid13 = _errs174 === errors;
-errors = _errs173;
+var _valid14 = _errs179 === errors;
+errors = _errs178;
 if(vErrors !== null){
-if(_errs173){
-vErrors.length = _errs173;
+if(_errs178){
+vErrors.length = _errs178;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause13;
-if(_valid13){
-const _errs176 = errors;
-if(typeof data29 === "string"){
-if(!pattern3.test(data29)){
-const err150 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data29};
+let ifClause14;
+if(_valid14){
+const _errs181 = errors;
+if(typeof data30 === "string"){
+if(!pattern3.test(data30)){
+const err150 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data30};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2435,7 +2453,7 @@ errors++;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data29};
+const err151 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data30};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2444,14 +2462,14 @@ vErrors.push(err151);
 }
 errors++;
 }
-var _valid13 = _errs176 === errors;
-valid56 = _valid13;
-ifClause13 = "then";
+var _valid14 = _errs181 === errors;
+valid58 = _valid14;
+ifClause14 = "then";
 }
 else {
-const _errs179 = errors;
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err152 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.else.else.type,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+const _errs184 = errors;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+const err152 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2460,9 +2478,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 64 || isNaN(data29)){
-const err153 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 64 || isNaN(data30)){
+const err153 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2471,8 +2489,8 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(data29 < 1 || isNaN(data29)){
-const err154 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+if(data30 < 1 || isNaN(data30)){
+const err154 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2482,12 +2500,12 @@ vErrors.push(err154);
 errors++;
 }
 }
-var _valid13 = _errs179 === errors;
-valid56 = _valid13;
-ifClause13 = "else";
+var _valid14 = _errs184 === errors;
+valid58 = _valid14;
+ifClause14 = "else";
 }
-if(!valid56){
-const err155 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema16.oneOf[7].properties.kernel.else.if,parentSchema:schema16.oneOf[7].properties.kernel.else,data:data29};
+if(!valid58){
+const err155 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema16.oneOf[7].properties.kernel.then.items.if,parentSchema:schema16.oneOf[7].properties.kernel.then.items,data:data30};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2496,12 +2514,10 @@ vErrors.push(err155);
 }
 errors++;
 }
-var _valid11 = _errs172 === errors;
-valid51 = _valid11;
-ifClause11 = "else";
 }
-if(!valid51){
-const err156 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause11},message:"must match \""+ifClause11+"\" schema",schema:schema16.oneOf[7].properties.kernel.if,parentSchema:schema16.oneOf[7].properties.kernel,data:data29};
+}
+else {
+const err156 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.kernel.then.type,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2510,13 +2526,16 @@ vErrors.push(err156);
 }
 errors++;
 }
+var _valid13 = _errs175 === errors;
+valid55 = _valid13;
+ifClause13 = "then";
 }
-if(data.stride !== undefined){
-let data31 = data.stride;
-const _errs182 = errors;
-let valid58 = true;
-const _errs183 = errors;
-if(!(Array.isArray(data31))){
+else {
+const _errs186 = errors;
+const _errs187 = errors;
+let valid60 = true;
+const _errs188 = errors;
+if(typeof data29 !== "string"){
 const err157 = {};
 if(vErrors === null){
 vErrors = [err157];
@@ -2526,22 +2545,22 @@ vErrors.push(err157);
 }
 errors++;
 }
-var _valid14 = _errs183 === errors;
-errors = _errs182;
+var _valid15 = _errs188 === errors;
+errors = _errs187;
 if(vErrors !== null){
-if(_errs182){
-vErrors.length = _errs182;
+if(_errs187){
+vErrors.length = _errs187;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause14;
-if(_valid14){
-const _errs185 = errors;
-if(Array.isArray(data31)){
-if(data31.length > 2){
-const err158 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+let ifClause15;
+if(_valid15){
+const _errs190 = errors;
+if(typeof data29 === "string"){
+if(!pattern3.test(data29)){
+const err158 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data29};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2550,8 +2569,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(data31.length < 2){
-const err159 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+}
+else {
+const err159 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data29};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2560,14 +2580,14 @@ vErrors.push(err159);
 }
 errors++;
 }
-const len4 = data31.length;
-for(let i4=0; i4<len4; i4++){
-let data32 = data31[i4];
-const _errs188 = errors;
-let valid61 = true;
-const _errs189 = errors;
-if(typeof data32 !== "string"){
-const err160 = {};
+var _valid15 = _errs190 === errors;
+valid60 = _valid15;
+ifClause15 = "then";
+}
+else {
+const _errs193 = errors;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+const err160 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.else.else.type,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2576,22 +2596,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-var _valid15 = _errs189 === errors;
-errors = _errs188;
-if(vErrors !== null){
-if(_errs188){
-vErrors.length = _errs188;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause15;
-if(_valid15){
-const _errs191 = errors;
-if(typeof data32 === "string"){
-if(!pattern3.test(data32)){
-const err161 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data32};
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 64 || isNaN(data29)){
+const err161 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2600,9 +2607,8 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-else {
-const err162 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data32};
+if(data29 < 1 || isNaN(data29)){
+const err162 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2611,14 +2617,13 @@ vErrors.push(err162);
 }
 errors++;
 }
-var _valid15 = _errs191 === errors;
-valid61 = _valid15;
-ifClause15 = "then";
 }
-else {
-const _errs194 = errors;
-if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err163 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+var _valid15 = _errs193 === errors;
+valid60 = _valid15;
+ifClause15 = "else";
+}
+if(!valid60){
+const err163 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema16.oneOf[7].properties.kernel.else.if,parentSchema:schema16.oneOf[7].properties.kernel.else,data:data29};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2627,9 +2632,12 @@ vErrors.push(err163);
 }
 errors++;
 }
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 > 64 || isNaN(data32)){
-const err164 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+var _valid13 = _errs186 === errors;
+valid55 = _valid13;
+ifClause13 = "else";
+}
+if(!valid55){
+const err164 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema16.oneOf[7].properties.kernel.if,parentSchema:schema16.oneOf[7].properties.kernel,data:data29};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2638,8 +2646,14 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(data32 < 1 || isNaN(data32)){
-const err165 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+}
+if(data.stride !== undefined){
+let data31 = data.stride;
+const _errs196 = errors;
+let valid62 = true;
+const _errs197 = errors;
+if(!(Array.isArray(data31))){
+const err165 = {};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2648,13 +2662,22 @@ vErrors.push(err165);
 }
 errors++;
 }
+var _valid16 = _errs197 === errors;
+errors = _errs196;
+if(vErrors !== null){
+if(_errs196){
+vErrors.length = _errs196;
 }
-var _valid15 = _errs194 === errors;
-valid61 = _valid15;
-ifClause15 = "else";
+else {
+vErrors = null;
 }
-if(!valid61){
-const err166 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema16.oneOf[7].properties.stride.then.items.if,parentSchema:schema16.oneOf[7].properties.stride.then.items,data:data32};
+}
+let ifClause16;
+if(_valid16){
+const _errs199 = errors;
+if(Array.isArray(data31)){
+if(data31.length > 2){
+const err166 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2663,10 +2686,8 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.stride.then.type,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+if(data31.length < 2){
+const err167 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2675,16 +2696,13 @@ vErrors.push(err167);
 }
 errors++;
 }
-var _valid14 = _errs185 === errors;
-valid58 = _valid14;
-ifClause14 = "then";
-}
-else {
-const _errs196 = errors;
-const _errs197 = errors;
-let valid63 = true;
-const _errs198 = errors;
-if(typeof data31 !== "string"){
+const len4 = data31.length;
+for(let i4=0; i4<len4; i4++){
+let data32 = data31[i4];
+const _errs202 = errors;
+let valid65 = true;
+const _errs203 = errors;
+if(typeof data32 !== "string"){
 const err168 = {};
 if(vErrors === null){
 vErrors = [err168];
@@ -2694,22 +2712,22 @@ vErrors.push(err168);
 }
 errors++;
 }
-var _valid16 = _errs198 === errors;
-errors = _errs197;
+var _valid17 = _errs203 === errors;
+errors = _errs202;
 if(vErrors !== null){
-if(_errs197){
-vErrors.length = _errs197;
+if(_errs202){
+vErrors.length = _errs202;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause16;
-if(_valid16){
-const _errs200 = errors;
-if(typeof data31 === "string"){
-if(!pattern3.test(data31)){
-const err169 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data31};
+let ifClause17;
+if(_valid17){
+const _errs205 = errors;
+if(typeof data32 === "string"){
+if(!pattern3.test(data32)){
+const err169 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data32};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2720,7 +2738,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data31};
+const err170 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data32};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2729,14 +2747,14 @@ vErrors.push(err170);
 }
 errors++;
 }
-var _valid16 = _errs200 === errors;
-valid63 = _valid16;
-ifClause16 = "then";
+var _valid17 = _errs205 === errors;
+valid65 = _valid17;
+ifClause17 = "then";
 }
 else {
-const _errs203 = errors;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err171 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.else.else.type,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+const _errs208 = errors;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err171 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2745,9 +2763,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 64 || isNaN(data31)){
-const err172 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 64 || isNaN(data32)){
+const err172 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2756,8 +2774,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err173 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+if(data32 < 1 || isNaN(data32)){
+const err173 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2767,12 +2785,12 @@ vErrors.push(err173);
 errors++;
 }
 }
-var _valid16 = _errs203 === errors;
-valid63 = _valid16;
-ifClause16 = "else";
+var _valid17 = _errs208 === errors;
+valid65 = _valid17;
+ifClause17 = "else";
 }
-if(!valid63){
-const err174 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema16.oneOf[7].properties.stride.else.if,parentSchema:schema16.oneOf[7].properties.stride.else,data:data31};
+if(!valid65){
+const err174 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema16.oneOf[7].properties.stride.then.items.if,parentSchema:schema16.oneOf[7].properties.stride.then.items,data:data32};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2781,17 +2799,135 @@ vErrors.push(err174);
 }
 errors++;
 }
-var _valid14 = _errs196 === errors;
-valid58 = _valid14;
-ifClause14 = "else";
 }
-if(!valid58){
-const err175 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema16.oneOf[7].properties.stride.if,parentSchema:schema16.oneOf[7].properties.stride,data:data31};
+}
+else {
+const err175 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.stride.then.type,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err175];
 }
 else {
 vErrors.push(err175);
+}
+errors++;
+}
+var _valid16 = _errs199 === errors;
+valid62 = _valid16;
+ifClause16 = "then";
+}
+else {
+const _errs210 = errors;
+const _errs211 = errors;
+let valid67 = true;
+const _errs212 = errors;
+if(typeof data31 !== "string"){
+const err176 = {};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+var _valid18 = _errs212 === errors;
+errors = _errs211;
+if(vErrors !== null){
+if(_errs211){
+vErrors.length = _errs211;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause18;
+if(_valid18){
+const _errs214 = errors;
+if(typeof data31 === "string"){
+if(!pattern3.test(data31)){
+const err177 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data31};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data31};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+var _valid18 = _errs214 === errors;
+valid67 = _valid18;
+ifClause18 = "then";
+}
+else {
+const _errs217 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+const err179 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.else.else.type,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 64 || isNaN(data31)){
+const err180 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+if(data31 < 1 || isNaN(data31)){
+const err181 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+}
+var _valid18 = _errs217 === errors;
+valid67 = _valid18;
+ifClause18 = "else";
+}
+if(!valid67){
+const err182 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema16.oneOf[7].properties.stride.else.if,parentSchema:schema16.oneOf[7].properties.stride.else,data:data31};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+var _valid16 = _errs210 === errors;
+valid62 = _valid16;
+ifClause16 = "else";
+}
+if(!valid62){
+const err183 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema16.oneOf[7].properties.stride.if,parentSchema:schema16.oneOf[7].properties.stride,data:data31};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
 }
 errors++;
 }
@@ -2804,105 +2940,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err176 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[7].type,parentSchema:schema16.oneOf[7],data};
-if(vErrors === null){
-vErrors = [err176];
-}
-else {
-vErrors.push(err176);
-}
-errors++;
-}
-}
-else if(tag0 === "avgpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err177 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
-if(vErrors === null){
-vErrors = [err177];
-}
-else {
-vErrors.push(err177);
-}
-errors++;
-}
-if(data.kernel === undefined){
-const err178 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-}
-for(const key8 in data){
-if(!(((((key8 === "op") || (key8 === "name")) || (key8 === "kernel")) || (key8 === "stride")) || (key8 === "padding"))){
-const err179 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[8],data};
-if(vErrors === null){
-vErrors = [err179];
-}
-else {
-vErrors.push(err179);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data34 = data.op;
-if("avgpool" !== data34){
-const err180 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema16.oneOf[8].properties.op,data:data34};
-if(vErrors === null){
-vErrors = [err180];
-}
-else {
-vErrors.push(err180);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data35 = data.name;
-if(typeof data35 === "string"){
-if(func3(data35) > 128){
-const err181 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data35};
-if(vErrors === null){
-vErrors = [err181];
-}
-else {
-vErrors.push(err181);
-}
-errors++;
-}
-if(!pattern2.test(data35)){
-const err182 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data35};
-if(vErrors === null){
-vErrors = [err182];
-}
-else {
-vErrors.push(err182);
-}
-errors++;
-}
-}
-else {
-const err183 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data35};
-if(vErrors === null){
-vErrors = [err183];
-}
-else {
-vErrors.push(err183);
-}
-errors++;
-}
-}
-if(data.kernel !== undefined){
-let data36 = data.kernel;
-const _errs214 = errors;
-let valid68 = true;
-const _errs215 = errors;
-if(!(Array.isArray(data36))){
-const err184 = {};
+const err184 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[7].type,parentSchema:schema16.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2911,22 +2949,11 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid17 = _errs215 === errors;
-errors = _errs214;
-if(vErrors !== null){
-if(_errs214){
-vErrors.length = _errs214;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause17;
-if(_valid17){
-const _errs217 = errors;
-if(Array.isArray(data36)){
-if(data36.length > 2){
-const err185 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+else if(tag0 === "avgpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err185 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2935,8 +2962,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data36.length < 2){
-const err186 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+if(data.kernel === undefined){
+const err186 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2945,14 +2972,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i5=0; i5<len5; i5++){
-let data37 = data36[i5];
-const _errs220 = errors;
-let valid71 = true;
-const _errs221 = errors;
-if(typeof data37 !== "string"){
-const err187 = {};
+for(const key8 in data){
+if(!(((((key8 === "op") || (key8 === "name")) || (key8 === "kernel")) || (key8 === "stride")) || (key8 === "padding"))){
+const err187 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2961,22 +2983,11 @@ vErrors.push(err187);
 }
 errors++;
 }
-var _valid18 = _errs221 === errors;
-errors = _errs220;
-if(vErrors !== null){
-if(_errs220){
-vErrors.length = _errs220;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause18;
-if(_valid18){
-const _errs223 = errors;
-if(typeof data37 === "string"){
-if(!pattern3.test(data37)){
-const err188 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data37};
+if(data.op !== undefined){
+let data34 = data.op;
+if("avgpool" !== data34){
+const err188 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema16.oneOf[8].properties.op,data:data34};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2986,8 +2997,11 @@ vErrors.push(err188);
 errors++;
 }
 }
-else {
-const err189 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
+if(data.name !== undefined){
+let data35 = data.name;
+if(typeof data35 === "string"){
+if(func3(data35) > 128){
+const err189 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data35};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2996,14 +3010,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-var _valid18 = _errs223 === errors;
-valid71 = _valid18;
-ifClause18 = "then";
-}
-else {
-const _errs226 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err190 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+if(!pattern2.test(data35)){
+const err190 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data35};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3012,9 +3020,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 64 || isNaN(data37)){
-const err191 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+}
+else {
+const err191 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data35};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3023,8 +3031,14 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data37 < 1 || isNaN(data37)){
-const err192 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+}
+if(data.kernel !== undefined){
+let data36 = data.kernel;
+const _errs228 = errors;
+let valid72 = true;
+const _errs229 = errors;
+if(!(Array.isArray(data36))){
+const err192 = {};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3033,13 +3047,22 @@ vErrors.push(err192);
 }
 errors++;
 }
+var _valid19 = _errs229 === errors;
+errors = _errs228;
+if(vErrors !== null){
+if(_errs228){
+vErrors.length = _errs228;
 }
-var _valid18 = _errs226 === errors;
-valid71 = _valid18;
-ifClause18 = "else";
+else {
+vErrors = null;
 }
-if(!valid71){
-const err193 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema16.oneOf[8].properties.kernel.then.items.if,parentSchema:schema16.oneOf[8].properties.kernel.then.items,data:data37};
+}
+let ifClause19;
+if(_valid19){
+const _errs231 = errors;
+if(Array.isArray(data36)){
+if(data36.length > 2){
+const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3048,10 +3071,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-}
-else {
-const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.kernel.then.type,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+if(data36.length < 2){
+const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3060,16 +3081,13 @@ vErrors.push(err194);
 }
 errors++;
 }
-var _valid17 = _errs217 === errors;
-valid68 = _valid17;
-ifClause17 = "then";
-}
-else {
-const _errs228 = errors;
-const _errs229 = errors;
-let valid73 = true;
-const _errs230 = errors;
-if(typeof data36 !== "string"){
+const len5 = data36.length;
+for(let i5=0; i5<len5; i5++){
+let data37 = data36[i5];
+const _errs234 = errors;
+let valid75 = true;
+const _errs235 = errors;
+if(typeof data37 !== "string"){
 const err195 = {};
 if(vErrors === null){
 vErrors = [err195];
@@ -3079,22 +3097,22 @@ vErrors.push(err195);
 }
 errors++;
 }
-var _valid19 = _errs230 === errors;
-errors = _errs229;
+var _valid20 = _errs235 === errors;
+errors = _errs234;
 if(vErrors !== null){
-if(_errs229){
-vErrors.length = _errs229;
+if(_errs234){
+vErrors.length = _errs234;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause19;
-if(_valid19){
-const _errs232 = errors;
-if(typeof data36 === "string"){
-if(!pattern3.test(data36)){
-const err196 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data36};
+let ifClause20;
+if(_valid20){
+const _errs237 = errors;
+if(typeof data37 === "string"){
+if(!pattern3.test(data37)){
+const err196 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3105,7 +3123,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data36};
+const err197 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3114,14 +3132,14 @@ vErrors.push(err197);
 }
 errors++;
 }
-var _valid19 = _errs232 === errors;
-valid73 = _valid19;
-ifClause19 = "then";
+var _valid20 = _errs237 === errors;
+valid75 = _valid20;
+ifClause20 = "then";
 }
 else {
-const _errs235 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err198 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.else.else.type,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+const _errs240 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err198 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3130,9 +3148,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 64 || isNaN(data36)){
-const err199 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 64 || isNaN(data37)){
+const err199 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3141,8 +3159,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data36 < 1 || isNaN(data36)){
-const err200 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+if(data37 < 1 || isNaN(data37)){
+const err200 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3152,12 +3170,12 @@ vErrors.push(err200);
 errors++;
 }
 }
-var _valid19 = _errs235 === errors;
-valid73 = _valid19;
-ifClause19 = "else";
+var _valid20 = _errs240 === errors;
+valid75 = _valid20;
+ifClause20 = "else";
 }
-if(!valid73){
-const err201 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema16.oneOf[8].properties.kernel.else.if,parentSchema:schema16.oneOf[8].properties.kernel.else,data:data36};
+if(!valid75){
+const err201 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema16.oneOf[8].properties.kernel.then.items.if,parentSchema:schema16.oneOf[8].properties.kernel.then.items,data:data37};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3166,12 +3184,10 @@ vErrors.push(err201);
 }
 errors++;
 }
-var _valid17 = _errs228 === errors;
-valid68 = _valid17;
-ifClause17 = "else";
 }
-if(!valid68){
-const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema16.oneOf[8].properties.kernel.if,parentSchema:schema16.oneOf[8].properties.kernel,data:data36};
+}
+else {
+const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.kernel.then.type,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3180,13 +3196,16 @@ vErrors.push(err202);
 }
 errors++;
 }
+var _valid19 = _errs231 === errors;
+valid72 = _valid19;
+ifClause19 = "then";
 }
-if(data.stride !== undefined){
-let data38 = data.stride;
-const _errs238 = errors;
-let valid75 = true;
-const _errs239 = errors;
-if(!(Array.isArray(data38))){
+else {
+const _errs242 = errors;
+const _errs243 = errors;
+let valid77 = true;
+const _errs244 = errors;
+if(typeof data36 !== "string"){
 const err203 = {};
 if(vErrors === null){
 vErrors = [err203];
@@ -3196,22 +3215,22 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid20 = _errs239 === errors;
-errors = _errs238;
+var _valid21 = _errs244 === errors;
+errors = _errs243;
 if(vErrors !== null){
-if(_errs238){
-vErrors.length = _errs238;
+if(_errs243){
+vErrors.length = _errs243;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause20;
-if(_valid20){
-const _errs241 = errors;
-if(Array.isArray(data38)){
-if(data38.length > 2){
-const err204 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+let ifClause21;
+if(_valid21){
+const _errs246 = errors;
+if(typeof data36 === "string"){
+if(!pattern3.test(data36)){
+const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data36};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -3220,8 +3239,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(data38.length < 2){
-const err205 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+}
+else {
+const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data36};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3230,14 +3250,14 @@ vErrors.push(err205);
 }
 errors++;
 }
-const len6 = data38.length;
-for(let i6=0; i6<len6; i6++){
-let data39 = data38[i6];
-const _errs244 = errors;
-let valid78 = true;
-const _errs245 = errors;
-if(typeof data39 !== "string"){
-const err206 = {};
+var _valid21 = _errs246 === errors;
+valid77 = _valid21;
+ifClause21 = "then";
+}
+else {
+const _errs249 = errors;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.else.else.type,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3246,22 +3266,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid21 = _errs245 === errors;
-errors = _errs244;
-if(vErrors !== null){
-if(_errs244){
-vErrors.length = _errs244;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause21;
-if(_valid21){
-const _errs247 = errors;
-if(typeof data39 === "string"){
-if(!pattern3.test(data39)){
-const err207 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data39};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 64 || isNaN(data36)){
+const err207 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3270,9 +3277,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
+if(data36 < 1 || isNaN(data36)){
+const err208 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3281,14 +3287,13 @@ vErrors.push(err208);
 }
 errors++;
 }
-var _valid21 = _errs247 === errors;
-valid78 = _valid21;
-ifClause21 = "then";
 }
-else {
-const _errs250 = errors;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err209 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+var _valid21 = _errs249 === errors;
+valid77 = _valid21;
+ifClause21 = "else";
+}
+if(!valid77){
+const err209 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema16.oneOf[8].properties.kernel.else.if,parentSchema:schema16.oneOf[8].properties.kernel.else,data:data36};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3297,9 +3302,12 @@ vErrors.push(err209);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 64 || isNaN(data39)){
-const err210 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+var _valid19 = _errs242 === errors;
+valid72 = _valid19;
+ifClause19 = "else";
+}
+if(!valid72){
+const err210 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema16.oneOf[8].properties.kernel.if,parentSchema:schema16.oneOf[8].properties.kernel,data:data36};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3308,8 +3316,14 @@ vErrors.push(err210);
 }
 errors++;
 }
-if(data39 < 1 || isNaN(data39)){
-const err211 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+}
+if(data.stride !== undefined){
+let data38 = data.stride;
+const _errs252 = errors;
+let valid79 = true;
+const _errs253 = errors;
+if(!(Array.isArray(data38))){
+const err211 = {};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3318,13 +3332,22 @@ vErrors.push(err211);
 }
 errors++;
 }
+var _valid22 = _errs253 === errors;
+errors = _errs252;
+if(vErrors !== null){
+if(_errs252){
+vErrors.length = _errs252;
 }
-var _valid21 = _errs250 === errors;
-valid78 = _valid21;
-ifClause21 = "else";
+else {
+vErrors = null;
 }
-if(!valid78){
-const err212 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema16.oneOf[8].properties.stride.then.items.if,parentSchema:schema16.oneOf[8].properties.stride.then.items,data:data39};
+}
+let ifClause22;
+if(_valid22){
+const _errs255 = errors;
+if(Array.isArray(data38)){
+if(data38.length > 2){
+const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3333,10 +3356,8 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-else {
-const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.stride.then.type,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+if(data38.length < 2){
+const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3345,16 +3366,13 @@ vErrors.push(err213);
 }
 errors++;
 }
-var _valid20 = _errs241 === errors;
-valid75 = _valid20;
-ifClause20 = "then";
-}
-else {
-const _errs252 = errors;
-const _errs253 = errors;
-let valid80 = true;
-const _errs254 = errors;
-if(typeof data38 !== "string"){
+const len6 = data38.length;
+for(let i6=0; i6<len6; i6++){
+let data39 = data38[i6];
+const _errs258 = errors;
+let valid82 = true;
+const _errs259 = errors;
+if(typeof data39 !== "string"){
 const err214 = {};
 if(vErrors === null){
 vErrors = [err214];
@@ -3364,22 +3382,22 @@ vErrors.push(err214);
 }
 errors++;
 }
-var _valid22 = _errs254 === errors;
-errors = _errs253;
+var _valid23 = _errs259 === errors;
+errors = _errs258;
 if(vErrors !== null){
-if(_errs253){
-vErrors.length = _errs253;
+if(_errs258){
+vErrors.length = _errs258;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause22;
-if(_valid22){
-const _errs256 = errors;
-if(typeof data38 === "string"){
-if(!pattern3.test(data38)){
-const err215 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data38};
+let ifClause23;
+if(_valid23){
+const _errs261 = errors;
+if(typeof data39 === "string"){
+if(!pattern3.test(data39)){
+const err215 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3390,7 +3408,7 @@ errors++;
 }
 }
 else {
-const err216 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data38};
+const err216 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3399,14 +3417,14 @@ vErrors.push(err216);
 }
 errors++;
 }
-var _valid22 = _errs256 === errors;
-valid80 = _valid22;
-ifClause22 = "then";
+var _valid23 = _errs261 === errors;
+valid82 = _valid23;
+ifClause23 = "then";
 }
 else {
-const _errs259 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err217 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.else.else.type,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+const _errs264 = errors;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err217 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3415,9 +3433,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 64 || isNaN(data38)){
-const err218 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 64 || isNaN(data39)){
+const err218 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3426,8 +3444,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(data38 < 1 || isNaN(data38)){
-const err219 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+if(data39 < 1 || isNaN(data39)){
+const err219 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3437,12 +3455,12 @@ vErrors.push(err219);
 errors++;
 }
 }
-var _valid22 = _errs259 === errors;
-valid80 = _valid22;
-ifClause22 = "else";
+var _valid23 = _errs264 === errors;
+valid82 = _valid23;
+ifClause23 = "else";
 }
-if(!valid80){
-const err220 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema16.oneOf[8].properties.stride.else.if,parentSchema:schema16.oneOf[8].properties.stride.else,data:data38};
+if(!valid82){
+const err220 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema16.oneOf[8].properties.stride.then.items.if,parentSchema:schema16.oneOf[8].properties.stride.then.items,data:data39};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3451,12 +3469,10 @@ vErrors.push(err220);
 }
 errors++;
 }
-var _valid20 = _errs252 === errors;
-valid75 = _valid20;
-ifClause20 = "else";
 }
-if(!valid75){
-const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema16.oneOf[8].properties.stride.if,parentSchema:schema16.oneOf[8].properties.stride,data:data38};
+}
+else {
+const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.stride.then.type,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3465,16 +3481,17 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
-}
-}
+var _valid22 = _errs255 === errors;
+valid79 = _valid22;
+ifClause22 = "then";
 }
 else {
-const err222 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[8].type,parentSchema:schema16.oneOf[8],data};
+const _errs266 = errors;
+const _errs267 = errors;
+let valid84 = true;
+const _errs268 = errors;
+if(typeof data38 !== "string"){
+const err222 = {};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3483,11 +3500,22 @@ vErrors.push(err222);
 }
 errors++;
 }
+var _valid24 = _errs268 === errors;
+errors = _errs267;
+if(vErrors !== null){
+if(_errs267){
+vErrors.length = _errs267;
 }
-else if(tag0 === "zeropad"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err223 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
+else {
+vErrors = null;
+}
+}
+let ifClause24;
+if(_valid24){
+const _errs270 = errors;
+if(typeof data38 === "string"){
+if(!pattern3.test(data38)){
+const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data38};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3496,8 +3524,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(data.padding === undefined){
-const err224 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
+}
+else {
+const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data38};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3506,9 +3535,14 @@ vErrors.push(err224);
 }
 errors++;
 }
-for(const key9 in data){
-if(!(((key9 === "op") || (key9 === "name")) || (key9 === "padding"))){
-const err225 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[9],data};
+var _valid24 = _errs270 === errors;
+valid84 = _valid24;
+ifClause24 = "then";
+}
+else {
+const _errs273 = errors;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.else.else.type,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3517,11 +3551,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data41 = data.op;
-if("zeropad" !== data41){
-const err226 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema16.oneOf[9].properties.op,data:data41};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 64 || isNaN(data38)){
+const err226 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3530,12 +3562,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data42 = data.name;
-if(typeof data42 === "string"){
-if(func3(data42) > 128){
-const err227 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data42};
+if(data38 < 1 || isNaN(data38)){
+const err227 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3544,8 +3572,13 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(!pattern2.test(data42)){
-const err228 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data42};
+}
+var _valid24 = _errs273 === errors;
+valid84 = _valid24;
+ifClause24 = "else";
+}
+if(!valid84){
+const err228 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema16.oneOf[8].properties.stride.else.if,parentSchema:schema16.oneOf[8].properties.stride.else,data:data38};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3554,9 +3587,12 @@ vErrors.push(err228);
 }
 errors++;
 }
+var _valid22 = _errs266 === errors;
+valid79 = _valid22;
+ifClause22 = "else";
 }
-else {
-const err229 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data42};
+if(!valid79){
+const err229 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema16.oneOf[8].properties.stride.if,parentSchema:schema16.oneOf[8].properties.stride,data:data38};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3574,7 +3610,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err230 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[9].type,parentSchema:schema16.oneOf[9],data};
+const err230 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[8].type,parentSchema:schema16.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3584,10 +3620,10 @@ vErrors.push(err230);
 errors++;
 }
 }
-else if(tag0 === "global_avg_pool"){
+else if(tag0 === "zeropad"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err231 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[10].required,parentSchema:schema16.oneOf[10],data};
+const err231 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3596,9 +3632,8 @@ vErrors.push(err231);
 }
 errors++;
 }
-for(const key10 in data){
-if(!((key10 === "op") || (key10 === "name"))){
-const err232 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[10],data};
+if(data.padding === undefined){
+const err232 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3607,11 +3642,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data44 = data.op;
-if("global_avg_pool" !== data44){
-const err233 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema16.oneOf[10].properties.op,data:data44};
+for(const key9 in data){
+if(!(((key9 === "op") || (key9 === "name")) || (key9 === "padding"))){
+const err233 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3621,11 +3654,10 @@ vErrors.push(err233);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data45 = data.name;
-if(typeof data45 === "string"){
-if(func3(data45) > 128){
-const err234 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data45};
+if(data.op !== undefined){
+let data41 = data.op;
+if("zeropad" !== data41){
+const err234 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema16.oneOf[9].properties.op,data:data41};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3634,8 +3666,12 @@ vErrors.push(err234);
 }
 errors++;
 }
-if(!pattern2.test(data45)){
-const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data45};
+}
+if(data.name !== undefined){
+let data42 = data.name;
+if(typeof data42 === "string"){
+if(func3(data42) > 128){
+const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data42};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3644,9 +3680,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-else {
-const err236 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data45};
+if(!pattern2.test(data42)){
+const err236 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data42};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3656,9 +3691,8 @@ vErrors.push(err236);
 errors++;
 }
 }
-}
 else {
-const err237 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[10].type,parentSchema:schema16.oneOf[10],data};
+const err237 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data42};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3668,10 +3702,15 @@ vErrors.push(err237);
 errors++;
 }
 }
-else if(tag0 === "flatten"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err238 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[11].required,parentSchema:schema16.oneOf[11],data};
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err238 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[9].type,parentSchema:schema16.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3680,9 +3719,11 @@ vErrors.push(err238);
 }
 errors++;
 }
-for(const key11 in data){
-if(!((key11 === "op") || (key11 === "name"))){
-const err239 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[11],data};
+}
+else if(tag0 === "global_avg_pool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err239 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[10].required,parentSchema:schema16.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3691,11 +3732,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data46 = data.op;
-if("flatten" !== data46){
-const err240 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema16.oneOf[11].properties.op,data:data46};
+for(const key10 in data){
+if(!((key10 === "op") || (key10 === "name"))){
+const err240 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3705,11 +3744,10 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data47 = data.name;
-if(typeof data47 === "string"){
-if(func3(data47) > 128){
-const err241 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data47};
+if(data.op !== undefined){
+let data44 = data.op;
+if("global_avg_pool" !== data44){
+const err241 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema16.oneOf[10].properties.op,data:data44};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3718,8 +3756,12 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(!pattern2.test(data47)){
-const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data47};
+}
+if(data.name !== undefined){
+let data45 = data.name;
+if(typeof data45 === "string"){
+if(func3(data45) > 128){
+const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data45};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3728,9 +3770,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-else {
-const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data47};
+if(!pattern2.test(data45)){
+const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data45};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3740,9 +3781,8 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
 else {
-const err244 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[11].type,parentSchema:schema16.oneOf[11],data};
+const err244 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data45};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3752,10 +3792,9 @@ vErrors.push(err244);
 errors++;
 }
 }
-else if(tag0 === "dropout"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err245 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
+}
+else {
+const err245 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[10].type,parentSchema:schema16.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3764,8 +3803,11 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data.rate === undefined){
-const err246 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
+}
+else if(tag0 === "flatten"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err246 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[11].required,parentSchema:schema16.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3774,9 +3816,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-for(const key12 in data){
-if(!(((key12 === "op") || (key12 === "name")) || (key12 === "rate"))){
-const err247 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[12],data};
+for(const key11 in data){
+if(!((key11 === "op") || (key11 === "name"))){
+const err247 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3787,9 +3829,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data48 = data.op;
-if("dropout" !== data48){
-const err248 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema16.oneOf[12].properties.op,data:data48};
+let data46 = data.op;
+if("flatten" !== data46){
+const err248 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema16.oneOf[11].properties.op,data:data46};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3800,10 +3842,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data49 = data.name;
-if(typeof data49 === "string"){
-if(func3(data49) > 128){
-const err249 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data49};
+let data47 = data.name;
+if(typeof data47 === "string"){
+if(func3(data47) > 128){
+const err249 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data47};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3812,8 +3854,8 @@ vErrors.push(err249);
 }
 errors++;
 }
-if(!pattern2.test(data49)){
-const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data49};
+if(!pattern2.test(data47)){
+const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data47};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3824,7 +3866,7 @@ errors++;
 }
 }
 else {
-const err251 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data49};
+const err251 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data47};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3834,11 +3876,9 @@ vErrors.push(err251);
 errors++;
 }
 }
-if(data.rate !== undefined){
-let data50 = data.rate;
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 < 0 || isNaN(data50)){
-const err252 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema16.oneOf[12].properties.rate,data:data50};
+}
+else {
+const err252 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[11].type,parentSchema:schema16.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3847,8 +3887,11 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data50 >= 1 || isNaN(data50)){
-const err253 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema16.oneOf[12].properties.rate,data:data50};
+}
+else if(tag0 === "dropout"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3857,9 +3900,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-else {
-const err254 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[12].properties.rate.type,parentSchema:schema16.oneOf[12].properties.rate,data:data50};
+if(data.rate === undefined){
+const err254 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3868,10 +3910,9 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-}
-else {
-const err255 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[12].type,parentSchema:schema16.oneOf[12],data};
+for(const key12 in data){
+if(!(((key12 === "op") || (key12 === "name")) || (key12 === "rate"))){
+const err255 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3881,10 +3922,10 @@ vErrors.push(err255);
 errors++;
 }
 }
-else if(tag0 === "dense"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err256 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
+if(data.op !== undefined){
+let data48 = data.op;
+if("dropout" !== data48){
+const err256 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema16.oneOf[12].properties.op,data:data48};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3893,8 +3934,12 @@ vErrors.push(err256);
 }
 errors++;
 }
-if(data.units === undefined){
-const err257 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
+}
+if(data.name !== undefined){
+let data49 = data.name;
+if(typeof data49 === "string"){
+if(func3(data49) > 128){
+const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data49};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3903,9 +3948,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-for(const key13 in data){
-if(!((((key13 === "op") || (key13 === "name")) || (key13 === "units")) || (key13 === "bias"))){
-const err258 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[13],data};
+if(!pattern2.test(data49)){
+const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data49};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3915,10 +3959,8 @@ vErrors.push(err258);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data51 = data.op;
-if("dense" !== data51){
-const err259 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema16.oneOf[13].properties.op,data:data51};
+else {
+const err259 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data49};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3928,11 +3970,13 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data52 = data.name;
-if(typeof data52 === "string"){
-if(func3(data52) > 128){
-const err260 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data52};
+if(data.rate !== undefined){
+let data50 = data.rate;
+const _errs306 = errors;
+let valid98 = true;
+const _errs307 = errors;
+if(typeof data50 !== "string"){
+const err260 = {};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3941,8 +3985,22 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(!pattern2.test(data52)){
-const err261 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data52};
+var _valid25 = _errs307 === errors;
+errors = _errs306;
+if(vErrors !== null){
+if(_errs306){
+vErrors.length = _errs306;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause25;
+if(_valid25){
+const _errs309 = errors;
+if(typeof data50 === "string"){
+if(!pattern3.test(data50)){
+const err261 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data50};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3953,7 +4011,7 @@ errors++;
 }
 }
 else {
-const err262 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data52};
+const err262 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data50};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3962,14 +4020,15 @@ vErrors.push(err262);
 }
 errors++;
 }
+var _valid25 = _errs309 === errors;
+valid98 = _valid25;
+ifClause25 = "then";
 }
-if(data.units !== undefined){
-let data53 = data.units;
-const _errs301 = errors;
-let valid97 = true;
-const _errs302 = errors;
-if(typeof data53 !== "string"){
-const err263 = {};
+else {
+const _errs312 = errors;
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 < 0 || isNaN(data50)){
+const err263 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3978,22 +4037,8 @@ vErrors.push(err263);
 }
 errors++;
 }
-var _valid23 = _errs302 === errors;
-errors = _errs301;
-if(vErrors !== null){
-if(_errs301){
-vErrors.length = _errs301;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause23;
-if(_valid23){
-const _errs304 = errors;
-if(typeof data53 === "string"){
-if(!pattern3.test(data53)){
-const err264 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data53};
+if(data50 >= 1 || isNaN(data50)){
+const err264 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -4004,7 +4049,7 @@ errors++;
 }
 }
 else {
-const err265 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
+const err265 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[12].properties.rate.else.type,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -4013,14 +4058,12 @@ vErrors.push(err265);
 }
 errors++;
 }
-var _valid23 = _errs304 === errors;
-valid97 = _valid23;
-ifClause23 = "then";
+var _valid25 = _errs312 === errors;
+valid98 = _valid25;
+ifClause25 = "else";
 }
-else {
-const _errs307 = errors;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err266 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[13].properties.units.else.type,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+if(!valid98){
+const err266 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema16.oneOf[12].properties.rate.if,parentSchema:schema16.oneOf[12].properties.rate,data:data50};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -4029,9 +4072,10 @@ vErrors.push(err266);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 1048576 || isNaN(data53)){
-const err267 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+}
+}
+else {
+const err267 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[12].type,parentSchema:schema16.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4040,8 +4084,11 @@ vErrors.push(err267);
 }
 errors++;
 }
-if(data53 < 1 || isNaN(data53)){
-const err268 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+}
+else if(tag0 === "dense"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err268 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4050,13 +4097,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-var _valid23 = _errs307 === errors;
-valid97 = _valid23;
-ifClause23 = "else";
-}
-if(!valid97){
-const err269 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema16.oneOf[13].properties.units.if,parentSchema:schema16.oneOf[13].properties.units,data:data53};
+if(data.units === undefined){
+const err269 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4065,11 +4107,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-if(data.bias !== undefined){
-let data54 = data.bias;
-if(typeof data54 !== "boolean"){
-const err270 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/13/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.oneOf[13].properties.bias.type,parentSchema:schema16.oneOf[13].properties.bias,data:data54};
+for(const key13 in data){
+if(!((((key13 === "op") || (key13 === "name")) || (key13 === "units")) || (key13 === "bias"))){
+const err270 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4079,9 +4119,10 @@ vErrors.push(err270);
 errors++;
 }
 }
-}
-else {
-const err271 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[13].type,parentSchema:schema16.oneOf[13],data};
+if(data.op !== undefined){
+let data51 = data.op;
+if("dense" !== data51){
+const err271 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema16.oneOf[13].properties.op,data:data51};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -4091,10 +4132,11 @@ vErrors.push(err271);
 errors++;
 }
 }
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err272 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[14].required,parentSchema:schema16.oneOf[14],data};
+if(data.name !== undefined){
+let data52 = data.name;
+if(typeof data52 === "string"){
+if(func3(data52) > 128){
+const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data52};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -4103,9 +4145,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-for(const key14 in data){
-if(!(((key14 === "op") || (key14 === "name")) || (key14 === "reduction"))){
-const err273 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[14],data};
+if(!pattern2.test(data52)){
+const err273 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data52};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4115,10 +4156,8 @@ vErrors.push(err273);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data55 = data.op;
-if("se" !== data55){
-const err274 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema16.oneOf[14].properties.op,data:data55};
+else {
+const err274 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data52};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4128,11 +4167,13 @@ vErrors.push(err274);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data56 = data.name;
-if(typeof data56 === "string"){
-if(func3(data56) > 128){
-const err275 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data56};
+if(data.units !== undefined){
+let data53 = data.units;
+const _errs322 = errors;
+let valid103 = true;
+const _errs323 = errors;
+if(typeof data53 !== "string"){
+const err275 = {};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -4141,8 +4182,22 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(!pattern2.test(data56)){
-const err276 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data56};
+var _valid26 = _errs323 === errors;
+errors = _errs322;
+if(vErrors !== null){
+if(_errs322){
+vErrors.length = _errs322;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause26;
+if(_valid26){
+const _errs325 = errors;
+if(typeof data53 === "string"){
+if(!pattern3.test(data53)){
+const err276 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4153,7 +4208,7 @@ errors++;
 }
 }
 else {
-const err277 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data56};
+const err277 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4162,14 +4217,14 @@ vErrors.push(err277);
 }
 errors++;
 }
+var _valid26 = _errs325 === errors;
+valid103 = _valid26;
+ifClause26 = "then";
 }
-if(data.reduction !== undefined){
-let data57 = data.reduction;
-const _errs319 = errors;
-let valid102 = true;
-const _errs320 = errors;
-if(typeof data57 !== "string"){
-const err278 = {};
+else {
+const _errs328 = errors;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err278 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[13].properties.units.else.type,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4178,22 +4233,9 @@ vErrors.push(err278);
 }
 errors++;
 }
-var _valid24 = _errs320 === errors;
-errors = _errs319;
-if(vErrors !== null){
-if(_errs319){
-vErrors.length = _errs319;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause24;
-if(_valid24){
-const _errs322 = errors;
-if(typeof data57 === "string"){
-if(!pattern3.test(data57)){
-const err279 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data57};
+if((typeof data53 == "number") && (isFinite(data53))){
+if(data53 > 1048576 || isNaN(data53)){
+const err279 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -4202,9 +4244,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-else {
-const err280 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data57};
+if(data53 < 1 || isNaN(data53)){
+const err280 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -4213,14 +4254,13 @@ vErrors.push(err280);
 }
 errors++;
 }
-var _valid24 = _errs322 === errors;
-valid102 = _valid24;
-ifClause24 = "then";
 }
-else {
-const _errs325 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err281 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[14].properties.reduction.else.type,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+var _valid26 = _errs328 === errors;
+valid103 = _valid26;
+ifClause26 = "else";
+}
+if(!valid103){
+const err281 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema16.oneOf[13].properties.units.if,parentSchema:schema16.oneOf[13].properties.units,data:data53};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -4229,9 +4269,11 @@ vErrors.push(err281);
 }
 errors++;
 }
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 1024 || isNaN(data57)){
-const err282 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+}
+if(data.bias !== undefined){
+let data54 = data.bias;
+if(typeof data54 !== "boolean"){
+const err282 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/13/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.oneOf[13].properties.bias.type,parentSchema:schema16.oneOf[13].properties.bias,data:data54};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -4240,8 +4282,10 @@ vErrors.push(err282);
 }
 errors++;
 }
-if(data57 < 1 || isNaN(data57)){
-const err283 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+}
+}
+else {
+const err283 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[13].type,parentSchema:schema16.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4251,12 +4295,10 @@ vErrors.push(err283);
 errors++;
 }
 }
-var _valid24 = _errs325 === errors;
-valid102 = _valid24;
-ifClause24 = "else";
-}
-if(!valid102){
-const err284 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema16.oneOf[14].properties.reduction.if,parentSchema:schema16.oneOf[14].properties.reduction,data:data57};
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err284 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[14].required,parentSchema:schema16.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -4265,10 +4307,9 @@ vErrors.push(err284);
 }
 errors++;
 }
-}
-}
-else {
-const err285 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[14].type,parentSchema:schema16.oneOf[14],data};
+for(const key14 in data){
+if(!(((key14 === "op") || (key14 === "name")) || (key14 === "reduction"))){
+const err285 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -4278,10 +4319,10 @@ vErrors.push(err285);
 errors++;
 }
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err286 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
+if(data.op !== undefined){
+let data55 = data.op;
+if("se" !== data55){
+const err286 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema16.oneOf[14].properties.op,data:data55};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -4290,8 +4331,12 @@ vErrors.push(err286);
 }
 errors++;
 }
-if(data.block === undefined){
-const err287 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
+}
+if(data.name !== undefined){
+let data56 = data.name;
+if(typeof data56 === "string"){
+if(func3(data56) > 128){
+const err287 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data56};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -4300,9 +4345,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-for(const key15 in data){
-if(!((((key15 === "op") || (key15 === "name")) || (key15 === "block")) || (key15 === "params"))){
-const err288 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[15],data};
+if(!pattern2.test(data56)){
+const err288 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data56};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -4312,10 +4356,8 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data58 = data.op;
-if("use" !== data58){
-const err289 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema16.oneOf[15].properties.op,data:data58};
+else {
+const err289 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data56};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4325,11 +4367,13 @@ vErrors.push(err289);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data59 = data.name;
-if(typeof data59 === "string"){
-if(func3(data59) > 128){
-const err290 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data59};
+if(data.reduction !== undefined){
+let data57 = data.reduction;
+const _errs340 = errors;
+let valid108 = true;
+const _errs341 = errors;
+if(typeof data57 !== "string"){
+const err290 = {};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -4338,8 +4382,22 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(!pattern2.test(data59)){
-const err291 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data59};
+var _valid27 = _errs341 === errors;
+errors = _errs340;
+if(vErrors !== null){
+if(_errs340){
+vErrors.length = _errs340;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause27;
+if(_valid27){
+const _errs343 = errors;
+if(typeof data57 === "string"){
+if(!pattern3.test(data57)){
+const err291 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data57};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4350,7 +4408,7 @@ errors++;
 }
 }
 else {
-const err292 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data59};
+const err292 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data57};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4359,12 +4417,14 @@ vErrors.push(err292);
 }
 errors++;
 }
+var _valid27 = _errs343 === errors;
+valid108 = _valid27;
+ifClause27 = "then";
 }
-if(data.block !== undefined){
-let data60 = data.block;
-if(typeof data60 === "string"){
-if(func3(data60) > 64){
-const err293 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema16.oneOf[15].properties.block,data:data60};
+else {
+const _errs346 = errors;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err293 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[14].properties.reduction.else.type,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4373,8 +4433,9 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(!pattern1.test(data60)){
-const err294 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema16.oneOf[15].properties.block,data:data60};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 1024 || isNaN(data57)){
+const err294 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4383,9 +4444,8 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-else {
-const err295 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.oneOf[15].properties.block.type,parentSchema:schema16.oneOf[15].properties.block,data:data60};
+if(data57 < 1 || isNaN(data57)){
+const err295 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4395,11 +4455,12 @@ vErrors.push(err295);
 errors++;
 }
 }
-if(data.params !== undefined){
-let data61 = data.params;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(Object.keys(data61).length > 64){
-const err296 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data61};
+var _valid27 = _errs346 === errors;
+valid108 = _valid27;
+ifClause27 = "else";
+}
+if(!valid108){
+const err296 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema16.oneOf[14].properties.reduction.if,parentSchema:schema16.oneOf[14].properties.reduction,data:data57};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4408,11 +4469,10 @@ vErrors.push(err296);
 }
 errors++;
 }
-for(const key16 in data61){
-const _errs339 = errors;
-if(typeof key16 === "string"){
-if(func3(key16) > 64){
-const err297 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+}
+}
+else {
+const err297 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[14].type,parentSchema:schema16.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4421,8 +4481,11 @@ vErrors.push(err297);
 }
 errors++;
 }
-if(!pattern1.test(key16)){
-const err298 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+}
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err298 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4431,10 +4494,8 @@ vErrors.push(err298);
 }
 errors++;
 }
-}
-var valid108 = _errs339 === errors;
-if(!valid108){
-const err299 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key16},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data61};
+if(data.block === undefined){
+const err299 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4443,12 +4504,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-for(const key17 in data61){
-let data62 = data61[key17];
-if((typeof data62 == "number") && (isFinite(data62))){
-if(data62 > 1048576 || isNaN(data62)){
-const err300 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data62};
+for(const key15 in data){
+if(!((((key15 === "op") || (key15 === "name")) || (key15 === "block")) || (key15 === "params"))){
+const err300 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4457,8 +4515,11 @@ vErrors.push(err300);
 }
 errors++;
 }
-if(data62 < -1048576 || isNaN(data62)){
-const err301 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data62};
+}
+if(data.op !== undefined){
+let data58 = data.op;
+if("use" !== data58){
+const err301 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema16.oneOf[15].properties.op,data:data58};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4468,8 +4529,11 @@ vErrors.push(err301);
 errors++;
 }
 }
-else {
-const err302 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data62};
+if(data.name !== undefined){
+let data59 = data.name;
+if(typeof data59 === "string"){
+if(func3(data59) > 128){
+const err302 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data59};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4478,10 +4542,8 @@ vErrors.push(err302);
 }
 errors++;
 }
-}
-}
-else {
-const err303 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data61};
+if(!pattern2.test(data59)){
+const err303 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data59};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4491,9 +4553,8 @@ vErrors.push(err303);
 errors++;
 }
 }
-}
 else {
-const err304 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[15].type,parentSchema:schema16.oneOf[15],data};
+const err304 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data59};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4503,8 +4564,11 @@ vErrors.push(err304);
 errors++;
 }
 }
-else {
-const err305 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema16.discriminator,parentSchema:schema16,data};
+if(data.block !== undefined){
+let data60 = data.block;
+if(typeof data60 === "string"){
+if(func3(data60) > 64){
+const err305 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema16.oneOf[15].properties.block,data:data60};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4513,9 +4577,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-else {
-const err306 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema16.discriminator,parentSchema:schema16,data};
+if(!pattern1.test(data60)){
+const err306 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema16.oneOf[15].properties.block,data:data60};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4526,7 +4589,7 @@ errors++;
 }
 }
 else {
-const err307 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err307 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.oneOf[15].properties.block.type,parentSchema:schema16.oneOf[15].properties.block,data:data60};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4535,18 +4598,159 @@ vErrors.push(err307);
 }
 errors++;
 }
+}
+if(data.params !== undefined){
+let data61 = data.params;
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(Object.keys(data61).length > 64){
+const err308 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data61};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+for(const key16 in data61){
+const _errs360 = errors;
+if(typeof key16 === "string"){
+if(func3(key16) > 64){
+const err309 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+if(!pattern1.test(key16)){
+const err310 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+}
+var valid114 = _errs360 === errors;
+if(!valid114){
+const err311 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key16},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data61};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+}
+for(const key17 in data61){
+let data62 = data61[key17];
+if((typeof data62 == "number") && (isFinite(data62))){
+if(data62 > 1048576 || isNaN(data62)){
+const err312 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data62};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+if(data62 < -1048576 || isNaN(data62)){
+const err313 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data62};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+else {
+const err314 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data62};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+}
+}
+}
+else {
+const err315 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data61};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+}
+}
+else {
+const err316 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[15].type,parentSchema:schema16.oneOf[15],data};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+}
+else {
+const err317 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema16.discriminator,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+else {
+const err318 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema16.discriminator,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+}
+}
+else {
+const err319 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
+}
+errors++;
+}
 validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema55 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema58 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema55.required,parentSchema:schema55,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema58.required,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4556,7 +4760,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema55.required,parentSchema:schema55,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema58.required,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4566,7 +4770,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema55.required,parentSchema:schema55,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema58.required,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4576,7 +4780,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema55.required,parentSchema:schema55,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema58.required,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4586,7 +4790,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema55.required,parentSchema:schema55,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema58.required,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4596,8 +4800,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema55.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
+if(!(func2.call(schema58.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4610,7 +4814,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.depth.type,parentSchema:schema55.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.depth.type,parentSchema:schema58.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4621,7 +4825,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema55.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema58.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4631,7 +4835,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4646,7 +4850,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4656,7 +4860,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema55.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema58.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4667,7 +4871,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.w0.type,parentSchema:schema55.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.w0.type,parentSchema:schema58.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4681,7 +4885,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4691,7 +4895,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4702,7 +4906,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.wa.type,parentSchema:schema55.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.wa.type,parentSchema:schema58.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4716,7 +4920,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4726,7 +4930,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema55.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema58.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4737,7 +4941,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.wm.type,parentSchema:schema55.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.wm.type,parentSchema:schema58.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4750,7 +4954,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.group_width.type,parentSchema:schema55.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.group_width.type,parentSchema:schema58.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4761,7 +4965,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema55.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4771,7 +4975,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4786,7 +4990,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4796,7 +5000,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4807,7 +5011,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.bottleneck_ratio.type,parentSchema:schema55.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.bottleneck_ratio.type,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4821,7 +5025,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema55.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema58.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4831,7 +5035,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4842,7 +5046,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.se_ratio.type,parentSchema:schema55.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.se_ratio.type,parentSchema:schema58.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4855,7 +5059,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.stride.type,parentSchema:schema55.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.stride.type,parentSchema:schema58.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4866,7 +5070,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema55.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4876,7 +5080,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4890,7 +5094,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.quantum.type,parentSchema:schema55.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.quantum.type,parentSchema:schema58.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4901,7 +5105,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema55.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema58.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4911,7 +5115,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4925,7 +5129,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema55.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.rounding.enum,parentSchema:schema55.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema58.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.rounding.enum,parentSchema:schema58.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4938,7 +5142,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema55.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.names.enum,parentSchema:schema55.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema58.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.names.enum,parentSchema:schema58.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4963,7 +5167,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4976,14 +5180,14 @@ validate18.errors = vErrors;
 return errors === 0;
 }
 
-const schema57 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema60 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema57.required,parentSchema:schema57,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema60.required,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4993,7 +5197,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema57.required,parentSchema:schema57,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema60.required,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5003,7 +5207,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema57.required,parentSchema:schema57,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema60.required,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5013,8 +5217,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema57.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
+if(!(func2.call(schema60.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5063,7 +5267,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema57.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema60.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5073,7 +5277,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5084,7 +5288,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.block.type,parentSchema:schema57.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.block.type,parentSchema:schema60.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5097,7 +5301,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.channels.type,parentSchema:schema57.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.channels.type,parentSchema:schema60.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5108,7 +5312,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5118,7 +5322,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5132,7 +5336,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.blocks.type,parentSchema:schema57.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.blocks.type,parentSchema:schema60.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5143,7 +5347,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema57.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema60.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5153,7 +5357,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5167,7 +5371,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.stride.type,parentSchema:schema57.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.stride.type,parentSchema:schema60.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5178,7 +5382,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5188,7 +5392,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5202,7 +5406,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.groups.type,parentSchema:schema57.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.groups.type,parentSchema:schema60.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5213,7 +5417,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema57.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema60.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5223,7 +5427,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5237,7 +5441,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.width_per_group.type,parentSchema:schema57.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.width_per_group.type,parentSchema:schema60.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5248,7 +5452,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5258,7 +5462,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5272,7 +5476,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.dilation.type,parentSchema:schema57.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.dilation.type,parentSchema:schema60.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5283,7 +5487,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5293,7 +5497,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5307,7 +5511,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.first_dilation.type,parentSchema:schema57.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.first_dilation.type,parentSchema:schema60.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5318,7 +5522,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5328,7 +5532,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5617,7 +5821,7 @@ errors++;
 if(data.group_width !== undefined){
 let data16 = data.group_width;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err52 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.group_width.type,parentSchema:schema57.properties.group_width,data:data16};
+const err52 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.group_width.type,parentSchema:schema60.properties.group_width,data:data16};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -5628,7 +5832,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 > 65536 || isNaN(data16)){
-const err53 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema57.properties.group_width,data:data16};
+const err53 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.group_width,data:data16};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -5638,7 +5842,7 @@ vErrors.push(err53);
 errors++;
 }
 if(data16 < 1 || isNaN(data16)){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.group_width,data:data16};
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.group_width,data:data16};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -5653,7 +5857,7 @@ if(data.bottleneck_ratio !== undefined){
 let data17 = data.bottleneck_ratio;
 if((typeof data17 == "number") && (isFinite(data17))){
 if(data17 > 64 || isNaN(data17)){
-const err55 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+const err55 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -5663,7 +5867,7 @@ vErrors.push(err55);
 errors++;
 }
 if(data17 <= 0 || isNaN(data17)){
-const err56 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+const err56 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -5674,7 +5878,7 @@ errors++;
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema57.properties.bottleneck_ratio.type,parentSchema:schema57.properties.bottleneck_ratio,data:data17};
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema60.properties.bottleneck_ratio.type,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -5688,7 +5892,7 @@ if(data.drop_path !== undefined){
 let data18 = data.drop_path;
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 1 || isNaN(data18)){
-const err58 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema57.properties.drop_path,data:data18};
+const err58 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema60.properties.drop_path,data:data18};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -5698,7 +5902,7 @@ vErrors.push(err58);
 errors++;
 }
 if(data18 < 0 || isNaN(data18)){
-const err59 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.properties.drop_path,data:data18};
+const err59 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.drop_path,data:data18};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -5709,7 +5913,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema57.properties.drop_path.type,parentSchema:schema57.properties.drop_path,data:data18};
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema60.properties.drop_path.type,parentSchema:schema60.properties.drop_path,data:data18};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -5721,7 +5925,7 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -5734,14 +5938,14 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema62 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema65 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema62.required,parentSchema:schema62,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema65.required,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5751,8 +5955,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "params") || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
+if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5858,11 +6062,11 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data.layers !== undefined){
-let data2 = data.layers;
+if(data.pre !== undefined){
+let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema62.properties.layers,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema65.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5872,7 +6076,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema62.properties.layers,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5883,14 +6087,14 @@ errors++;
 }
 const len0 = data2.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate11(data2[i0], {instancePath:instancePath+"/layers/" + i0,parentData:data2,parentDataProperty:i0,rootData}))){
+if(!(validate11(data2[i0], {instancePath:instancePath+"/pre/" + i0,parentData:data2,parentDataProperty:i0,rootData}))){
 vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.properties.layers.type,parentSchema:schema62.properties.layers,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.pre.type,parentSchema:schema65.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5900,10 +6104,11 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data.post !== undefined){
-let data4 = data.post;
-if(!((((((data4 === "relu") || (data4 === "relu6")) || (data4 === "sigmoid")) || (data4 === "silu")) || (data4 === "tanh")) || (data4 === "none"))){
-const err13 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema62.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema62.properties.post.enum,parentSchema:schema62.properties.post,data:data4};
+if(data.layers !== undefined){
+let data4 = data.layers;
+if(Array.isArray(data4)){
+if(data4.length > 256){
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema65.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5912,15 +6117,56 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-}
-else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
+if(data4.length < 1){
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
 else {
 vErrors.push(err14);
+}
+errors++;
+}
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+if(!(validate11(data4[i1], {instancePath:instancePath+"/layers/" + i1,parentData:data4,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.layers.type,parentSchema:schema65.properties.layers,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.post !== undefined){
+let data6 = data.post;
+if(!((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "none"))){
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema65.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema65.properties.post.enum,parentSchema:schema65.properties.post,data:data6};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
 }
 errors++;
 }
