@@ -60,6 +60,9 @@ describe('skipgraph compile', () => {
     const r = await run('compile', resnet18, '--explain');
     expect(r.out).toMatch(/resnet18: 6 node\(s\) inserted in 3 block\(s\)/);
     expect(r.out).toMatch(/block layer3\.0 \(\S*resnet18\.yaml:18:5\): rule "projection" because stride 2, channels 128 -> 256/);
+    // The explanation alone: no table before it.
+    expect(r.out.startsWith('resnet18: 6 node(s) inserted in 3 block(s)')).toBe(true);
+    expect(r.out).not.toMatch(/Trainable params|MACs:/);
   });
 
   it('--set changes a value for sweeps', async () => {
@@ -101,8 +104,26 @@ describe('skipgraph compile', () => {
   it('check validates every shipped file', async () => {
     const r = await run('check', resnet18, join(root, 'architectures/resnext50_32x4d.yaml'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/resnext50_32x4d\.yaml: ok \(resnext50_32x4d, 4 stages\)/);
+    expect(r.out).toMatch(/resnext50_32x4d\.yaml: ok \(resnext50_32x4d, 4 stages, \d+ nodes, 25,028,904 trainable params\)/);
   });
+});
+
+describe('skipgraph train: what it says before it trains', () => {
+  it('train --help lists every backend --backend takes, webgpu included', async () => {
+    const r = await run('train', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out.replace(/\s+/g, ' ')).toMatch(/--backend <name> +force a backend: node-gpu, webgpu, node, wasm or cpu/);
+  });
+
+  it('a refused output folder is reported before (and instead of) the backend report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-out-'));
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const r = await run('train', join(root, 'architectures/mnist_resnet.yaml'), '--out', file, '--epochs', '1', '--train-limit', '8', '--test-limit', '8', '--no-progress');
+    expect(r.code).toBe(1);
+    expect(r.err + r.out).toContain('not-a-folder');
+    expect(r.out + r.err).not.toMatch(/backend: /);
+  }, 60_000);
 });
 
 describe('the installed bin', () => {

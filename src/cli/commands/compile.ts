@@ -57,7 +57,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('compile an architecture and print its graph: every node, shape, params and MACs')
       .argument('<file>', 'architecture YAML file')
       .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
-      .option('--explain', 'list every node a shortcut rule inserted, and why')
+      .option('--explain', 'print only the nodes shortcut rules inserted, and why (with another --format: the output, and the explanation on stderr)')
       .option('--collapse <what>', `draw each stage as one box (svg, html, mermaid): ${COLLAPSE_MODES.join(', ')} (default: stages above ${PICTURE_LIMITS.maxNodes} nodes)`),
   ).action((file: string, flags: CompileFlags) => {
     if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`Unknown format "${flags.format}". Formats: ${FORMATS.join(', ')}.`);
@@ -80,8 +80,9 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       : flags.format === 'html' ? formatHtml(g, { collapse, description: r.ast?.description })
       : flags.format === 'mermaid' ? formatMermaid(g, { collapse })
       : formatTable(g, { color: io.color });
-    // With a machine-readable format the explanation goes to stderr, so stdout stays parseable.
-    if (flags.explain && flags.format === 'table') io.out(`${text}\n\n${formatExplain(g)}`);
+    // --explain alone prints the explanation alone; with another format the explanation goes to
+    // stderr, so stdout stays parseable.
+    if (flags.explain && flags.format === 'table') io.out(formatExplain(g));
     else {
       io.out(text);
       if (flags.explain) io.err(formatExplain(g));
