@@ -53,15 +53,22 @@ export class RecipeOptimizer extends tf.Optimizer {
 
   constructor(name: string, lr: number, options: OptimizerOptions = {}) {
     super();
-    this.name = checkOptimizer(name, lr);
-    const s = { momentum: 0.9, nesterov: false, weightDecay: 0, decayAll: false, noWeightDecay: [], betas: [0.9, 0.999] as [number, number], epsilon: 1e-8, ...options };
-    if (!(s.weightDecay >= 0 && Number.isFinite(s.weightDecay))) throw new UserError(`--weight-decay must be 0 or a positive number, not ${s.weightDecay}`);
-    if (!(s.momentum >= 0 && s.momentum < 1)) throw new UserError(`--momentum must be in [0, 1), not ${s.momentum}`);
-    if (s.nesterov && (this.name !== 'sgd' || s.momentum === 0)) throw new UserError('--nesterov needs sgd with a momentum above 0');
-    if (s.clipGradNorm !== undefined && !(s.clipGradNorm > 0)) throw new UserError(`--clip-grad must be a positive number, not ${s.clipGradNorm}`);
+    const s = RecipeOptimizer.check(name, lr, options);
+    this.name = name as OptimizerName;
     this.settings = s;
     this.lr = lr;
     this.inner = this.name === 'sgd' ? tf.train.momentum(lr, s.momentum, s.nesterov) : tf.train.adam(lr, s.betas[0], s.betas[1], s.epsilon);
+  }
+
+  /** The options with their defaults, or a UserError; creates no tensor (so no backend starts). */
+  static check(name: string, lr: number, options: OptimizerOptions = {}): RecipeOptimizer['settings'] {
+    const optimizer = checkOptimizer(name, lr);
+    const s = { momentum: 0.9, nesterov: false, weightDecay: 0, decayAll: false, noWeightDecay: [], betas: [0.9, 0.999] as [number, number], epsilon: 1e-8, ...options };
+    if (!(s.weightDecay >= 0 && Number.isFinite(s.weightDecay))) throw new UserError(`--weight-decay must be 0 or a positive number, not ${s.weightDecay}`);
+    if (!(s.momentum >= 0 && s.momentum < 1)) throw new UserError(`--momentum must be in [0, 1), not ${s.momentum}`);
+    if (s.nesterov && (optimizer !== 'sgd' || s.momentum === 0)) throw new UserError('--nesterov needs sgd with a momentum above 0');
+    if (s.clipGradNorm !== undefined && !(s.clipGradNorm > 0)) throw new UserError(`--clip-grad must be a positive number, not ${s.clipGradNorm}`);
+    return s;
   }
 
   get learningRate(): number {

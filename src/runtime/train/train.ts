@@ -207,7 +207,7 @@ export function resolveSettings(options: Omit<TrainOptions, 'arch' | 'out'>): Tr
   };
   checkOptimizer(s.optimizer, s.lr);
   // the optimizer's and loss's own checks, before any slow work
-  new RecipeOptimizer(s.optimizer, s.lr, { momentum: s.momentum, nesterov: s.nesterov, weightDecay: s.weightDecay, clipGradNorm: s.clipGrad }).dispose();
+  RecipeOptimizer.check(s.optimizer, s.lr, { momentum: s.momentum, nesterov: s.nesterov, weightDecay: s.weightDecay, clipGradNorm: s.clipGrad });
   smoothedCrossEntropy(s.labelSmoothing);
   if (s.ema !== undefined && !(s.ema > 0 && s.ema < 1)) throw new UserError(`--ema must be a decay in (0, 1), e.g. 0.999, not ${s.ema}`);
   checkScheduleOptions(scheduleOf(s, options.epochs, 1));
