@@ -38,9 +38,14 @@ describe('writing a model folder whole', () => {
     ).rejects.toThrow(/ENOSPC/);
     expect(readFileSync(join(out, 'model.json'), 'utf8')).toBe('old');
     expect(readdirSync(tmp).filter((e) => e.includes('.tmp-'))).toEqual([]);
+    writeFileSync(join(out, 'README'), 'the user\'s own file');
     await writeFolderAtomic(out, async (t) => writeFileSync(join(t, 'model.json'), 'new'));
     expect(readFileSync(join(out, 'model.json'), 'utf8')).toBe('new');
+    expect(readFileSync(join(out, 'README'), 'utf8')).toBe("the user's own file"); // other files stay
     expect(readdirSync(tmp).filter((e) => e.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(out).filter((e) => e.includes('.tmp-'))).toEqual([]);
+    await writeFolderAtomic(join(tmp, 'fresh/deeper'), async (t) => writeFileSync(join(t, 'model.json'), 'x'));
+    expect(readFileSync(join(tmp, 'fresh/deeper/model.json'), 'utf8')).toBe('x');
   });
 
   it('--out is checked before any work: a file, a path under a file, /proc, and another model', () => {
@@ -86,27 +91,22 @@ describe('a training run claims its --out', () => {
   });
 });
 
-/** Mounts a 16 KiB tmpfs (root only); undefined when this process cannot. */
-function smallDisk(): string | undefined {
-  const dir = join(tmp, 'small');
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch {
-    return undefined;
-  }
-}
+/** Whether this process may mount a tmpfs (root); the mount itself is made in beforeAll. */
+const canMount = process.platform === 'linux' && process.getuid?.() === 0;
+const disk = join(tmp, 'small');
 
 describe('a full disk through the real CLI (train, fold, import, export)', () => {
-  const disk = smallDisk();
-  if (disk === undefined) console.log('skipping the full-disk runs: cannot mount a tmpfs here (not root); the ENOSPC mapping is tested in security.test.ts');
+  if (!canMount) console.log('skipping the full-disk runs: cannot mount a tmpfs here (not root); the ENOSPC mapping is tested in security.test.ts');
+  let mounted = false;
   const arch = join(tmp, 'tiny.yaml');
   const st = join(tmp, 'w.safetensors');
   const model = join(tmp, 'model');
 
   beforeAll(async () => {
-    if (disk === undefined) return;
+    if (!canMount) return;
+    mkdirSync(disk, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', disk], { stdio: 'pipe' });
+    mounted = true;
     await selectBackend({ force: 'cpu' });
     writeFileSync(arch, TINY_FLATTEN_YAML);
     const g = compileSource(TINY_FLATTEN_YAML).graph!;
@@ -117,15 +117,15 @@ describe('a full disk through the real CLI (train, fold, import, export)', () =>
     await ensureDist();
   }, 300_000);
   afterAll(() => {
-    if (disk !== undefined) execFileSync('umount', [disk]);
+    if (mounted) execFileSync('umount', [disk]);
   });
 
-  it.skipIf(disk === undefined)('exits 1 with "no space left on the device", no stack trace, and leaves no temporaries', async () => {
+  it.skipIf(!canMount)('exits 1 with "no space left on the device", no stack trace, and leaves no temporaries', async () => {
     const runs = [
-      ['weights', 'import', arch, '--from', st, '--out', join(disk!, 'imported'), '--backend', 'wasm'],
-      ['weights', 'export', arch, '--model', model, '--out', join(disk!, 'x.safetensors')],
-      ['fold', arch, '--model', model, '--out', join(disk!, 'folded'), '--backend', 'wasm'],
-      ['train', join(repoRoot, 'architectures/mnist_resnet.yaml'), '--out', join(disk!, 'run'), '--epochs', '1', '--train-limit', '64', '--test-limit', '32', '--backend', 'wasm', '--no-progress'],
+      ['weights', 'import', arch, '--from', st, '--out', join(disk, 'imported'), '--backend', 'wasm'],
+      ['weights', 'export', arch, '--model', model, '--out', join(disk, 'x.safetensors')],
+      ['fold', arch, '--model', model, '--out', join(disk, 'folded'), '--backend', 'wasm'],
+      ['train', join(repoRoot, 'architectures/mnist_resnet.yaml'), '--out', join(disk, 'run'), '--epochs', '1', '--train-limit', '64', '--test-limit', '32', '--backend', 'wasm', '--no-progress'],
     ];
     for (const args of runs) {
       const r = await runBin(args);
@@ -134,7 +134,7 @@ describe('a full disk through the real CLI (train, fold, import, export)', () =>
       expect(r.stderr).not.toMatch(STACK_FRAME);
       expect(r.stderr).not.toMatch(/internal error/);
     }
-    const left = readdirSync(disk!, { recursive: true }).map(String).filter((e) => e.includes('.tmp-') && !e.startsWith('run'));
+    const left = readdirSync(disk, { recursive: true }).map(String).filter((e) => e.includes('.tmp-') && !e.startsWith('run'));
     expect(left).toEqual([]);
   }, 300_000);
 });

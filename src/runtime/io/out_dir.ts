@@ -164,35 +164,32 @@ export function removeDeadTemps(dir: string, prefixes: readonly string[]): strin
 }
 
 /**
- * Writes a model folder whole: `write` fills a temporary sibling folder, which is then renamed to
- * `out` (an existing `out`, allowed by checkOutDir, is moved aside first and removed after). A
- * failure leaves `out` as it was and no temporary folder behind.
+ * Writes a model folder whole. When `out` does not exist, `write` fills a temporary sibling
+ * folder, which is then renamed to `out`. When it exists (allowed by checkOutDir), `write` fills
+ * a temporary folder inside it and each file is renamed over its old version, model.json last,
+ * so the folder's other files stay and model.json never names weights that are not in place. A
+ * failure while writing leaves `out` as it was and no temporary behind.
  */
 export async function writeFolderAtomic(out: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const abs = resolve(out);
-  const parent = dirname(abs);
-  makeFolders(parent);
-  removeDeadTemps(parent, [`.${basename(abs)}.tmp-`, `.${basename(abs)}.old.tmp-`]);
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = join(parent, `.${basename(abs)}.tmp-${tag}`);
-  const old = join(parent, `.${basename(abs)}.old.tmp-${tag}`);
+  const exists = existsSync(abs);
+  const parent = exists ? abs : dirname(abs);
+  if (!exists) makeFolders(parent);
+  const prefix = exists ? '.skipgraph-write.tmp-' : `.${basename(abs)}.tmp-`;
+  removeDeadTemps(parent, [prefix]);
+  const tmp = join(parent, exists ? `${prefix}${tag}` : `${prefix}${tag}`);
   try {
     mkdirSync(tmp);
     await write(tmp);
-    let moved = false;
-    if (existsSync(abs)) {
-      try {
-        renameSync(tmp, abs); // replaces an empty folder
-      } catch {
-        renameSync(abs, old);
-        moved = true;
-        renameSync(tmp, abs);
-      }
-    } else renameSync(tmp, abs);
-    if (moved) rmSync(old, { recursive: true, force: true });
+    if (!exists) renameSync(tmp, abs);
+    else {
+      const files = readdirSync(tmp).sort((x, y) => Number(x === MODEL_JSON) - Number(y === MODEL_JSON));
+      for (const f of files) renameSync(join(tmp, f), join(abs, f));
+      rmSync(tmp, { recursive: true, force: true });
+    }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    if (existsSync(old) && !existsSync(abs)) renameSync(old, abs);
     throw e;
   }
 }
