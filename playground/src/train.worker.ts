@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { compileSource, formatDiagnostic } from '../../src/index.js';
 import { buildModel } from '../../src/runtime/build.js';
+import { installFastKernels } from '../../src/runtime/kernels/install.js';
 import { logitsCrossEntropy } from '../../src/runtime/train/optimizer.js';
 import type { TrainControl, TrainEvent, TrainRequest } from './protocol.js';
 
@@ -53,6 +54,8 @@ async function pickBackend(forced?: string): Promise<{ backend: string; tried: s
         await tf.ready();
         // A backend can initialise and still fail its first kernel (webgl without a GPU context).
         tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
+        // The runtime's composed kernels: stock wasm has no Conv2DBackpropFilter (the CLI installs the same).
+        installFastKernels(b);
         return { backend: b, tried };
       }
       tried.push(`${b}: could not start`);
