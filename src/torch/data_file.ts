@@ -1,7 +1,7 @@
 /**
  * The data file the PyTorch trainer (python/skipgraph_train.py) reads: safetensors with tensors
  * train_x, train_y, test_x, test_y (NHWC pixels as the TF.js engine holds them, uint8 or float32;
- * uint8 labels) and metadata "info" (JSON: name, height, width, channels, classes, scale, mean,
+ * uint8 labels, int32 past 256 classes) and metadata "info" (JSON: name, height, width, channels, classes, scale, mean,
  * std). Written once per run folder, so every process (and a resumed run) reads the same split.
  *
  * Written here rather than with runtime/weights' safetensors writer: that one is float32-only and
@@ -19,7 +19,8 @@ export interface ImageArrays {
   count: number;
   pixels: Uint8Array | Float32Array;
   scale: number;
-  labels: Uint8Array;
+  /** Class indices; Uint16Array past 256 classes (written as int32: torch 1.13 has no uint16). */
+  labels: Uint8Array | Uint16Array;
   mean: number[];
   std: number[];
 }
@@ -39,7 +40,10 @@ export interface DataInfo {
   key: string;
 }
 
-const bytesOf = (a: Uint8Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+type Stored = Uint8Array | Float32Array | Int32Array;
+const bytesOf = (a: Stored) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const dtypeOf = (a: Stored) => (a instanceof Float32Array ? 'F32' : a instanceof Int32Array ? 'I32' : 'U8');
+const labelsOf = (l: Uint8Array | Uint16Array): Stored => (l instanceof Uint16Array ? Int32Array.from(l) : l);
 
 /** Writes `path` (atomically) unless it already holds data with the same key. Returns whether it wrote. */
 export function writeDataFile(path: string, split: { train: ImageArrays; test: ImageArrays }, key: string): boolean {
@@ -58,16 +62,16 @@ export function writeDataFile(path: string, split: { train: ImageArrays; test: I
     test: test.count,
     key,
   };
-  const tensors: [string, Uint8Array | Float32Array, number[]][] = [
+  const tensors: [string, Stored, number[]][] = [
     ['train_x', train.pixels, [train.count, train.height, train.width, train.channels]],
-    ['train_y', train.labels, [train.count]],
+    ['train_y', labelsOf(train.labels), [train.count]],
     ['test_x', test.pixels, [test.count, test.height, test.width, test.channels]],
-    ['test_y', test.labels, [test.count]],
+    ['test_y', labelsOf(test.labels), [test.count]],
   ];
   const header: Record<string, unknown> = { __metadata__: { info: JSON.stringify(info) } };
   let at = 0;
   for (const [name, data, shape] of tensors) {
-    const dtype = data instanceof Float32Array ? 'F32' : 'U8';
+    const dtype = dtypeOf(data);
     header[name] = { dtype, shape, data_offsets: [at, at + data.byteLength] };
     at += data.byteLength;
     at = Math.ceil(at / 8) * 8; // keep every tensor 8-aligned
