@@ -20,3 +20,17 @@ export function argValue(argv: string[], key: string, dflt?: string): string | u
   const i = argv.indexOf(key);
   return i >= 0 ? argv[i + 1] : dflt;
 }
+
+/**
+ * Above this 1-minute load average at the start of a comparison (BENCH_MAX_LOAD, default 0.5 on
+ * this 2-core machine), no ratio against PyTorch is reported: with one other process on the
+ * machine, two-thread PyTorch slowed from 0.1 s to 3.3 s a step while wasm (one thread) barely
+ * moved (issue 18), so a busy machine makes any ratio meaningless.
+ */
+export const MAX_LOAD = Number(process.env.BENCH_MAX_LOAD ?? 0.5);
+
+/** Why a ratio measured from this load is not reported, or undefined when the machine was idle enough. */
+export function loadRefusal(loadAtStart: number, maxLoad = MAX_LOAD): string | undefined {
+  if (loadAtStart <= maxLoad) return undefined;
+  return `not reported: the load average was ${loadAtStart.toFixed(2)} at the start (above ${maxLoad}, BENCH_MAX_LOAD): the machine was busy`;
+}

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { compileSource } from '../src/compiler/index.js';
-import { arch, ROOT } from './common.js';
+import { arch, loadRefusal, MAX_LOAD, ROOT } from './common.js';
 import { benchTorch, torchMarkdown } from './torch_case.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
@@ -227,21 +227,40 @@ function child(cmd: string, args: string[]): any {
 }
 const tsChild = (script: string, args: string[]): any => child('node', ['--import', 'tsx', `bench/${script}`, ...args]);
 
+/** The ratio, or why it is not reported (the machine was busy at the start: bench/common.ts). */
+function ratioOrRefusal(perRound: number[], loadAtStart: number): Stats | { refused: string } {
+  const refused = loadRefusal(loadAtStart);
+  return refused ? { refused } : stats(perRound);
+}
+
+/** A ratio, its refusal, or (for results measured before the load gate existed) why none is shown. */
+const ratioText = (r: any, t?: any) =>
+  t && t.loadAverageAtStart === undefined
+    ? `not reported: measured before bench/run.ts checked the load (see "Against PyTorch" below)`
+    : r && 'refused' in r ? r.refused : spread(r);
+
 function benchTrain() {
   const rounds = quick ? 1 : 3;
   const steps = quick ? 2 : 3;
+  const loadAtStart = loadavg()[0];
+  log(`train: load average ${loadavg().map((v) => v.toFixed(2)).join(', ')} at start (ratios reported only at or below ${MAX_LOAD})`);
   const w = { step: [] as number[], rss: [] as number[] };
   const p = { step: [] as number[], rss: [] as number[] };
+  const p1 = { step: [] as number[], rss: [] as number[] };
   const perRound: number[] = [];
+  const perRound1: number[] = [];
   let kernels: { name: string; ms: number; count: number }[] = [];
   for (let i = 0; i < rounds; i++) {
     const a = tsChild('train_child.ts', ['--backend', 'wasm', '--steps', String(steps), ...(i === 0 ? ['--profile'] : [])]);
-    const b = child(PY, ['bench/torch_ref.py', 'train', String(steps)]);
+    const b = child(PY, ['bench/torch_ref.py', 'train', String(steps), '2']);
+    const b1 = child(PY, ['bench/torch_ref.py', 'train', String(steps), '1']);
     if (i === 0) kernels = a.kernels;
     w.step.push(...a.stepSeconds); w.rss.push(a.peakRssKiB);
     p.step.push(...b.stepSeconds); p.rss.push(b.peakRssKiB);
+    p1.step.push(...b1.stepSeconds); p1.rss.push(b1.peakRssKiB);
     perRound.push(stats(a.stepSeconds).median / stats(b.stepSeconds).median);
-    log(`train round ${i + 1}/${rounds}: wasm ${stats(a.stepSeconds).median.toFixed(2)} s/step, torch ${stats(b.stepSeconds).median.toFixed(2)} s/step`);
+    perRound1.push(stats(a.stepSeconds).median / stats(b1.stepSeconds).median);
+    log(`train round ${i + 1}/${rounds}: wasm ${stats(a.stepSeconds).median.toFixed(2)} s/step, torch ${stats(b.stepSeconds).median.toFixed(2)} s/step (2 threads), ${stats(b1.stepSeconds).median.toFixed(2)} s/step (1 thread); load ${loadavg()[0].toFixed(2)}`);
   }
   log('train on cpu (one child: warm-up + 1 step; slow)');
   const c = tsChild('train_child.ts', ['--backend', 'cpu', '--steps', '1']);
@@ -259,9 +278,13 @@ function benchTrain() {
     steps, rounds,
     wasm: { stepSeconds: stats(w.step), peakRssMiB: stats(w.rss.map((k) => k / 1024)) },
     torch: { stepSeconds: stats(p.step), peakRssMiB: stats(p.rss.map((k) => k / 1024)) },
+    torch1: { stepSeconds: stats(p1.step), peakRssMiB: stats(p1.rss.map((k) => k / 1024)) },
+    loadAverageAtStart: Math.round(loadAtStart * 100) / 100,
+    maxLoad: MAX_LOAD,
     cpu: { stepSeconds: stats(c.stepSeconds), peakRssMiB: c.peakRssKiB / 1024 },
     webgpu,
-    ratioWasmOverTorch: stats(perRound),
+    ratioWasmOverTorch: ratioOrRefusal(perRound, loadAtStart),
+    ratioWasmOverTorch1: ratioOrRefusal(perRound1, loadAtStart),
     wasmKernels: kernels.filter((k) => !k.name.endsWith('__op')).slice(0, 10).map((k) => ({ ...k, share: k.ms / kernelTotal })),
     wasmKernelTotalMs: kernelTotal,
   };
@@ -428,7 +451,10 @@ function markdown(R: any): string {
         ? `| skipgraph, webgpu (forced; ${shortAdapter(t.webgpu.adapter)}) | ${f(t.webgpu.stepSeconds)} (n=1) | ${f(32 / t.webgpu.stepSeconds, 1)} | ${f(t.webgpu.peakRssMiB, 0)} |`
         : `| skipgraph, webgpu | not measured: ${t.webgpu.absent} | | |`,
       `| PyTorch ${m.torch.split(' ')[0]}, 2 threads | ${spread(t.torch.stepSeconds)} | ${f(32 / t.torch.stepSeconds.median, 1)} | ${spread(t.torch.peakRssMiB, 0)} |`,
-      `| **ratio wasm / PyTorch** (per round) | ${spread(t.ratioWasmOverTorch)} | | |`, '',
+      ...(t.torch1 ? [`| PyTorch ${m.torch.split(' ')[0]}, 1 thread (as wasm) | ${spread(t.torch1.stepSeconds)} | ${f(32 / t.torch1.stepSeconds.median, 1)} | ${spread(t.torch1.peakRssMiB, 0)} |`] : []),
+      `| **ratio wasm / PyTorch 2 threads** (per round) | ${ratioText(t.ratioWasmOverTorch, t)} | | |`,
+      ...(t.ratioWasmOverTorch1 ? [`| **ratio wasm / PyTorch 1 thread** (per round) | ${ratioText(t.ratioWasmOverTorch1, t)} | | |`] : []), '',
+      t.loadAverageAtStart === undefined ? 'These figures predate the load check (load average at the start not recorded).' : `Load average (1 min) at the start of this case: ${t.loadAverageAtStart}; ratios are reported only at or below ${t.maxLoad ?? MAX_LOAD} (BENCH_MAX_LOAD).`, '',
       `Top kernels of one wasm step under \`tf.profile\` (${f(t.wasmKernelTotalMs, 0)} ms of kernel time in all; op wrappers`,
       '(`*__op`) left out, as their kernels are counted):', '',
       '| kernel | calls | ms | share |', '| --- | ---: | ---: | ---: |');

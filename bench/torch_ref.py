@@ -2,9 +2,11 @@
 
   torch_ref.py shapes            build torchvision resnet152 and record every module's output
                                  shape with forward hooks in one 224x224 forward pass (batch 1)
-  torch_ref.py train STEPS       resnet18(num_classes=10), batch 32, 32x32: 1 warm-up step, then
-                                 STEPS timed SGD steps (forward, loss, backward, update)
-Threads: torch.set_num_threads(2). Prints one JSON line.
+  torch_ref.py train STEPS [THREADS]
+                                 resnet18(num_classes=10), batch 32, 32x32: 1 warm-up step, then
+                                 STEPS timed SGD steps (forward, loss, backward, update), on THREADS
+                                 threads (default 2; bench/run.ts runs 2 and 1)
+Threads: torch.set_num_threads(2) unless told. Prints one JSON line.
 """
 import json
 import resource
@@ -62,11 +64,13 @@ def train(steps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    print(json.dumps({'stepSeconds': times, 'peakRssKiB': peak_rss_kib()}))
+    print(json.dumps({'stepSeconds': times, 'peakRssKiB': peak_rss_kib(), 'threads': torch.get_num_threads()}))
 
 
 if __name__ == '__main__':
     if sys.argv[1] == 'shapes':
         shapes()
     else:
+        if len(sys.argv) > 3:
+            torch.set_num_threads(int(sys.argv[3]))
         train(int(sys.argv[2]))
