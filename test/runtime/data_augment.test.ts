@@ -10,6 +10,7 @@ import {
   random,
   resize,
   resizedCropBox,
+  subset,
   type Image,
   type ImageSet,
 } from '../../src/runtime/data/index.js';
@@ -72,6 +73,16 @@ describe('DataLoader', () => {
     const run = (seed: number) => [...new DataLoader(set, { batchSize: 8, shuffle: true, seed, augment: a }).epoch(0)].map((b) => Array.from(b.x));
     expect(run(3)).toEqual(run(3));
     expect(run(4)).not.toEqual(run(3));
+  });
+
+  it('keeps class indices above 255 (ImageNet has 1000 classes): subsets and batches carry them', () => {
+    const set: ImageSet = { ...tinySet(3, 1, 1, 1, 1000), labels: Uint16Array.from([999, 256, 3]) };
+    const sub = subset(set, [1, 0]);
+    expect(Array.from(sub.labels)).toEqual([256, 999]);
+    const [b] = [...new DataLoader(sub, { batchSize: 2 }).epoch(0)];
+    expect(Array.from(b.labels)).toEqual([256, 999]);
+    expect(b.y[256]).toBe(1);
+    expect(b.y[1000 + 999]).toBe(1);
   });
 
   it('gives tf.data batches with prefetch, epoch by epoch', async () => {

@@ -13,7 +13,8 @@ export interface ImageSet {
   pixels: Uint8Array | Float32Array;
   /** What one stored unit is worth in [0, 1] (1/255 for bytes, 1 for floats). */
   scale: number;
-  labels: Uint8Array;
+  /** Class indices (Uint16Array for more than 256 classes). */
+  labels: Uint8Array | Uint16Array;
   /** Per-channel mean and std of the [0, 1] values, subtracted and divided at batch time. */
   mean: number[];
   std: number[];
@@ -28,7 +29,7 @@ export interface TrainTestSplit {
 export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   const per = set.height * set.width * set.channels;
   const pixels = new (set.pixels.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(indices.length * per);
-  const labels = new Uint8Array(indices.length);
+  const labels = new (set.labels.constructor as Uint8ArrayConstructor | Uint16ArrayConstructor)(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
     pixels.set(set.pixels.subarray(i * per, (i + 1) * per), k * per);

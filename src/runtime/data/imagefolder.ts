@@ -87,8 +87,8 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
   const { classes, files } = listImageFolder(dir, options.classes);
   const per = height * width * channels;
   const pixels = new Uint8Array(files.length * per);
-  const labels = new Uint8Array(files.length);
-  if (classes.length > 255) throw new UserError(`${dir}: ${classes.length} classes; at most 255 are supported`);
+  if (classes.length > 65_536) throw new UserError(`${dir}: ${classes.length} classes; at most 65,536 are supported`);
+  const labels = classes.length > 256 ? new Uint16Array(files.length) : new Uint8Array(files.length);
   files.forEach(({ file, label }, n) => {
     const img = decode(file);
     const rgb = new Float32Array(img.width * img.height * channels);

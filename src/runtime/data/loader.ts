@@ -24,7 +24,7 @@ export interface Batch {
   x: Float32Array;
   y: Float32Array;
   /** The true label of each sample (before any mixing). */
-  labels: Uint8Array;
+  labels: Uint16Array;
   shape: [number, number, number, number];
 }
 
@@ -68,7 +68,7 @@ export class DataLoader {
       const start = b * batchSize;
       const end = Math.min(order.length, start + batchSize);
       const n = end - start;
-      const labels = new Uint8Array(n);
+      const labels = new Uint16Array(n);
       for (let k = 0; k < n; k++) labels[k] = set.labels[order[start + k]];
       const shape: Batch['shape'] = [n, set.height, set.width, set.channels];
       if (augment === undefined) {
