@@ -239,7 +239,7 @@ function mutateSafetensors(r: Rand, st: Buffer): Buffer {
     default:
       return mutateBytes(r, st);
   }
-  let json = Buffer.from(JSON.stringify(header));
+  let json: Buffer = Buffer.from(JSON.stringify(header));
   if (r() < 0.3) json = mutateText(r, json.toString('utf8'));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(lengthOverride ?? BigInt(json.length) % 2n ** 64n);
