@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArchitecture, parseFile, type Diagnostic, type ParseResult } from '../parser/index.js';
 import { compileAst } from './compile.js';
@@ -158,6 +157,9 @@ export function formatCount(n: number): string {
 export function sweep(file: string, opts: SweepOptions, onRow?: (row: SweepRow, index: number, total: number) => void): SweepRow[] | { error: string } {
   const settings = variants(opts);
   if ('error' in settings) return settings;
+  // The file itself first: a missing, unreadable or non-regular file fails every variant alike.
+  const base = parseFile(file).diagnostics.find((d) => d.code === 'file-not-found' || d.code === 'file-too-large');
+  if (base) return { error: `${file}: ${base.message}` };
   const rows: SweepRow[] = [];
   settings.forEach((s, i) => {
     const sets = [...(opts.sets ?? []), ...Object.entries(s).map(([p, v]) => `${p}=${v}`)];
@@ -186,7 +188,6 @@ export function sweep(file: string, opts: SweepOptions, onRow?: (row: SweepRow, 
  */
 function parseVariant(file: string, sets: string[]): ParseResult {
   const path = resolve(file);
-  if (!existsSync(path) || !statSync(path).isFile()) return parseFile(file, { sets }); // its own error
   const stub = join(dirname(path), `.skipgraph-sweep-of-${basename(path)}`);
   return parseArchitecture(`extends: ${JSON.stringify(basename(path))}\n`, { file: stub, sets });
 }

@@ -147,11 +147,6 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
         return setExit(EXIT.input);
       }
       const seconds = (performance.now() - t0) / 1000;
-      // A file that does not compile at all fails every variant: say it once, with the first error.
-      if (rows.length > 0 && rows.every((r) => r.status === 'error') && rows[0].diagnostics?.some((d) => d.code === 'file-not-found')) {
-        io.err(`error: ${rows[0].reason}`);
-        return setExit(EXIT.input);
-      }
       const times: (number | undefined)[] = rows.map(() => undefined);
       if (flags.measure) {
         const { measureForward } = await import('./sweep_measure.js');
