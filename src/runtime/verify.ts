@@ -47,7 +47,8 @@ export function verifyModel(model: tf.LayersModel, compiled: CompiledGraph, opti
     problems.push(`model: ${total} parameters (${trainable} trainable), compiler says ${expected.params} (${expected.trainable} trainable)`);
   }
   if (problems.length === 0 && options.probe) {
-    problems.push(...probeShapes(model, compiled, (id) => options.folded?.absorbedInto.has(id) !== true));
+    // One by one: a node-sized list spread into push() can overflow the stack (issue 19, item 4).
+    for (const p of probeShapes(model, compiled, (id) => options.folded?.absorbedInto.has(id) !== true)) problems.push(p);
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 12).join('\n  ');
