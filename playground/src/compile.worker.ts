@@ -5,7 +5,7 @@
  */
 import { checkPicture, compileSource, formatDiagnostic, formatTable, renderSvg, layoutGraph, type CompileResult, type Diagnostic } from '../../src/index.js';
 import { complete, hover } from './schema_help.js';
-import type { CompileReply, CompileRequest, HelpReply, HelpRequest, Knobs, PageDiagnostic } from './protocol.js';
+import type { CompileReply, CompileRequest, HelpReply, HelpRequest, Knobs, PageDiagnostic, PictureReply } from './protocol.js';
 
 function pageDiagnostic(d: Diagnostic, r: CompileResult, file: string, textLength: number): PageDiagnostic {
   const inText = d.loc.file === file;
@@ -38,9 +38,9 @@ function knobsOf(r: CompileResult, text: string): Knobs | undefined {
   };
 }
 
-function compile(req: CompileRequest): CompileReply {
+function compile(req: CompileRequest): [CompileReply, CompileResult] {
   const t0 = performance.now();
-  const r = compileSource(req.text, { file: req.file, sets: req.sets });
+  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/' });
   const diagnostics = r.diagnostics.map((d) => pageDiagnostic(d, r, req.file, req.text.length));
   const reply: CompileReply = { type: 'compiled', id: req.id, ok: !!r.graph, diagnostics, dropped: r.dropped, ms: 0, places: [] };
   const g = r.graph;
@@ -59,9 +59,6 @@ function compile(req: CompileRequest): CompileReply {
     };
     reply.table = formatTable(g);
     reply.knobs = knobsOf(r, req.text);
-    const refusal = checkPicture(g, req.collapse);
-    if (refusal) reply.svgError = `${refusal.message} ${refusal.hint ?? ''}`.trim();
-    else reply.svg = renderSvg(g, layoutGraph(g, { collapse: req.collapse }));
     const place = (id: string, loc: { file: string; offset: number; endOffset: number; line: number }) => {
       if (loc.file === req.file && loc.offset >= 0) reply.places.push({ id, from: loc.offset, to: Math.max(loc.endOffset, loc.offset), line: loc.line });
     };
@@ -69,15 +66,39 @@ function compile(req: CompileRequest): CompileReply {
     for (const n of g.nodes) place(n.id, n.loc);
   }
   reply.ms = performance.now() - t0;
+  return [reply, r];
+}
+
+/** The picture, after the diagnostics went out: dagre's layout takes longer than the compile. */
+function picture(req: CompileRequest, g: NonNullable<CompileResult['graph']>): PictureReply {
+  const t0 = performance.now();
+  const reply: PictureReply = { type: 'picture', id: req.id, ms: 0 };
+  const refusal = checkPicture(g, req.collapse);
+  if (refusal) reply.svgError = `${refusal.message} ${refusal.hint ?? ''}`.trim();
+  else reply.svg = renderSvg(g, layoutGraph(g, { collapse: req.collapse }));
+  reply.ms = performance.now() - t0;
   return reply;
 }
+
+let latest = 0;
 
 self.onmessage = (e: MessageEvent<CompileRequest | HelpRequest>) => {
   const req = e.data;
   if (req.type === 'compile') {
     let reply: CompileReply;
+    latest = req.id;
     try {
-      reply = compile(req);
+      const [done, r] = compile(req);
+      reply = done;
+      postMessage(reply);
+      // A newer text may be queued behind this one: the page asks again, so the layout waits a tick.
+      if (r.graph) {
+        const g = r.graph;
+        setTimeout(() => {
+          if (latest === req.id) postMessage(picture(req, g));
+        }, 0);
+      }
+      return;
     } catch (err) {
       // Only a skipgraph bug gets here (user errors are diagnostics): shown, not swallowed.
       reply = { type: 'compiled', id: req.id, ok: false, dropped: 0, ms: 0, places: [], diagnostics: [{ code: 'internal', severity: 'error', message: String((err as Error).message ?? err), source: 'text', file: req.file, line: 1, col: 1, from: 0, to: 0, formatted: String((err as Error).stack ?? err) }] };

@@ -11,7 +11,7 @@ import { lintGutter, setDiagnostics, type Diagnostic as CmDiagnostic } from '@co
 import { EditorState } from '@codemirror/state';
 import { EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, hoverTooltip, keymap, lineNumbers } from '@codemirror/view';
 import architectures from 'virtual:architectures';
-import type { CompileReply, CompileRequest, HelpReply, Knobs, PageDiagnostic, Summary, TrainEvent, TrainRequest } from './protocol.js';
+import type { CompileReply, CompileRequest, HelpReply, Knobs, PictureReply, PageDiagnostic, Summary, TrainEvent, TrainRequest } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -122,7 +122,7 @@ function compileNow() {
 }
 
 
-compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply>) => {
+compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply | PictureReply>) => {
   const m = e.data;
   if (m.type === 'help') {
     pending.get(m.id)?.(m);
@@ -130,6 +130,11 @@ compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply>) => {
     return;
   }
   if (m.id !== compileId) return; // a newer text is on its way
+  if (m.type === 'picture') {
+    showGraph(m);
+    $('status').textContent += `, drawn in ${m.ms.toFixed(0)} ms`;
+    return;
+  }
   hooks.compiles++;
   hooks.lastCompile = m;
   current = m;
@@ -137,7 +142,6 @@ compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply>) => {
   if (m.ok && m.summary) {
     showSummary(m.summary, previous);
     previous = m.summary;
-    showGraph(m);
     showKnobs(m.knobs);
     $('table').textContent = m.table ?? '';
   }
@@ -237,7 +241,7 @@ function applyTransform() {
   stage.style.transform = `translate(${panX}px, ${panY}px) scale(${zoom})`;
 }
 
-function showGraph(m: CompileReply) {
+function showGraph(m: PictureReply) {
   if (m.svgError) {
     stage.replaceChildren();
     $('graph-note').textContent = m.svgError;

@@ -62,11 +62,18 @@ export interface CompileReply {
   summary?: Summary;
   table?: string;
   knobs?: Knobs;
-  svg?: string;
-  /** Why there is no picture (too many nodes for the full view), when there is none. */
-  svgError?: string;
   /** Text ranges of every drawn box (nodes, or stages when collapsed), for click-to-line and cursor highlight. */
   places: { id: string; from: number; to: number; line: number }[];
+}
+
+/** Sent after the CompileReply of the same id: the SVG picture (or why there is none). */
+export interface PictureReply {
+  type: 'picture';
+  id: number;
+  ms: number;
+  svg?: string;
+  /** Why there is no picture (too many nodes for the full view). */
+  svgError?: string;
 }
 
 export interface HelpReply {

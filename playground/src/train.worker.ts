@@ -129,7 +129,7 @@ function evaluateHeldOut(): void {
 async function start(req: TrainRequest): Promise<void> {
   const { backend, tried } = await pickBackend(req.backend);
   send({ type: 'backend', backend, tried });
-  const r = compileSource(req.text, { file: req.file, sets: req.sets });
+  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/' });
   if (!r.graph) throw new Error(r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join('\n') || 'the architecture does not compile');
   const g = r.graph;
   if (g.input.height !== 28 || g.input.width !== 28 || g.input.channels !== 1 || g.classes !== 10) {

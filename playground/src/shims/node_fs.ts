@@ -1,34 +1,71 @@
 /**
- * The browser build's stand-in for node:fs (esbuild maps `node:fs` here). The page compiles text,
- * never files: the parser's file paths (extends, realpath) find nothing, and the one file it reads
- * at load time, the schema, comes from the bundle.
+ * The browser build's stand-in for node:fs (esbuild maps `node:fs` here). The page reads no disk:
+ * its files are the shipped architectures (by base name, so `extends: resnet50.yaml` works from
+ * any of them) and the schema, all from the bundle; any other path is ENOENT.
  */
+import architectures from 'virtual:architectures';
 import schema from '../../../schemas/architecture.schema.json';
 
-const BUNDLED: Record<string, string> = { 'architecture.schema.json': JSON.stringify(schema) };
+const enc = new TextEncoder();
+const FILES = new Map<string, Uint8Array>(architectures.map((a) => [`${a.name}.yaml`, enc.encode(a.text)]));
+const SCHEMA = JSON.stringify(schema);
 
 function enoent(path: unknown): Error {
-  return Object.assign(new Error(`ENOENT: the playground reads no files (${String(path)})`), { code: 'ENOENT' });
+  return Object.assign(new Error(`ENOENT: no such file in the playground: ${String(path)}`), { code: 'ENOENT' });
 }
+const base = (p: string | URL) => String(p).split('/').pop() ?? '';
+const isDir = (p: string) => !/\.[A-Za-z]+$/.test(base(p));
+const fileOf = (p: string) => FILES.get(base(p));
 
-export function readFileSync(path: string | URL): string {
-  const name = String(path).split('/').pop() ?? '';
-  if (name in BUNDLED) return BUNDLED[name];
-  throw enoent(path);
+export function readFileSync(path: string | URL, enc?: string): string | Uint8Array {
+  if (base(path) === 'architecture.schema.json') return SCHEMA;
+  const f = fileOf(String(path));
+  if (!f) throw enoent(path);
+  return enc ? new TextDecoder().decode(f) : f;
 }
-export const existsSync = (): boolean => false;
-export function realpathSync(path: string): string {
-  throw enoent(path);
+export const existsSync = (p: string): boolean => isDir(p) || fileOf(p) !== undefined;
+export function realpathSync(p: string): string {
+  if (existsSync(p)) return p;
+  throw enoent(p);
 }
-export function statSync(path: string): never {
-  throw enoent(path);
+interface FakeStats {
+  size: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
 }
-export const fstatSync = statSync;
-export const openSync = statSync;
-export function readSync(): number {
-  return 0;
+function stats(p: string): FakeStats {
+  const f = fileOf(p);
+  if (!f && !isDir(p)) throw enoent(p);
+  return { size: f?.length ?? 0, mtimeMs: 0, isFile: () => !!f, isDirectory: () => !f };
 }
-export function closeSync(): void {}
-export const constants = { O_RDONLY: 0, O_NOFOLLOW: 0 };
-export type Stats = never;
-export default { readFileSync, existsSync, realpathSync, statSync, fstatSync, openSync, readSync, closeSync, constants };
+export const statSync = stats;
+export const lstatSync = stats;
+const fds = new Map<number, { path: string; at: number }>();
+let nextFd = 100;
+export function openSync(p: string): number {
+  if (!fileOf(p)) throw Object.assign(enoent(p), isDir(p) ? { code: 'EISDIR' } : {});
+  fds.set(nextFd, { path: p, at: 0 });
+  return nextFd++;
+}
+export function fstatSync(fd: number): FakeStats {
+  const o = fds.get(fd);
+  if (!o) throw enoent(fd);
+  return stats(o.path);
+}
+export function readSync(fd: number, buf: Uint8Array, offset = 0, length = buf.length - offset, position: number | null = null): number {
+  const o = fds.get(fd);
+  if (!o) throw enoent(fd);
+  const f = fileOf(o.path)!;
+  const from = position ?? o.at;
+  const n = Math.max(0, Math.min(length, f.length - from));
+  buf.set(f.subarray(from, from + n), offset);
+  if (position === null) o.at += n;
+  return n;
+}
+export function closeSync(fd: number): void {
+  fds.delete(fd);
+}
+export const constants = { O_RDONLY: 0, O_NONBLOCK: 0, O_NOFOLLOW: 0 };
+export type Stats = FakeStats;
+export default { readFileSync, existsSync, realpathSync, statSync, lstatSync, openSync, fstatSync, readSync, closeSync, constants };
