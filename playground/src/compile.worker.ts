@@ -90,9 +90,9 @@ self.onmessage = (e: MessageEvent<CompileRequest | HelpRequest>) => {
     try {
       const [done, r] = compile(req);
       reply = done;
-      postMessage(reply);
+      if (!req.picture) postMessage(reply);
       // A newer text may be queued behind this one: the page asks again, so the layout waits a tick.
-      if (r.graph) {
+      if (req.picture && r.graph) {
         const g = r.graph;
         setTimeout(() => {
           if (latest === req.id) postMessage(picture(req, g));

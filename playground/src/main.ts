@@ -29,6 +29,8 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 const DEBOUNCE_MS = 120;
 
 const compiler = new Worker(new URL('./compile.worker.js', import.meta.url), { type: 'module' });
+/** A second copy of the compiler that draws: dagre's layout of 500 nodes takes seconds, diagnostics must not wait for it. */
+const painter = new Worker(new URL('./compile.worker.js', import.meta.url), { type: 'module' });
 const pending = new Map<number, (r: HelpReply) => void>();
 let helpId = 0;
 
@@ -117,10 +119,23 @@ function schedule() {
 
 function compileNow() {
   clearTimeout(timer);
-  const req: CompileRequest = { type: 'compile', id: ++compileId, text: view.state.doc.toString(), file, sets: realSets(), collapse };
+  const req: CompileRequest = { type: 'compile', id: ++compileId, text: view.state.doc.toString(), file, sets: realSets(), collapse, picture: false };
   compiler.postMessage(req);
+  painter.postMessage({ ...req, picture: true });
 }
 
+
+painter.onmessage = (e: MessageEvent<PictureReply>) => {
+  if (e.data.id !== compileId) return;
+  lastPicture = e.data;
+  if (current?.id === e.data.id) showPicture(e.data);
+};
+let lastPicture: PictureReply | undefined;
+function showPicture(m: PictureReply) {
+  if (!current?.ok) return;
+  showGraph(m);
+  $('status').textContent = `compiled in ${current.ms.toFixed(0)} ms, drawn in ${m.ms.toFixed(0)} ms`;
+}
 
 compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply | PictureReply>) => {
   const m = e.data;
@@ -130,11 +145,7 @@ compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply | PictureReply>) 
     return;
   }
   if (m.id !== compileId) return; // a newer text is on its way
-  if (m.type === 'picture') {
-    showGraph(m);
-    $('status').textContent += `, drawn in ${m.ms.toFixed(0)} ms`;
-    return;
-  }
+  if (m.type === 'picture') return;
   hooks.compiles++;
   hooks.lastCompile = m;
   current = m;
@@ -148,6 +159,7 @@ compiler.onmessage = (e: MessageEvent<CompileReply | HelpReply | PictureReply>) 
   $('status').textContent = m.ok ? `compiled in ${m.ms.toFixed(0)} ms` : `${m.diagnostics.filter((d) => d.severity === 'error').length} error(s), ${m.ms.toFixed(0)} ms`;
   $('status').className = m.ok ? 'ok' : 'bad';
   document.body.classList.toggle('stale', !m.ok);
+  if (lastPicture?.id === m.id) showPicture(lastPicture);
 };
 
 const QUICK_FIX = /Did you mean "([^"]+)"\?/;

@@ -8,6 +8,8 @@ export interface CompileRequest {
   /** `--set path=value` overrides, as the CLI takes them. */
   sets: string[];
   collapse: 'none' | 'stages';
+  /** The picture worker lays the graph out; the diagnostics worker never waits for a layout. */
+  picture: boolean;
 }
 
 export interface HelpRequest {
