@@ -49,7 +49,7 @@ export function inferShape(op: OpKind, attrs: Record<string, any>, inputs: numbe
         return {
           code: 'invalid-value',
           message: `a conv cannot combine stride ${a.stride.join('x')} with dilation ${a.dilation.join('x')}: the TensorFlow.js runtime has no such convolution.`,
-          hint: 'Dilated ResNets (torchvision replace_stride_with_dilation) keep stride 1 where they dilate: set stride: 1 on this stage or conv.',
+          hint: "Dilated ResNets (torchvision replace_stride_with_dilation) keep stride 1 where they dilate: set stride: 1 on this stage or conv. After a dilated stage, block 0 of the next takes its dilation (first_dilation's default): a strided stage there needs first_dilation: 1.",
         };
       }
       const ho = convOut(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[1], a.dilation[0]);

@@ -39,6 +39,7 @@ export interface Stage {
   groups?: number;
   width_per_group?: number;
   dilation?: number;
+  first_dilation?: number;
   shortcut?: Rule;
   se?: boolean | { reduction: number };
   params?: Record<string, number>;
@@ -170,6 +171,13 @@ export const archArb: fc.Arbitrary<Arch> = fc
       head: g.head,
     };
     if (g.defaultsSe !== undefined) a.stage_defaults = { se: g.defaultsSe };
+    // Block 0 of a stage takes the previous stage's dilation (first_dilation's default, as
+    // torchvision and timm); a strided stage after a dilated one must say first_dilation: 1,
+    // since no conv combines stride and dilation (the compiler refuses it at the stage).
+    g.stages.forEach((s, i) => {
+      const prev = i > 0 ? (g.stages[i - 1].dilation ?? 1) : 1;
+      if (prev > 1 && s.stride > 1 && (BUILTIN as readonly string[]).includes(s.block)) s.first_dilation = 1;
+    });
     if (g.stages.some((s) => (USER as readonly string[]).includes(s.block))) a.blocks = USER_BLOCKS(g.post);
     return normalise(a);
   });
