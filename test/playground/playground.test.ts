@@ -143,7 +143,7 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     await page.locator('input[data-path="stages.1.blocks"]').fill('4');
     await expect.poll(() => total(page, 'nodes'), { timeout: 10_000 }).toBe(cli.nodes.length);
     expect(await total(page, 'params')).toBe(cli.totals.params);
-    expect(await page.locator('#graph g.node').count()).toBe(cli.nodes.length);
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 10_000 }).toBe(cli.nodes.length);
     expect(await page.locator('#sets').textContent()).toBe('--set stages.1.blocks=4');
     const base = compileFile(arch('resnet18')).graph!;
     const up = cli.totals.params - base.totals.params; // 591,872: shown in thousands
