@@ -85,8 +85,13 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
       return node.attrs.keepdims === true
         ? apply(new GlobalAveragePooling2DKeepDims({ name }), x)
         : apply(tf.layers.globalAveragePooling2d({ name }), x);
-    case 'flatten':
+    case 'flatten': {
+      // tf.layers.flatten refuses an input that is already flat ([batch, n]); a reshape to [n]
+      // keeps one layer per node and is the same no-op PyTorch's flatten(x, 1) is there.
+      const inShape = ctx.shapeOf(node.inputs[0]);
+      if (inShape.length === 1) return apply(tf.layers.reshape({ name, targetShape: [inShape[0]] }), x);
       return apply(tf.layers.flatten({ name }), x);
+    }
     case 'dropout':
       return apply(tf.layers.dropout({ name, rate: node.attrs.rate as number }), x);
     case 'drop_path':

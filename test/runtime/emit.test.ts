@@ -119,3 +119,18 @@ describe('shortcut and gating ops', () => {
     model.dispose();
   });
 });
+
+describe('flatten', () => {
+  it('of an already flat tensor (after a global pool) is a no-op, as torch.flatten(x, 1) is; tf.layers.flatten refused it', () => {
+    const graph = compileYaml(tinyArch({ head: '  - { op: global_avg_pool }\n  - { op: flatten, name: f }\n  - { op: dense, units: $classes }' }));
+    const model = buildModel(graph, { seed: 5 });
+    const x = tf.tensor4d(values(2 * 9 * 9 * 3, 3), [2, 9, 9, 3]);
+    const pooled = tf.model({ inputs: model.inputs, outputs: model.getLayer('avgpool').output as tf.SymbolicTensor }).predict(x) as tf.Tensor;
+    const flat = tf.model({ inputs: model.inputs, outputs: model.getLayer('f').output as tf.SymbolicTensor }).predict(x) as tf.Tensor;
+    expect(flat.shape).toEqual([2, 4]);
+    expect(Array.from(flat.dataSync())).toEqual(Array.from(pooled.dataSync()));
+    expect((model.predict(x) as tf.Tensor).shape).toEqual([2, 5]);
+    model.dispose();
+    tf.dispose([x, pooled, flat]);
+  });
+});
