@@ -22,7 +22,7 @@ function pageDiagnostic(d: Diagnostic, r: CompileResult, file: string, textLengt
     col: d.loc.col,
     from,
     to,
-    formatted: formatDiagnostic(d, r.sources),
+    formatted: formatDiagnostic(d, { sources: r.sources }),
   };
 }
 

@@ -3,7 +3,7 @@
  * reads the text's indentation (and flow braces), not a parse tree: it has to work on the
  * half-typed, invalid YAML an editor holds while the user types.
  */
-import schema from '../../schemas/architecture.schema.json';
+import schema from '../../schemas/architecture.schema.json' with { type: 'json' };
 import type { HelpReply } from './protocol.js';
 
 type Json = Record<string, unknown>;

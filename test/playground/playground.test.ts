@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource, formatTable } from '../../src/index.js';
+import { compileFile, compileSource, formatDiagnostic, formatTable } from '../../src/index.js';
 import { startPlayground, type PlaygroundServer } from '../../src/cli/commands/playground.js';
 import { buildPlayground } from '../../playground/build.js';
 
@@ -106,7 +106,8 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     const text = readFileSync(arch('resnet18'), 'utf8');
     const bad = text.replace('\nshortcut: projection', '\nshortcutt: projection');
-    const cli = compileSource(bad, { file: 'resnet18.yaml' }).diagnostics;
+    const cliResult = compileSource(bad, { file: 'resnet18.yaml' });
+    const cli = cliResult.diagnostics;
     expect(cli[0].loc.line).toBe(7);
     const before = (await hooks(page)).compiles;
     // Type one letter at the end of the key on line 7.
@@ -122,6 +123,8 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     expect(h.compiles).toBeGreaterThan(before);
     expect(h.lastCompile!.diagnostics.map((d) => [d.code, d.line, d.col, d.message])).toEqual(cli.map((d) => [d.code, d.loc.line, d.loc.col, d.message]));
     expect(await page.locator('#problems li').first().getAttribute('data-code')).toBe(cli[0].code);
+    // The Problems list prints it as the CLI does: file:line:col, the source line and a caret.
+    expect(await page.locator('#problems li').first().textContent()).toBe(formatDiagnostic(cli[0], { sources: cliResult.sources }));
     // The tooltip names the code, the message and the hint, and offers the fix.
     await page.locator('.cm-lintRange-error').first().hover();
     const tip = page.locator('.cm-tooltip-lint');

@@ -4,7 +4,7 @@
  * any of them) and the schema, all from the bundle; any other path is ENOENT.
  */
 import architectures from 'virtual:architectures';
-import schema from '../../../schemas/architecture.schema.json';
+import schema from '../../../schemas/architecture.schema.json' with { type: 'json' };
 
 const enc = new TextEncoder();
 const FILES = new Map<string, Uint8Array>(architectures.map((a) => [`${a.name}.yaml`, enc.encode(a.text)]));
