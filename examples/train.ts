@@ -56,7 +56,7 @@ const graph = compiled.graph;
 //    The training split is shuffled and augmented; the held-out split is neither.
 const { train, test } = loadData(values.data, {}, graph.input);
 const loader = new DataLoader(train, { batchSize: Number(values.batch), shuffle: true, seed: 0, augment: parseAugment('crop:4+flip') });
-console.log(`${graph.name}: ${graph.totals.params} parameters; ${train.count} training, ${test.count} held-out images`);
+console.log(`${graph.name}: ${graph.totals.trainableParams.toLocaleString("en-US")} trainable params; ${train.count} training, ${test.count} held-out images`);
 
 // 4. The model, the optimizer (PyTorch's SGD: L2 weight decay in the gradient, not on rank-1
 //    parameters), the loss on logits with label smoothing, an EMA of the weights and the schedule.

@@ -375,7 +375,7 @@ def train(args, rank, world, device, launcher, event):
         start_epoch, history = int(ck["epoch"]), list(ck["history"])
 
     # Counted as the compiler counts (and the TF.js engine prints): parameters and batch-norm statistics.
-    params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    params = sum(p.numel() for p in model.parameters())  # trainable, as torchvision and the TF.js engine count
     if args.sync_bn and world > 1:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device)

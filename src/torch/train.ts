@@ -203,7 +203,7 @@ export function runTorchTraining(o: TorchTrainOptions): Promise<TorchResult> {
         case 'start': {
           const s = e as unknown as StartEvent;
           log(describeStart(s));
-          log(`${s.name}: ${s.params.toLocaleString('en-US')} parameters; ${s.data}: ${s.train} training, ${s.test} held-out images`);
+          log(`${s.name}: ${s.params.toLocaleString('en-US')} trainable params; ${s.data}: ${s.train} training, ${s.test} held-out images`);
           break;
         }
         case 'resume':

@@ -42,7 +42,7 @@ describe('examples/train.ts', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm/m);
-    expect(r.stdout).toMatch(/^cifar_resnet20: \d+ parameters; 128 training, 50 held-out images$/m);
+    expect(r.stdout).toMatch(/^cifar_resnet20: [\d,]+ trainable params; 128 training, 50 held-out images$/m);
     const epochs = [...r.stdout.matchAll(/^epoch (\d)\/2: loss (\d+\.\d{4}), held-out top-1 ([\d.]+)% top-5 ([\d.]+)%, EMA top-1 ([\d.]+)%, \d+ img\/s$/gm)];
     expect(epochs.map((m) => m[1])).toEqual(['1', '2']);
     expect(Number(epochs[1][4])).toBeGreaterThanOrEqual(Number(epochs[1][3]));

@@ -102,7 +102,7 @@ describe.skipIf(python === undefined)('torch training (python/skipgraph_train.py
   it('--resume continues from the saved epoch, keeping the history; without --resume a used --out is refused', async () => {
     const first = await run('resume', { epochs: 1 });
     expect(first.result).toMatchObject({ startEpoch: 0, epochs: 1 });
-    expect(first.log).toContain(`tiny: ${graph.totals.params.toLocaleString('en-US')} parameters; toy: 96 training, 40 held-out images`);
+    expect(first.log).toContain(`tiny: ${graph.totals.trainableParams.toLocaleString('en-US')} trainable params; toy: 96 training, 40 held-out images`);
     expect(first.log.some((l) => /^epoch 1\/1: loss \d+\.\d{4} acc \d+\.\d\d% \| held-out loss \d+\.\d{4} acc \d+\.\d\d% top-5 \d+\.\d\d% \| \d+\.\d s, \d+ img\/s$/.test(l))).toBe(true);
 
     await expect(run('resume', { epochs: 2 })).rejects.toThrow(new TorchError(`${join(dir, 'resume')} already holds a training run (checkpoint.pt); add --resume to continue it, or choose another --out`));

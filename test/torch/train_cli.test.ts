@@ -40,8 +40,8 @@ describe.skipIf(torch === undefined)('train --engine torch', () => {
     expect(first.tfjs).toBe('false');
     const lines = first.out.trim().split('\n');
     expect(lines[0]).toMatch(/^engine: torch \S+ on cpu \(\d+ threads? a process\), 2 processes \(DDP, gloo, started by (spawn|torchrun)\)$/);
-    const params = compileFile('architectures/mnist_resnet.yaml').graph!.totals.params.toLocaleString('en-US'); // as the TF.js engine prints it
-    expect(lines[1]).toBe(`mnist_resnet: ${params} parameters; mnist: 64 training, 32 held-out images`);
+    const params = compileFile('architectures/mnist_resnet.yaml').graph!.totals.trainableParams.toLocaleString('en-US'); // as the TF.js engine prints it
+    expect(lines[1]).toBe(`mnist_resnet: ${params} trainable params; mnist: 64 training, 32 held-out images`);
     expect(lines[2]).toMatch(/^epoch 1\/1: loss \d+\.\d{4} acc \d+\.\d\d% \| held-out loss \d+\.\d{4} acc \d+\.\d\d% top-5 \d+\.\d\d% \| \d+\.\d s, \d+ img\/s$/);
     expect(lines[3]).toMatch(new RegExp(`^held-out accuracy \\d+\\.\\d\\d% after 1 epoch \\(\\d+\\.\\d s on torch cpu x2\\); model: ${join(out, 'model.pt')}$`));
     expect(readFileSync(join(out, 'model.py'), 'utf8')).toContain('SKIPGRAPH = {"name": "mnist_resnet"');

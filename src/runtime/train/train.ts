@@ -313,10 +313,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     log(`resuming from ${latest.dir} after epoch ${start}`);
   } else {
-    model = buildModel(graph, { seed, zeroInitResidual: options.zeroInitResidual });
+    // The real batch sizes the activation check, before anything is allocated.
+    model = buildModel(graph, { seed, zeroInitResidual: options.zeroInitResidual, batch });
     model.compile({ optimizer, loss, metrics: ['acc'] });
   }
-  log(`${graph.name}: ${graph.totals.params.toLocaleString('en-US')} parameters; ${data.train.name}: ${data.train.count} training, ${data.test.count} held-out images`);
+  log(`${graph.name}: ${graph.totals.trainableParams.toLocaleString('en-US')} trainable params; ${data.train.name}: ${data.train.count} training, ${data.test.count} held-out images`);
   log(describeSettings(settings));
 
   let ema: WeightEma | undefined;
