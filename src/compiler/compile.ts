@@ -5,6 +5,7 @@ import { GraphBuilder, type NodeSpec } from './builder.js';
 import { Namer, planLayer, UNKNOWN, type Env, type PlannedLayer } from './layers.js';
 import { blameSet, checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIMITS, type Limits } from './limits.js';
 import { inferShape, isShapeError } from './shapes.js';
+import { nodeActivations } from './count.js';
 import { blockPrefix, expandDesigns, roundHalfEven } from './regnet.js';
 import { buildShortcut } from './shortcut.js';
 import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
@@ -77,14 +78,16 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   if (!checkLimit('maxNodes', b.nodes.length, limits, 'Nodes in the graph', ast.loc, bag)) return undefined;
 
   const batch = opts.batch ?? DEFAULT_BATCH;
-  const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0, batch, activationBytesAtBatch: 0 };
+  const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0, batch, activationBytesAtBatch: 0, flops: 0, activations: 0 };
   for (const n of b.nodes) {
     totals.trainableParams += n.params.trainable;
     totals.nonTrainableParams += n.params.nonTrainable;
     totals.macs += n.macs;
     // The input counts: it is allocated (and held for the first conv's gradient) as any other output.
     totals.activationBytes += 4 * n.shape.reduce((p, q) => p * q, 1);
+    totals.activations += nodeActivations(n);
   }
+  totals.flops = 2 * totals.macs;
   totals.params = totals.trainableParams + totals.nonTrainableParams;
   totals.activationBytesAtBatch = totals.activationBytes * batch;
   const sizeLocs = ast.stages.flatMap((s) => [s.fieldLocs.channels, s.fieldLocs.blocks, s.fieldLocs.groups, s.fieldLocs.width_per_group]);

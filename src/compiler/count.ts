@@ -36,3 +36,36 @@ export function countMacs(op: OpKind, attrs: Record<string, any>, inputs: number
   if (op === 'dense') return inputs[0][0] * attrs.units;
   return 0;
 }
+
+/** pycls's activations of a node: its output elements when it is a conv or dense layer, else 0. */
+export function nodeActivations(n: { op: string; shape: readonly number[] }): number {
+  return n.op === 'conv' || n.op === 'dense' ? n.shape.reduce((p, q) => p * q, 1) : 0;
+}
+
+/** What training holds, estimated per batch: every figure in bytes (float32). */
+export interface TrainingMemory {
+  batch: number;
+  optimizer: 'sgd' | 'adam';
+  weights: number;
+  gradients: number;
+  /** SGD's momentum buffer (1 per trainable weight) or Adam's two moments. */
+  optimizerState: number;
+  /** The forward activations backward needs, taken as all of them (an upper bound: TF.js and PyTorch free some). */
+  activations: number;
+  total: number;
+}
+
+/**
+ * A training-memory estimate, as torchinfo's "estimated total size" extended to training:
+ * weights (all, BN statistics included), one gradient per trainable weight, the optimizer's
+ * state, and the forward activations of a batch. Kernels' scratch space and the framework's own
+ * overhead are not in it, so real use is higher.
+ */
+export function trainingMemory(t: { params: number; trainableParams: number; activationBytes: number }, batch: number, optimizer: 'sgd' | 'adam' = 'sgd'): TrainingMemory {
+  const weights = 4 * t.params;
+  const gradients = 4 * t.trainableParams;
+  const optimizerState = (optimizer === 'adam' ? 8 : 4) * t.trainableParams;
+  const activations = t.activationBytes * batch;
+  return { batch, optimizer, weights, gradients, optimizerState, activations, total: weights + gradients + optimizerState + activations };
+}
+

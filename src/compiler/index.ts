@@ -8,7 +8,7 @@ export { compileAst, stageName } from './compile.js';
 export { DEFAULT_BATCH, DEFAULT_LIMITS, formatBytes, LIMIT_FLAGS, type Limits } from './limits.js';
 export { bottleneckWidth, EXPANSION } from './blocks.js';
 export { convOut, inferShape, poolOutCeil } from './shapes.js';
-export { countMacs, countParams } from './count.js';
+export { countMacs, countParams, nodeActivations, trainingMemory, type TrainingMemory } from './count.js';
 export { activations, formatCount, paretoFront, parseAxis, parseCount, sweep, variants, type Axis, type Constraint, type SweepFigure, type SweepOptions, type SweepRow } from './sweep.js';
 export { expandDesigns, makeDivisible, regnetStages, roundHalfEven, type RegNetStage } from './regnet.js';
 export { nodeAs, OP_KINDS, OP_TABLE, opsOf, unreachableOp, type Target } from './ops.js';

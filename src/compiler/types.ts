@@ -184,6 +184,10 @@ export interface Totals {
   batch: number;
   /** activationBytes x batch. */
   activationBytesAtBatch: number;
+  /** 2 x macs: one multiply and one add each. (fvcore's and pycls's "flops" are MACs.) */
+  flops: number;
+  /** pycls's activations: output elements of every conv and dense node, for one sample. */
+  activations: number;
 }
 
 export interface StageSummary {

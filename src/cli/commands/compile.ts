@@ -9,6 +9,7 @@ export const FORMATS = ['table', 'json', 'dot', 'svg', 'html', 'mermaid'] as con
 const PICTURES = ['svg', 'html', 'mermaid'];
 
 export interface CompileFlags {
+  depth?: 1 | 2;
   format: string;
   explain?: boolean;
   collapse?: string;
@@ -57,10 +58,17 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .description('compile an architecture and print its graph: every node, shape, params and MACs')
       .argument('<file>', 'architecture YAML file')
       .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+      .option('--depth <n>', 'table rows per stage (1) or per block (2), with subtotals, as torchinfo\'s depth')
       .option('--explain', 'print only the nodes shortcut rules inserted, and why (with another --format: the output, and the explanation on stderr)')
       .option('--collapse <what>', `draw each stage as one box (svg, html, mermaid): ${COLLAPSE_MODES.join(', ')} (default: stages above ${PICTURE_LIMITS.maxNodes} nodes)`),
   ).action((file: string, flags: CompileFlags) => {
     if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`Unknown format "${flags.format}". Formats: ${FORMATS.join(', ')}.`);
+    if (flags.depth !== undefined) {
+      const d = Number(flags.depth);
+      if (d !== 1 && d !== 2) throw new UsageError(`--depth takes 1 (stages) or 2 (blocks), not "${flags.depth}".`);
+      if (flags.format !== 'table') throw new UsageError('--depth works with --format table.');
+      flags.depth = d;
+    }
     if (flags.collapse !== undefined && !(COLLAPSE_MODES as readonly string[]).includes(flags.collapse)) throw new UsageError(`Unknown --collapse "${flags.collapse}". Choices: ${COLLAPSE_MODES.join(', ')}.`);
     if (flags.collapse !== undefined && !PICTURES.includes(flags.format)) throw new UsageError(`--collapse works with --format ${PICTURES.join(', ')}, not ${flags.format}.`);
     const r = compileForCli(file, flags, io);
@@ -79,7 +87,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       : flags.format === 'svg' ? formatSvg(g, { collapse })
       : flags.format === 'html' ? formatHtml(g, { collapse, description: r.ast?.description })
       : flags.format === 'mermaid' ? formatMermaid(g, { collapse })
-      : formatTable(g, { color: io.color });
+      : formatTable(g, { color: io.color, depth: flags.depth });
     // --explain alone prints the explanation alone; with another format the explanation goes to
     // stderr, so stdout stays parseable.
     if (flags.explain && flags.format === 'table') io.out(formatExplain(g));

@@ -1,3 +1,4 @@
+import { nodeActivations } from '../count.js';
 import type { CompiledGraph } from '../types.js';
 
 /**
@@ -27,6 +28,8 @@ export function toJson(g: CompiledGraph) {
       nonTrainableParams: n.params.nonTrainable,
       totalParams: n.params.trainable + n.params.nonTrainable,
       macs: n.macs,
+      // pycls's activations: output elements of conv and dense nodes (0 for the others).
+      activations: nodeActivations(n),
       inserted: n.inserted ? { rule: n.inserted.rule, reason: n.inserted.reason, block: shortLoc(n.inserted.blockLoc) } : null,
       ...(n.stage !== undefined ? { stage: n.stage, block: n.block } : {}),
       loc: shortLoc(n.loc),

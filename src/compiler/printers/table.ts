@@ -1,10 +1,22 @@
 import pc from 'picocolors';
+import { nodeActivations, trainingMemory } from '../count.js';
 import { formatBytes } from '../limits.js';
 import type { CompiledGraph } from '../types.js';
 import { describeOp, formatShape, grouped } from './describe.js';
 
 export interface TableOptions {
   color?: boolean;
+  /**
+   * Rows per group instead of per node, as torchinfo's depth: 1 = one row a stage (and the stem
+   * and head), 2 = one row a block; each with its output shape and subtotals.
+   */
+  depth?: 1 | 2;
+}
+
+/** The row a node is summed into at `depth`: the stem, a stage, a block, or the head. */
+function groupOf(n: CompiledGraph['nodes'][number], depth: 1 | 2, seenStage: boolean): string {
+  if (n.stage === undefined) return seenStage ? '(head)' : '(stem)';
+  return depth === 1 ? n.stage : `${n.stage}.${n.block}`;
 }
 
 /**
@@ -13,6 +25,7 @@ export interface TableOptions {
  */
 export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
   const c = pc.createColors(opts.color ?? false);
+  if (opts.depth) return groupedTable(g, opts.depth, c);
   const rows = g.nodes.map((n) => [
     (n.inserted ? '+ ' : '  ') + n.id,
     describeOp(n),
@@ -43,9 +56,54 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
     `Trainable params:     ${grouped(t.trainableParams)} (torchvision's and torchinfo's count)`,
     `Non-trainable params: ${grouped(t.nonTrainableParams)} (batch-norm running means and variances)`,
     `MACs:                 ${grouped(t.macs)} (${(t.macs / 1e9).toFixed(2)} G)`,
+    `FLOPs:                ${grouped(t.flops)} (${(t.flops / 1e9).toFixed(2)} G: 2 x MACs; what fvcore and pycls call "flops" are MACs)`,
     `Params size:          ${(t.params * 4 / 2 ** 20).toFixed(2)} MiB (float32)`,
     `Activations:          ${formatBytes(t.activationBytes)} per sample, ${formatBytes(t.activationBytesAtBatch)} for a batch of ${t.batch} (forward, float32, input included)`,
+    `Activation count:     ${grouped(t.activations)} (pycls's: conv and dense output elements, per sample)`,
+    trainingLine(t),
     `Nodes:                ${g.nodes.length} (${inserted} inserted by shortcut rules, marked +)`,
   );
   return out.join('\n');
+}
+
+/** "Training memory:      ~3.30 GiB for a batch of 32 (estimate: ...)". */
+function trainingLine(t: CompiledGraph['totals']): string {
+  const m = trainingMemory(t, t.batch, 'sgd');
+  return `Training memory:      ~${formatBytes(m.total)} for a batch of ${t.batch} (estimate, SGD with momentum: weights ${formatBytes(m.weights)}, gradients ${formatBytes(m.gradients)}, momentum ${formatBytes(m.optimizerState)}, activations ${formatBytes(m.activations)})`;
+}
+
+/** The table at a depth: one row a stage (or block), with its output shape and subtotals. */
+function groupedTable(g: CompiledGraph, depth: 1 | 2, c: ReturnType<typeof pc.createColors>): string {
+  const groups = new Map<string, { shape: number[]; nodes: number; trainable: number; macs: number; activations: number; inserted: number }>();
+  let seenStage = false;
+  for (const n of g.nodes) {
+    if (n.op === 'input') continue;
+    if (n.stage !== undefined) seenStage = true;
+    const key = groupOf(n, depth, seenStage);
+    const row = groups.get(key) ?? { shape: n.shape, nodes: 0, trainable: 0, macs: 0, activations: 0, inserted: 0 };
+    row.shape = n.shape; // the group's last node gives its output
+    row.nodes += 1;
+    row.trainable += n.params.trainable;
+    row.macs += n.macs;
+    row.activations += nodeActivations(n);
+    if (n.inserted) row.inserted += 1;
+    groups.set(key, row);
+  }
+  const head = [depth === 1 ? '  stage' : '  block', 'output', 'nodes', 'trainable', 'MACs', 'activations'];
+  const rows = [...groups].map(([k, r]) => [`  ${k}`, formatShape(r.shape), String(r.nodes), r.trainable ? grouped(r.trainable) : '-', r.macs ? grouped(r.macs) : '-', r.activations ? grouped(r.activations) : '-']);
+  const widths = head.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
+  const right = [false, false, true, true, true, true];
+  const line = (r: string[]) => r.map((v, i) => (right[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+  const t = g.totals;
+  return [
+    `${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes`,
+    rule,
+    c.bold(line(head)),
+    rule,
+    ...rows.map(line),
+    rule,
+    line(['  total', formatShape(g.nodes.find((n) => n.id === g.output)!.shape), String(g.nodes.length - 1), grouped(t.trainableParams), grouped(t.macs), grouped(t.activations)]),
+  ].join('\n');
 }
