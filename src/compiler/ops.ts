@@ -1,8 +1,8 @@
 import { InternalError } from '../parser/index.js';
 import type { GraphNode, NodeOf, OpKind } from './types.js';
 
-/** The execution targets: one folder each (src/runtime is TensorFlow.js, src/torch PyTorch). */
-export type Target = 'tfjs' | 'torch';
+/** The execution targets: one folder each (src/runtime is TensorFlow.js, src/torch PyTorch, src/onnx ONNX). */
+export type Target = 'tfjs' | 'torch' | 'onnx';
 
 /**
  * THE table of ops and the targets that implement them. Keyed by every OpKind, so a new op in
@@ -11,26 +11,26 @@ export type Target = 'tfjs' | 'torch';
  * that each target's own list of ops equals its column here.
  */
 export const OP_TABLE: { readonly [K in OpKind]: readonly Target[] } = {
-  input: ['tfjs', 'torch'],
-  conv: ['tfjs', 'torch'],
-  bn: ['tfjs', 'torch'],
-  relu: ['tfjs', 'torch'],
-  relu6: ['tfjs', 'torch'],
-  sigmoid: ['tfjs', 'torch'],
-  silu: ['tfjs', 'torch'],
-  tanh: ['tfjs', 'torch'],
-  maxpool: ['tfjs', 'torch'],
-  avgpool: ['tfjs', 'torch'],
-  zeropad: ['tfjs', 'torch'],
-  subsample: ['tfjs', 'torch'],
-  channel_pad: ['tfjs', 'torch'],
-  global_avg_pool: ['tfjs', 'torch'],
-  flatten: ['tfjs', 'torch'],
-  dropout: ['tfjs', 'torch'],
-  drop_path: ['tfjs', 'torch'],
-  dense: ['tfjs', 'torch'],
-  add: ['tfjs', 'torch'],
-  mul: ['tfjs', 'torch'],
+  input: ['tfjs', 'torch', 'onnx'],
+  conv: ['tfjs', 'torch', 'onnx'],
+  bn: ['tfjs', 'torch', 'onnx'],
+  relu: ['tfjs', 'torch', 'onnx'],
+  relu6: ['tfjs', 'torch', 'onnx'],
+  sigmoid: ['tfjs', 'torch', 'onnx'],
+  silu: ['tfjs', 'torch', 'onnx'],
+  tanh: ['tfjs', 'torch', 'onnx'],
+  maxpool: ['tfjs', 'torch', 'onnx'],
+  avgpool: ['tfjs', 'torch', 'onnx'],
+  zeropad: ['tfjs', 'torch', 'onnx'],
+  subsample: ['tfjs', 'torch', 'onnx'],
+  channel_pad: ['tfjs', 'torch', 'onnx'],
+  global_avg_pool: ['tfjs', 'torch', 'onnx'],
+  flatten: ['tfjs', 'torch', 'onnx'],
+  dropout: ['tfjs', 'torch', 'onnx'],
+  drop_path: ['tfjs', 'torch', 'onnx'],
+  dense: ['tfjs', 'torch', 'onnx'],
+  add: ['tfjs', 'torch', 'onnx'],
+  mul: ['tfjs', 'torch', 'onnx'],
 };
 
 /** Every op, in the table's order. */

@@ -16,7 +16,8 @@
  *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
  *                    drop_path  Identity (stochastic depth acts in training only)
  */
-import type { BnAttrs, CompiledGraph, ConvAttrs, GraphNode, PoolAttrs } from '../compiler/types.js';
+import { nodeAs, unreachableOp } from '../compiler/ops.js';
+import type { CompiledGraph, GraphNode, OpKind } from '../compiler/types.js';
 import { foldConvBn, planBatchNormFolding } from './fold.js';
 import { checkWeights, type WeightMap } from './params.js';
 import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
@@ -24,7 +25,7 @@ import { AttributeType, DataType, encodeModel, type Attribute, type Model, type 
 export const OPSET = 17;
 
 /** Every op of the compiled graph the exporter writes (the `default` of its switch throws for any other). */
-export const ONNX_OPS: readonly string[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
+export const ONNX_OPS: readonly OpKind[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
 export const IR_VERSION = 8;
 /** The name of the dynamic batch dimension. */
 export const BATCH_DIM = 'batch';
@@ -129,7 +130,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
     }
     switch (node.op) {
       case 'conv': {
-        const a = node.attrs as unknown as ConvAttrs;
+        const a = node.attrs;
         const inC = inShape[inShape.length - 1];
         const dims = [a.filters, inC / a.groups, a.kernel[0], a.kernel[1]];
         let weight = spec(`${node.id}.weight`);
@@ -137,7 +138,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         const bn = folding.get(node.id);
         if (bn !== undefined) {
           const get = (r: string) => spec(`${bn}.${r}`);
-          ({ weight, bias } = foldConvBn(weight, bias, { weight: get('weight'), bias: get('bias'), running_mean: get('running_mean'), running_var: get('running_var') }, byId.get(bn)!.attrs as unknown as BnAttrs));
+          ({ weight, bias } = foldConvBn(weight, bias, { weight: get('weight'), bias: get('bias'), running_mean: get('running_mean'), running_var: get('running_var') }, nodeAs(byId.get(bn), 'bn').attrs));
         }
         const inputs = [x[0], param(`${node.id}.weight`, weight, dims)];
         if (bias !== undefined) inputs.push(param(`${node.id}.bias`, bias, [a.filters]));
@@ -145,7 +146,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         break;
       }
       case 'bn': {
-        const a = node.attrs as unknown as BnAttrs;
+        const a = node.attrs;
         const c = node.shape[node.shape.length - 1];
         const p = (r: string) => param(`${node.id}.${r}`, spec(`${node.id}.${r}`), [c]);
         // ONNX's momentum weighs the running value (PyTorch's weighs the batch): 1 - m. Only training reads it.
@@ -172,7 +173,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       }
       case 'maxpool':
       case 'avgpool': {
-        const a = node.attrs as unknown as PoolAttrs;
+        const a = node.attrs;
         const pads = [...a.padding];
         let ceil = a.ceil;
         if (ceil) {
@@ -198,20 +199,19 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         break;
       }
       case 'zeropad': {
-        const [t, b, l, r] = node.attrs.padding as number[];
+        const [t, b, l, r] = node.attrs.padding;
         initializers.push(int64Tensor(`${node.id}/pads`, [0, 0, t, l, 0, 0, b, r]));
         add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
         break;
       }
       case 'channel_pad': {
-        const before = node.attrs.before as number;
-        const after = node.attrs.after as number;
+        const { before, after } = node.attrs;
         initializers.push(int64Tensor(`${node.id}/pads`, [0, before, 0, 0, 0, after, 0, 0]));
         add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
         break;
       }
       case 'subsample': {
-        const [sh, sw] = node.attrs.stride as [number, number];
+        const [sh, sw] = node.attrs.stride;
         const k = node.id;
         initializers.push(int64Tensor(`${k}/starts`, [0, 0]), int64Tensor(`${k}/ends`, [inShape[0], inShape[1]]), int64Tensor(`${k}/axes`, [2, 3]), int64Tensor(`${k}/steps`, [sh, sw]));
         add('Slice', [x[0], `${k}/starts`, `${k}/ends`, `${k}/axes`, `${k}/steps`]);
@@ -229,11 +229,11 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         add('Identity', x);
         break;
       case 'dropout':
-        initializers.push(scalar(`${node.id}/ratio`, node.attrs.rate as number));
+        initializers.push(scalar(`${node.id}/ratio`, node.attrs.rate));
         add('Dropout', [x[0], `${node.id}/ratio`]);
         break;
       case 'dense': {
-        const units = node.attrs.units as number;
+        const units = node.attrs.units;
         const inN = inShape.reduce((p, q) => p * q, 1);
         const a = inShape.length === 1 ? x[0] : add('Flatten', x, [int('axis', 1)], `${node.id}/flatten`);
         const inputs = [a, param(`${node.id}.weight`, spec(`${node.id}.weight`), [units, inN])];
@@ -247,8 +247,11 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       case 'mul':
         add('Mul', x);
         break;
+      case 'input':
+        // Only nodes[0] is the input (checked above); the graph's input value is declared below.
+        throw new OnnxExportError(`${docString(node)}: a second input node ('${node.id}')`);
       default:
-        throw new OnnxExportError(`${docString(node)}: the ONNX exporter has no form for op '${node.op}' (node '${node.id}')`);
+        return unreachableOp(node, 'ONNX');
     }
     if (node.id !== graph.output) valueInfos.push(valueInfo(node.id, node.shape));
   }

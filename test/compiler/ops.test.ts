@@ -9,6 +9,7 @@ import { compileSource, OP_KINDS, OP_TABLE, opsOf, type OpKind } from '../../src
 import { buildModel, selectBackend } from '../../src/runtime/index.js';
 import { TFJS_OPS } from '../../src/runtime/emit.js';
 import { emitTorch, TORCH_OPS } from '../../src/torch/index.js';
+import { ONNX_OPS } from '../../src/onnx/index.js';
 
 /** Uses every op: extend it when an op is added (the test below names the missing one). */
 const EVERY_OP = `
@@ -68,6 +69,7 @@ describe('the op table', () => {
   it('every target implements exactly its column of compiler/ops.ts', () => {
     expect([...TFJS_OPS].sort()).toEqual(opsOf('tfjs').sort());
     expect([...TORCH_OPS].sort()).toEqual(opsOf('torch').sort());
+    expect([...ONNX_OPS].sort()).toEqual(opsOf('onnx').sort());
     expect(Object.keys(OP_TABLE).sort()).toEqual([...OP_KINDS].sort());
   });
 
