@@ -18,4 +18,10 @@ describe('docs/tutorial.md: sweep a design space', () => {
     expect(r.out).toBe(shown);
     expect(r.err).toMatch(/^6 variants in [\d.]+ s: 5 kept, 1 rejected by limits, 0 failed$/m);
   });
+
+  it("the README's sweep command is the tutorial's", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const tutorial = section.match(/```sh\n(npx skipgraph sweep .*)\n```/)![1];
+    expect(readme).toContain('```sh\n' + tutorial + '\n```');
+  });
 });
