@@ -1,7 +1,7 @@
 /**
  * skipgraph's benchmark harness (GitHub issue 6). Not a test: it measures, never fails on a figure.
  *
- *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch] [-- --quick] [-- --report]
+ *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch|sweep] [-- --quick] [-- --report]
  *
  * --report only regenerates docs/benchmarks.md from bench/results/latest.json and bench/notes.md.
  *
@@ -20,7 +20,7 @@ import { arch, loadRefusal, MAX_LOAD, ROOT } from './common.js';
 import { benchTorch, torchMarkdown } from './torch_case.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
-const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch'] as const;
+const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch', 'sweep'] as const;
 type Case = (typeof CASES)[number];
 
 const argv = process.argv.slice(2);
@@ -467,6 +467,13 @@ function markdown(R: any): string {
       `${f(t.wasm.peakRssMiB.median, 0)} MiB against PyTorch ${f(t.torch.peakRssMiB.median, 0)} MiB (ratio ${f(t.wasm.peakRssMiB.median / t.torch.peakRssMiB.median)}).`, '');
   }
   if (R.torch) out.push(...torchMarkdown(R.torch));
+  if (R.sweep) {
+    const s = R.sweep;
+    out.push('## 7. Sweeps (issue 15)', '',
+      `\`sweep()\` over a 10 x 10 x 10 grid of ResNet-50 variants (stage 1 and 3 depths, stage 4 width; \`--max-macs 4.5G\`), after a warm-up, in process (bench/sweep_child.ts), load average ${s.loadAverageAtStart} at the start:`, '',
+      '| variants | kept | seconds | per variant | target |', '| --- | --- | --- | --- | --- |',
+      `| ${s.variants} | ${s.kept} | ${s.seconds.toFixed(2)} | ${s.perVariantMs.toFixed(2)} ms | 1,000 in under 3 s: ${s.seconds < 3 ? 'met' : 'not met'} |`, '');
+  }
   if (R.notes) out.push('## Reading the figures', '', ...R.notes, '');
   return out.join('\n');
 }
@@ -486,6 +493,10 @@ if (!reportOnly) {
   if (wanted('overhead')) R.overhead = benchOverhead();
   if (wanted('fold')) R.fold = benchFold();
   if (wanted('torch')) R.torch = benchTorch(quick, log);
+  if (wanted('sweep')) {
+    log(`sweep: 1,000 resnet50 variants in process (bench/sweep_child.ts); load ${loadavg()[0].toFixed(2)}`);
+    R.sweep = { ...tsChild('sweep_child.ts', []), loadAverageAtStart: Math.round(loadavg()[0] * 100) / 100 };
+  }
   R.machine.loadAverageEnd = loadavg().map((v) => Math.round(v * 100) / 100);
 }
 const notesFile = join(ROOT, 'bench', 'notes.md');

@@ -5,7 +5,7 @@
  *   node --import tsx bench/sweep_child.ts
  */
 import { sweep } from '../src/compiler/index.js';
-import { arch } from './common.js';
+import { arch, emit } from './common.js';
 
 const file = arch('resnet50');
 const axes = [
@@ -20,4 +20,4 @@ const t0 = performance.now();
 const rows = sweep(file, { axes, constraints });
 const seconds = (performance.now() - t0) / 1000;
 if ('error' in rows) throw new Error(rows.error);
-process.stdout.write(JSON.stringify({ seconds, variants: rows.length, kept: rows.filter((r) => r.status === 'ok').length, perVariantMs: (seconds * 1000) / rows.length }) + '\n');
+emit({ seconds, variants: rows.length, kept: rows.filter((r) => r.status === 'ok').length, perVariantMs: (seconds * 1000) / rows.length });

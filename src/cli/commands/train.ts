@@ -3,7 +3,8 @@ import { UserError } from '../../runtime/errors.js';
 import { progressBar } from '../../runtime/train/progress.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
-interface TrainFlags {
+/** The flags of `train`, both engines (train_torch.ts refuses the TF.js-only ones). */
+export interface TrainFlags {
   data: string;
   epochs: number;
   batch: number;

@@ -19,44 +19,10 @@ import { writeDataFile } from '../../torch/data_file.js';
 import { emitTorch } from '../../torch/emit.js';
 import { findPython, runTorchTraining, TorchError, TRAIN_SCRIPT, trainerArgs } from '../../torch/train.js';
 import { EXIT, InputError, UsageError, type Io } from '../io.js';
+import type { TrainFlags } from './train.js';
 
-export interface TorchTrainFlags {
-  data: string;
-  epochs: number;
-  batch: number;
-  lr: number;
-  optimizer: string;
-  schedule: string;
-  out?: string;
-  resume?: boolean;
-  backend?: string;
-  seed: number;
-  set?: string[];
-  trainLimit?: number;
-  testLimit?: number;
-  zeroInitResidual?: boolean;
-  progress: boolean;
-  device?: string;
-  nproc?: number;
-  syncBn?: boolean;
-  prepare?: boolean;
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  decayAll?: boolean;
-  labelSmoothing?: number;
-  clipGrad?: number;
-  /** TF.js-engine recipe flags --engine torch does not take (refused when given). */
-  recipe?: string;
-  augment?: string;
-  warmup?: number;
-  schedulePer?: string;
-  lrStepSize?: number;
-  lrGamma?: number;
-  milestones?: number[];
-  ema?: number;
-  dropLast?: boolean;
-}
+/** `train --engine torch` reads the same flags as the TF.js engine and refuses its recipe-only ones. */
+export type TorchTrainFlags = TrainFlags;
 
 const TFJS_ONLY = ['recipe', 'augment', 'warmup', 'schedulePer', 'lrStepSize', 'lrGamma', 'milestones', 'ema', 'dropLast'] as const;
 const flagName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
