@@ -3,6 +3,7 @@
  * target's branch lives in its own module; the architecture is compiled (and its diagnostics
  * printed) first.
  */
+import type { OnnxExportFlags } from './export_onnx.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -10,15 +11,9 @@ import { addCompileOptions, compileForCli, type CompileFlags } from './compile.j
 
 export const TARGETS = ['torch', 'onnx'] as const;
 
-interface ExportFlags extends Omit<CompileFlags, 'format'> {
+/** export's flags: the compile flags, ONNX's weight sources, and the two every target reads. */
+interface ExportFlags extends Omit<CompileFlags, 'format'>, OnnxExportFlags {
   target: string;
-  out?: string;
-  model?: string;
-  weights?: string;
-  seed?: number;
-  fold?: boolean;
-  prefix?: string;
-  allowNonfinite?: boolean;
   force?: boolean;
 }
 
