@@ -9,9 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileFile } from '../src/compiler/index.js';
-import { selectBackend } from '../src/runtime/backend.js';
-import { buildModel } from '../src/runtime/build.js';
-import { foldForInference } from '../src/runtime/fold.js';
+import { selectBackend } from '../src/targets/tfjs/backend.js';
+import { buildModel } from '../src/targets/tfjs/build.js';
+import { foldForInference } from '../src/targets/tfjs/fold.js';
 import { arch, argValue, emit } from './common.js';
 
 const argv = process.argv.slice(2);

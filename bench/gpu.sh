@@ -26,7 +26,7 @@ if [[ "${1:-}" == "--pack" ]]; then
   cat > .bench-out/gpu-pack-entry.mjs <<'EOF'
 import * as dawn from 'webgpu';
 import * as backend from '@tensorflow/tfjs-backend-webgpu';
-import { provideWebGpuModules } from '../src/runtime/backends/webgpu.ts';
+import { provideWebGpuModules } from '../src/targets/tfjs/backends/webgpu.ts';
 provideWebGpuModules({ dawn, backend });
 await import('../bench/gpu_step.ts');
 EOF

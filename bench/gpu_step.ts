@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFile } from '../src/compiler/index.js';
-import { describeBackend, releaseBackend, selectBackend } from '../src/runtime/backend.js';
-import { buildModel } from '../src/runtime/build.js';
+import { describeBackend, releaseBackend, selectBackend } from '../src/targets/tfjs/backend.js';
+import { buildModel } from '../src/targets/tfjs/build.js';
 
 interface Args {
   arch: string;

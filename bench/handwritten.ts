@@ -6,7 +6,7 @@
  * The reference for the runtime-overhead case in bench/run.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NegInfPadding2D } from '../src/runtime/layers/index.js';
+import { NegInfPadding2D } from '../src/targets/tfjs/layers/index.js';
 
 type SymT = tf.SymbolicTensor;
 

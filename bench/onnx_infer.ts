@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileFile, type CompiledGraph } from '../src/compiler/index.js';
-import { exportOnnx, torchvisionInit, uniformSource } from '../src/onnx/index.js';
-import { serializeSafetensors } from '../src/runtime/weights/index.js';
+import { exportOnnx, torchvisionInit, uniformSource } from '../src/targets/onnx/index.js';
+import { serializeSafetensors } from '../src/targets/tfjs/weights/index.js';
 import { arch, argValue, emit, peakRssKiB, ROOT } from './common.js';
 
 const argv = process.argv.slice(2);
@@ -47,10 +47,10 @@ async function child(engine: string, file: string, model: string, size: number, 
     }
   } else {
     const tf = await import('@tensorflow/tfjs');
-    const { selectBackend } = await import('../src/runtime/backend.js');
-    const { buildModel } = await import('../src/runtime/build.js');
-    const { foldForInference } = await import('../src/runtime/fold.js');
-    const { loadStateDict, openSafetensors } = await import('../src/runtime/weights/index.js');
+    const { selectBackend } = await import('../src/targets/tfjs/backend.js');
+    const { buildModel } = await import('../src/targets/tfjs/build.js');
+    const { foldForInference } = await import('../src/targets/tfjs/fold.js');
+    const { loadStateDict, openSafetensors } = await import('../src/targets/tfjs/weights/index.js');
     await selectBackend({ force: 'wasm' });
     const graph = graphOf(model, size);
     let m = buildModel(graph, { probe: false });

@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileFile } from '../src/compiler/index.js';
-import { selectBackend } from '../src/runtime/backend.js';
-import { buildModel } from '../src/runtime/build.js';
+import { selectBackend } from '../src/targets/tfjs/backend.js';
+import { buildModel } from '../src/targets/tfjs/build.js';
 import { arch, argValue, emit } from './common.js';
 import { handwrittenResnet18 } from './handwritten.js';
 

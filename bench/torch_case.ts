@@ -1,7 +1,7 @@
 /**
  * The PyTorch target's bench case (issue 13), registered in bench/run.ts as `--only torch`:
  * one training step of ResNet-18 (batch 32, 32x32, 10 classes, SGD) as skipgraph emits it
- * (architectures/resnet18.yaml through src/torch/emit.ts) against torchvision's resnet18, with
+ * (architectures/resnet18.yaml through src/targets/torch/emit.ts) against torchvision's resnet18, with
  * the same weights, interleaved in one Python process (bench/torch_step.py); and the same step on
  * TF.js wasm (bench/train_child.ts), interleaved with them round by round, for the ratio
  * wasm / emitted PyTorch. Target: emitted / torchvision at most 1.02.
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFile } from '../src/compiler/index.js';
-import { emitTorch } from '../src/torch/emit.js';
+import { emitTorch } from '../src/targets/torch/emit.js';
 import { arch, ROOT } from './common.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileFile } from '../src/compiler/index.js';
-import { selectBackend } from '../src/runtime/backend.js';
-import { describeAdapter, webGpuAdapter } from '../src/runtime/backends/webgpu.js';
-import { buildModel } from '../src/runtime/build.js';
+import { selectBackend } from '../src/targets/tfjs/backend.js';
+import { describeAdapter, webGpuAdapter } from '../src/targets/tfjs/backends/webgpu.js';
+import { buildModel } from '../src/targets/tfjs/build.js';
 import { arch, argValue, emit, peakRssKiB } from './common.js';
 
 const argv = process.argv.slice(2);

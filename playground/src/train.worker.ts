@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { compileSource, formatDiagnostic } from '../../src/index.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { installFastKernels } from '../../src/runtime/kernels/install.js';
-import { logitsCrossEntropy } from '../../src/runtime/train/optimizer.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { installFastKernels } from '../../src/targets/tfjs/kernels/install.js';
+import { logitsCrossEntropy } from '../../src/targets/tfjs/train/optimizer.js';
 import type { TrainControl, TrainEvent, TrainRequest } from './protocol.js';
 
 const send = (e: TrainEvent, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(e, transfer);

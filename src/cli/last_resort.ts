@@ -7,8 +7,8 @@
  * (Emscripten) installs, which rethrows them (exit 7 with a trace).
  */
 import { readFileSync } from 'node:fs';
-import { UserError } from '../runtime/errors.js';
-import { fileSystemMessage } from '../runtime/io/out_dir.js';
+import { UserError } from '../errors/index.js';
+import { fileSystemMessage } from '../io/out_dir.js';
 import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
 
 /** Control characters as escapes, so a message can never drive the terminal. */

@@ -1,7 +1,7 @@
 import { InternalError } from '../parser/index.js';
 import type { GraphNode, NodeOf, OpKind } from './types.js';
 
-/** The execution targets: one folder each (src/runtime is TensorFlow.js, src/torch PyTorch, src/onnx ONNX). */
+/** The execution targets: one folder each (src/targets/tfjs is TensorFlow.js, src/targets/torch PyTorch, src/targets/onnx ONNX). */
 export type Target = 'tfjs' | 'torch' | 'onnx';
 
 /**

@@ -49,13 +49,8 @@ export function sortDiagnostics(bag: DiagnosticBag, fileOrder: readonly string[]
   bag.items.sort((a, b) => rank(a.loc.file) - rank(b.loc.file) || a.loc.offset - b.loc.offset);
 }
 
-/** Thrown only for broken internal invariants (a bug in skipgraph, never a user error). */
-export class InternalError extends Error {
-  constructor(message: string) {
-    super(`internal error: ${message} (this is a bug in skipgraph; please report it)`);
-    this.name = 'InternalError';
-  }
-}
+/** Thrown only for broken internal invariants: one class for every layer (src/errors). */
+export { InternalError } from '../errors/index.js';
 
 export interface FormatOptions {
   /** The text of each file, by name, to show the source line and caret. */

@@ -23,7 +23,7 @@ function newestSource(dir: string): number {
 
 const fresh = () => existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource(join(repoRoot, 'src'));
 
-/** Builds dist/ if it is missing or older than src/. Type errors elsewhere (src/runtime) do not stop the emit. */
+/** Builds dist/ if it is missing or older than src/. Type errors elsewhere (src/targets/tfjs) do not stop the emit. */
 export async function ensureDist(): Promise<void> {
   if (fresh()) return;
   const lock = join(repoRoot, 'dist/.test-build-lock');

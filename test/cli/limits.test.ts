@@ -129,8 +129,8 @@ describe('limits through the API', () => {
     const recount = small.graph!.nodes.reduce((sum, n) => sum + 4 * n.shape.reduce((p, q) => p * q, 1), 0);
     expect(small.graph!.nodes[0]).toMatchObject({ op: 'input', shape: [256, 256, 1] });
     expect(small.graph!.totals.activationBytes).toBe(recount);
-    const { buildModel } = await import('../../src/runtime/build.js');
-    const { UserError } = await import('../../src/runtime/errors.js');
+    const { buildModel } = await import('../../src/targets/tfjs/build.js');
+    const { UserError } = await import('../../src/errors/index.js');
     // A batch the budget cannot hold: refused before one tensor exists.
     const g = small.graph!;
     const perSample = g.totals.activationBytes;

@@ -9,13 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkOutDir, LOCK, writeFolderAtomic } from '../../src/runtime/io/out_dir.js';
-import { claimRunFolder } from '../../src/runtime/train/checkpoint.js';
+import { checkOutDir, LOCK, writeFolderAtomic } from '../../src/io/out_dir.js';
+import { claimRunFolder } from '../../src/targets/tfjs/train/checkpoint.js';
 import { compileSource } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { saveModel } from '../../src/runtime/io/model_files.js';
-import { stateDictBytes } from '../../src/runtime/weights/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { saveModel } from '../../src/targets/tfjs/io/model_files.js';
+import { stateDictBytes } from '../../src/targets/tfjs/weights/index.js';
 import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from './bin.js';
 

@@ -37,17 +37,17 @@ const DANGEROUS: [string, RegExp][] = [
  */
 const ALLOWED = [
   {
-    file: 'src/runtime/backend.ts',
+    file: 'src/targets/tfjs/backend.ts',
     line: 'await import(specifier);',
     why: 'loads an optional TF.js backend package; the specifier comes from the constant CANDIDATES list (--backend picks among fixed names), never from YAML',
   },
   {
-    file: 'src/runtime/backends/webgpu.ts',
+    file: 'src/targets/tfjs/backends/webgpu.ts',
     line: 'return (await import(specifier)) as T;',
     why: "loads the optional 'webgpu' and '@tensorflow/tfjs-backend-webgpu' packages; every caller passes one of those literals",
   },
   {
-    file: 'src/torch/train.ts',
+    file: 'src/targets/torch/train.ts',
     line: "import { spawn, spawnSync } from 'node:child_process';",
     why: 'train --engine torch runs the shipped python/skipgraph_train.py with the interpreter of SKIPGRAPH_PYTHON (else /usr/bin/python3 or python3), argv as an array (no shell); the YAML only reaches the emitted module file, which is data written by the emitter',
   },

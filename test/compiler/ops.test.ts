@@ -6,10 +6,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource, OP_KINDS, OP_TABLE, opsOf, type OpKind } from '../../src/compiler/index.js';
-import { buildModel, selectBackend } from '../../src/runtime/index.js';
-import { TFJS_OPS } from '../../src/runtime/emit.js';
-import { emitTorch, TORCH_OPS } from '../../src/torch/index.js';
-import { ONNX_OPS } from '../../src/onnx/index.js';
+import { buildModel, selectBackend } from '../../src/targets/tfjs/index.js';
+import { TFJS_OPS } from '../../src/targets/tfjs/emit.js';
+import { emitTorch, TORCH_OPS } from '../../src/targets/torch/index.js';
+import { ONNX_OPS } from '../../src/targets/onnx/index.js';
 
 /** Uses every op: extend it when an op is added (the test below names the missing one). */
 const EVERY_OP = `

@@ -19,9 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { compileSource } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { parseSafetensors, serializeSafetensors, stateDictBytes, type TensorToWrite } from '../../src/runtime/weights/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { parseSafetensors, serializeSafetensors, stateDictBytes, type TensorToWrite } from '../../src/targets/tfjs/weights/index.js';
 import { ensureDist, pool, repoRoot, runBin, STACK_FRAME } from '../cli/bin.js';
 import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 

@@ -17,7 +17,7 @@ const blocks = [...md.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 function runSnippet(code: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sg-training-doc-'));
   const file = join(dir, 'snippet.mts');
-  writeFileSync(file, code.replace(/from 'skipgraph\/runtime'/g, `from '${join(ROOT, 'src/runtime/index.ts')}'`));
+  writeFileSync(file, code.replace(/from 'skipgraph\/runtime'/g, `from '${join(ROOT, 'src/targets/tfjs/index.ts')}'`));
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SKIPGRAPH_BACKEND: 'wasm' }, timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout;
@@ -42,7 +42,7 @@ describe('docs/training.md', () => {
   });
 
   it('the train() snippet uses only options train() has', () => {
-    const options = readFileSync(join(ROOT, 'src/runtime/train/train.ts'), 'utf8').match(/export interface TrainOptions \{([\s\S]*?)\n\}/)![1];
+    const options = readFileSync(join(ROOT, 'src/targets/tfjs/train/train.ts'), 'utf8').match(/export interface TrainOptions \{([\s\S]*?)\n\}/)![1];
     const keys = [...options.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]);
     expect(keys.length).toBeGreaterThan(30);
     const used = [...blocks.find((b) => b.includes('await train({'))!.matchAll(/(\w+): /g)].map((m) => m[1]);
@@ -52,7 +52,7 @@ describe('docs/training.md', () => {
   });
 
   it('documents every training export of skipgraph/runtime', () => {
-    const index = readFileSync(join(ROOT, 'src/runtime/index.ts'), 'utf8');
+    const index = readFileSync(join(ROOT, 'src/targets/tfjs/index.ts'), 'utf8');
     const names = [...index.matchAll(/export \{([^}]*)\} from '\.\/(data\/index|train\/[a-z]+)\.js';/g)].flatMap((m) =>
       m[1].split(',').map((n) => n.trim().replace(/^type /, '')).filter((n) => n !== ''),
     );

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
-import { exportOnnx, paramSpecs, torchvisionInit } from '../../src/onnx/index.js';
+import { exportOnnx, paramSpecs, torchvisionInit } from '../../src/targets/onnx/index.js';
 import { archArb, runs, SEED, toYaml } from '../property/arch.js';
 import { checkerMissing, compileSmall, MIXED_YAML, runChecker } from './helpers.js';
 
@@ -65,7 +65,7 @@ describe.skipIf(missing !== undefined)('onnx.checker.check_model(full_check=True
     const graph = compileSmall('cifar_resnet20');
     const bytes = exportOnnx(graph, torchvisionInit(graph, 0)).bytes;
     // Re-encode with a wrong attribute through the same protobuf bindings.
-    return import('../../src/onnx/index.js').then(({ decodeModel, encodeModel }) => {
+    return import('../../src/targets/onnx/index.js').then(({ decodeModel, encodeModel }) => {
       const m = decodeModel(bytes);
       const conv = m.graph.node.find((n) => n.op_type === 'Conv')!;
       conv.op_type = 'Conv2D';

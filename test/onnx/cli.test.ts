@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/index.js';
-import { decodeModel, paramSpecs, type Model } from '../../src/onnx/index.js';
-import { openSafetensors, serializeSafetensors, writeSafetensors } from '../../src/runtime/weights/index.js';
+import { decodeModel, paramSpecs, type Model } from '../../src/targets/onnx/index.js';
+import { openSafetensors, serializeSafetensors, writeSafetensors } from '../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../helpers/cli.js';
 import { loadOrt, maxRelDiff, MIXED_YAML, ortForward, randomInput, randomWeights } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../../src/onnx/index.js';
+import { decodeModel } from '../../src/targets/onnx/index.js';
 import { runCli } from '../helpers/cli.js';
 import { checkerMissing, loadOrt, PYTHON } from './helpers.js';
 
@@ -45,7 +45,7 @@ describe('docs/onnx.md', () => {
   it('the TypeScript snippet runs (imports pointed at the sources)', () => {
     const ts = named('ts', "import { compileFile }")
       .replace("'skipgraph/compiler'", `'${resolve('src/compiler/index.ts')}'`)
-      .replace("'skipgraph/onnx'", `'${resolve('src/onnx/index.ts')}'`)
+      .replace("'skipgraph/onnx'", `'${resolve('src/targets/onnx/index.ts')}'`)
       .replace("'architectures/", `'${resolve('architectures')}/`);
     const file = join(dir, 'api.ts');
     writeFileSync(file, `${ts}\nif (!(bytes.length > 1e6)) throw new Error('no model');\n`);

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { compileFile, type CompiledGraph } from '../../src/compiler/index.js';
-import { torchvisionInit, uniformSource } from '../../src/onnx/index.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { loadStateDict, parseSafetensors, serializeSafetensors } from '../../src/runtime/weights/index.js';
+import { torchvisionInit, uniformSource } from '../../src/targets/onnx/index.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { loadStateDict, parseSafetensors, serializeSafetensors } from '../../src/targets/tfjs/weights/index.js';
 export { maxRelDiff } from '../runtime/helpers/model_io.js';
 
 export type Weights = Map<string, { data: Float32Array; shape: number[] }>;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { compileFile } from '../../src/compiler/index.js';
-import { serializeSafetensors } from '../../src/runtime/weights/index.js';
+import { serializeSafetensors } from '../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../helpers/cli.js';
 import { randomWeights } from './helpers.js';
 

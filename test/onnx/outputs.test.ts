@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
-import { decodeModel, exportOnnx } from '../../src/onnx/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
+import { decodeModel, exportOnnx } from '../../src/targets/onnx/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { archArb, runs, SEED, toYaml } from '../property/arch.js';
 import { compileSmall, MIXED_YAML, TOLERANCE, loadOrt, maxRelDiff, ortForward, randomInput, randomWeights, tfjsForward, tfjsModel } from './helpers.js';
 

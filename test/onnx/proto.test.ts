@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generate, outPath } from '../../scripts/gen-onnx-proto.js';
-import { decodeModel, encodeModel } from '../../src/onnx/index.js';
+import { decodeModel, encodeModel } from '../../src/targets/onnx/index.js';
 
 describe('the ONNX protobuf bindings', () => {
-  it('src/onnx/generated/onnx_proto.ts is up to date (node --import tsx scripts/gen-onnx-proto.ts)', () => {
+  it('src/targets/onnx/generated/onnx_proto.ts is up to date (node --import tsx scripts/gen-onnx-proto.ts)', () => {
     expect(readFileSync(outPath, 'utf8')).toBe(generate());
   });
 

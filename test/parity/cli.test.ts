@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { compileSource } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { loadModel } from '../../src/runtime/io/model_files.js';
-import { openSafetensors, serializeSafetensors, stateDictBytes } from '../../src/runtime/weights/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { loadModel } from '../../src/targets/tfjs/io/model_files.js';
+import { openSafetensors, serializeSafetensors, stateDictBytes } from '../../src/targets/tfjs/weights/index.js';
 import { TINY_FLATTEN_YAML } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-weights-cli-'));

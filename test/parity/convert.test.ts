@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
-import { checkStateDict, openSafetensors, stateDictSlots } from '../../src/runtime/weights/index.js';
+import { checkStateDict, openSafetensors, stateDictSlots } from '../../src/targets/tfjs/weights/index.js';
 import { announceSkip, findPython, SCRIPT, TINY_FLATTEN_YAML } from './fixtures.js';
 
 const found = findPython();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/errors/index.js';
 import {
   MAX_HEADER_BYTES,
   openSafetensors,
@@ -11,7 +11,7 @@ import {
   SafetensorsError,
   serializeSafetensors,
   writeSafetensors,
-} from '../../src/runtime/weights/safetensors.js';
+} from '../../src/formats/safetensors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-safetensors-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

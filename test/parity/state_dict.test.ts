@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
 import {
   checkStateDict,
   layerVariable,
@@ -16,7 +16,7 @@ import {
   stateDictSlots,
   type TensorMeta,
   type TensorToWrite,
-} from '../../src/runtime/weights/index.js';
+} from '../../src/targets/tfjs/weights/index.js';
 import { TINY_FLATTEN_YAML } from './fixtures.js';
 
 const compile = (name: string, sets: string[] = []): CompiledGraph => {

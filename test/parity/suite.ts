@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, compileSource, type BnAttrs } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { layerVariable, loadStateDict, openSafetensors, stateDictSlots } from '../../src/runtime/weights/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { layerVariable, loadStateDict, openSafetensors, stateDictSlots } from '../../src/targets/tfjs/weights/index.js';
 import { announceSkip, ensureFixtures, MODELS, SIZE, TINY_FLATTEN_YAML, type Fixtures, type ParityModel } from './fixtures.js';
 
 /** max |ours - torch| / max |torch| over the logits. */

@@ -192,7 +192,7 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     await expect.poll(() => existsSync(join(dir, 'weights.bin')) && existsSync(join(dir, 'model.json'))).toBe(true);
     const page_ = (await page.evaluate(() => (window as unknown as { skipgraphPlayground: { predict(n: number): Promise<{ inputs: number[][]; outputs: number[][] }> } }).skipgraphPlayground.predict(8))) as { inputs: number[][]; outputs: number[][] };
     const tf = await import('@tensorflow/tfjs');
-    const { loadModel } = await import('../../src/runtime/io/model_files.js');
+    const { loadModel } = await import('../../src/targets/tfjs/io/model_files.js');
     const model = await loadModel(dir);
     const x = tf.tensor4d(page_.inputs.flat(), [page_.inputs.length, 28, 28, 1]);
     const out = (model.predict(x) as import('@tensorflow/tfjs').Tensor).arraySync() as number[][];

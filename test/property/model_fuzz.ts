@@ -15,12 +15,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { UserError } from '../../src/runtime/errors.js';
-import { saveModel } from '../../src/runtime/io/model_files.js';
-import { checkStateDict, hasProblems, loadStateDict, openSafetensors, stateDictBytes, stateDictSlots, ValueCheck } from '../../src/runtime/weights/index.js';
-import { inspectSavedModel, modelFromSaved } from '../../src/runtime/weights/saved.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { UserError } from '../../src/errors/index.js';
+import { saveModel } from '../../src/targets/tfjs/io/model_files.js';
+import { checkStateDict, hasProblems, loadStateDict, openSafetensors, stateDictBytes, stateDictSlots, ValueCheck } from '../../src/targets/tfjs/weights/index.js';
+import { inspectSavedModel, modelFromSaved } from '../../src/targets/tfjs/weights/saved.js';
 import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 
 /** mulberry32: a small seeded generator, so a failing case is reproduced by its seed and index. */

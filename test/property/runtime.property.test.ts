@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
-import { buildModel, foldForInference, selectBackend } from '../../src/runtime/index.js';
+import { buildModel, foldForInference, selectBackend } from '../../src/targets/tfjs/index.js';
 import { randomiseBatchNorms } from '../runtime/helpers/model_io.js';
 import { archArb, runs, SEED, toYaml } from './arch.js';
 

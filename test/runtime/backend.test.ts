@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentBackend, describeBackend, selectBackend, startBackend } from '../../src/runtime/backend.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { currentBackend, describeBackend, selectBackend, startBackend } from '../../src/targets/tfjs/backend.js';
+import { UserError } from '../../src/errors/index.js';
 
 describe('backend selection', () => {
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { InternalError } from '../../src/runtime/errors.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { InternalError } from '../../src/errors/index.js';
 import { compileArchitecture, compileYaml, tinyArch } from './helpers/compile.js';
 
 const SMALL = ['input.height=32', 'input.width=32'];

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { latestCheckpoint, readCheckpoint, selectBackend } from '../../src/runtime/index.js';
+import { latestCheckpoint, readCheckpoint, selectBackend } from '../../src/targets/tfjs/index.js';
 
 /**
  * Fault test (issue 5): a checkpoint writer killed with SIGKILL at arbitrary moments, in the middle

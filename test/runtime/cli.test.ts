@@ -70,8 +70,8 @@ describe('skipgraph train', () => {
 
 describe('skipgraph fold', () => {
   it('writes the inference form of a saved model, refuses to fold it twice, and refuses another architecture', async () => {
-    const { buildModel } = await import('../../src/runtime/build.js');
-    const { saveModel, loadModel } = await import('../../src/runtime/io/model_files.js');
+    const { buildModel } = await import('../../src/targets/tfjs/build.js');
+    const { saveModel, loadModel } = await import('../../src/targets/tfjs/io/model_files.js');
     const { compileArchitecture } = await import('./helpers/compile.js');
     const tf = await import('@tensorflow/tfjs');
     const dir = mkdtempSync(join(tmpdir(), 'sg-fold-'));

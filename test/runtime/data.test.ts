@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchArrays, loadCifar10Bin, loadData, loadMnist, permutation } from '../../src/runtime/data/index.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { batchArrays, loadCifar10Bin, loadData, loadMnist, permutation } from '../../src/data/index.js';
+import { UserError } from '../../src/errors/index.js';
 
 describe('MNIST from the mnist package', () => {
   const split = loadMnist();

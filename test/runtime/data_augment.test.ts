@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   augmentSample,
   cropResize,
-  DataLoader,
   hflip,
   mixBatch,
   padCrop,
@@ -13,8 +12,9 @@ import {
   subset,
   type Image,
   type ImageSet,
-} from '../../src/runtime/data/index.js';
-import { UserError } from '../../src/runtime/errors.js';
+} from '../../src/data/index.js';
+import { DataLoader } from '../../src/targets/tfjs/data/loader.js';
+import { UserError } from '../../src/errors/index.js';
 
 /** A tiny set: sample i is an h x w x c image whose value at (y, x, k) is 100 i + 10 y + x + k / 10 (bytes not needed). */
 function tinySet(count: number, h = 3, w = 3, c = 2, classes = 3): ImageSet {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMAGENET_MEAN, IMAGENET_STD, loadData, loadImageFolder, loadImageFolderSplit, withNormalization } from '../../src/runtime/data/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD, loadData, loadImageFolder, loadImageFolderSplit, withNormalization } from '../../src/data/index.js';
 
 /** An RGBA image w x h whose pixel (x, y) is f(x, y). */
 function rgba(w: number, h: number, f: (x: number, y: number) => [number, number, number]): Buffer {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/index.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { DropPath } from '../../src/runtime/layers/index.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { DropPath } from '../../src/targets/tfjs/layers/index.js';
 
 /** Stochastic depth in TF.js: tested against its definition in training mode, the identity at inference. */
 describe('DropPath', () => {

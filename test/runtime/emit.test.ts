@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledGraph, ConvAttrs, PoolAttrs } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { PAD_SUFFIX } from '../../src/runtime/emit.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { PAD_SUFFIX } from '../../src/targets/tfjs/emit.js';
 import { compileYaml, tinyArch } from './helpers/compile.js';
 import { nodeIO, values } from './helpers/model_io.js';
 import { refConv, refPool } from './helpers/reference_ops.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { random } from '../../src/runtime/data/random.js';
+import { random } from '../../src/random/index.js';
 import { ensureDist } from '../cli/bin.js';
 
 /** CIFAR-10 binary records (label byte, red, green, blue planes) whose class sets the colour of a centre square, on noise. */

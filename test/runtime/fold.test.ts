@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAs } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { UserError } from '../../src/runtime/errors.js';
-import { foldForInference, planFolding } from '../../src/runtime/fold.js';
-import { loadModel, saveModel } from '../../src/runtime/io/model_files.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { UserError } from '../../src/errors/index.js';
+import { foldForInference, planFolding } from '../../src/targets/tfjs/fold.js';
+import { loadModel, saveModel } from '../../src/targets/tfjs/io/model_files.js';
 import { compileArchitecture, compileYaml, tinyArch } from './helpers/compile.js';
 import { randomiseBatchNorms, relativeDiff, values } from './helpers/model_io.js';
 

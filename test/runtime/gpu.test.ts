@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { logitsCrossEntropy } from '../../src/runtime/train/optimizer.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { logitsCrossEntropy } from '../../src/targets/tfjs/train/optimizer.js';
 import { compileArchitecture } from './helpers/compile.js';
 
 /** Whether @tensorflow/tfjs-node-gpu can be imported here, and if not, why. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
-import { installedFastKernels, installFastKernels, uninstallFastKernels } from '../../src/runtime/kernels/install.js';
+import { installedFastKernels, installFastKernels, uninstallFastKernels } from '../../src/targets/tfjs/kernels/install.js';
 
 // A file of its own: the wasm backend must not exist before the install below.
 describe('installing and removing the composed kernels', () => {

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { UserError } from '../../src/runtime/errors.js';
-import { writeFileAtomic } from '../../src/runtime/io/atomic.js';
-import { registerFileRouters } from '../../src/runtime/io/file_io.js';
-import { loadModel, saveModel } from '../../src/runtime/io/model_files.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { UserError } from '../../src/errors/index.js';
+import { writeFileAtomic } from '../../src/io/atomic.js';
+import { registerFileRouters } from '../../src/targets/tfjs/io/file_io.js';
+import { loadModel, saveModel } from '../../src/targets/tfjs/io/model_files.js';
 import { compileYaml, tinyArch } from './helpers/compile.js';
 import { values } from './helpers/model_io.js';
 

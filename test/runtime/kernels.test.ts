@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFastGradients, installFastKernels, uninstallFastGradients, uninstallFastKernels } from '../../src/runtime/kernels/install.js';
-import { setPatchBudget } from '../../src/runtime/kernels/conv2d_backprop_filter.js';
-import { setBackpropInputMethod } from '../../src/runtime/kernels/conv2d_backprop_input.js';
-import { setKernelTrace } from '../../src/runtime/kernels/scope.js';
+import { installFastGradients, installFastKernels, uninstallFastGradients, uninstallFastKernels } from '../../src/targets/tfjs/kernels/install.js';
+import { setPatchBudget } from '../../src/targets/tfjs/kernels/conv2d_backprop_filter.js';
+import { setBackpropInputMethod } from '../../src/targets/tfjs/kernels/conv2d_backprop_input.js';
+import { setKernelTrace } from '../../src/targets/tfjs/kernels/scope.js';
 import { maxAbsDiff, refBackpropFilter, refBackpropInput, type RefConv } from './helpers/reference_conv.js';
 import { values } from './helpers/model_io.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { ChannelPad, GroupedConv2D, NegInfPadding2D, Subsample } from '../../src/runtime/layers/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { ChannelPad, GroupedConv2D, NegInfPadding2D, Subsample } from '../../src/targets/tfjs/layers/index.js';
 import { maxAbsDiff } from './helpers/reference_conv.js';
 import { values } from './helpers/model_io.js';
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/runtime/build.js';
-import { installFastKernels, uninstallFastGradients, uninstallFastKernels } from '../../src/runtime/kernels/install.js';
-import { logitsCrossEntropy } from '../../src/runtime/train/optimizer.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { installFastKernels, uninstallFastGradients, uninstallFastKernels } from '../../src/targets/tfjs/kernels/install.js';
+import { logitsCrossEntropy } from '../../src/targets/tfjs/train/optimizer.js';
 import { compileArchitecture } from './helpers/compile.js';
 import { maxRelDiff, values } from './helpers/model_io.js';
 

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadMnist, type TrainTestSplit } from '../../src/runtime/data/index.js';
-import { UserError } from '../../src/runtime/errors.js';
-import { loadModel } from '../../src/runtime/io/model_files.js';
-import { train, type TrainOptions } from '../../src/runtime/train/train.js';
+import { loadMnist, type TrainTestSplit } from '../../src/data/index.js';
+import { UserError } from '../../src/errors/index.js';
+import { loadModel } from '../../src/targets/tfjs/io/model_files.js';
+import { train, type TrainOptions } from '../../src/targets/tfjs/train/train.js';
 
 const ARCH = 'architectures/mnist_resnet.yaml';
 const mnist: TrainTestSplit = loadMnist();

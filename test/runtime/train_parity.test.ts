@@ -9,10 +9,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { random } from '../../src/runtime/data/random.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { RecipeOptimizer, smoothedCrossEntropy, type OptimizerOptions } from '../../src/runtime/train/optimizer.js';
-import { lrAt, setLearningRate, type ScheduleOptions } from '../../src/runtime/train/schedule.js';
+import { random } from '../../src/random/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { RecipeOptimizer, smoothedCrossEntropy, type OptimizerOptions } from '../../src/targets/tfjs/train/optimizer.js';
+import { lrAt, setLearningRate, type ScheduleOptions } from '../../src/targets/tfjs/train/schedule.js';
 import { announceSkip, findPython } from '../parity/fixtures.js';
 
 const found = findPython();

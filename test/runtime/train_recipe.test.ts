@@ -3,15 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR10_MEAN, CIFAR10_STD, random, type ImageSet, type TrainTestSplit } from '../../src/runtime/data/index.js';
-import { selectBackend } from '../../src/runtime/backend.js';
-import { UserError } from '../../src/runtime/errors.js';
-import { loadModel } from '../../src/runtime/io/model_files.js';
-import { WeightEma } from '../../src/runtime/train/ema.js';
-import { evaluate, formatConfusion } from '../../src/runtime/train/evaluate.js';
-import { RecipeOptimizer } from '../../src/runtime/train/optimizer.js';
-import { lrAt, type ScheduleOptions } from '../../src/runtime/train/schedule.js';
-import { resolveSettings, train, type TrainOptions } from '../../src/runtime/train/train.js';
+import { CIFAR10_MEAN, CIFAR10_STD, random, type ImageSet, type TrainTestSplit } from '../../src/data/index.js';
+import { selectBackend } from '../../src/targets/tfjs/backend.js';
+import { UserError } from '../../src/errors/index.js';
+import { loadModel } from '../../src/targets/tfjs/io/model_files.js';
+import { WeightEma } from '../../src/targets/tfjs/train/ema.js';
+import { evaluate, formatConfusion } from '../../src/targets/tfjs/train/evaluate.js';
+import { RecipeOptimizer } from '../../src/targets/tfjs/train/optimizer.js';
+import { lrAt, type ScheduleOptions } from '../../src/targets/tfjs/train/schedule.js';
+import { resolveSettings, train, type TrainOptions } from '../../src/targets/tfjs/train/train.js';
 import { runCli } from '../helpers/cli.js';
 
 /** CIFAR-shaped images whose class sets the colour of a square, on noise: learnable in a few steps. */

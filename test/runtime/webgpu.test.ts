@@ -11,10 +11,10 @@ import {
   webGpuErrors,
   webGpuKernelFixes,
   type WebGpuAdapter,
-} from '../../src/runtime/backends/webgpu.js';
-import { describeBackend, selectBackend } from '../../src/runtime/backend.js';
-import { buildModel } from '../../src/runtime/build.js';
-import { installFastKernels } from '../../src/runtime/kernels/install.js';
+} from '../../src/targets/tfjs/backends/webgpu.js';
+import { describeBackend, selectBackend } from '../../src/targets/tfjs/backend.js';
+import { buildModel } from '../../src/targets/tfjs/build.js';
+import { installFastKernels } from '../../src/targets/tfjs/kernels/install.js';
 
 /**
  * The emitted model on TF.js's WebGPU backend (Dawn, `webgpu` npm package) against `cpu`.

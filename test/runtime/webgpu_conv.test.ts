@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maxRelDiff } from './helpers/model_io.js';
-import { registerWebGpu, shutdownWebGpu, webGpuErrors, webGpuKernelFixes } from '../../src/runtime/backends/webgpu.js';
-import { installedWebGpuDirectConv, installWebGpuDirectConv, uninstallWebGpuDirectConv, WEBGPU_DIRECT_CONV_KERNELS } from '../../src/runtime/backends/webgpu_conv.js';
+import { registerWebGpu, shutdownWebGpu, webGpuErrors, webGpuKernelFixes } from '../../src/targets/tfjs/backends/webgpu.js';
+import { installedWebGpuDirectConv, installWebGpuDirectConv, uninstallWebGpuDirectConv, WEBGPU_DIRECT_CONV_KERNELS } from '../../src/targets/tfjs/backends/webgpu_conv.js';
 
 /**
  * skipgraph's register-blocked convolution shaders for WebGPU (installed on software adapters)

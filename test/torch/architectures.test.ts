@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/index.js';
-import { emitTorch } from '../../src/torch/index.js';
+import { selectBackend } from '../../src/targets/tfjs/index.js';
+import { emitTorch } from '../../src/targets/torch/index.js';
 import { writeFileSync } from 'node:fs';
 import { checkCase, ROOT, runHarness, tfjsCase, torchPython, type Case, type HarnessResult } from './helpers.js';
 

@@ -65,8 +65,8 @@ describe('skipgraph export --target torch', () => {
       }
     };
     visit(join(ROOT, 'src/cli/commands/export_torch.ts'));
-    visit(join(ROOT, 'src/torch/index.ts'));
-    expect([...seen].some((f) => f.endsWith('src/torch/emit.ts'))).toBe(true);
-    expect([...seen].some((f) => f.includes('/src/runtime/'))).toBe(false);
+    visit(join(ROOT, 'src/targets/torch/index.ts'));
+    expect([...seen].some((f) => f.endsWith('src/targets/torch/emit.ts'))).toBe(true);
+    expect([...seen].some((f) => f.includes('/src/targets/tfjs/'))).toBe(false);
   });
 });

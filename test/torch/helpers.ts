@@ -12,9 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { CompiledGraph } from '../../src/compiler/index.js';
-import { buildModel } from '../../src/runtime/index.js';
-import { stateDictBytes } from '../../src/runtime/weights/index.js';
-import { emitTorch } from '../../src/torch/index.js';
+import { buildModel } from '../../src/targets/tfjs/index.js';
+import { stateDictBytes } from '../../src/targets/tfjs/weights/index.js';
+import { emitTorch } from '../../src/targets/torch/index.js';
 import { findPython } from '../parity/fixtures.js';
 import { randomiseBatchNorms, values } from '../runtime/helpers/model_io.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/runtime/index.js';
+import { selectBackend } from '../../src/targets/tfjs/index.js';
 import { archArb, SEED, toYaml } from '../property/arch.js';
 import { checkCase, runHarness, tfjsCase, torchPython, type Case, type HarnessResult } from './helpers.js';
 

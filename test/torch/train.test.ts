@@ -1,8 +1,8 @@
 /**
- * The PyTorch trainer (python/skipgraph_train.py) through src/torch/train.ts: DDP is real (two
+ * The PyTorch trainer (python/skipgraph_train.py) through src/targets/torch/train.ts: DDP is real (two
  * gloo processes agree with one process that accumulates the same micro-batches), --resume
  * continues from the saved epoch, and a missing Python or torch is one message. A tiny
- * architecture (a stem and one basic block on 8x8x1) emitted by src/torch/emit.ts, a tiny data
+ * architecture (a stem and one basic block on 8x8x1) emitted by src/targets/torch/emit.ts, a tiny data
  * file, a few steps, one thread a process. Without a Python that imports torch the suite skips, in one line.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
-import { writeDataFile, type ImageArrays } from '../../src/torch/data_file.js';
-import { emitTorch } from '../../src/torch/emit.js';
-import { findPython, runTorchTraining, TorchError, type PythonInfo, type TorchTrainOptions } from '../../src/torch/train.js';
+import { writeDataFile, type ImageArrays } from '../../src/targets/torch/data_file.js';
+import { emitTorch } from '../../src/targets/torch/emit.js';
+import { findPython, runTorchTraining, TorchError, type PythonInfo, type TorchTrainOptions } from '../../src/targets/torch/train.js';
 
 let python: PythonInfo | undefined;
 try {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/index.js';
-import { findPython } from '../../src/torch/train.js';
+import { findPython } from '../../src/targets/torch/train.js';
 import { runCli } from '../helpers/cli.js';
 
 let torch: string | undefined;

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { findPython, TRAIN_SCRIPT } from '../../src/torch/train.js';
+import { findPython, TRAIN_SCRIPT } from '../../src/targets/torch/train.js';
 import { runCli } from '../helpers/cli.js';
 
 let python: string | undefined;

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { compileSource } from '../../src/compiler/index.js';
-import { buildModel, selectBackend } from '../../src/runtime/index.js';
-import { loadModel, saveModel } from '../../src/runtime/io/model_files.js';
-import { loadStateDict } from '../../src/runtime/weights/index.js';
+import { buildModel, selectBackend } from '../../src/targets/tfjs/index.js';
+import { loadModel, saveModel } from '../../src/targets/tfjs/io/model_files.js';
+import { loadStateDict } from '../../src/targets/tfjs/weights/index.js';
 import { values } from '../runtime/helpers/model_io.js';
 import { relDiff, runHarness, toNchw, torchPython } from './helpers.js';
 

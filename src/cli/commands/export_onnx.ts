@@ -1,14 +1,14 @@
 /**
  * `skipgraph export FILE --target onnx`: the compiled graph as an ONNX model, with weights from a
  * saved TF.js model (--model DIR), a PyTorch state_dict (--weights FILE.safetensors) or a fresh
- * torchvision-style initialisation (--seed N, the default with seed 0). The exporter (src/onnx)
+ * torchvision-style initialisation (--seed N, the default with seed 0). The exporter (src/targets/onnx)
  * takes a name -> Float32Array map in PyTorch's names and layouts; this file gets that map from
  * the chosen source. TF.js is loaded only for --model.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CompiledGraph } from '../../compiler/types.js';
-import type { WeightMap } from '../../onnx/index.js';
+import type { WeightMap } from '../../targets/onnx/index.js';
 import { EXIT, InputError, UsageError, type Io } from '../io.js';
 import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
 
@@ -26,7 +26,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Weights from a safetensors state_dict; 'module.' prefixes (DataParallel) are dropped. */
 async function fromSafetensors(path: string, graph: CompiledGraph, flags: OnnxExportFlags): Promise<WeightMap> {
-  const [{ openSafetensors }, { ValueCheck }] = await Promise.all([import('../../runtime/weights/safetensors.js'), import('../../runtime/weights/finite.js')]);
+  const [{ openSafetensors }, { ValueCheck }] = await Promise.all([import('../../formats/safetensors.js'), import('../../formats/finite.js')]);
   return userInput(() => {
     const src = openSafetensors(path);
     try {
@@ -58,9 +58,9 @@ async function fromSafetensors(path: string, graph: CompiledGraph, flags: OnnxEx
 /** Weights of a saved skipgraph TF.js model, read back as a state_dict (PyTorch names and layouts). */
 async function fromSavedModel(dir: string, graph: CompiledGraph, flags: OnnxExportFlags): Promise<WeightMap> {
   const [{ selectBackend }, { inspectSavedModel, modelFromSaved }, { readStateDict }, { requireLayers }] = await Promise.all([
-    import('../../runtime/backend.js'),
-    import('../../runtime/weights/saved.js'),
-    import('../../runtime/weights/load.js'),
+    import('../../targets/tfjs/backend.js'),
+    import('../../targets/tfjs/weights/saved.js'),
+    import('../../targets/tfjs/weights/load.js'),
     import('./saved_model.js'),
   ]);
   await selectBackend({ force: 'cpu', forceSource: 'export --model' }); // reads weights only
@@ -89,7 +89,7 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
   if (sources > 1) throw new UsageError('give at most one of --model, --weights and --seed');
   if (flags.out === undefined) throw new UsageError('--target onnx needs --out model.onnx');
   checkOut(flags.out);
-  const onnx = await import('../../onnx/index.js');
+  const onnx = await import('../../targets/onnx/index.js');
   let weights: WeightMap;
   let source: string;
   if (flags.model !== undefined) {
@@ -109,7 +109,7 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
     if (e instanceof onnx.WeightsMismatchError || e instanceof onnx.OnnxExportError) throw new InputError(e.message);
     throw e;
   }
-  const { writeFileAtomic } = await import('../../runtime/io/atomic.js');
+  const { writeFileAtomic } = await import('../../io/atomic.js');
   await userInputAsync(async () => writeFileAtomic(flags.out!, result.bytes));
   const [h, w, c] = [graph.input.height, graph.input.width, graph.input.channels];
   const outShape = graph.nodes.find((n) => n.id === graph.output)!.shape;

@@ -34,7 +34,7 @@ function checkOut(out: string, force?: boolean): string {
 
 /** Writes (or, without --out, prints) the module; returns the exit code. */
 export async function exportTorchCommand(graph: CompiledGraph, file: string, flags: ExportTorchFlags, io: Io, version: string): Promise<number> {
-  const { emitTorch, TorchEmitError } = await import('../../torch/index.js');
+  const { emitTorch, TorchEmitError } = await import('../../targets/torch/index.js');
   let text: string;
   try {
     text = emitTorch(graph, { source: file, version });

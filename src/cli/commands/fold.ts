@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CompiledGraph } from '../../compiler/types.js';
-import type { FoldResult } from '../../runtime/fold.js';
+import type { FoldResult } from '../../targets/tfjs/fold.js';
 import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
-import { checkOutDir } from '../../runtime/io/out_dir.js';
+import { checkOutDir } from '../../io/out_dir.js';
 import { readingSavedModel, requireLayers, userInput, userInputAsync } from './saved_model.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
@@ -51,10 +51,10 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     if (!r.graph) return setExit(EXIT.input);
     userInput(() => checkOutDir(flags.out, { inputs: [flags.model], force: flags.force }));
     const [{ selectBackend }, { saveModelFolder }, { foldForInference, planFolding }, { inspectSavedModel, modelFromSaved }] = await Promise.all([
-      import('../../runtime/backend.js'),
-      import('../../runtime/io/model_files.js'),
-      import('../../runtime/fold.js'),
-      import('../../runtime/weights/saved.js'),
+      import('../../targets/tfjs/backend.js'),
+      import('../../targets/tfjs/io/model_files.js'),
+      import('../../targets/tfjs/fold.js'),
+      import('../../targets/tfjs/weights/saved.js'),
     ]);
     await selectBackend({ force: flags.backend, forceSource: '--backend' });
     const graph = r.graph;

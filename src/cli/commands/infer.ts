@@ -54,7 +54,7 @@ function randomBatch(dims: number[], seed: number): Batch {
 }
 
 async function readInput(path: string, chw: number[] | undefined): Promise<Batch> {
-  const { openSafetensors } = await import('../../runtime/weights/safetensors.js');
+  const { openSafetensors } = await import('../../formats/safetensors.js');
   return userInput(() => {
     const src = openSafetensors(path);
     try {
@@ -86,7 +86,7 @@ function printOutputs(io: Io, y: Float32Array, dims: readonly number[], top: num
 }
 
 async function write(path: string, y: Float32Array, dims: readonly number[]): Promise<void> {
-  const { writeSafetensors } = await import('../../runtime/weights/safetensors.js');
+  const { writeSafetensors } = await import('../../formats/safetensors.js');
   userInput(() => writeSafetensors(path, { output: { shape: [...dims], data: y } }));
 }
 
@@ -134,9 +134,9 @@ function report(io: Io, times: number[], batch: number): void {
 async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> {
   const [tf, { selectBackend, describeBackend }, { loadModel }] = await Promise.all([
     import('@tensorflow/tfjs'),
-    import('../../runtime/backend.js'),
-    import('../../runtime/io/model_files.js'),
-    import('../../runtime/index.js'), // registers skipgraph's layers for loading
+    import('../../targets/tfjs/backend.js'),
+    import('../../targets/tfjs/io/model_files.js'),
+    import('../../targets/tfjs/index.js'), // registers skipgraph's layers for loading
   ]);
   const backend = await userInputAsync(() => selectBackend({ force: flags.backend, forceSource: '--backend' }));
   const model = await readingSavedModel(dir, () => loadModel(dir));

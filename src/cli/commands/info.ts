@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { describeBackend, selectBackend } from '../../runtime/backend.js';
-import { UserError } from '../../runtime/errors.js';
+import { describeBackend, selectBackend } from '../../targets/tfjs/backend.js';
+import { UserError } from '../../errors/index.js';
 import { EXIT, InputError, processIo, type Io } from '../io.js';
 
 /** `info`: versions and the TF.js backend skipgraph would train on, with why the better ones are absent. */

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READ_LIMITS } from '../../parser/index.js';
-import { writeFileAtomic } from '../../runtime/io/atomic.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 import { EXIT, InputError, parsePositiveInt, UsageError, type Io } from '../io.js';
 
 /** The same policy as the page's meta tag, sent as a header so the workers get it too. */

@@ -1,6 +1,6 @@
 import type { CompiledGraph } from '../../compiler/types.js';
-import { UserError } from '../../runtime/errors.js';
-import { fileSystemMessage } from '../../runtime/io/out_dir.js';
+import { UserError } from '../../errors/index.js';
+import { fileSystemMessage } from '../../io/out_dir.js';
 import { InputError } from '../io.js';
 
 /** Refuses a saved model that lacks a layer of the compiled graph (a model of another architecture). */

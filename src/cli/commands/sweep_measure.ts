@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SweepRow } from '../../compiler/index.js';
-import { selectBackend } from '../../runtime/backend.js';
-import { buildModel } from '../../runtime/build.js';
-import { UserError } from '../../runtime/errors.js';
+import { selectBackend } from '../../targets/tfjs/backend.js';
+import { buildModel } from '../../targets/tfjs/build.js';
+import { UserError } from '../../errors/index.js';
 import { InputError, type Io } from '../io.js';
 
 /**

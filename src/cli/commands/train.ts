@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { UserError } from '../../runtime/errors.js';
-import { progressBar } from '../../runtime/train/progress.js';
+import { UserError } from '../../errors/index.js';
+import { progressBar } from '../../targets/tfjs/train/progress.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
 /** The flags of `train`, both engines (train_torch.ts refuses the TF.js-only ones). */
@@ -111,8 +111,8 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
       if (flags.engine === 'torch') return setExit(await (await import('./train_torch.js')).trainTorch(file, flags, io)); // no TF.js
       if (flags.engine !== 'tfjs') throw new UsageError(`--engine must be tfjs or torch, not "${flags.engine}"`);
       for (const f of ['device', 'nproc', 'syncBn', 'prepare'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f.replace('B', '-b')} needs --engine torch`);
-      const { train } = await import('../../runtime/train/train.js');
-      const { claimRunFolder } = await import('../../runtime/train/checkpoint.js');
+      const { train } = await import('../../targets/tfjs/train/train.js');
+      const { claimRunFolder } = await import('../../targets/tfjs/train/checkpoint.js');
       const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
       // First Ctrl-C: finish the epoch and its checkpoint, then stop (--resume continues). Second: quit.
       const stop = new AbortController();

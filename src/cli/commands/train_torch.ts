@@ -1,5 +1,5 @@
 /**
- * `skipgraph train FILE --engine torch`: compile, emit the PyTorch module (src/torch/emit.ts) to
+ * `skipgraph train FILE --engine torch`: compile, emit the PyTorch module (src/targets/torch/emit.ts) to
  * OUT/model.py, write the same data the TF.js engine trains on to OUT/data.safetensors (once: a
  * resumed run reuses it), and run the shipped trainer (python/skipgraph_train.py) with one or N
  * processes. Loads no TensorFlow.js: only the compiler, the torch target and the TF.js-free data
@@ -9,15 +9,15 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compileFile } from '../../compiler/index.js';
 import { formatDiagnostics } from '../../parser/index.js';
-import { UserError } from '../../runtime/errors.js';
-import { loadCifar10Bin } from '../../runtime/data/cifar10.js';
-import { subset, type TrainTestSplit } from '../../runtime/data/dataset.js';
-import { loadMnist } from '../../runtime/data/mnist.js';
-import { checkOutDir, lockFolder, makeFolders } from '../../runtime/io/out_dir.js';
-import { progressBar } from '../../runtime/train/progress.js';
-import { writeDataFile } from '../../torch/data_file.js';
-import { emitTorch } from '../../torch/emit.js';
-import { findPython, runTorchTraining, TorchError, TRAIN_SCRIPT, trainerArgs } from '../../torch/train.js';
+import { UserError } from '../../errors/index.js';
+import { loadCifar10Bin } from '../../data/cifar10.js';
+import { subset, type TrainTestSplit } from '../../data/dataset.js';
+import { loadMnist } from '../../data/mnist.js';
+import { checkOutDir, lockFolder, makeFolders } from '../../io/out_dir.js';
+import { progressBar } from '../../targets/tfjs/train/progress.js';
+import { writeDataFile } from '../../targets/torch/data_file.js';
+import { emitTorch } from '../../targets/torch/emit.js';
+import { findPython, runTorchTraining, TorchError, TRAIN_SCRIPT, trainerArgs } from '../../targets/torch/train.js';
 import { EXIT, InputError, UsageError, type Io } from '../io.js';
 import type { TrainFlags } from './train.js';
 

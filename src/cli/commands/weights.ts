@@ -5,15 +5,15 @@
 import type { Command } from 'commander';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../../runtime/errors.js';
-import { openSafetensors, type TensorSource } from '../../runtime/weights/safetensors.js';
-import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../runtime/weights/state_dict.js';
+import { UserError } from '../../errors/index.js';
+import { openSafetensors, type TensorSource } from '../../formats/safetensors.js';
+import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../targets/tfjs/weights/state_dict.js';
 import { addCompileOptions, compileForCli } from './compile.js';
 import { describeFold } from './fold.js';
 import { readingSavedModel, requireLayers, userInput } from './saved_model.js';
-import { checkOutDir, fileSystemMessage } from '../../runtime/io/out_dir.js';
-import { ValueCheck } from '../../runtime/weights/finite.js';
-import type { ParamSlot } from '../../runtime/weights/state_dict.js';
+import { checkOutDir, fileSystemMessage } from '../../io/out_dir.js';
+import { ValueCheck } from '../../formats/finite.js';
+import type { ParamSlot } from '../../targets/tfjs/weights/state_dict.js';
 import { EXIT, InputError, type Io } from '../io.js';
 
 interface WeightsFlags {
@@ -120,12 +120,12 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     if (!p) return setExit(EXIT.input);
     try {
       const [{ selectBackend }, { buildModel }, { loadStateDict }, { saveModelFolder }, { MODEL_JSON, WEIGHTS_BIN }, { foldForInference }] = await Promise.all([
-        import('../../runtime/backend.js'),
-        import('../../runtime/build.js'),
-        import('../../runtime/weights/load.js'),
-        import('../../runtime/io/model_files.js'),
-        import('../../runtime/io/file_io.js'),
-        import('../../runtime/fold.js'),
+        import('../../targets/tfjs/backend.js'),
+        import('../../targets/tfjs/build.js'),
+        import('../../targets/tfjs/weights/load.js'),
+        import('../../targets/tfjs/io/model_files.js'),
+        import('../../targets/tfjs/io/file_io.js'),
+        import('../../targets/tfjs/fold.js'),
       ]);
       await selectBackend({ force: flags.backend, forceSource: '--backend' });
       const model = buildModel(p.graph, { probe: false });
@@ -168,10 +168,10 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     if (!r.graph) return setExit(EXIT.input);
     userInput(() => checkOutFile(flags.out!, flags.model, flags.force));
     const [{ stateDictBytes }, { inspectSavedModel, modelFromSaved }, { writeFileAtomic }, { selectBackend }] = await Promise.all([
-      import('../../runtime/weights/load.js'),
-      import('../../runtime/weights/saved.js'),
-      import('../../runtime/io/atomic.js'),
-      import('../../runtime/backend.js'),
+      import('../../targets/tfjs/weights/load.js'),
+      import('../../targets/tfjs/weights/saved.js'),
+      import('../../io/atomic.js'),
+      import('../../targets/tfjs/backend.js'),
     ]);
     await selectBackend({ force: 'cpu', forceSource: 'weights export' }); // reads weights only: no need for more
     const graph = r.graph;

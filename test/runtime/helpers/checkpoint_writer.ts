@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileArchitecture } from './compile.js';
-import { buildModel, selectBackend, writeCheckpoint } from '../../../src/runtime/index.js';
+import { buildModel, selectBackend, writeCheckpoint } from '../../../src/targets/tfjs/index.js';
 
 const out = process.argv[2];
 await selectBackend({ force: 'cpu' });

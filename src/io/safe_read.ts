@@ -1,0 +1,146 @@
+/**
+ * Reading files that came from someone else (a model folder, a safetensors file) without trusting
+ * them: only regular files are read (a FIFO, a device such as /dev/zero or a folder is refused
+ * before a byte is read, and a FIFO never blocks the open), only up to a size fixed in advance,
+ * and a file named by another file must resolve, symlinks followed, to a place inside its folder.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { UserError } from '../errors/index.js';
+
+/** O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer. */
+export const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** A path or name from a file, quoted for a message with control characters escaped. */
+export const quote = (s: string): string => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}...` : s);
+
+/** The message of a file-system error: its code in words. */
+export function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return FS_REASONS[code ?? ''] ?? (code ? `${code}` : (err as Error).message);
+}
+
+export const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  EEXIST: 'it already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file system',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  ENXIO: 'no such device',
+  EBUSY: 'the file is busy',
+  EXDEV: 'it is on another file system',
+  ENOTEMPTY: 'the folder is not empty',
+  EIO: 'input/output error',
+};
+
+/**
+ * Opens `path` for reading and checks the opened file (not the name, which may change between
+ * a check and an open): a regular file, or a UserError naming `what`.
+ */
+export function openRegularFile(path: string, what = 'file'): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (e) {
+    throw new UserError(`cannot open ${what} ${path}: ${fsReason(e)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new UserError(`${what} ${path} is ${kind}, not a regular file`);
+    }
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** Reads exactly `buf.length` bytes at `position`; false at an early end of file. */
+export function readExactly(fd: number, buf: Uint8Array, position: number): boolean {
+  let done = 0;
+  while (done < buf.length) {
+    const got = readSync(fd, buf, done, Math.min(buf.length - done, 1 << 30), position + done);
+    if (got === 0) return false;
+    done += got;
+  }
+  return true;
+}
+
+/** Whether anything follows `position` (a file that grew, or one whose size stat did not tell). */
+function moreAfter(fd: number, position: number): boolean {
+  return readSync(fd, Buffer.alloc(1), 0, 1, position) > 0;
+}
+
+/**
+ * Reads a whole regular file of at most `maxBytes` (a file that says it is larger, or turns out
+ * to be, is refused without reading past the limit).
+ */
+export function readCappedFile(path: string, maxBytes: number, what = 'file'): Buffer {
+  const { fd, size } = openRegularFile(path, what);
+  try {
+    if (size > maxBytes) throw new UserError(`${what} ${path} is ${size} bytes, over the limit of ${maxBytes}`);
+    const buf = Buffer.alloc(size);
+    if (!readExactly(fd, buf, 0)) throw new UserError(`${what} ${path} ended before its ${size} bytes (it changed while being read)`);
+    if (moreAfter(fd, size)) throw new UserError(`${what} ${path} is larger than the ${size} bytes it reports (it changed while being read, or is not an ordinary file)`);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads a regular file that must hold exactly `bytes` bytes (the size another file declares for
+ * it); a file of any other size is refused, and nothing past `bytes` is read.
+ */
+export function readExactFile(path: string, bytes: number, what = 'file'): Buffer {
+  const { fd, size } = openRegularFile(path, what);
+  try {
+    if (size !== bytes) throw new UserError(`${what} ${path} is ${size} bytes, but ${bytes} are declared for it`);
+    const buf = Buffer.alloc(bytes);
+    if (!readExactly(fd, buf, 0) || moreAfter(fd, bytes)) throw new UserError(`${what} ${path} does not hold the ${bytes} bytes declared for it (it changed while being read, or is not an ordinary file)`);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The real path of `name` (from a file in `folder`) when it lies inside `folder` once every
+ * symlink is followed; a UserError otherwise. Absolute names, `..` out of the folder and
+ * symlinks that lead out are refused alike.
+ */
+export function insideFolder(folder: string, name: string, what: string): string {
+  if (name.length === 0 || name.includes('\0')) throw new UserError(`${what} names the path ${quote(name)}, which is not a file name`);
+  if (isAbsolute(name)) throw new UserError(`${what} names the absolute path ${quote(name)}: only files inside the model folder are read`);
+  let root: string;
+  try {
+    root = realpathSync(folder);
+  } catch (e) {
+    throw new UserError(`cannot read the folder ${folder}: ${fsReason(e)}`);
+  }
+  const lexical = relative(root, join(root, name));
+  if (lexical === '' || lexical === '..' || lexical.startsWith(`..${sep}`) || isAbsolute(lexical)) {
+    throw new UserError(`${what} names ${quote(name)}, which is outside the model folder ${folder}`);
+  }
+  let real: string;
+  try {
+    real = realpathSync(join(root, name));
+  } catch (e) {
+    throw new UserError(`${what} names ${quote(name)}, which cannot be read: ${fsReason(e)}`);
+  }
+  const rel = relative(root, real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new UserError(`${what} names ${quote(name)}, which links to a file outside the model folder ${folder}`);
+  }
+  return real;
+}

@@ -1,0 +1,285 @@
+/**
+ * A compiled graph plus its weights (PyTorch names and layouts) as an ONNX model: opset 17,
+ * IR version 8, NCHW with a dynamic batch dimension. Each compiled node becomes one ONNX node
+ * of the same name whose output tensor carries the node id; initializers carry the state_dict
+ * names; every node's doc_string says where in the YAML it comes from.
+ *
+ *   conv             Conv (explicit pads [top, left, bottom, right], group, dilations)
+ *   bn               BatchNormalization (inference), or folded into its conv (`fold`)
+ *   maxpool/avgpool  MaxPool / AveragePool with explicit pads: MaxPool's pads never win (they
+ *                    are -inf to ONNX); AveragePool counts padding as PyTorch's default does
+ *                    (count_include_pad=1), avgdown's ceil-mode pool does not (ceil_mode=1,
+ *                    count_include_pad=0)
+ *   zeropad          Pad;  subsample  Slice with steps;  channel_pad  Pad on the channel axis
+ *   global_avg_pool  GlobalAveragePool (+ Flatten without keepdims);  flatten  Flatten
+ *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is)
+ *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
+ *                    drop_path  Identity (stochastic depth acts in training only)
+ */
+import { nodeAs, unreachableOp } from '../../compiler/ops.js';
+import type { CompiledGraph, GraphNode, OpKind } from '../../compiler/types.js';
+import { foldConvBn, planBatchNormFolding } from './fold.js';
+import { checkWeights, type WeightMap } from './params.js';
+import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
+
+export const OPSET = 17;
+
+/** Every op of the compiled graph the exporter writes (the `default` of its switch throws for any other). */
+export const ONNX_OPS: readonly OpKind[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
+export const IR_VERSION = 8;
+/** The name of the dynamic batch dimension. */
+export const BATCH_DIM = 'batch';
+
+export interface ExportOptions {
+  /** Fold each batch norm that follows a conv into it. */
+  fold?: boolean;
+  /** Named in messages about the weights ("W.safetensors", "the model in DIR"). */
+  weightsSource?: string;
+  /** Written as producer_version. */
+  producerVersion?: string;
+}
+
+export interface ExportResult {
+  bytes: Uint8Array;
+  /** Batch norms folded into convs (0 without `fold`). */
+  folded: number;
+  nodes: number;
+  initializers: number;
+  /** Names of the graph's input and output tensors. */
+  input: string;
+  output: string;
+}
+
+/** Something the compiled graph holds that ONNX's operators cannot express exactly. */
+export class OnnxExportError extends Error {}
+
+const int = (name: string, i: number): Attribute => ({ name, type: AttributeType.INT, i });
+const ints = (name: string, v: readonly number[]): Attribute => ({ name, type: AttributeType.INTS, ints: [...v] });
+const float = (name: string, f: number): Attribute => ({ name, type: AttributeType.FLOAT, f });
+
+/** [top, bottom, left, right] -> ONNX's [x1_begin, x2_begin, x1_end, x2_end]. */
+const onnxPads = ([t, b, l, r]: readonly number[]) => [t, l, b, r];
+
+/** A compiled shape (channels-last, no batch) as ONNX dims (NCHW, batch first). */
+function nchwDims(shape: readonly number[]): (string | number)[] {
+  if (shape.length === 3) return [BATCH_DIM, shape[2], shape[0], shape[1]];
+  return [BATCH_DIM, ...shape];
+}
+
+function valueInfo(name: string, shape: readonly number[], doc?: string): ValueInfo {
+  const dim = nchwDims(shape).map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d }));
+  return { name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim } } }, ...(doc ? { doc_string: doc } : {}) };
+}
+
+function floatTensor(name: string, dims: number[], data: Float32Array): Tensor {
+  // Little-endian raw bytes, as ONNX stores them (Float32Array is little-endian on every platform Node supports).
+  return { name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+const int64Tensor = (name: string, data: number[]): Tensor => ({ name, dims: [data.length], data_type: DataType.INT64, int64_data: data });
+const scalar = (name: string, v: number): Tensor => ({ name, dims: [], data_type: DataType.FLOAT, raw_data: new Uint8Array(new Float32Array([v]).buffer) });
+
+/** Where the node comes from, for its doc_string: `architectures/resnet18.yaml:24:7 layer1.0 (main path)`. */
+export function docString(node: GraphNode): string {
+  const at = node.loc.line > 0 ? `${node.loc.file}:${node.loc.line}:${node.loc.col}` : node.loc.file;
+  const where = node.stage !== undefined ? ` ${node.stage}${node.block !== undefined ? `.${node.block}` : ''}${node.path ? ` (${node.path} path)` : ''}` : '';
+  const inserted = node.inserted ? `; inserted by the ${node.inserted.rule} shortcut rule: ${node.inserted.reason}` : '';
+  return `${at}${where}${inserted}`;
+}
+
+/** ONNX's pooling output size along one axis (opset 17's formula). */
+function onnxPoolOut(size: number, k: number, s: number, before: number, after: number, ceil: boolean): number {
+  const q = (size + before + after - k) / s;
+  return (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+}
+
+/**
+ * Encodes the model. Throws WeightsMismatchError (every missing, misshapen or unknown tensor
+ * listed) when `weights` does not fit the graph, OnnxExportError when a node cannot be
+ * expressed exactly.
+ */
+export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: ExportOptions = {}): ExportResult {
+  const w = checkWeights(graph, weights, options.weightsSource);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const folding = options.fold ? planBatchNormFolding(graph) : new Map<string, string>();
+  const foldedBns = new Set(folding.values());
+  /** The tensor holding a node's value (a folded batch norm's value is its conv's output). */
+  const alias = new Map<string, string>();
+  const value = (id: string) => alias.get(id) ?? id;
+  const nodes: Node[] = [];
+  const initializers: Tensor[] = [];
+  const valueInfos: ValueInfo[] = [];
+  const input = graph.nodes[0];
+  if (input.op !== 'input') throw new Error(`skipgraph: internal error: the graph's first node is ${input.op}`);
+
+  for (const node of graph.nodes.slice(1)) {
+    const doc = docString(node);
+    const x = node.inputs.map(value);
+    const inShape = byId.get(node.inputs[0])!.shape;
+    const add = (op_type: string, inputs: string[], attribute: Attribute[] = [], name = node.id, output = name) => {
+      nodes.push({ name, op_type, input: inputs, output: [output], attribute, doc_string: doc });
+      return output;
+    };
+    const param = (key: string, data: Float32Array, dims: number[]) => {
+      initializers.push(floatTensor(key, dims, data));
+      return key;
+    };
+    const spec = (key: string) => w.get(key)!;
+    if (foldedBns.has(node.id)) {
+      alias.set(node.id, value(node.inputs[0]));
+      continue;
+    }
+    switch (node.op) {
+      case 'conv': {
+        const a = node.attrs;
+        const inC = inShape[inShape.length - 1];
+        const dims = [a.filters, inC / a.groups, a.kernel[0], a.kernel[1]];
+        let weight = spec(`${node.id}.weight`);
+        let bias = a.bias ? spec(`${node.id}.bias`) : undefined;
+        const bn = folding.get(node.id);
+        if (bn !== undefined) {
+          const get = (r: string) => spec(`${bn}.${r}`);
+          ({ weight, bias } = foldConvBn(weight, bias, { weight: get('weight'), bias: get('bias'), running_mean: get('running_mean'), running_var: get('running_var') }, nodeAs(byId.get(bn), 'bn').attrs));
+        }
+        const inputs = [x[0], param(`${node.id}.weight`, weight, dims)];
+        if (bias !== undefined) inputs.push(param(`${node.id}.bias`, bias, [a.filters]));
+        add('Conv', inputs, [ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', onnxPads(a.padding)), ints('dilations', a.dilation), int('group', a.groups)]);
+        break;
+      }
+      case 'bn': {
+        const a = node.attrs;
+        const c = node.shape[node.shape.length - 1];
+        const p = (r: string) => param(`${node.id}.${r}`, spec(`${node.id}.${r}`), [c]);
+        // ONNX's momentum weighs the running value (PyTorch's weighs the batch): 1 - m. Only training reads it.
+        add('BatchNormalization', [x[0], p('weight'), p('bias'), p('running_mean'), p('running_var')], [float('epsilon', a.epsilon), float('momentum', 1 - a.momentum)]);
+        break;
+      }
+      case 'relu':
+        add('Relu', x);
+        break;
+      case 'sigmoid':
+        add('Sigmoid', x);
+        break;
+      case 'tanh':
+        add('Tanh', x);
+        break;
+      case 'relu6':
+        initializers.push(scalar(`${node.id}/min`, 0), scalar(`${node.id}/max`, 6));
+        add('Clip', [x[0], `${node.id}/min`, `${node.id}/max`]);
+        break;
+      case 'silu': {
+        const s = add('Sigmoid', x, [], `${node.id}/sigmoid`);
+        add('Mul', [x[0], s]);
+        break;
+      }
+      case 'maxpool':
+      case 'avgpool': {
+        const a = node.attrs;
+        const pads = [...a.padding];
+        let ceil = a.ceil;
+        if (ceil) {
+          const oh = onnxPoolOut(inShape[0], a.kernel[0], a.stride[0], pads[0], pads[1], true);
+          const ow = onnxPoolOut(inShape[1], a.kernel[1], a.stride[1], pads[2], pads[3], true);
+          if (oh !== node.shape[0] || ow !== node.shape[1]) {
+            // ONNX's ceil mode keeps a last window that starts past the data, PyTorch's drops it:
+            // floor mode with the end padding PyTorch's windows reach instead (never counted:
+            // count_include_pad=0 for avg, -inf for max).
+            pads[1] = Math.max(0, (node.shape[0] - 1) * a.stride[0] + a.kernel[0] - inShape[0] - pads[0]);
+            pads[3] = Math.max(0, (node.shape[1] - 1) * a.stride[1] + a.kernel[1] - inShape[1] - pads[2]);
+            ceil = false;
+          }
+        }
+        const oh = onnxPoolOut(inShape[0], a.kernel[0], a.stride[0], pads[0], pads[1], ceil);
+        const ow = onnxPoolOut(inShape[1], a.kernel[1], a.stride[1], pads[2], pads[3], ceil);
+        if (oh !== node.shape[0] || ow !== node.shape[1]) {
+          throw new Error(`skipgraph: internal error: ${node.op} '${node.id}' is ${node.shape[0]}x${node.shape[1]} in the compiled graph but ${oh}x${ow} in ONNX`);
+        }
+        const attrs = [ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', onnxPads(pads)), int('ceil_mode', ceil ? 1 : 0)];
+        if (node.op === 'avgpool') attrs.push(int('count_include_pad', a.ceil ? 0 : 1));
+        add(node.op === 'maxpool' ? 'MaxPool' : 'AveragePool', x, attrs);
+        break;
+      }
+      case 'zeropad': {
+        const [t, b, l, r] = node.attrs.padding;
+        initializers.push(int64Tensor(`${node.id}/pads`, [0, 0, t, l, 0, 0, b, r]));
+        add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
+        break;
+      }
+      case 'channel_pad': {
+        const { before, after } = node.attrs;
+        initializers.push(int64Tensor(`${node.id}/pads`, [0, before, 0, 0, 0, after, 0, 0]));
+        add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
+        break;
+      }
+      case 'subsample': {
+        const [sh, sw] = node.attrs.stride;
+        const k = node.id;
+        initializers.push(int64Tensor(`${k}/starts`, [0, 0]), int64Tensor(`${k}/ends`, [inShape[0], inShape[1]]), int64Tensor(`${k}/axes`, [2, 3]), int64Tensor(`${k}/steps`, [sh, sw]));
+        add('Slice', [x[0], `${k}/starts`, `${k}/ends`, `${k}/axes`, `${k}/steps`]);
+        break;
+      }
+      case 'global_avg_pool':
+        if (node.attrs.keepdims === true) add('GlobalAveragePool', x);
+        else add('Flatten', [add('GlobalAveragePool', x, [], `${node.id}/pool`)], [int('axis', 1)]);
+        break;
+      case 'flatten':
+        add('Flatten', x, [int('axis', 1)]);
+        break;
+      case 'drop_path':
+        // Stochastic depth is the identity at inference (the only mode ONNX export serves).
+        add('Identity', x);
+        break;
+      case 'dropout':
+        initializers.push(scalar(`${node.id}/ratio`, node.attrs.rate));
+        add('Dropout', [x[0], `${node.id}/ratio`]);
+        break;
+      case 'dense': {
+        const units = node.attrs.units;
+        const inN = inShape.reduce((p, q) => p * q, 1);
+        const a = inShape.length === 1 ? x[0] : add('Flatten', x, [int('axis', 1)], `${node.id}/flatten`);
+        const inputs = [a, param(`${node.id}.weight`, spec(`${node.id}.weight`), [units, inN])];
+        if (node.attrs.bias !== false) inputs.push(param(`${node.id}.bias`, spec(`${node.id}.bias`), [units]));
+        add('Gemm', inputs, [int('transB', 1)]);
+        break;
+      }
+      case 'add':
+        add('Add', x);
+        break;
+      case 'mul':
+        add('Mul', x);
+        break;
+      case 'input':
+        // Only nodes[0] is the input (checked above); the graph's input value is declared below.
+        throw new OnnxExportError(`${docString(node)}: a second input node ('${node.id}')`);
+      default:
+        return unreachableOp(node, 'ONNX');
+    }
+    if (node.id !== graph.output) valueInfos.push(valueInfo(node.id, node.shape));
+  }
+
+  const outNode = byId.get(graph.output)!;
+  const outName = value(graph.output);
+  const model: Model = {
+    ir_version: IR_VERSION,
+    opset_import: [{ domain: '', version: OPSET }],
+    producer_name: 'skipgraph',
+    producer_version: options.producerVersion ?? '',
+    doc_string: `${graph.name}, compiled from ${graph.file} by skipgraph${options.fold ? '; batch norms folded into their convs' : ''}`,
+    metadata_props: [
+      { key: 'architecture', value: graph.name },
+      { key: 'source', value: graph.file },
+      { key: 'layout', value: 'NCHW' },
+      { key: 'folded', value: String(options.fold === true) },
+    ],
+    graph: {
+      name: graph.name,
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo(input.id, input.shape, docString(input))],
+      output: [valueInfo(outName, outNode.shape)],
+      // A folded batch norm's value is its conv's output: the alias keeps one entry per tensor.
+      value_info: valueInfos.filter((v) => v.name !== outName && !foldedBns.has(v.name)),
+      doc_string: `skipgraph ${graph.name}: input ${input.id} [${BATCH_DIM}, ${input.shape[2]}, ${input.shape[0]}, ${input.shape[1]}] (NCHW), output ${outName} [${BATCH_DIM}, ${outNode.shape.join(', ')}]`,
+    },
+  };
+  return { bytes: encodeModel(model), folded: folding.size, nodes: nodes.length, initializers: initializers.length, input: input.id, output: outName };
+}
