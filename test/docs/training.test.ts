@@ -53,7 +53,7 @@ describe('docs/training.md', () => {
 
   it('documents every training export of skipgraph/runtime', () => {
     const index = readFileSync(join(ROOT, 'src/targets/tfjs/index.ts'), 'utf8');
-    const names = [...index.matchAll(/export \{([^}]*)\} from '\.\/(data\/index|train\/[a-z]+)\.js';/g)].flatMap((m) =>
+    const names = [...index.matchAll(/export \{([^}]*)\} from '(?:\.\/|\.\.\/\.\.\/)(data\/index|data\/loader|train\/[a-z]+)\.js';/g)].flatMap((m) =>
       m[1].split(',').map((n) => n.trim().replace(/^type /, '')).filter((n) => n !== ''),
     );
     expect(names.length).toBeGreaterThan(60);
