@@ -7,7 +7,7 @@
  *
  *   node --import tsx scripts/gen-onnx-proto.ts
  *
- * test/onnx/proto.test.ts fails while the committed file differs from what this writes.
+ * test/targets/onnx/proto.test.ts fails while the committed file differs from what this writes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

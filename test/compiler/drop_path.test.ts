@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFile, compileSource } from '../../src/compiler/index.js';
 import { arch } from '../helpers/yaml.js';
 
-/** Stochastic depth (timm's drop_path_rate): where the nodes go and their rates (test/runtime/drop_path.test.ts: what they compute). */
+/** Stochastic depth (timm's drop_path_rate): where the nodes go and their rates (test/targets/tfjs/drop_path.test.ts: what they compute). */
 describe('stochastic depth (drop_path)', () => {
   it("timm's linear schedule: block j of n gets drop_path_rate * j / (n - 1), on its main path before the add", () => {
     const g = compileFile('architectures/resnet18.yaml', { sets: ['drop_path_rate=0.2'] }).graph!;

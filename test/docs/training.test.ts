@@ -1,6 +1,6 @@
 /**
  * docs/training.md is kept true: its script is examples/train.ts verbatim (which
- * test/runtime/example.test.ts runs), its short snippets run and print what their comments say,
+ * test/targets/tfjs/example.test.ts runs), its short snippets run and print what their comments say,
  * and it names every training export of skipgraph/runtime and every option of train().
  */
 import { spawnSync } from 'node:child_process';

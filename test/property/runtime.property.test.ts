@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
 import { buildModel, foldForInference, selectBackend } from '../../src/targets/tfjs/index.js';
-import { randomiseBatchNorms } from '../runtime/helpers/model_io.js';
+import { randomiseBatchNorms } from '../targets/tfjs/helpers/model_io.js';
 import { archArb, runs, SEED, toYaml } from './arch.js';
 
 const RUNS = runs(12);
