@@ -54,9 +54,9 @@ describe('limits through the API', () => {
 
   it('maxNodes also bounds user blocks that nest `use` (sized before expanding)', () => {
     const text = readFileSync(join(repoRoot, 'test/corpus/bad/limit-use-bomb.yaml'), 'utf8');
-    const t0 = performance.now();
+    // 16^6 layers if it expanded them: the refusal must come from sizing, which the message shows
+    // (no wall-clock assertion: the test's timeout is the backstop on a busy machine).
     const r = compileSource(text);
-    expect(performance.now() - t0).toBeLessThan(5_000); // 16^6 layers if it expanded them
     expect(limitErrors(r)[0].message).toMatch(/The block "l0" expands to 16,777,216 layers .* over the limit of 400,000 nodes/);
     expect(limitErrors(r)[0].hint).toMatch(/--max-nodes/);
   });
