@@ -83,9 +83,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     seen += batch.shape[0];
   }
   const seconds = (performance.now() - t0) / 1000;
-  const raw = evaluate(model, test);
+  const raw = await evaluate(model, test);
   ema.copyTo(emaModel);
-  const averaged = evaluate(emaModel, test);
+  const averaged = await evaluate(emaModel, test);
   console.log(
     `epoch ${epoch + 1}/${epochs}: loss ${(lossSum / seen).toFixed(4)}, held-out top-1 ${(100 * raw.top1).toFixed(2)}% ` +
       `top-5 ${(100 * raw.top5).toFixed(2)}%, EMA top-1 ${(100 * averaged.top1).toFixed(2)}%, ${(seen / seconds).toFixed(0)} img/s`,
@@ -93,7 +93,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
 }
 
 // 6. The confusion matrix of the held-out images, and both models saved (model.json + weights.bin).
-console.log(formatConfusion(evaluate(model, test)).join('\n'));
+console.log(formatConfusion(await evaluate(model, test)).join('\n'));
 await saveModel(model, values.out);
 await saveModel(emaModel, join(values.out, 'ema'));
 console.log(`saved ${join(values.out, 'model.json')} and ${join(values.out, 'ema', 'model.json')}`);

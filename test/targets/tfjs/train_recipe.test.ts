@@ -95,7 +95,7 @@ describe('optimizer, EMA and evaluation', () => {
     [ema, warm].forEach((e) => e.dispose());
   });
 
-  it('top-1, top-5, per-class accuracy and the confusion matrix, on wasm (no tf.math.confusionMatrix)', () => {
+  it('top-1, top-5, per-class accuracy and the confusion matrix, on wasm (no tf.math.confusionMatrix)', async () => {
     // logits = one-hot(pixel value) from a fixed dense layer: the prediction is the image's single value
     const K = 6;
     const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [1, 1, 1] }), tf.layers.dense({ units: K, useBias: true })] });
@@ -103,7 +103,7 @@ describe('optimizer, EMA and evaluation', () => {
     const values = [1, 1, -1, -1, 1];
     const labels = [5, 0, 0, 1, 2];
     const set: ImageSet = { name: 't', height: 1, width: 1, channels: 1, classes: K, count: 5, pixels: Float32Array.from(values), scale: 1, labels: Uint8Array.from(labels), mean: [0], std: [1] };
-    const e = evaluate(m, set);
+    const e = await evaluate(m, set);
     expect(e.top1).toBeCloseTo(2 / 5, 12); // sample 0 (5) and sample 2 (0)
     // value 1: ranks 5,4,3,2,1,0, so label 2 is 4th (top-5), label 0 6th; value -1: ranks 0,1,...: label 1 2nd
     expect(e.top5).toBeCloseTo(4 / 5, 12);
@@ -159,7 +159,7 @@ describe('train with the cifar-resnet recipe on cifar_resnet20 (one block a stag
     // the EMA model beside the raw one, and in the checkpoint; it is the averaged weights
     const emaModel = await loadModel(join(out, 'ema'));
     expect(existsSync(join(out, 'checkpoints', 'epoch-0002', 'ema', 'model.json'))).toBe(true);
-    expect(evaluate(emaModel, data.test).top1).toBeCloseTo(r.emaEvaluation!.top1, 6);
+    expect((await evaluate(emaModel, data.test)).top1).toBeCloseTo(r.emaEvaluation!.top1, 6);
     const differs = emaModel.getWeights().some((w, i) => Array.from(w.dataSync()).some((v, j) => Math.abs(v - r.model.getWeights()[i].dataSync()[j]) > 1e-6));
     expect(differs).toBe(true);
     [emaModel, r.model, r.emaModel!].forEach((m) => m.dispose());

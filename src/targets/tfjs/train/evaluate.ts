@@ -19,8 +19,12 @@ export interface Evaluation {
  * the number of classes), per-class accuracy and the confusion matrix. Computed from the
  * downloaded logits in plain JavaScript, so it works on every backend (tf.math.confusionMatrix
  * throws on wasm). A prediction is the first of the largest logits, as argMax.
+ *
+ * The logits are read with `await data()`, never `dataSync()`: a GPU tensor cannot be read
+ * synchronously in Node (WebGPU's sync read needs OffscreenCanvas, which Node lacks), so a sync
+ * read here ended every `--backend webgpu` run at its first evaluation.
  */
-export function evaluate(model: tf.LayersModel, set: ImageSet, options: { batchSize?: number } = {}): Evaluation {
+export async function evaluate(model: tf.LayersModel, set: ImageSet, options: { batchSize?: number } = {}): Promise<Evaluation> {
   const K = set.classes;
   const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   let loss = 0;
@@ -28,7 +32,13 @@ export function evaluate(model: tf.LayersModel, set: ImageSet, options: { batchS
   let top5 = 0;
   const k5 = Math.min(5, K);
   for (const b of new DataLoader(set, { batchSize: options.batchSize ?? 256 }).epoch(0)) {
-    const logits = tf.tidy(() => (model.predict(tf.tensor4d(b.x, b.shape)) as tf.Tensor).dataSync() as Float32Array);
+    const out = tf.tidy(() => model.predict(tf.tensor4d(b.x, b.shape)) as tf.Tensor);
+    let logits: Float32Array;
+    try {
+      logits = (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
     for (let n = 0; n < b.shape[0]; n++) {
       const row = logits.subarray(n * K, (n + 1) * K);
       const label = b.labels[n];

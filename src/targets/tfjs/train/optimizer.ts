@@ -48,8 +48,6 @@ export class RecipeOptimizer extends tf.Optimizer {
   readonly inner: tf.Optimizer;
   readonly settings: Required<Omit<OptimizerOptions, 'clipGradNorm'>> & { clipGradNorm?: number };
   private lr: number;
-  /** The global gradient norm before clipping, of the last step (read it after the step). */
-  lastGradNorm = Number.NaN;
 
   constructor(name: string, lr: number, options: OptimizerOptions = {}) {
     super();
@@ -99,10 +97,10 @@ export class RecipeOptimizer extends tf.Optimizer {
     const grads = tf.tidy(() => {
       let gs = list.map((g) => g.tensor);
       if (s.clipGradNorm !== undefined) {
+        // The scale stays a tensor: reading the norm back (dataSync) throws on WebGPU in Node.
         const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
-        this.lastGradNorm = norm.dataSync()[0];
-        const coef = Math.min(1, s.clipGradNorm / (this.lastGradNorm + 1e-6));
-        if (coef < 1) gs = gs.map((g) => tf.mul(g, coef));
+        const coef = tf.minimum(1, tf.div(s.clipGradNorm, tf.add(norm, 1e-6)));
+        gs = gs.map((g) => tf.mul(g, coef));
       }
       if (s.weightDecay > 0 && this.name !== 'adamw') {
         gs = gs.map((g, i) => {

@@ -389,10 +389,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         onEpochEnd: async (epoch) => {
           progress.epochEnd();
           const seconds = (performance.now() - t0) / 1000;
-          evaluation = evaluate(model, data.test);
+          evaluation = await evaluate(model, data.test);
           if (ema !== undefined && emaModel !== undefined) {
             ema.copyTo(emaModel);
-            emaEvaluation = evaluate(emaModel, data.test);
+            emaEvaluation = await evaluate(emaModel, data.test);
           }
           const record: TrainEpochRecord = {
             epoch: epoch + 1,
@@ -425,10 +425,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     log(`${options.out} already has ${start} of ${epochs} epochs; nothing to train`);
   }
-  evaluation ??= evaluate(model, data.test);
+  evaluation ??= await evaluate(model, data.test);
   if (ema !== undefined && emaModel !== undefined && emaEvaluation === undefined) {
     ema.copyTo(emaModel);
-    emaEvaluation = evaluate(emaModel, data.test);
+    emaEvaluation = await evaluate(emaModel, data.test);
   }
   await saveModel(model, options.out);
   let emaModelPath: string | undefined;
