@@ -1,7 +1,13 @@
 /**
- * A seeded random stream (mulberry32), the one generator behind every shuffle and augmentation,
- * so a run is a function of its seed. Hand-written: ten lines, and JavaScript has no seeded
- * generator of its own.
+ * skipgraph's one seeded random module: every seeded draw in the project (shuffles, augmentation,
+ * sweep samples, fresh ONNX weights, infer's random input, the fuzzers) comes from here, so a run
+ * is a function of its seed. Hand-written: each generator is ten lines, and JavaScript has no
+ * seeded generator of its own; none of them needs to be cryptographic.
+ *
+ * Three uniform streams, kept apart because shipped outputs depend on their exact numbers:
+ * - mulberry32: shuffles, augmentation, sweep samples, the fuzzers (`random` builds on it);
+ * - splitmix32: `export --target onnx --seed N`'s weights (their bytes are tested);
+ * - lcg32: `infer --input random` (a reproducible input across runs and runtimes).
  */
 export interface Random {
   /** Uniform in [0, 1). */
@@ -25,6 +31,36 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** splitmix32: a 32-bit state, uniform floats in [0, 1). */
+export function splitmix32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+/** A linear congruential generator (Numerical Recipes' constants): uniform floats in [0, 1). */
+export function lcg32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Standard normal draws from a uniform stream (Box-Muller, one value per two uniforms; 1 - u keeps the log finite). */
+export function normalFrom(uniform: () => number): () => number {
+  return () => {
+    const u = 1 - uniform();
+    const v = uniform();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+}
+
 /** A seed mixed from several whole numbers (seed, epoch, stream), so streams do not overlap. */
 export function mixSeed(...parts: number[]): number {
   let h = 0x811c9dc5;
@@ -37,12 +73,7 @@ export function mixSeed(...parts: number[]): number {
 
 export function random(seed: number): Random {
   const next = mulberry32(seed);
-  const normal = () => {
-    // Box-Muller
-    const u = 1 - next();
-    const v = next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const normal = normalFrom(next);
   // Marsaglia and Tsang's gamma sampler (shape k; k < 1 by the boost k+1 and u^(1/k)).
   const gamma = (k: number): number => {
     if (k < 1) return gamma(k + 1) * Math.pow(1 - next(), 1 / k);

@@ -90,6 +90,8 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
   if (flags.out === undefined) throw new UsageError('--target onnx needs --out model.onnx');
   checkOut(flags.out);
   const onnx = await import('../../targets/onnx/index.js');
+  const tooBig = onnx.protobufLimitProblem(graph); // before any weight is read or drawn
+  if (tooBig !== undefined) throw new InputError(tooBig);
   let weights: WeightMap;
   let source: string;
   if (flags.model !== undefined) {

@@ -19,7 +19,8 @@
 import { nodeAs, unreachableOp } from '../../compiler/ops.js';
 import type { CompiledGraph, GraphNode, OpKind } from '../../compiler/types.js';
 import { foldConvBn, planBatchNormFolding } from './fold.js';
-import { checkWeights, type WeightMap } from './params.js';
+import { formatBytes } from '../../compiler/limits.js';
+import { checkWeights, paramSpecs, type WeightMap } from './params.js';
 import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
 
 export const OPSET = 17;
@@ -86,6 +87,27 @@ export function docString(node: GraphNode): string {
   return `${at}${where}${inserted}`;
 }
 
+/** protobuf's limit on one message (2 GiB - 1): an ONNX file without external data holds every weight inside it. */
+export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+/** Room kept for the nodes, names and doc strings next to the weights (resnet152's take under 1 MB). */
+const STRUCTURE_MARGIN = 64 * 2 ** 20;
+
+/**
+ * Why the graph's ONNX file cannot be written, from its parameter count alone (before any weight
+ * exists): its float32 weights do not fit protobuf's 2 GiB. skipgraph does not write ONNX's
+ * external data (a second file per model, and a format onnxruntime-node reads only beside the
+ * model's path), so the export is refused; undefined when it fits.
+ */
+export function protobufLimitProblem(graph: CompiledGraph): string | undefined {
+  const params = paramSpecs(graph).reduce((a, s) => a + s.shape.reduce((p, q) => p * q, 1), 0);
+  const bytes = params * 4;
+  if (bytes + STRUCTURE_MARGIN <= PROTOBUF_LIMIT) return undefined;
+  return (
+    `${graph.name}'s weights (parameters and batch-norm statistics) are ${params.toLocaleString('en-US')} float32 values, ${formatBytes(bytes)}: an ONNX file holds at most 2 GiB (protobuf's limit), and skipgraph does not write ONNX external data.\n` +
+    `  Export it with --target torch and write the ONNX file from PyTorch (torch.onnx.export stores weights over 2 GiB as external data), or make the model smaller.`
+  );
+}
+
 /** ONNX's pooling output size along one axis (opset 17's formula). */
 function onnxPoolOut(size: number, k: number, s: number, before: number, after: number, ceil: boolean): number {
   const q = (size + before + after - k) / s;
@@ -95,9 +117,11 @@ function onnxPoolOut(size: number, k: number, s: number, before: number, after: 
 /**
  * Encodes the model. Throws WeightsMismatchError (every missing, misshapen or unknown tensor
  * listed) when `weights` does not fit the graph, OnnxExportError when a node cannot be
- * expressed exactly.
+ * expressed exactly or the weights exceed protobuf's 2 GiB (protobufLimitProblem).
  */
 export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: ExportOptions = {}): ExportResult {
+  const tooBig = protobufLimitProblem(graph);
+  if (tooBig !== undefined) throw new OnnxExportError(tooBig);
   const w = checkWeights(graph, weights, options.weightsSource);
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const folding = options.fold ? planBatchNormFolding(graph) : new Map<string, string>();
