@@ -1,0 +1,132 @@
+/**
+ * The conformance matrix's cases: for every op of the registry and every shortcut rule, tiny
+ * architectures that exercise it (8x8x3 or 7x9x3 inputs, 4 to 8 channels). The tables are typed
+ * `Record<OpKind, ...>` and `Record<ShortcutRule, ...>`, so a new op or rule does not type-check
+ * until it has a case here; matrix.test.ts also checks, at run time, that each case's compiled
+ * graph holds the op (or uses the rule) it stands for.
+ *
+ * Most cases end without a head (`head: []`), so the compared output is the feature map itself,
+ * where a wrong padding, stride or channel order shows at every position, not averaged away.
+ */
+import type { CompiledGraph, OpKind, ShortcutRule } from '../../src/compiler/index.js';
+import type { Weights } from '../targets/onnx/helpers.js';
+
+export interface Variant {
+  /** What it exercises, in words: "grouped (depthwise) conv". */
+  name: string;
+  yaml: string;
+  /** Adjusts the shared random weights before every target gets them. */
+  weights?: (w: Weights, graph: CompiledGraph) => void;
+  /** Adjusts the compiled graph before any target sees it (for a case YAML cannot write). */
+  graph?: (g: CompiledGraph) => void;
+}
+
+interface Parts {
+  input?: string;
+  shortcut?: ShortcutRule;
+  /** Extra top-level YAML (one line each): drop_path_rate, blocks. */
+  extra?: string[];
+  stem?: string[];
+  stages?: string[];
+  head?: string[];
+}
+
+const STEM = ['{ op: conv, filters: 4, kernel: 3 }', '{ op: bn }', '{ op: relu }'];
+const STAGE = '{ block: basic, channels: 4, blocks: 1, stride: 1 }';
+const list = (items: string[]) => (items.length === 0 ? ' []' : `\n${items.map((i) => `  - ${i}`).join('\n')}`);
+
+/** A tiny architecture: the parts given, the defaults for the rest (a conv-BN-ReLU stem, one basic block, no head). */
+export function arch(name: string, p: Parts = {}): string {
+  return [
+    // case_: a model named like one of the emitted helper classes (drop_path -> DropPath) breaks the torch target (reported).
+    `name: case_${name}`,
+    `input: ${p.input ?? '{ height: 8, width: 8, channels: 3 }'}`,
+    'classes: 5',
+    ...(p.shortcut ? [`shortcut: ${p.shortcut}`] : []),
+    ...(p.extra ?? []),
+    `stem:${list(p.stem ?? STEM)}`,
+    `stages:${list(p.stages ?? [STAGE])}`,
+    `head:${list(p.head ?? [])}`,
+    '',
+  ].join('\n');
+}
+
+const ODD = '{ height: 7, width: 9, channels: 3 }';
+const GAP_DENSE = ['{ op: global_avg_pool }', '{ op: dense, units: $classes }'];
+
+/** Every weight of the node `id` times `k`. */
+const scale = (id: string, k: number) => (w: Weights) => {
+  const t = w.get(`${id}.weight`);
+  if (!t) throw new Error(`no weight ${id}.weight`);
+  t.data.forEach((v, i) => (t.data[i] = v * k));
+};
+
+/** The bias of node `id` set to `v` (a conv with bias: true). */
+const bias = (id: string, v: number) => (w: Weights) => {
+  const t = w.get(`${id}.bias`);
+  if (!t) throw new Error(`no bias ${id}.bias`);
+  t.data.fill(v);
+};
+
+/** Per op, the architectures that exercise it. */
+export const OP_CASES: Record<OpKind, Variant[]> = {
+  input: [{ name: 'the input alone feeds the stem (8x8x3)', yaml: arch('input') }],
+  conv: [
+    { name: 'kernel [3, 1], stride [2, 1], asymmetric padding, bias', yaml: arch('conv_asym', { input: ODD, stem: ['{ op: conv, filters: 6, kernel: [3, 1], stride: [2, 1], padding: [0, 1, 2, 0], bias: true }', '{ op: bn }', '{ op: relu }'] }) },
+    { name: 'depthwise (groups 3) and 5x5 stride 2 on an odd map', yaml: arch('conv_groups', { input: ODD, stem: ['{ op: conv, filters: 6, kernel: 3, groups: 3 }', '{ op: conv, filters: 4, kernel: 5, stride: 2 }', '{ op: bn }'] }) },
+    { name: 'grouped bottleneck (groups 2), then dilation 2 (a dilated stage)', yaml: arch('conv_dil', { stages: ['{ block: bottleneck, channels: 8, blocks: 1, stride: 2, groups: 2, width_per_group: 16 }', '{ block: basic, channels: 8, blocks: 1, stride: 1, dilation: 2 }'] }) },
+  ],
+  bn: [{ name: 'epsilon 1e-3, momentum 0.3 (train: running statistics)', yaml: arch('bn', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: bn, epsilon: 0.001, momentum: 0.3 }', '{ op: relu }'] }) }],
+  relu: [{ name: 'after the stem and the add', yaml: arch('relu') }],
+  relu6: [{ name: 'clipping (stem weights x8, so values pass 6)', yaml: arch('relu6', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: relu6 }'] }), weights: scale('conv1', 8) }],
+  sigmoid: [{ name: 'after a conv with bias', yaml: arch('sigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: sigmoid }'] }) }],
+  silu: [{ name: 'after a conv with bias', yaml: arch('silu', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: silu }'] }) }],
+  tanh: [{ name: 'after a conv with bias (weights x4)', yaml: arch('tanh', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: tanh }'] }), weights: scale('conv1', 4) }],
+  maxpool: [
+    { name: 'kernel 3, stride 2, padding 1 over negative values (padding never wins)', yaml: arch('maxpool_neg', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: maxpool, kernel: 3, stride: 2, padding: 1 }', '{ op: bn }'] }), weights: bias('conv1', -10) },
+    { name: 'kernel 2 on a 7x9 map (floor)', yaml: arch('maxpool_odd', { input: ODD, stem: [...STEM, '{ op: maxpool, kernel: 2 }'] }) },
+  ],
+  avgpool: [
+    { name: 'kernel 3, stride 1, padding 1 (padding counted as zeros)', yaml: arch('avgpool_pad', { stem: [...STEM, '{ op: avgpool, kernel: 3, stride: 1, padding: 1 }'] }) },
+    { name: 'kernel [2, 3], stride [2, 3] on a 7x9 map', yaml: arch('avgpool_odd', { input: ODD, stem: [...STEM, '{ op: avgpool, kernel: [2, 3], stride: [2, 3] }'] }) },
+    { name: "avgdown's ceil-mode pool (7x9, stride 2)", yaml: arch('avgpool_ceil', { input: ODD, shortcut: 'avgdown', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) },
+  ],
+  zeropad: [{ name: 'padding [1, 0, 2, 1]', yaml: arch('zeropad', { stem: ['{ op: zeropad, padding: [1, 0, 2, 1] }', '{ op: conv, filters: 4, kernel: 3, stride: 2 }', '{ op: bn }'] }) }],
+  subsample: [{ name: "option A's x[::2, ::2] on a 7x9 map", yaml: arch('subsample', { input: ODD, shortcut: 'zeropad', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
+  channel_pad: [{ name: 'option A, 4 -> 7 channels (1 before, 2 after)', yaml: arch('channel_pad', { shortcut: 'zeropad', stages: ['{ block: basic, channels: 7, blocks: 1, stride: 2 }'] }) }],
+  global_avg_pool: [{ name: 'then a dense head', yaml: arch('gap', { head: GAP_DENSE }) }],
+  flatten: [{ name: 'channels-last flatten, then a dense head', yaml: arch('flatten', { stages: ['{ block: basic, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: flatten }', '{ op: dense, units: $classes }'] }) }],
+  dropout: [
+    { name: 'rate 0.5 (eval: the identity)', yaml: arch('dropout', { head: ['{ op: global_avg_pool }', '{ op: dropout, rate: 0.5 }', '{ op: dense, units: $classes }'] }) },
+    { name: 'rate 0 (train too)', yaml: arch('dropout0', { head: ['{ op: global_avg_pool }', '{ op: dropout, rate: 0 }', '{ op: dense, units: $classes }'] }) },
+  ],
+  drop_path: [
+    { name: 'drop_path_rate 0.3 over 3 blocks (eval: the identity)', yaml: arch('drop_path', { extra: ['drop_path_rate: 0.3'], stages: ['{ block: basic, channels: 4, blocks: 3, stride: 1 }'] }) },
+    {
+      name: 'its rates set to 0 in the compiled graph (train too)',
+      yaml: arch('drop_path0', { extra: ['drop_path_rate: 0.3'], stages: ['{ block: basic, channels: 4, blocks: 3, stride: 1 }'] }),
+      graph: (g) => g.nodes.forEach((n) => n.op === 'drop_path' && (n.attrs.rate = 0)),
+    },
+  ],
+  dense: [{ name: 'two denses, the second without bias', yaml: arch('dense', { head: ['{ op: global_avg_pool }', '{ op: dense, units: 6 }', '{ op: relu }', '{ op: dense, units: $classes, bias: false }'] }) }],
+  add: [{ name: 'two blocks, identity shortcuts', yaml: arch('add', { stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
+  mul: [
+    { name: 'squeeze-excitation (reduction 2) in a bottleneck', yaml: arch('mul', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 1, se: { reduction: 2 } }'] }) },
+    { name: 'squeeze-excitation in basic blocks, stride 2', yaml: arch('mul2', { stages: ['{ block: basic, channels: 8, blocks: 2, stride: 2, se: { reduction: 4 } }'] }) },
+  ],
+};
+
+/** Per shortcut rule, the architectures that exercise it. */
+export const RULE_CASES: Record<ShortcutRule, Variant[]> = {
+  projection: [
+    { name: 'stride 2, 4 -> 8 channels (1x1 conv + BN)', yaml: arch('projection', { shortcut: 'projection', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) },
+    { name: 'pre-activation bottleneck (1x1 conv, no BN)', yaml: arch('projection_preact', { shortcut: 'projection', stages: ['{ block: preact_bottleneck, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: bn }', '{ op: relu }'] }) },
+  ],
+  identity: [{ name: 'equal shapes only', yaml: arch('identity', { shortcut: 'identity', stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
+  zeropad: [{ name: 'stride 2 on a 7x9 map, 4 -> 8 channels', yaml: arch('zeropad_rule', { input: ODD, shortcut: 'zeropad', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
+  conv: [{ name: 'always projects: stride 1 and stride 2', yaml: arch('conv_rule', { shortcut: 'conv', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
+  avgdown: [
+    { name: 'stride 2 on a 7x9 map (ceil mode, padding not counted)', yaml: arch('avgdown', { input: ODD, shortcut: 'avgdown', stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2 }'] }) },
+    { name: 'stride 3 on a 7x3 map (the last window would start past the data)', yaml: arch('avgdown3', { input: '{ height: 7, width: 3, channels: 2 }', shortcut: 'avgdown', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 3 }'] }) },
+  ],
+};
