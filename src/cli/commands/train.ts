@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
 import { UserError } from '../../errors/index.js';
-import { progressBar } from '../../targets/tfjs/train/progress.js';
+import type { RecipeFlags } from '../../training/flags.js';
+import { parseProgressEvery, progressBar, type ProgressEvery } from '../../training/progress.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
-/** The flags of `train`, both engines (train_torch.ts refuses the TF.js-only ones). */
-export interface TrainFlags {
+/** The flags of `train`, both engines: the recipe flags (src/training/flags.ts) and the rest. */
+export interface TrainFlags extends RecipeFlags {
   data: string;
   epochs: number;
-  batch: number;
-  lr: number;
-  optimizer: string;
-  schedule: string;
   out?: string;
   resume?: boolean;
   backend?: string;
@@ -20,27 +17,25 @@ export interface TrainFlags {
   testLimit?: number;
   zeroInitResidual?: boolean;
   progress: boolean;
-  recipe?: string;
-  augment?: string;
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  decayAll?: boolean;
-  clipGrad?: number;
-  warmup?: number;
-  schedulePer?: 'step' | 'epoch';
-  lrStepSize?: number;
-  lrGamma?: number;
-  milestones?: number[];
-  labelSmoothing?: number;
-  ema?: number;
-  dropLast?: boolean;
+  progressEvery?: ProgressEvery;
   engine: string;
   device?: string;
   nproc?: number;
   syncBn?: boolean;
+  compile?: boolean;
+  workers?: number;
   prepare?: boolean;
+  force?: boolean;
 }
+
+/** Flags with a default that a --recipe replaces when the user left them alone. */
+const RECIPE_DEFAULTED = ['batch', 'lr', 'optimizer', 'schedule'] as const;
+
+const progressEvery = (v: string) => {
+  const e = parseProgressEvery(v);
+  if (e === undefined) throw new UsageError(`--progress-every needs a number of steps (50) or seconds (10s), not "${v}".`);
+  return e;
+};
 
 const positiveNumber = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -86,7 +81,8 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--train-limit <n>', 'train on the first n training images only', parsePositiveInt('--train-limit'))
     .option('--test-limit <n>', 'validate on the first n held-out images only', parsePositiveInt('--test-limit'))
     .option('--zero-init-residual', "start each block's last batch-norm gamma at zero")
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress bar or progress lines')
+    .option('--progress-every <n>', 'without a terminal, a progress line every n steps (50) or seconds (10s); default 30s', progressEvery)
     .option('--recipe <name>', "preset: cifar-resnet (batch 128, sgd 0.1, wd 5e-4, warm-up + cosine, label smoothing 0.1, crop:4+flip) or imagenet-resnet (torchvision's: batch 32, wd 1e-4, step 30/0.1 per epoch, rrc+flip); flags given override it")
     .option('--augment <words>', 'training augmentation, words joined by +: crop[:PAD], rrc[:MINSCALE], flip[:P], mixup[:ALPHA], cutmix[:ALPHA], or none')
     .option('--momentum <x>', 'SGD momentum (default 0.9)', nonNegativeNumber('--momentum'))
@@ -106,11 +102,16 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--device <name>', '--engine torch: cpu, cuda or auto (cuda when torch sees a GPU)')
     .option('--nproc <n>', '--engine torch: processes on this machine (DDP; --batch is split over them)', parsePositiveInt('--nproc'))
     .option('--sync-bn', '--engine torch on CUDA: SyncBatchNorm across processes')
+    .option('--compile', '--engine torch: torch.compile the model (torch 2.x; refused on 1.13)')
+    .option('--workers <n>', '--engine torch: DataLoader worker processes per process (default: by data kind and cores)', wholeNumber('--workers'))
     .option('--prepare', '--engine torch: write model.py, the data and the script to --out and print how to train them, without training')
+    .option('--force', '--engine torch: replace model.py, data.safetensors and the trainer files in --out even when skipgraph did not write them')
     .action(async (file: string, flags: TrainFlags, cmd: Command) => {
+      // With --recipe, a flag left at its default gives way to the recipe's value (both engines).
+      if (flags.recipe !== undefined) for (const k of RECIPE_DEFAULTED) if (cmd.getOptionValueSource(k) === 'default') flags[k] = undefined;
       if (flags.engine === 'torch') return setExit(await (await import('./train_torch.js')).trainTorch(file, flags, io)); // no TF.js
       if (flags.engine !== 'tfjs') throw new UsageError(`--engine must be tfjs or torch, not "${flags.engine}"`);
-      for (const f of ['device', 'nproc', 'syncBn', 'prepare'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f.replace('B', '-b')} needs --engine torch`);
+      for (const f of ['device', 'nproc', 'syncBn', 'prepare', 'compile', 'workers', 'force'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f.replace('B', '-b')} needs --engine torch`);
       const { train } = await import('../../targets/tfjs/train/train.js');
       const { claimRunFolder } = await import('../../targets/tfjs/train/checkpoint.js');
       const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
@@ -125,18 +126,16 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
       let release = () => {};
       try {
         release = claimRunFolder(out); // --out checked, created and locked before any training
-        // With --recipe, a flag left at its default gives way to the recipe's value.
-        const given = <T>(name: string, v: T) => (flags.recipe !== undefined && cmd.getOptionValueSource(name) === 'default' ? undefined : v);
         const started = performance.now();
         const result = await train({
           arch: file,
           sets: flags.set,
           data: flags.data,
           epochs: flags.epochs,
-          batch: given('batch', flags.batch),
-          lr: given('lr', flags.lr),
-          optimizer: given('optimizer', flags.optimizer),
-          schedule: given('schedule', flags.schedule),
+          batch: flags.batch,
+          lr: flags.lr,
+          optimizer: flags.optimizer,
+          schedule: flags.schedule,
           out,
           resume: flags.resume,
           backend: flags.backend,
@@ -161,7 +160,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
           dropLast: flags.dropLast,
           stop: stop.signal,
           log: (line) => io.out(line),
-          progress: flags.progress ? progressBar(process.stderr) : undefined,
+          progress: flags.progress ? progressBar(process.stderr, flags.progressEvery) : undefined,
         });
         const seconds = (performance.now() - started) / 1000;
         const acc = Number.isNaN(result.valAcc) ? 'n/a' : `${(100 * result.valAcc).toFixed(2)}%`;

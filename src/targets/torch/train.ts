@@ -7,9 +7,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { epochLine } from '../../training/format.js';
+import { recipeArgs, type RecipeFlags } from '../../training/flags.js';
+import type { EpochRecord, TrainProgress } from '../../training/record.js';
+import { RECIPE_FILE } from '../../training/recipes.js';
 
 /** The training script: python/ at the package root (three levels above src/targets/torch and dist/targets/torch). */
 export const TRAIN_SCRIPT = fileURLToPath(new URL('../../../python/skipgraph_train.py', import.meta.url));
+
+/** What the script needs beside it (its modules and the recipe file): --prepare copies these into OUT. */
+export const TRAINER_FILES = [
+  TRAIN_SCRIPT,
+  ...['data', 'loop', 'recipe'].map((m) => fileURLToPath(new URL(`../../../python/skipgraph_train_${m}.py`, import.meta.url))),
+  RECIPE_FILE,
+];
 
 /** The environment variable naming the Python interpreter to use. */
 export const PYTHON_ENV = 'SKIPGRAPH_PYTHON';
@@ -64,25 +75,9 @@ export function findPython(env: NodeJS.ProcessEnv = process.env): PythonInfo {
   throw new TorchError(`--engine torch needs PyTorch: ${where}. ${HOW_TO_FIX}`);
 }
 
-/** What the trainer reports while it runs (the same interface as the TF.js engine's progress bar). */
-export interface Progress {
-  epochStart(epoch: number, epochs: number, batches: number): void;
-  batch(done: number, stats: { loss: number; acc: number; imagesPerSecond: number }): void;
-  epochEnd(): void;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  acc: number;
-  valLoss: number;
-  valAcc: number;
-  valTop5: number;
-  seconds: number;
-  imagesPerSecond: number;
-  /** Set on an epoch cut short by --max-steps: the steps it ran. */
-  steps?: number;
-}
+/** What the trainer reports while it runs: the TF.js engine's progress interface (src/training). */
+export type Progress = TrainProgress;
+export type { EpochRecord };
 
 /** The trainer's final JSON line. */
 export interface TorchResult {
@@ -99,7 +94,7 @@ export interface TorchResult {
   launcher: string;
 }
 
-export interface TorchTrainOptions {
+export interface TorchTrainOptions extends Omit<RecipeFlags, 'optimizer' | 'schedule' | 'batch' | 'lr'> {
   /** The interpreter (findPython().python). */
   python: string;
   /** The emitted module file. */
@@ -117,6 +112,10 @@ export interface TorchTrainOptions {
   nproc?: number;
   resume?: boolean;
   syncBn?: boolean;
+  /** torch.compile (torch 2.x; the script refuses it on 1.13). */
+  compile?: boolean;
+  /** DataLoader workers per process (default: the script's choice). */
+  workers?: number;
   /** More arguments for the script (e.g. --max-steps 3, --accumulate 2, --threads 1). */
   extra?: string[];
   env?: NodeJS.ProcessEnv;
@@ -134,13 +133,13 @@ export function trainerArgs(o: Omit<TorchTrainOptions, 'python'>, script = TRAIN
   const add = (flag: string, v: string | number | undefined) => {
     if (v !== undefined) a.push(flag, String(v));
   };
-  add('--batch', o.batch);
-  add('--lr', o.lr);
-  add('--optimizer', o.optimizer);
-  add('--schedule', o.schedule);
+  const { batch, lr, optimizer, schedule } = o;
+  a.push(...recipeArgs({ ...o, batch, lr, optimizer, schedule }));
   add('--seed', o.seed);
   add('--device', o.device);
   add('--nproc', o.nproc);
+  add('--workers', o.workers);
+  if (o.compile) a.push('--compile');
   if (o.resume) a.push('--resume');
   if (o.syncBn) a.push('--sync-bn');
   a.push(...(o.extra ?? []));
@@ -198,37 +197,51 @@ export function runTorchTraining(o: TorchTrainOptions): Promise<TorchResult> {
     };
     lines(child.stdout!, (line) => {
       if (!line.startsWith(EVENT_PREFIX)) return log(line);
-      const e = JSON.parse(line.slice(EVENT_PREFIX.length)) as { event: string } & Record<string, unknown>;
+      const e = parseEvent(line.slice(EVENT_PREFIX.length));
+      if (typeof e === 'string') return errLine(`warning: the PyTorch trainer sent a malformed event (${e}); ignored: ${line.slice(0, 200)}`);
+      const problem = handleEvent(e);
+      if (problem !== undefined) errLine(`warning: the PyTorch trainer sent a malformed '${e.event}' event (${problem}); ignored`);
+    });
+    const handleEvent = (e: TrainerEvent): string | undefined => {
       switch (e.event) {
         case 'start': {
+          if (!hasFields(e, { name: 'string', params: 'number', data: 'string', train: 'number', test: 'number', device: 'string', world: 'number' })) return 'missing fields';
           const s = e as unknown as StartEvent;
           log(describeStart(s));
           log(`${s.name}: ${s.params.toLocaleString('en-US')} trainable params; ${s.data}: ${s.train} training, ${s.test} held-out images`);
-          break;
+          return undefined;
         }
         case 'resume':
+          if (!hasFields(e, { path: 'string', epoch: 'number' })) return 'missing fields';
           log(`resuming from ${e.path as string} after epoch ${e.epoch as number}`);
-          break;
+          return undefined;
         case 'log':
+          if (!hasFields(e, { line: 'string' })) return 'missing fields';
           log(e.line as string);
-          break;
+          return undefined;
         case 'epochStart':
+          if (!hasFields(e, { epoch: 'number', epochs: 'number', batches: 'number' })) return 'missing fields';
           o.progress?.epochStart(e.epoch as number, e.epochs as number, e.batches as number);
-          break;
+          return undefined;
         case 'batch':
-          o.progress?.batch(e.done as number, e as unknown as { loss: number; acc: number; imagesPerSecond: number });
-          break;
+          if (!hasFields(e, { done: 'number' })) return 'missing fields';
+          o.progress?.batch(e.done as number, { loss: num(e.loss), acc: num(e.acc), imagesPerSecond: num(e.imagesPerSecond), lr: optional(e.lr), step: optional(e.step), steps: optional(e.steps) });
+          return undefined;
         case 'epochEnd':
           o.progress?.epochEnd();
-          break;
+          return undefined;
         case 'epoch':
+          if (!hasFields(e, { epoch: 'number' })) return 'missing fields';
           log(epochLine(e as unknown as EpochRecord, o.epochs));
-          break;
+          return undefined;
         case 'done':
+          if (!hasFields(e, { epochs: 'number', startEpoch: 'number', steps: 'number', model: 'string', world: 'number', device: 'string' }) || !Array.isArray(e.history)) return 'missing fields';
           result = e as unknown as TorchResult;
-          break;
+          return undefined;
+        default:
+          return 'unknown kind';
       }
-    });
+    };
     lines(child.stderr!, (line) => {
       const m = /^error: (.*)$/.exec(line);
       if (m) errors.push(m[1]);
@@ -243,11 +256,27 @@ export function runTorchTraining(o: TorchTrainOptions): Promise<TorchResult> {
   });
 }
 
-/** The TF.js engine's epoch line, word for word. */
-export function epochLine(r: EpochRecord, epochs: number): string {
-  return (
-    `epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)} acc ${(100 * r.acc).toFixed(2)}% | ` +
-    `held-out loss ${r.valLoss.toFixed(4)} acc ${(100 * r.valAcc).toFixed(2)}% top-5 ${(100 * r.valTop5).toFixed(2)}% | ` +
-    `${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`
-  );
+/** The epoch line (src/training/format.ts: both engines print it). */
+export { epochLine };
+
+type TrainerEvent = { event: string } & Record<string, unknown>;
+
+/** One event's JSON, or why it is not one (never throws: a bad line must not end the run). */
+export function parseEvent(text: string): TrainerEvent | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof (v as { event?: unknown }).event !== 'string') return 'not an object with an event name';
+  return v as TrainerEvent;
 }
+
+function hasFields(e: TrainerEvent, fields: Record<string, 'string' | 'number'>): boolean {
+  return Object.entries(fields).every(([k, t]) => typeof e[k] === t);
+}
+
+/** A number the trainer sent (null: a non-finite value) as a number (NaN for null). */
+const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+const optional = (v: unknown) => (typeof v === 'number' ? v : undefined);

@@ -4,19 +4,14 @@ import { join } from 'node:path';
 import { UserError } from '../../../errors/index.js';
 import { writeFileAtomic } from '../../../io/atomic.js';
 import { checkOutDir, lockFolder, makeFolders, removeDeadTemps } from '../../../io/out_dir.js';
+import { markRunFolder } from '../../../io/run_folder.js';
 import { loadModel, saveModel } from '../io/model_files.js';
 import { MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES } from '../io/file_io.js';
 import { readCappedFile } from '../../../io/safe_read.js';
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  acc: number;
-  valLoss: number;
-  valAcc: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+import type { EpochRecord } from '../../../training/record.js';
+
+export type { EpochRecord };
 
 /** What a checkpoint knows besides the weights. */
 export interface TrainState {
@@ -91,10 +86,11 @@ const MODEL_FILES = ['model.json', 'weights.bin'];
  * folder is refused) and removes what killed runs left there. Returns the lock's release.
  */
 export function claimRunFolder(out: string): () => void {
-  checkOutDir(out, { allowModel: true });
+  checkOutDir(out, { allowModel: true, run: 'tfjs' }); // never a torch run's folder (src/io/run_folder.ts)
   makeFolders(out);
   const release = lockFolder(out);
   try {
+    markRunFolder(out, 'tfjs');
     removeStaleTemps(out);
   } catch (e) {
     release();

@@ -1,8 +1,7 @@
-import { UserError } from '../../../errors/index.js';
+import { RECIPE_NAMES, recipeEntries, resolveRecipe as resolveShared, type RecipeName } from '../../../training/recipes.js';
 import type { TrainOptions } from './train.js';
 
-export const RECIPE_NAMES = ['cifar-resnet', 'imagenet-resnet'] as const;
-export type RecipeName = (typeof RECIPE_NAMES)[number];
+export { RECIPE_NAMES, type RecipeName };
 
 type RecipeSettings = Pick<
   TrainOptions,
@@ -10,45 +9,19 @@ type RecipeSettings = Pick<
 >;
 
 /**
- * Presets after torchvision's classification references (references/classification/train.py)
- * and the common CIFAR ResNet recipe; every option given alongside overrides them.
- * - cifar-resnet: batch 128, SGD lr 0.1 momentum 0.9, weight decay 5e-4 (not on biases and
- *   batch-norm), 5 warm-up epochs (a quarter of the run when that is shorter) then cosine to 0
- *   per step, label smoothing 0.1, random crop with 4 pixels of padding and horizontal flips.
- * - imagenet-resnet: torchvision's ResNet recipe: batch 32 (per GPU; 8 GPUs make 256), SGD lr 0.1
- *   momentum 0.9, weight decay 1e-4, StepLR every 30 epochs by 0.1 per epoch, random-resized
- *   crop and horizontal flips.
+ * The recipes of src/training/recipes.json (shared with the PyTorch engine) as TrainOptions:
+ * the flags' lrStepSize and lrGamma are TrainOptions' stepSize and gamma. See that file for
+ * what each recipe is (torchvision's references, the common CIFAR ResNet recipe).
  */
-export const RECIPES: Record<RecipeName, (epochs: number) => RecipeSettings> = {
-  'cifar-resnet': (epochs) => ({
-    batch: 128,
-    lr: 0.1,
-    optimizer: 'sgd',
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    schedule: 'cosine',
-    warmup: Math.min(5, Math.floor(epochs / 4)),
-    schedulePer: 'step',
-    labelSmoothing: 0.1,
-    augment: 'crop:4+flip',
-  }),
-  'imagenet-resnet': () => ({
-    batch: 32,
-    lr: 0.1,
-    optimizer: 'sgd',
-    momentum: 0.9,
-    weightDecay: 1e-4,
-    schedule: 'step',
-    stepSize: 30,
-    gamma: 0.1,
-    schedulePer: 'epoch',
-    warmup: 0,
-    labelSmoothing: 0,
-    augment: 'rrc+flip',
-  }),
-};
-
 export function resolveRecipe(name: string, epochs: number): RecipeSettings {
-  if (!(RECIPE_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown recipe '${name}'; use ${RECIPE_NAMES.join(' or ')}`);
-  return RECIPES[name as RecipeName](epochs);
+  const { lrStepSize, lrGamma, ...rest } = resolveShared(name, epochs);
+  return { ...rest, ...(lrStepSize !== undefined ? { stepSize: lrStepSize } : {}), ...(lrGamma !== undefined ? { gamma: lrGamma } : {}) };
 }
+
+/** Every recipe, as a function of the run's epochs. */
+export const RECIPES: Record<RecipeName, (epochs: number) => RecipeSettings> = Object.fromEntries(
+  RECIPE_NAMES.map((n) => [n, (epochs: number) => resolveRecipe(n, epochs)]),
+) as Record<RecipeName, (epochs: number) => RecipeSettings>;
+
+/** The one-line description of each recipe, from the file. */
+export const recipeAbout = (name: RecipeName) => recipeEntries()[name].about;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../../io/atomic.js'; // renames over the name: never writes through a link
 import { join } from 'node:path';
 import { compileFile, type CompiledGraph } from '../../../compiler/index.js';
 import { formatDiagnostics } from '../../../parser/index.js';
@@ -18,6 +19,7 @@ import { WeightEma } from './ema.js';
 import { evaluate, formatConfusion, type Evaluation } from './evaluate.js';
 import { checkOptimizer, RecipeOptimizer, smoothedCrossEntropy } from './optimizer.js';
 import { silentProgress, type TrainProgress } from './progress.js';
+import { epochLine } from '../../../training/format.js';
 import { resolveRecipe, type RecipeName } from './recipes.js';
 import { confusionSvg, curvesSvg, historyCsv } from './report.js';
 import { checkSchedule, checkScheduleOptions, lrAt, type ScheduleOptions } from './schedule.js';
@@ -384,7 +386,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           lossSum += (logs?.loss as number) * size;
           accSum += (logs?.acc as number) * size;
           trainSeconds = (performance.now() - t0) / 1000;
-          progress.batch(index + 1, { loss: lossSum / seen, acc: accSum / seen, imagesPerSecond: seen / trainSeconds });
+          progress.batch(index + 1, { loss: lossSum / seen, acc: accSum / seen, imagesPerSecond: seen / trainSeconds, lr: optimizer.learningRate, step: epochNow * batchesPerEpoch + index + 1, steps: epochs * batchesPerEpoch });
         },
         onEpochEnd: async (epoch) => {
           progress.epochEnd();
@@ -407,12 +409,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             ...(emaEvaluation ? { emaValLoss: emaEvaluation.loss, emaValAcc: emaEvaluation.top1 } : {}),
           };
           history.push(record);
-          log(
-            `epoch ${record.epoch}/${epochs}: loss ${record.loss.toFixed(4)} acc ${(100 * record.acc).toFixed(2)}% | ` +
-              `held-out loss ${record.valLoss.toFixed(4)} acc ${(100 * record.valAcc).toFixed(2)}% top-5 ${(100 * record.valTop5).toFixed(2)}% | ` +
-              (record.emaValAcc !== undefined ? `EMA acc ${(100 * record.emaValAcc).toFixed(2)}% | ` : '') +
-              `${record.seconds.toFixed(1)} s, ${record.imagesPerSecond.toFixed(0)} img/s`,
-          );
+          log(epochLine(record, epochs));
           const dir = await writeCheckpoint(options.out, model, optimizer, state(epoch + 1));
           if (emaModel !== undefined) await saveModel(emaModel, join(dir, 'ema'));
           if (options.stop?.aborted && epoch + 1 < epochs) {
@@ -437,10 +434,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     emaModelPath = join(options.out, 'ema', 'model.json');
   }
   ema?.dispose();
-  writeFileSync(join(options.out, 'history.json'), JSON.stringify(state(Math.max(start, history.length)), null, 2));
-  writeFileSync(join(options.out, 'history.csv'), historyCsv(history));
-  writeFileSync(join(options.out, 'curves.svg'), curvesSvg(history, graph.name));
-  writeFileSync(join(options.out, 'confusion.svg'), confusionSvg(evaluation, classNames));
+  writeFileAtomic(join(options.out, 'history.json'), JSON.stringify(state(Math.max(start, history.length)), null, 2));
+  writeFileAtomic(join(options.out, 'history.csv'), historyCsv(history));
+  writeFileAtomic(join(options.out, 'curves.svg'), curvesSvg(history, graph.name));
+  writeFileAtomic(join(options.out, 'confusion.svg'), confusionSvg(evaluation, classNames));
   log(`held-out top-1 ${(100 * evaluation.top1).toFixed(2)}%, top-5 ${(100 * evaluation.top5).toFixed(2)}%; confusion (rows: true class, columns: predicted):`);
   if (evaluation.confusion.length <= 20) for (const line of formatConfusion(evaluation, classNames)) log(line);
   else log(`(${evaluation.confusion.length} classes: see confusion.svg)`);
