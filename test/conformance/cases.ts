@@ -116,17 +116,59 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
   ],
 };
 
+/** Blocks of the graph (distinct stage and block index) and its residual adds. */
+function blocksAndAdds(g: CompiledGraph): { blocks: number; adds: number } {
+  const blocks = new Set(g.nodes.filter((n) => n.stage !== undefined && n.block !== undefined).map((n) => `${n.stage}/${n.block}`));
+  return { blocks: blocks.size, adds: g.nodes.filter((n) => n.op === 'add').length };
+}
+
+/** What a rule's case must show in its compiled graph: the nodes it inserts, or which blocks have an add. */
+const inserts = (rule: ShortcutRule) => (g: CompiledGraph) => g.nodes.some((n) => n.inserted?.rule === rule);
+
+export interface RuleCase {
+  variants: Variant[];
+  /** Whether a compiled variant shows the rule at work. */
+  shows(g: CompiledGraph): boolean;
+}
+
+const TWO_STAGES = [STAGE, '{ block: basic, channels: 8, blocks: 2, stride: 2 }'];
+
 /** Per shortcut rule, the architectures that exercise it. */
-export const RULE_CASES: Record<ShortcutRule, Variant[]> = {
-  projection: [
-    { name: 'stride 2, 4 -> 8 channels (1x1 conv + BN)', yaml: arch('projection', { shortcut: 'projection', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) },
-    { name: 'pre-activation bottleneck (1x1 conv, no BN)', yaml: arch('projection_preact', { shortcut: 'projection', stages: ['{ block: preact_bottleneck, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: bn }', '{ op: relu }'] }) },
-  ],
-  identity: [{ name: 'equal shapes only', yaml: arch('identity', { shortcut: 'identity', stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
-  zeropad: [{ name: 'stride 2 on a 7x9 map, 4 -> 8 channels', yaml: arch('zeropad_rule', { input: ODD, shortcut: 'zeropad', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
-  conv: [{ name: 'always projects: stride 1 and stride 2', yaml: arch('conv_rule', { shortcut: 'conv', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
-  avgdown: [
-    { name: 'stride 2 on a 7x9 map (ceil mode, padding not counted)', yaml: arch('avgdown', { input: ODD, shortcut: 'avgdown', stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2 }'] }) },
-    { name: 'stride 3 on a 7x3 map (the last window would start past the data)', yaml: arch('avgdown3', { input: '{ height: 7, width: 3, channels: 2 }', shortcut: 'avgdown', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 3 }'] }) },
-  ],
+export const RULE_CASES: Record<ShortcutRule, RuleCase> = {
+  projection: {
+    shows: inserts('projection'),
+    variants: [
+      { name: 'stride 2, 4 -> 8 channels (1x1 conv + BN)', yaml: arch('projection', { shortcut: 'projection', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) },
+      { name: 'pre-activation bottleneck (1x1 conv, no BN)', yaml: arch('projection_preact', { shortcut: 'projection', stages: ['{ block: preact_bottleneck, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: bn }', '{ op: relu }'] }) },
+    ],
+  },
+  identity: {
+    // Nothing inserted, and every block adds its input.
+    shows: (g) => !g.nodes.some((n) => n.inserted) && blocksAndAdds(g).adds === blocksAndAdds(g).blocks,
+    variants: [{ name: 'equal shapes only', yaml: arch('identity', { shortcut: 'identity', stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
+  },
+  zeropad: {
+    shows: inserts('zeropad'),
+    variants: [{ name: 'stride 2 on a 7x9 map, 4 -> 8 channels', yaml: arch('zeropad_rule', { input: ODD, shortcut: 'zeropad', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
+  },
+  conv: {
+    shows: inserts('conv'),
+    variants: [{ name: 'always projects: stride 1 and stride 2', yaml: arch('conv_rule', { shortcut: 'conv', stages: [STAGE, '{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
+  },
+  avgdown: {
+    shows: inserts('avgdown'),
+    variants: [
+      { name: 'stride 2 on a 7x9 map (ceil mode, padding not counted)', yaml: arch('avgdown', { input: ODD, shortcut: 'avgdown', stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2 }'] }) },
+      { name: 'stride 3 on a 7x3 map (the last window would start past the data)', yaml: arch('avgdown3', { input: '{ height: 7, width: 3, channels: 2 }', shortcut: 'avgdown', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 3 }'] }) },
+    ],
+  },
+  identity_or_none: {
+    // Some blocks add their input (equal shapes), the strided one has no add.
+    shows: (g) => !g.nodes.some((n) => n.inserted) && blocksAndAdds(g).adds > 0 && blocksAndAdds(g).adds < blocksAndAdds(g).blocks,
+    variants: [{ name: 'the identity where shapes match, no add where they do not', yaml: arch('identity_or_none', { shortcut: 'identity_or_none', stages: TWO_STAGES }) }],
+  },
+  none: {
+    shows: (g) => blocksAndAdds(g).blocks > 0 && blocksAndAdds(g).adds === 0,
+    variants: [{ name: 'plain blocks: no shortcut, no add', yaml: arch('none', { shortcut: 'none', stages: TWO_STAGES }) }],
+  },
 };
