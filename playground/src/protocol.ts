@@ -35,10 +35,22 @@ export interface PageDiagnostic {
   formatted: string;
 }
 
+/** One override control: a `--set path=value` the page shows and sends (input.size sets both sides). */
+export interface Knob {
+  label: string;
+  path: string;
+  value: number;
+  min: number;
+  max: number;
+  /** The smallest change (1 for counts, 0.01 for RegNet's slope and multiplier). */
+  step: number;
+  kind: 'range' | 'number';
+}
+
 export interface Knobs {
-  input: { height: number; width: number; channels: number };
-  /** Stages as written (absent when the stages are generated, e.g. by a RegNet design). */
-  stages?: { name: string; blocks: number; channels: number }[];
+  knobs: Knob[];
+  /** Why some values have no control (stages inherited through extends). */
+  note?: string;
 }
 
 export interface Summary {
@@ -100,7 +112,8 @@ export interface TrainRequest {
 export type TrainControl = { type: 'stop' } | { type: 'resume'; steps: number } | { type: 'export' } | { type: 'predict'; count: number };
 
 export type TrainEvent =
-  | { type: 'backend'; backend: string; tried: string[] }
+  /** The backend chosen; `probes`: what the quick measurement of each candidate gave (ms, lower is faster). */
+  | { type: 'backend'; backend: string; tried: string[]; probes: { backend: string; ms: number }[] }
   | { type: 'built'; params: number; name: string; ms: number }
   | { type: 'data'; train: number; heldOut: number }
   | { type: 'step'; step: number; loss: number; accuracy: number; msPerStep: number }
