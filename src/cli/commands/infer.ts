@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { formatBytes } from '../../compiler/limits.js';
 import { lcg32 } from '../../random/index.js';
 import { EXIT, InputError, parseByteSize, parsePositiveInt, type Io } from '../io.js';
+import { planOutput } from '../../io/output_policy.js';
 import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
 
 interface InferFlags {
@@ -29,6 +30,7 @@ interface InferFlags {
   backend?: string;
   seed: number;
   maxTensorBytes: number;
+  force?: boolean;
 }
 
 /** The default of --max-tensor-bytes: the input batch and the outputs together. */
@@ -186,17 +188,56 @@ function outputDims(shape: readonly (number | string)[], batch: number): number[
   return shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? batch : 1));
 }
 
-async function write(path: string, y: Float32Array, dims: readonly number[]): Promise<void> {
-  const { writeSafetensors } = await import('../../formats/safetensors.js');
-  userInput(() => writeSafetensors(path, { output: { shape: [...dims], data: y } }));
+/** --out, for the output policy (src/io/output_policy.ts): never the model's files or the input, nor a file skipgraph did not write without --force. */
+const outputOf = (model: string, flags: InferFlags) => ({ path: flags.out!, flag: '--out', kind: 'safetensors' as const, force: flags.force, inputs: [model, `${model}/model.json`, `${model}/weights.bin`, flags.input] });
+
+async function write(o: ReturnType<typeof outputOf>, y: Float32Array, dims: readonly number[]): Promise<void> {
+  const [{ serializeSafetensors }, { SAFETENSORS_PRODUCER, writeOutputFile }] = await Promise.all([import('../../formats/safetensors.js'), import('../../io/output_policy.js')]);
+  userInput(() => writeOutputFile(o, serializeSafetensors({ output: { shape: [...dims], data: y } }, SAFETENSORS_PRODUCER)));
+}
+
+/**
+ * The model file is a regular file, and every tensor it keeps outside (ONNX external data) names a
+ * regular file in the model's folder: onnxruntime refuses paths that leave the folder by name, but
+ * follows a link out and blocks forever on a FIFO, so links, FIFOs and devices are refused here,
+ * before onnxruntime opens anything.
+ */
+async function checkModelFiles(model: string): Promise<void> {
+  const { readFileSync, realpathSync, statSync } = await import('node:fs');
+  const { dirname, isAbsolute, relative, resolve } = await import('node:path');
+  if (!statSync(model).isFile()) throw new InputError(`${model} is not a regular file: give an .onnx file or a saved model folder`);
+  const { ModelProto } = await import('../../targets/onnx/proto.js');
+  let decoded: { graph?: { initializer?: { name?: string; data_location?: number; external_data?: { key?: string; value?: string }[] }[] } };
+  try {
+    decoded = ModelProto.decode(readFileSync(model)) as typeof decoded;
+  } catch (e) {
+    throw new InputError(`${model} is not an ONNX model (${ortMessage(e)})`);
+  }
+  const folder = realpathSync(dirname(resolve(model)));
+  for (const t of decoded.graph?.initializer ?? []) {
+    if (t.data_location !== 1) continue; // 1: EXTERNAL
+    const location = t.external_data?.find((e) => e.key === 'location')?.value ?? '';
+    let regular = false;
+    try {
+      // Where the name leads once every link is followed: inside the folder, and a plain file.
+      const real = realpathSync(resolve(folder, location));
+      const rel = relative(folder, real);
+      regular = location !== '' && !isAbsolute(location) && rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && statSync(real).isFile();
+    } catch {
+      regular = false;
+    }
+    if (!regular) throw new InputError(`${model}: tensor "${t.name ?? ''}" keeps its data in ${JSON.stringify(location)}, which is not a regular file in the model's folder (links, FIFOs and devices are refused)`);
+  }
 }
 
 async function inferOnnx(model: string, flags: InferFlags, io: Io): Promise<void> {
   const ort = await loadOnnxRuntime();
+  await checkModelFiles(model);
   const threads = threadCount(flags, io);
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
   try {
-    session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    // logSeverityLevel 4 (fatal only): onnxruntime's own warnings and errors would print beside ours; every error is mapped below.
+    session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 4 });
   } catch (e) {
     throw new InputError(`onnxruntime cannot load ${model}: ${ortMessage(e)}`);
   }
@@ -238,7 +279,7 @@ async function inferOnnx(model: string, flags: InferFlags, io: Io): Promise<void
     report(io, times, x.dims[0]);
     io.out(`output "${session.outputNames[0]}" [${y.dims.join(', ')}]`);
     printOutputs(io, y.data as Float32Array, y.dims, flags.top, flags.out);
-    if (flags.out) await write(flags.out, y.data as Float32Array, y.dims);
+    if (flags.out) await write(outputOf(model, flags), y.data as Float32Array, y.dims);
   } finally {
     await session.release();
   }
@@ -286,7 +327,7 @@ async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> 
     const data = (await y.data()) as Float32Array;
     io.out(`output [${y.shape.join(', ')}]`);
     printOutputs(io, data, y.shape, flags.top, flags.out);
-    if (flags.out) await write(flags.out, data, y.shape);
+    if (flags.out) await write(outputOf(dir, flags), data, y.shape);
     y.dispose();
     nhwc.dispose();
   } finally {
@@ -306,11 +347,13 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     .option('--top <k>', `classes printed per sample (at most ${MAX_TOP}; --out writes every value)`, parsePositiveInt('--top'), 5)
     .option('--seed <n>', 'seed of a random input', parsePositiveInt('--seed'), 1)
     .option('--out <file.safetensors>', 'also write the outputs (tensor "output")')
+    .option('--force', 'replace --out even when skipgraph did not write it (never an input, a link, a device or a FIFO)')
     .option('--backend <name>', 'TF.js backend for a model folder (default: the best available)')
     .option('--max-tensor-bytes <size>', 'limit on the input batch and outputs together, checked before allocating (default 4GiB)', parseByteSize('--max-tensor-bytes'), DEFAULT_MAX_TENSOR_BYTES)
     .action(async (model: string, flags: InferFlags) => {
       const { existsSync, statSync } = await import('node:fs');
       if (!existsSync(model)) throw new InputError(`${model} does not exist: give an .onnx file or a saved model folder`);
+      if (flags.out) userInput(() => planOutput(outputOf(model, flags))); // checked before any work
       if (statSync(model).isDirectory()) await inferTfjs(model, flags, io);
       else await inferOnnx(model, flags, io);
       setExit(EXIT.ok);

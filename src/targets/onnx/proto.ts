@@ -50,6 +50,9 @@ export interface Tensor {
   int64_data?: number[];
   raw_data?: Uint8Array;
   doc_string?: string;
+  /** 1: the data is in another file (external_data names it); skipgraph never writes this, infer reads it checked. */
+  data_location?: number;
+  external_data?: { key: string; value: string }[];
 }
 export interface Graph {
   name: string;

@@ -5,9 +5,10 @@
  * `export --target onnx` refusing a model over protobuf's 2 GiB before drawing any weight.
  * Every case exits 0 or 1 with a message that says what to do, never 70 or a stack trace.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topK } from '../../../src/cli/commands/infer.js';
 import { compileSource } from '../../../src/compiler/index.js';
@@ -109,11 +110,42 @@ describe('infer: float32 only, runtime errors mapped', () => {
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a file that is not a model: exit 1', async (ctx) => {
+  it('a file that is not a model, or not a regular file: exit 1', async (ctx) => {
     if (typeof ort === 'string') return ctx.skip();
     const file = join(dir, 'junk.onnx');
     writeFileSync(file, 'not a protobuf at all');
-    refused(await runCli('infer', file), `onnxruntime cannot load ${file}`);
+    refused(await runCli('infer', file), `${file} is not an ONNX model`);
+    const fifo = join(dir, 'fifo.onnx');
+    execFileSync('mkfifo', [fifo]);
+    refused(await runCli('infer', fifo), `${fifo} is not a regular file`);
+    refused(await runCli('infer', '/dev/zero'), '/dev/zero is not a regular file');
+  });
+
+  it('external data is read only from regular files in the model\'s folder: a link out, a FIFO, a device or ../ is refused before onnxruntime opens it', async (ctx) => {
+    if (typeof ort === 'string') return ctx.skip();
+    const sub = join(dir, 'ext');
+    mkdirSync(sub);
+    writeFileSync(join(dir, 'outside.bin'), Buffer.alloc(16));
+    writeFileSync(join(sub, 'w.bin'), Buffer.alloc(16));
+    symlinkSync(join(dir, 'outside.bin'), join(sub, 'link-out'));
+    execFileSync('mkfifo', [join(sub, 'fifo')]);
+    const model = (location: string) => {
+      const path = tinyModel(`ext-${location.replace(/\W/g, '_')}`, {
+        input: ['N', 4],
+        output: ['N', 4],
+        nodes: [node('Add', ['x', 'w'])],
+        initializers: [{ name: 'w', dims: [4], data_type: DataType.FLOAT, data_location: 1, external_data: [{ key: 'location', value: location }] }],
+      });
+      const inSub = join(sub, basename(path));
+      renameSync(path, inSub);
+      return inSub;
+    };
+    const ok = await runCli('infer', model('w.bin'), '--runs', '0');
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    for (const bad of ['link-out', 'fifo', '/dev/zero', '../outside.bin', 'nope.bin']) {
+      refused(await runCli('infer', model(bad), '--runs', '0'), `keeps its data in ${JSON.stringify(bad)}, which is not a regular file in the model's folder`);
+    }
   });
 });
 
@@ -170,7 +202,7 @@ head:
   it('a legal 602M-parameter dense model is refused up front, with the parameter count and the way out', async () => {
     const file = join(dir, 'wide_dense.yaml');
     writeFileSync(file, DENSE(49_000));
-    const r = await runCli('export', file, '--target', 'onnx', '--out', join(dir, 'wide.onnx'));
+    const r = await runCli('export', file, '--target', 'onnx', '--out', join(dir, 'dense602m.onnx'));
     refused(r, "wide_dense's weights (parameters and batch-norm statistics) are 602,161,195 float32 values, 2.24 GiB", "protobuf's limit", 'does not write ONNX external data', '--target torch');
   });
 
