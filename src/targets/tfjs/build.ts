@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { emitNode } from './emit.js';
+import { blockLastBatchNorms } from '../../compiler/analyses/block_last.js';
 import { DEFAULT_LIMITS, formatBytes } from '../../compiler/limits.js';
 import { InternalError, UserError } from '../../errors/index.js';
 import { verifyModel } from './verify.js';
@@ -31,8 +32,7 @@ export interface BuildOptions {
  */
 export function buildModel(compiled: CompiledGraph, options: BuildOptions = {}): tf.LayersModel {
   checkActivationBudget(compiled, options);
-  const byId = new Map(compiled.nodes.map((n) => [n.id, n]));
-  const zeroGamma = options.zeroInitResidual ? lastBlockBatchNorms(compiled, byId) : new Set<string>();
+  const zeroGamma = new Set(options.zeroInitResidual ? blockLastBatchNorms(compiled) : []);
   const model = emitGraph(compiled, (node, inputs, ctx) => emitNode(node, inputs, { ...ctx, seed: options.seed, zeroGamma }));
   verifyModel(model, compiled, { probe: options.probe ?? true });
   return model;
@@ -88,22 +88,4 @@ export function emitGraph(compiled: CompiledGraph, emit: NodeEmitter): tf.Layers
 function modelName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9._/-]/g, '_');
   return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : `m${cleaned}`;
-}
-
-/**
- * The batch norm that ends each block's main path: those the compiler marks `blockLast`, and,
- * for graphs without the mark, the bn found walking back from each add's main input through
- * shape-keeping ops (activations, the SE multiply's x); a conv first means none (pre-activation).
- */
-function lastBlockBatchNorms(compiled: CompiledGraph, byId: Map<string, GraphNode>): Set<string> {
-  const found = new Set<string>();
-  const passThrough = new Set(['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'mul', 'dropout', 'drop_path']);
-  for (const node of compiled.nodes) {
-    if (node.op === 'bn' && node.attrs.blockLast === true) found.add(node.id);
-    if (node.op !== 'add') continue;
-    let cur = byId.get(node.inputs[0]);
-    while (cur !== undefined && passThrough.has(cur.op)) cur = byId.get(cur.inputs[0]);
-    if (cur?.op === 'bn') found.add(cur.id);
-  }
-  return found;
 }
