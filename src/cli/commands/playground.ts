@@ -11,8 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READ_LIMITS } from '../../parser/index.js';
-import { writeFileAtomic } from '../../io/atomic.js';
-import { EXIT, InputError, parsePositiveInt, UsageError, type Io } from '../io.js';
+import { EXIT, InputError, isClosedPipe, parsePositiveInt, UsageError, type Io } from '../io.js';
+import { EditedFile } from './playground_file.js';
+
+/** The header a save carries when the user confirmed writing an empty or unparsable text over the file. */
+export const CONFIRM_HEADER = 'x-skipgraph-confirm';
 
 /** The same policy as the page's meta tag, sent as a header so the workers get it too. */
 export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -61,6 +64,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     if (!statSync(file).isFile()) throw new InputError(`"${opts.file}" is not a regular file`);
   }
   const display = file === undefined ? undefined : relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
+  const edited = file === undefined ? undefined : new EditedFile(file, display!, READ_LIMITS.maxFileBytes);
   const clients = new Set<ServerResponse>();
   let port = 0;
 
@@ -73,10 +77,12 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     // Only this machine's names: a page elsewhere cannot reach the file by rebinding DNS to 127.0.0.1.
     const host = req.headers.host ?? '';
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'text/plain', 'wrong host');
+    // A request line Node accepts can still be no URL (`GET http://[::1 ...`): a 400, not a crash.
+    if (!URL.canParse(req.url ?? '/', `http://${host}`)) return send(res, 400, 'text/plain', 'bad request line');
     const url = new URL(req.url ?? '/', `http://${host}`);
     if (url.pathname === '/api/file') {
-      if (file === undefined) return send(res, 404, 'text/plain', 'no file: the playground was started without one');
-      if (req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify({ name: display, text: readFileSync(file, 'utf8') }));
+      if (edited === undefined) return send(res, 404, 'text/plain', 'no file: the playground was started without one');
+      if (req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify(edited.read()));
       if (req.method === 'PUT') {
         // A save comes from the page itself (same origin), never from another site's form or script.
         if (req.headers.origin !== `http://${host}`) return send(res, 403, 'text/plain', 'cross-origin save refused');
@@ -91,12 +97,10 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
         });
         req.on('end', () => {
           if (res.writableEnded) return;
-          try {
-            writeFileAtomic(file, Buffer.concat(chunks));
-            send(res, 200, 'text/plain', 'saved');
-          } catch (err) {
-            send(res, 500, 'text/plain', `cannot write ${display}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-          }
+          const refused = edited.save(Buffer.concat(chunks).toString('utf8'), req.headers[CONFIRM_HEADER] === 'overwrite');
+          if (refused === undefined) return send(res, 200, 'text/plain', 'saved');
+          res.setHeader('x-skipgraph-ask', refused.confirm ? 'confirm' : 'no');
+          send(res, refused.status, 'text/plain', refused.message);
         });
         return;
       }
@@ -121,7 +125,22 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     send(res, 200, TYPES[ext] ?? 'application/octet-stream', body);
   };
 
-  const server = createServer(handle);
+  /** Whatever one request does wrong is that request's 500: the server and the user's page stay up. */
+  const guarded = (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${(err as Error).message}`);
+      else res.destroy();
+    }
+  };
+
+  const server = createServer(guarded);
+  // A request Node cannot parse at all: a 400 on that connection, nothing else.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => fail(new InputError(err.code === 'EADDRINUSE' ? `port ${opts.port} is in use: pick another with --port` : `cannot listen on 127.0.0.1: ${err.message}`)));
     server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
@@ -129,8 +148,9 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   port = (server.address() as AddressInfo).port;
   if (file !== undefined) {
     // Polling (stat) rather than fs.watch: editors replace files by rename, which a watch on the old inode misses.
+    // A deletion is a change too (all-zero stats): the page then says so and keeps its text.
     watchFile(file, { interval: 250 }, (cur, prev) => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size && cur.ino === prev.ino) return;
       for (const c of clients) c.write('event: change\ndata: {}\n\n');
     });
   }
@@ -154,6 +174,9 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     .argument('[file]', 'architecture YAML file to edit (saved back only when you save)')
     .option('--port <n>', 'port to listen on (default: any free port)', parsePositiveInt('--port'))
     .action(async (fileArg: string | undefined, flags: { port?: number }) => {
+      // A server outlives its reader (`skipgraph playground | head -1`): a closed stdout is not the
+      // end of it, unlike for the other commands, which stop quietly (io.ts).
+      keepServingOnClosedPipe();
       if (flags.port !== undefined && flags.port > 65535) throw new UsageError(`--port must be at most 65535, not ${flags.port}`);
       const s = await startPlayground({ file: fileArg, port: flags.port });
       io.out(`skipgraph playground: ${s.url}${fileArg ? ` (editing ${basename(fileArg)}; Save writes it back)` : ''}`);
@@ -169,4 +192,14 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       });
       setExit(EXIT.ok);
     });
+}
+
+/** Replaces the process's stop-on-EPIPE handlers of stdout and stderr with ones that ignore a closed pipe. */
+function keepServingOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.removeAllListeners('error');
+    stream.on('error', (e) => {
+      if (!isClosedPipe(e)) throw e;
+    });
+  }
 }
