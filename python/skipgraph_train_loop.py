@@ -229,16 +229,18 @@ def train_epoch(ctx, epoch, data, net, model, optimizer, ema, loader, micro, sta
         now = time.perf_counter()
         if ctx.is_main and (now - last_event > args.events_every or j == batches - 1):
             last_event = now
-            check_finite(first_bad, batches, lr)  # the host waits here, and only here
+            check_finite(first_bad, batches, lambda k: lr_at(s, k, ctx.epochs, batches))  # the host waits here, and only here
             event("batch", done=j + 1, batches=batches, step=step + 1, steps=total, loss=loss_sum.item() / seen, acc=correct.item() / seen, lr=lr, imagesPerSecond=seen * ctx.world / max(now - t0, 1e-9))
         if args.max_steps and state["step"] >= args.max_steps:
             return loss_sum, correct, seen, first_bad, j + 1 < batches, j + 1
     return loss_sum, correct, seen, first_bad, False, batches
 
 
-def check_finite(first_bad, batches, lr):
+def check_finite(first_bad, batches, lr_of):
+    """Raises StopTraining when a step's loss was not finite (first_bad: that step, or -1)."""
     bad = int(first_bad.item())
     if bad >= 0:
+        lr = lr_of(bad)
         raise StopTraining(
             f"the training loss became NaN or infinite at step {bad + 1} (epoch {bad // batches + 1}); the run stopped, "
             f"its last checkpoint is the last whole epoch. Try a lower --lr (this step's was {lr:.4g}), --clip-grad 1, "
@@ -285,7 +287,7 @@ def run(ctx, module, event):
         seconds = time.perf_counter() - t0
         loss_all, correct_all, seen_all, bad_any = all_sum([loss_sum, correct, seen, (first_bad >= 0).double()], ctx.device, world)
         if bad_any > 0:  # every process stops here together
-            check_finite(first_bad if first_bad.item() >= 0 else torch.tensor(state["step"] - 1), micro.batches, lr_at(s, state["step"] - 1, ctx.epochs, micro.batches))
+            check_finite(first_bad if first_bad.item() >= 0 else torch.tensor(state["step"] - 1), micro.batches, lambda k: lr_at(s, k, ctx.epochs, micro.batches))
         val_loss, val_acc, val_top5 = evaluate(model, data, rank, world, ctx.device, ctx)
         record = {"epoch": epoch + 1, "loss": loss_all / seen_all, "acc": correct_all / seen_all, "valLoss": val_loss, "valAcc": val_acc, "valTop5": val_top5,
                   "lr": lr_at(s, epoch * micro.batches, ctx.epochs, micro.batches), "seconds": seconds, "imagesPerSecond": seen_all / seconds}
