@@ -1,4 +1,11 @@
-import { formatDiagnostics, type Diagnostic } from '../parser/index.js';
+import { escapeControl, formatDiagnostics, type Diagnostic } from '../parser/index.js';
+
+/**
+ * A name or value from the user (an --out path, a --grid value, a file name) made safe to echo:
+ * control characters become visible escapes, exactly as in diagnostics (escapeControl). Every
+ * message and echo of user-given text goes through this one function.
+ */
+export const shown = (s: string): string => escapeControl(s);
 
 /**
  * Exit codes: 0 ok, 1 the input is wrong (a file, a flag's value, a full disk), 2 the command line
@@ -24,6 +31,24 @@ export const processIo = (): Io => ({
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
   color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
 });
+
+/** Whether an error is a closed pipe on stdout or stderr (`skipgraph ... | head -1`). */
+export const isClosedPipe = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === 'EPIPE';
+
+/**
+ * When the reader of stdout or stderr goes away (`| head -1`), the command stops quietly: exit 0,
+ * nothing printed (there is no one to print to), as `cat` and `grep` do. Installed once for the
+ * process by bin/skipgraph.js. Without it the write's EPIPE was an uncaught error: exit 70.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  const quit = (e: unknown) => {
+    if (!isClosedPipe(e)) throw e;
+    process.exitCode = EXIT.ok;
+    process.exit(EXIT.ok);
+  };
+  process.stdout.on('error', quit);
+  process.stderr.on('error', quit);
+}
 
 /** Prints diagnostics to stderr with source lines and carets, plus a one-line count. */
 export function printDiagnostics(io: Io, diagnostics: Diagnostic[], sources: Map<string, string>, dropped = 0): void {

@@ -8,7 +8,7 @@ import * as infer from './commands/infer.js';
 import * as playground from './commands/playground.js';
 import * as sweep from './commands/sweep.js';
 import * as weights from './commands/weights.js';
-import { EXIT, InputError, processIo, UsageError, type Io } from './io.js';
+import { EXIT, InputError, processIo, shown, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
@@ -26,20 +26,17 @@ function needsRuntime(argv: string[]): boolean {
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
- * The skipgraph command line. Returns the exit code: 0 ok, 1 the input is wrong, 2 usage, 70 a
- * bug. Nothing prints a stack trace: a bug is "internal error, please report" (last_resort.ts).
+ * The command line's program: every command and option. Commands that load TF.js are added only
+ * when `argv` may reach them (`all` adds every command, for tests that walk the whole list:
+ * test/cli/writers.test.ts checks each option that writes against src/cli/writes.ts).
  */
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  let code: number = EXIT.ok;
-  const setExit = (c: number) => {
-    code = c;
-  };
+export async function buildProgram(argv: string[] | 'all', io: Io, setExit: (code: number) => void): Promise<Command> {
   const program = new Command()
     .name('skipgraph')
     .description('A declarative model-graph compiler for residual networks.')
     .version(pkg.version, '-v, --version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(shown(s.trimEnd())) })
     .showHelpAfterError('(run skipgraph --help for usage)');
   compile.register(program, io, setExit);
   check.register(program, io, setExit);
@@ -50,8 +47,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   exportCmd.register(program, io, setExit);
   playground.register(program, io, setExit);
   // train imports TF.js only when it runs on the tfjs engine: `train --engine torch` never loads it.
-  const named = argv.slice(2).find((a) => !a.startsWith('-'));
-  if (needsRuntime(argv)) for (const load of named === 'train' ? RUNTIME_COMMANDS.slice(0, 1) : RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
+  const named = argv === 'all' ? undefined : argv.slice(2).find((a) => !a.startsWith('-'));
+  if (argv === 'all' || needsRuntime(argv)) for (const load of named === 'train' ? RUNTIME_COMMANDS.slice(0, 1) : RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
+  return program;
+}
+
+/**
+ * The skipgraph command line. Returns the exit code: 0 ok, 1 the input is wrong, 2 usage, 70 a
+ * bug. Nothing prints a stack trace: a bug is "internal error, please report" (last_resort.ts).
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const setExit = (c: number) => {
+    code = c;
+  };
+  const program = await buildProgram(argv, io, setExit);
   try {
     await program.parseAsync(argv);
     return code;
@@ -61,11 +71,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof UsageError) {
-      io.err(`error: ${err.message}`);
+      io.err(`error: ${shown(err.message)}`);
       return EXIT.usage;
     }
     if (err instanceof InputError) {
-      if (err.message) io.err(`error: ${err.message}`);
+      if (err.message) io.err(`error: ${shown(err.message)}`); // messages echo paths and values: escaped
       return EXIT.input;
     }
     return reportUnexpected(err, argv, io); // the last resort: no stack trace, ever

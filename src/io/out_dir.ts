@@ -5,9 +5,11 @@
  * sibling folder and a rename, and locked while a training run writes into them.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors/index.js';
+import { inputIds, kindOf } from './output_policy.js';
+import { checkRunFolder, type Engine } from './run_folder.js';
 import { fsReason, FS_REASONS } from './safe_read.js';
 
 /** The files of a saved model (file_io.ts's MODEL_JSON and WEIGHTS_BIN; not imported, which would be a cycle). */
@@ -23,15 +25,9 @@ export interface OutCheck {
   force?: boolean;
   /** A folder that already holds a model is fine (train: the run's own folder, for --resume). */
   allowModel?: boolean;
+  /** A training run folder of this engine: the other engine's folder is refused (run_folder.ts). */
+  run?: Engine;
 }
-
-const real = (p: string): string => {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
-  }
-};
 
 /** The nearest folder above `p` that exists (p itself when it exists). */
 function existingAncestor(p: string): string {
@@ -60,11 +56,31 @@ export function checkOutDir(out: string, o: OutCheck = {}): string {
     } catch (e) {
       throw new UserError(`${flag} ${out}: ${fsReason(e)}`);
     }
-    if (!st.isDirectory()) throw new UserError(`${flag} ${out} is a file; ${flag} names a folder (model.json and weights.bin are written inside it)`);
-    const r = real(abs);
+    if (!st.isDirectory()) throw new UserError(`${flag} ${out} is ${kindOf(st)}; ${flag} names a folder (model.json and weights.bin are written inside it)`);
+    // The input is compared by device and inode (another name for it is caught too), and is
+    // never written over, with or without --force (the output policy, output_policy.ts).
     for (const input of o.inputs ?? []) {
-      if (real(input) === r && !o.force) throw new UserError(`${flag} ${out} is the model folder being read; choose another folder, or add --force to replace it`);
+      let ist;
+      try {
+        ist = statSync(input);
+      } catch {
+        continue;
+      }
+      if (ist.dev === st.dev && ist.ino === st.ino) throw new UserError(`${flag} ${out} is the model folder being read; skipgraph never writes over its own input (even with --force): choose another folder`);
     }
+    // What the model is written over must be a regular file: never a link, FIFO or device.
+    for (const f of [MODEL_JSON, WEIGHTS_BIN]) {
+      let fst;
+      try {
+        fst = lstatSync(join(abs, f));
+      } catch {
+        continue;
+      }
+      if (!fst.isFile()) throw new UserError(`${flag} ${out} holds ${f}, which is ${kindOf(fst)}; skipgraph never writes through a link nor replaces a device, FIFO or socket (even with --force): remove it, or choose another folder`);
+      const input = inputIds(o.inputs).find((i) => i.dev === fst.dev && i.ino === fst.ino);
+      if (input !== undefined) throw new UserError(`${flag} ${out} holds ${f}, which is the input ${input.name} of this command; skipgraph never writes over its own input (even with --force): choose another folder`);
+    }
+    if (o.run !== undefined) checkRunFolder(abs, o.run, flag);
     const holds = [MODEL_JSON, WEIGHTS_BIN].filter((f) => existsSync(join(abs, f)));
     if (holds.length > 0 && !o.force && !o.allowModel) {
       throw new UserError(`${flag} ${out} already holds a model (${holds.join(', ')}); choose another folder, or add --force to replace it`);
@@ -185,13 +201,27 @@ export async function writeFolderAtomic(out: string, write: (tmp: string) => Pro
     if (!exists) renameSync(tmp, abs);
     else {
       const files = readdirSync(tmp).sort((x, y) => Number(x === MODEL_JSON) - Number(y === MODEL_JSON));
-      for (const f of files) renameSync(join(tmp, f), join(abs, f));
+      for (const f of files) {
+        keepMode(join(abs, f), join(tmp, f)); // a replaced file keeps its mode (0600 stays 0600)
+        renameSync(join(tmp, f), join(abs, f));
+      }
       rmSync(tmp, { recursive: true, force: true });
     }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Gives `next` the mode of the regular file at `old`, when there is one. */
+function keepMode(old: string, next: string): void {
+  let st;
+  try {
+    st = lstatSync(old);
+  } catch {
+    return;
+  }
+  if (st.isFile()) chmodSync(next, st.mode & 0o7777);
 }
 
 export const LOCK = '.skipgraph.lock';

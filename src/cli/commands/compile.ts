@@ -40,6 +40,14 @@ export function compileForCli(file: string, f: CompileFlags, io: Io): CompileRes
   return r;
 }
 
+/**
+ * The files a compile read: the architecture and every `extends` file (not the --set texts).
+ * A command's outputs may never be written over them (src/io/output_policy.ts).
+ */
+export function sourceFiles(file: string, r: Pick<CompileResult, 'sources'>): string[] {
+  return [file, ...[...r.sources.keys()].filter((k) => !k.startsWith('--set'))];
+}
+
 export function addCompileOptions(cmd: Command): Command {
   return cmd
     .option('--set <path=value>', 'override a value, e.g. stages.2.blocks=6 (repeatable)', collect)

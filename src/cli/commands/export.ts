@@ -7,7 +7,7 @@ import type { OnnxExportFlags } from './export_onnx.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, UsageError, type Io } from '../io.js';
-import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
+import { addCompileOptions, compileForCli, sourceFiles, type CompileFlags } from './compile.js';
 
 export const TARGETS = ['torch', 'onnx'] as const;
 
@@ -39,16 +39,17 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .option('--fold', 'onnx: fold each batch norm that follows a conv into the conv')
       .option('--prefix <prefix>', "onnx: what precedes every key of --weights (default: 'module.' when all keys have it)")
       .option('--allow-nonfinite', 'accept NaN/Inf weights and negative running variances')
-      .option('--force', 'torch: replace --out even when skipgraph did not write it'),
+      .option('--force', 'replace --out even when skipgraph did not write it (never an input, a link, a device or a FIFO)'),
   ).action(async (file: string, flags: ExportFlags) => {
     if (!(TARGETS as readonly string[]).includes(flags.target)) throw new UsageError(`unknown --target '${flags.target}': choose ${TARGETS.join(' or ')}`);
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
     if (!r.graph) return setExit(EXIT.input);
+    const inputs = sourceFiles(file, r); // never written over (src/io/output_policy.ts)
     if (flags.target === 'onnx') {
       const { exportOnnxCommand } = await import('./export_onnx.js');
-      return setExit(await exportOnnxCommand(r.graph, flags, io, version()));
+      return setExit(await exportOnnxCommand(r.graph, { ...flags, inputs }, io, version()));
     }
     const { exportTorchCommand } = await import('./export_torch.js');
-    return setExit(await exportTorchCommand(r.graph, file, flags, io, version()));
+    return setExit(await exportTorchCommand(r.graph, file, { ...flags, inputs }, io, version()));
   });
 }

@@ -5,11 +5,11 @@
  * takes a name -> Float32Array map in PyTorch's names and layouts; this file gets that map from
  * the chosen source. TF.js is loaded only for --model.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { CompiledGraph } from '../../compiler/types.js';
 import type { WeightMap } from '../../targets/onnx/index.js';
-import { EXIT, InputError, UsageError, type Io } from '../io.js';
+import { planOutput, writeOutput } from '../../io/output_policy.js';
+import { EXIT, InputError, shown, UsageError, type Io } from '../io.js';
 import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
 
 export interface OnnxExportFlags {
@@ -20,6 +20,9 @@ export interface OnnxExportFlags {
   fold?: boolean;
   prefix?: string;
   allowNonfinite?: boolean;
+  force?: boolean;
+  /** The files the command reads (the architecture and its extends files): never written over. */
+  inputs?: string[];
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -76,11 +79,10 @@ async function fromSavedModel(dir: string, graph: CompiledGraph, flags: OnnxExpo
   });
 }
 
-/** --out: a file in a folder that exists. */
-function checkOut(out: string): void {
-  const abs = resolve(out);
-  if (existsSync(abs) && statSync(abs).isDirectory()) throw new InputError(`--out ${out} is a folder; --target onnx writes one .onnx file`);
-  if (!existsSync(dirname(abs)) || !statSync(dirname(abs)).isDirectory()) throw new InputError(`cannot write --out ${out}: the folder ${dirname(abs)} does not exist`);
+/** Everything export reads: the architecture's files and the weights' source (a file, or a model folder's files). */
+function inputsOf(flags: OnnxExportFlags): string[] {
+  const model = flags.model === undefined ? [] : [flags.model, join(flags.model, 'model.json'), join(flags.model, 'weights.bin')];
+  return [...(flags.inputs ?? []), ...model, ...(flags.weights === undefined ? [] : [flags.weights])];
 }
 
 /** The `--target onnx` branch of `skipgraph export`; returns the exit code. */
@@ -88,7 +90,8 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
   const sources = [flags.model !== undefined, flags.weights !== undefined, flags.seed !== undefined].filter(Boolean).length;
   if (sources > 1) throw new UsageError('give at most one of --model, --weights and --seed');
   if (flags.out === undefined) throw new UsageError('--target onnx needs --out model.onnx');
-  checkOut(flags.out);
+  // --out is checked before any work (the output policy: src/io/output_policy.ts).
+  const planned = userInput(() => planOutput({ path: flags.out!, flag: '--out', kind: 'onnx', force: flags.force, inputs: inputsOf(flags) }));
   const onnx = await import('../../targets/onnx/index.js');
   const tooBig = onnx.protobufLimitProblem(graph); // before any weight is read or drawn
   if (tooBig !== undefined) throw new InputError(tooBig);
@@ -111,11 +114,10 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
     if (e instanceof onnx.WeightsMismatchError || e instanceof onnx.OnnxExportError) throw new InputError(e.message);
     throw e;
   }
-  const { writeFileAtomic } = await import('../../io/atomic.js');
-  await userInputAsync(async () => writeFileAtomic(flags.out!, result.bytes));
+  userInput(() => writeOutput(planned, result.bytes));
   const [h, w, c] = [graph.input.height, graph.input.width, graph.input.channels];
   const outShape = graph.nodes.find((n) => n.id === graph.output)!.shape;
-  io.out(`wrote ${flags.out} (${mb(result.bytes.length)}): ${graph.name}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${result.nodes} nodes, ${result.initializers} initializers, weights from ${source}`);
+  io.out(`wrote ${shown(flags.out)} (${mb(result.bytes.length)}): ${graph.name}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${result.nodes} nodes, ${result.initializers} initializers, weights from ${source}`);
   io.out(`input "${result.input}" [${onnx.BATCH_DIM}, ${c}, ${h}, ${w}] (NCHW), output "${result.output}" [${onnx.BATCH_DIM}, ${outShape.join(', ')}]`);
   if (flags.fold) io.out(`folded ${result.folded} batch norms into their convs`);
   return EXIT.ok;

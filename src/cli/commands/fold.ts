@@ -6,10 +6,11 @@
 import type { Command } from 'commander';
 import type { CompiledGraph } from '../../compiler/types.js';
 import type { FoldResult } from '../../targets/tfjs/fold.js';
-import { addCompileOptions, compileForCli, type CompileFlags } from './compile.js';
+import { join } from 'node:path';
+import { addCompileOptions, compileForCli, sourceFiles, type CompileFlags } from './compile.js';
 import { checkOutDir } from '../../io/out_dir.js';
 import { readingSavedModel, requireLayers, userInput, userInputAsync } from './saved_model.js';
-import { EXIT, InputError, type Io } from '../io.js';
+import { EXIT, InputError, shown, type Io } from '../io.js';
 
 interface FoldFlags extends Omit<CompileFlags, 'format'> {
   model: string;
@@ -44,12 +45,12 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .requiredOption('--model <dir>', 'folder with model.json and weights.bin (from skipgraph train or weights import)')
       .requiredOption('--out <dir>', 'folder for the folded model.json and weights.bin')
       .option('--backend <name>', 'TF.js backend to fold with (default: the best available)')
-      .option('--force', 'replace --out even when it already holds a model or is the --model folder')
+      .option('--force', 'replace --out even when it already holds a model (never the --model folder)')
       .option('--allow-nonfinite', 'accept NaN or infinite weights and negative running variances'),
   ).action(async (file: string, flags: FoldFlags) => {
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
     if (!r.graph) return setExit(EXIT.input);
-    userInput(() => checkOutDir(flags.out, { inputs: [flags.model], force: flags.force }));
+    userInput(() => checkOutDir(flags.out, { inputs: [flags.model, join(flags.model, 'model.json'), join(flags.model, 'weights.bin'), ...sourceFiles(file, r)], force: flags.force }));
     const [{ selectBackend }, { saveModelFolder }, { foldForInference, planFolding }, { inspectSavedModel, modelFromSaved }] = await Promise.all([
       import('../../targets/tfjs/backend.js'),
       import('../../targets/tfjs/io/model_files.js'),
@@ -82,7 +83,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       result.model.dispose();
     }
     for (const line of describeFold(r.graph, result)) io.out(line);
-    io.out(`wrote ${flags.out}/model.json and weights.bin`);
+    io.out(`wrote ${shown(flags.out)}/model.json and weights.bin`);
     setExit(EXIT.ok);
   });
 }

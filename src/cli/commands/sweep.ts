@@ -1,10 +1,15 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { formatCount, formatPareto, parseAxis, parseCount, sweep, type Axis, type Constraint, type SweepFigure, type SweepRow } from '../../compiler/index.js';
 import { parseFile } from '../../parser/index.js';
-import { collect, EXIT, parsePositiveInt, UsageError, type Io } from '../io.js';
+import { UserError } from '../../errors/index.js';
+import { checkOutDir, makeFolders } from '../../io/out_dir.js';
+import { kindOf, planOutput, SWEEP_PLOT_MARK, writeOutput, type PlannedOutput } from '../../io/output_policy.js';
+import { collect, EXIT, parsePositiveInt, shown, UsageError, type Io } from '../io.js';
+import { sourceFiles } from './compile.js';
+import { userInput } from './saved_model.js';
 
 interface SweepFlags {
   grid?: string[];
@@ -17,6 +22,7 @@ interface SweepFlags {
   emit?: string;
   measure?: boolean;
   backend?: string;
+  force?: boolean;
   maxMacs?: string;
   minMacs?: string;
   maxParams?: string;
@@ -83,7 +89,8 @@ function formatRows(rows: SweepRow[], paths: string[], format: string, times: (n
     ...(measured ? [times[i] === undefined ? '' : times[i]!.toFixed(3)] : []),
     r.reason ?? '',
   ]);
-  if (format === 'csv') return [head, ...cells].map((row) => row.map(csvCell).join(',')).join('\n');
+  // --grid values and reasons are the user's text: control characters escaped (shown), as in diagnostics.
+  if (format === 'csv') return [head, ...cells].map((row) => row.map((c) => csvCell(shown(c))).join(',')).join('\n');
   // table: counts with SI suffixes, columns padded.
   const pretty = rows.map((r, i) => [
     ...paths.map((p) => r.settings[p] ?? ''),
@@ -95,22 +102,42 @@ function formatRows(rows: SweepRow[], paths: string[], format: string, times: (n
     ...(measured ? [times[i] === undefined ? '-' : times[i]!.toFixed(2)] : []),
     r.reason ?? '',
   ]);
+  for (const row of [head, ...pretty]) for (let c = 0; c < row.length; c++) row[c] = shown(row[c]);
   const widths = head.map((h, c) => pretty.reduce((w, row) => Math.max(w, row[c].length), h.length));
   const line = (row: string[]) => row.map((v, c) => (c === row.length - 1 ? v : v.padEnd(widths[c]))).join('  ').trimEnd();
   return [line(head), ...pretty.map(line)].join('\n');
 }
 
-/** Nested plain value for a top-level key of the composed document (what a variant file must hold). */
-function emitVariant(file: string, dir: string, sets: string[], index: number, row: SweepRow): string {
+/** A kept variant as a file that extends the base: its name in the --emit folder and its text. */
+function variantFile(file: string, dir: string, sets: string[], index: number, row: SweepRow): { name: string; text: string } {
   const parsed = parseFile(file, { sets, keepDocument: true });
   const doc = (parsed.document ?? {}) as Record<string, unknown>;
   const keys = [...new Set(Object.keys(row.settings).map((p) => p.split('.')[0]))];
   const body: Record<string, unknown> = { extends: relative(dir, resolve(file)).split('\\').join('/') };
   for (const k of keys) body[k] = doc[k];
   const name = `${basename(file).replace(/\.ya?ml$/i, '')}-${String(index).padStart(4, '0')}.yaml`;
+  // The first line marks the file as skipgraph's (src/io/output_policy.ts); values escaped, so a
+  // --grid value cannot end the comment line and start YAML of its own.
   const settings = Object.entries(row.settings).map(([p, v]) => `${p}=${v}`).join(' ');
-  writeFileSync(join(dir, name), `# skipgraph sweep variant: ${settings}\n${stringify(body)}`);
-  return name;
+  return { name, text: `# skipgraph sweep variant: ${shown(settings).replace(/\n/g, '\\n')}\n${stringify(body)}` };
+}
+
+/**
+ * The --emit folder: the folder named (a link to a folder is the user's choice and is followed),
+ * created when missing; anything else there (a file, a FIFO, a device) is refused.
+ */
+function emitFolder(emit: string): string {
+  const dir = resolve(emit);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    checkOutDir(dir, { flag: '--emit' });
+    makeFolders(dir);
+    return dir;
+  }
+  if (!st.isDirectory()) throw new UserError(`--emit ${emit} is ${kindOf(st)}; --emit names a folder (the variant files are written inside it)`);
+  return dir;
 }
 
 export function register(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -132,6 +159,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
     .option('-f, --format <format>', `output: ${FORMATS.join(', ')}`, 'table')
     .option('--plot <file.svg>', 'draw MACs against params (or --measure time), the Pareto front marked')
     .option('--emit <dir>', 'write each kept variant as a YAML file that extends the base')
+    .option('--force', 'replace --plot and the --emit files even when skipgraph did not write them (never an input, a link, a device or a FIFO)')
     .option('--measure', 'time a forward pass of each kept variant (batch 1) on the TF.js backend')
     .option('--backend <name>', 'backend for --measure: wasm, cpu, ...')
     .action(async (file: string, flags: SweepFlags) => {
@@ -143,7 +171,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       const t0 = performance.now();
       const rows = sweep(file, { axes, sample: flags.sample, seed, constraints, sets: flags.set });
       if ('error' in rows) {
-        io.err(`error: ${rows.error}.`);
+        io.err(`error: ${shown(rows.error)}.`);
         return setExit(EXIT.input);
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -157,23 +185,33 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       const kept = rows.filter((r) => r.status === 'ok');
       const summary = `${rows.length} variants in ${seconds.toFixed(2)} s: ${kept.length} kept, ${rows.filter((r) => r.status === 'rejected').length} rejected by limits, ${rows.filter((r) => r.status === 'error').length} failed`;
       io.err(summary);
-      if (flags.plot) {
-        mkdirSync(dirname(resolve(flags.plot)), { recursive: true });
-        writeFileSync(flags.plot, formatPareto(rows, { y: flags.measure ? 'time' : 'params', times, title: basename(file) }));
-        io.err(`plot: ${flags.plot}`);
+      // Every output is checked before any is written (the output policy: src/io/output_policy.ts).
+      const inputs = sourceFiles(file, parseFile(file, { sets: flags.set }));
+      const plot = flags.plot === undefined ? undefined : userInput(() => {
+        makeFolders(dirname(resolve(flags.plot!)));
+        return planOutput({ path: flags.plot!, flag: '--plot', kind: 'sweep-plot', force: flags.force, inputs });
+      });
+      let variants: { planned: PlannedOutput; text: string }[] = [];
+      const dir = flags.emit === undefined ? undefined : userInput(() => emitFolder(flags.emit!));
+      if (dir !== undefined) {
+        variants = userInput(() =>
+          rows.flatMap((r, i) => {
+            if (r.status !== 'ok') return [];
+            const v = variantFile(file, dir, [...(flags.set ?? []), ...Object.entries(r.settings).map(([p, x]) => `${p}=${x}`)], i, r);
+            return [{ planned: planOutput({ path: join(dir, v.name), shown: join(flags.emit!, v.name), flag: '--emit', kind: 'sweep-variant', force: flags.force, inputs }), text: v.text }];
+          }),
+        );
       }
-      if (flags.emit) {
-        const dir = resolve(flags.emit);
-        mkdirSync(dir, { recursive: true });
-        let n = 0;
-        rows.forEach((r, i) => {
-          if (r.status !== 'ok') return;
-          emitVariant(file, dir, [...(flags.set ?? []), ...Object.entries(r.settings).map(([p, v]) => `${p}=${v}`)], i, r);
-          n++;
-        });
+      if (plot !== undefined) {
+        userInput(() => writeOutput(plot, `${SWEEP_PLOT_MARK}\n${formatPareto(rows, { y: flags.measure ? 'time' : 'params', times, title: basename(file) })}`));
+        io.err(`plot: ${shown(flags.plot!)}`);
+      }
+      if (dir !== undefined) {
+        for (const v of variants) userInput(() => writeOutput(v.planned, v.text));
+        const n = variants.length;
         const rel = relative(dir, resolve(file));
-        const hint = rel.startsWith('..') ? ` (their extends leaves ${flags.emit}: compile them with --extends-root ${relative(process.cwd(), commonAncestor(dir, dirname(resolve(file)))) || '.'})` : '';
-        io.err(`emitted ${n} variant file${n === 1 ? '' : 's'} in ${flags.emit}${hint}`);
+        const hint = rel.startsWith('..') ? ` (their extends leaves ${shown(flags.emit!)}: compile them with --extends-root ${shown(relative(process.cwd(), commonAncestor(dir, dirname(resolve(file)))) || '.')})` : '';
+        io.err(`emitted ${n} variant file${n === 1 ? '' : 's'} in ${shown(flags.emit!)}${hint}`);
       }
       setExit(EXIT.ok);
     });

@@ -8,13 +8,14 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../../errors/index.js';
 import { openSafetensors, type TensorSource } from '../../formats/safetensors.js';
 import { checkStateDict, formatProblems, hasProblems, stateDictSlots } from '../../targets/tfjs/weights/state_dict.js';
-import { addCompileOptions, compileForCli } from './compile.js';
+import { addCompileOptions, compileForCli, sourceFiles } from './compile.js';
 import { describeFold } from './fold.js';
 import { readingSavedModel, requireLayers, userInput } from './saved_model.js';
 import { checkOutDir, fileSystemMessage } from '../../io/out_dir.js';
+import { planOutput, SAFETENSORS_PRODUCER, writeOutput } from '../../io/output_policy.js';
 import { ValueCheck } from '../../formats/finite.js';
 import type { ParamSlot } from '../../targets/tfjs/weights/state_dict.js';
-import { EXIT, InputError, type Io } from '../io.js';
+import { EXIT, InputError, shown, type Io } from '../io.js';
 
 interface WeightsFlags {
   from: string;
@@ -49,14 +50,14 @@ function checkValues(src: TensorSource, slots: ParamSlot[], prefix: string): voi
   check.throwIfAny();
 }
 
-/** `weights export --out FILE`: not a folder, in a folder that exists, and not one of the model's own files. */
-function checkOutFile(out: string, modelDir: string, force?: boolean): void {
+/**
+ * `weights export --out FILE`: never one of the model's own files (by name here, for a clear
+ * message; by device and inode in the output policy), with or without --force.
+ */
+function checkOutFile(out: string, modelDir: string): void {
   const abs = resolve(out);
   if (existsSync(abs) && statSync(abs).isDirectory()) throw new UserError(`--out ${out} is a folder; weights export writes one .safetensors file`);
   const parent = dirname(abs);
-  if (!existsSync(parent)) throw new UserError(`cannot write --out ${out}: the folder ${parent} does not exist`);
-  if (!statSync(parent).isDirectory()) throw new UserError(`cannot write --out ${out}: ${parent} is a file, not a folder`);
-  if (force) return;
   const model = resolve(modelDir);
   const modelFolder = existsSync(model) && statSync(model).isDirectory() ? model : dirname(model);
   let realParent = parent;
@@ -69,7 +70,7 @@ function checkOutFile(out: string, modelDir: string, force?: boolean): void {
   }
   const name = abs.slice(parent.length + 1);
   if (realParent === realModel && ['model.json', 'weights.bin'].includes(name)) {
-    throw new UserError(`--out ${out} is a file of the model being read (--model ${modelDir}); choose another name, or add --force`);
+    throw new UserError(`--out ${out} is a file of the model being read (--model ${modelDir}); skipgraph never writes over its own input (even with --force): choose another name`);
   }
 }
 
@@ -83,7 +84,7 @@ function detectPrefix(src: TensorSource, flag: string | undefined): string {
 function prepare(file: string, flags: WeightsFlags, io: Io, outDir?: string) {
   const r = compileForCli(file, { ...flags, format: 'table' }, io);
   if (!r.graph) return undefined;
-  if (outDir !== undefined) userInput(() => checkOutDir(outDir, { force: flags.force }));
+  if (outDir !== undefined) userInput(() => checkOutDir(outDir, { force: flags.force, inputs: [flags.from, ...sourceFiles(file, r)] }));
   const src = open(flags.from);
   try {
     const prefix = detectPrefix(src, flags.prefix);
@@ -142,7 +143,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       const ignored = report.ignored.length > 0 ? `; ignored ${report.ignored.length} num_batches_tracked` : '';
       io.out(`loaded ${report.tensors} tensors (${fmt(report.values)} values) from ${flags.from} into ${p.graph.name}${ignored}`);
       if (folded) for (const line of describeFold(p.graph, folded)) io.out(line);
-      io.out(`wrote ${saved.modelJson} and ${saved.weightsBin} (${mb(bytes)})`);
+      io.out(`wrote ${shown(saved.modelJson)} and ${shown(saved.weightsBin)} (${mb(bytes)})`);
       setExit(EXIT.ok);
     } catch (e) {
       if (e instanceof UserError) throw new InputError(e.message);
@@ -161,16 +162,17 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       .argument('<file>', 'architecture YAML file the model was built from')
       .requiredOption('--model <dir>', 'folder with model.json and weights.bin')
       .requiredOption('--out <weights.safetensors>', 'the state_dict to write')
-      .option('--force', 'replace --out even when it is a file of the --model folder')
+      .option('--force', 'replace --out even when skipgraph did not write it (never a file of --model, a link, a device or a FIFO)')
       .option(...ALLOW_NONFINITE),
   ).action(async (file: string, flags: WeightsFlags & { model: string }) => {
     const r = compileForCli(file, { ...flags, format: 'table' }, io);
     if (!r.graph) return setExit(EXIT.input);
-    userInput(() => checkOutFile(flags.out!, flags.model, flags.force));
-    const [{ stateDictBytes }, { inspectSavedModel, modelFromSaved }, { writeFileAtomic }, { selectBackend }] = await Promise.all([
+    userInput(() => checkOutFile(flags.out!, flags.model));
+    const inputs = [...sourceFiles(file, r), flags.model, join(flags.model, 'model.json'), join(flags.model, 'weights.bin')];
+    const planned = userInput(() => planOutput({ path: flags.out!, flag: '--out', kind: 'safetensors', force: flags.force, inputs }));
+    const [{ stateDictBytes }, { inspectSavedModel, modelFromSaved }, { selectBackend }] = await Promise.all([
       import('../../targets/tfjs/weights/load.js'),
       import('../../targets/tfjs/weights/saved.js'),
-      import('../../io/atomic.js'),
       import('../../targets/tfjs/backend.js'),
     ]);
     await selectBackend({ force: 'cpu', forceSource: 'weights export' }); // reads weights only: no need for more
@@ -180,13 +182,13 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       requireLayers({ layers: [...info.layerNames].map((name) => ({ name })) }, graph, flags.model);
       const model = modelFromSaved(info, graph, { allowNonfinite: flags.allowNonfinite });
       try {
-        return stateDictBytes(model, graph);
+        return stateDictBytes(model, graph, SAFETENSORS_PRODUCER);
       } finally {
         model.dispose();
       }
     });
-    userInput(() => writeFileAtomic(flags.out!, bytes));
-    io.out(`wrote ${stateDictSlots(r.graph).length} tensors of ${r.graph.name} to ${flags.out} (${mb(bytes.length)})`);
+    userInput(() => writeOutput(planned, bytes));
+    io.out(`wrote ${stateDictSlots(r.graph).length} tensors of ${r.graph.name} to ${shown(flags.out!)} (${mb(bytes.length)})`);
     setExit(EXIT.ok);
   });
 
