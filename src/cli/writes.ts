@@ -71,5 +71,10 @@ export const NOT_WRITERS: Readonly<Record<string, string>> = {
   'train --prepare': 'a mode of train --engine torch: what it writes goes to --out (listed above)',
   'train --force': 'lets train --engine torch replace files in --out (listed above)',
   'train --resume': 'continues the run in --out (listed above)',
+  'weights import --fold': 'what --out holds (listed above): the inference form',
+  'infer --top': 'what is printed; --out (listed above) writes every value',
+  'export --target': 'what --out (listed above) holds',
+  'export --model': 'an input: the saved model whose weights go to --out',
+  'train --ema': 'the EMA weights, saved inside the run folder --out (listed above)',
   'playground <file>': 'the playground saves the file it edits, when the user saves (src/cli/commands/playground.ts; test/playground)',
 };

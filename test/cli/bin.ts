@@ -60,11 +60,15 @@ export interface BinResult {
   ms: number;
 }
 
-/** `node bin/skipgraph.js ...args` in the repository root. */
-export function runBin(args: readonly string[], cwd = repoRoot): Promise<BinResult> {
+/** `node bin/skipgraph.js ...args` in the repository root; killed (code null) after `killAfterMs` when given. */
+export function runBin(args: readonly string[], cwd = repoRoot, killAfterMs?: number): Promise<BinResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    if (killAfterMs !== undefined) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      child.on('exit', () => clearTimeout(timer));
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s) => (stdout += s));
