@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, compileSource, formatDiagnostic, formatTable } from '../../src/index.js';
 import { startPlayground, type PlaygroundServer } from '../../src/cli/commands/playground.js';
 import { buildPlayground } from '../../playground/build.js';
+import { chromiumMissing, skipWithout } from '../helpers/require.js';
 
 /**
  * The playground in a real headless browser (Debian's chromium through playwright-core, as
@@ -13,8 +14,6 @@ import { buildPlayground } from '../../playground/build.js';
  * `skipgraph playground`'s server. Without /usr/bin/chromium the suite skips, saying so once.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`test/playground skipped: ${CHROMIUM} not found (apt-get install chromium to run the playground checks)`);
 
 const root = join(import.meta.dirname, '..', '..');
 const arch = (name: string) => join(root, 'architectures', `${name}.yaml`);
@@ -27,7 +26,7 @@ interface Hooks {
   train: { type: string; step?: number; loss?: number; backend?: string; message?: string }[];
 }
 
-describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () => {
+describe.skipIf(skipWithout('test/playground', chromiumMissing(CHROMIUM)))('the playground in a real browser (chromium)', () => {
   let ctx: BrowserContext;
   let profile: string;
   let site: string;
@@ -69,6 +68,11 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     return { compiles: h.compiles, lastCompile: h.lastCompile, train: h.train };
   });
   const total = (page: Page, id: string) => page.locator(`#total-${id}`).getAttribute('data-value').then(Number);
+  type View = { state: { doc: { toString(): string; length: number } }; scrollDOM: HTMLElement; dispatch(t: unknown): void };
+  const editorText = (page: Page) => page.evaluate(() => (window as unknown as { skipgraphPlayground: { view: View } }).skipgraphPlayground.view.state.doc.toString());
+  const scrollLeft = (page: Page) => page.evaluate(() => (window as unknown as { skipgraphPlayground: { view: View } }).skipgraphPlayground.view.scrollDOM.scrollLeft);
+  const setScrollLeft = (page: Page, x: number) => page.evaluate((x) => ((window as unknown as { skipgraphPlayground: { view: View } }).skipgraphPlayground.view.scrollDOM.scrollLeft = x), x);
+  const zoom = (page: Page) => page.evaluate(() => (window as unknown as { skipgraphPlayground: { graph: { zoom: number } } }).skipgraphPlayground.graph.zoom);
 
   it('opens resnet18: every node drawn, totals and table equal to the CLI, a strict CSP', async () => {
     const g = compileFile(arch('resnet18')).graph!;
@@ -159,6 +163,100 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     await page.close();
   });
 
+  it('the full view opens readable (labels at least 9 px, the top of the graph in view); five wheel notches zoom 1.2^5 around the pointer', async () => {
+    const page = await open('?arch=resnet18');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const pane = (await page.locator('#graph').boundingBox())!;
+    const z0 = await zoom(page);
+    const label = (await page.locator('#graph g.node text').first().boundingBox())!;
+    expect(label.height).toBeGreaterThanOrEqual(9);
+    expect(label.y).toBeGreaterThanOrEqual(pane.y);
+    expect(label.y + label.height).toBeLessThanOrEqual(pane.y + pane.height);
+    // The pointer on a box's centre: that point stays under the pointer while the zoom steps.
+    const box = page.locator('#graph g.node[data-id="layer1.0.conv1"] rect').first();
+    const before = (await box.boundingBox())!;
+    const cx = before.x + before.width / 2;
+    const cy = before.y + before.height / 2;
+    await page.mouse.move(cx, cy);
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -100);
+    await expect.poll(() => zoom(page)).toBeCloseTo(z0 * 1.2 ** 5, 6);
+    const after = (await box.boundingBox())!;
+    expect(Math.abs(after.x + after.width / 2 - cx)).toBeLessThan(2);
+    expect(Math.abs(after.y + after.height / 2 - cy)).toBeLessThan(2);
+    expect(after.width / before.width).toBeCloseTo(1.2 ** 5, 2);
+    // And back out: five notches the other way return to where it started.
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, 100);
+    await expect.poll(() => zoom(page)).toBeCloseTo(z0, 6);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a quick-fix scrolls the editor back to the first column, and so does a switch of architecture', async () => {
+    const page = await open('?arch=resnet18');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    // A long comment line gives the editor room to scroll sideways; a misspelt key on line 17.
+    const text = readFileSync(arch('resnet18'), 'utf8');
+    const bad = `# ${'-'.repeat(300)}\n${text.replace('blocks: 2, stride: 1 }', 'blocks: 2, stridee: 1 }')}`;
+    const cli = compileSource(bad, { file: 'resnet18.yaml' }).diagnostics;
+    expect(cli[0].hint).toContain('Did you mean "stride"?');
+    await page.evaluate((t) => {
+      const v = (window as unknown as { skipgraphPlayground: { view: View } }).skipgraphPlayground.view;
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: t } });
+    }, bad);
+    const squiggle = page.locator('.cm-lintRange-error').first();
+    await squiggle.waitFor({ timeout: 30_000 });
+    await setScrollLeft(page, 60);
+    expect(await scrollLeft(page)).toBe(60);
+    await squiggle.hover();
+    const tip = page.locator('.cm-tooltip-lint');
+    await tip.waitFor();
+    await tip.locator('.cm-diagnosticAction', { hasText: 'Use "stride"' }).click();
+    await expect.poll(() => page.locator('.cm-lintRange-error').count(), { timeout: 30_000 }).toBe(0);
+    expect(await editorText(page)).toContain('blocks: 2, stride: 1 }');
+    expect(await scrollLeft(page)).toBe(0);
+    await setScrollLeft(page, 60);
+    await page.locator('#arch').selectOption('resnet34');
+    await expect.poll(() => editorText(page)).toBe(readFileSync(arch('resnet34'), 'utf8'));
+    expect(await scrollLeft(page)).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a RegNet file gets its design knobs (depth, w0, wa, wm, group width): the numbers follow the CLI\'s --set', async () => {
+    const page = await open('?arch=regnet_x_400mf');
+    await expect.poll(() => page.locator('#total-macs').count(), { timeout: 30_000 }).toBe(1);
+    for (const k of ['depth', 'w0', 'wa', 'wm', 'group_width', 'bottleneck_ratio']) await expect(page.locator(`input[data-path="stages.0.regnet.${k}"]`).count()).resolves.toBe(1);
+    expect(await page.locator('input[data-path="stages.0.regnet.wa"]').inputValue()).toBe('24.48');
+    const sets = ['stages.0.regnet.depth=10', 'stages.0.regnet.wm=2.2'];
+    const cli = compileFile(arch('regnet_x_400mf'), { sets }).graph!;
+    await page.locator('input[data-path="stages.0.regnet.depth"]').fill('10');
+    await page.locator('input[data-path="stages.0.regnet.wm"]').fill('2.2');
+    await expect.poll(() => total(page, 'macs'), { timeout: 30_000 }).toBe(cli.totals.macs);
+    expect(await total(page, 'params')).toBe(cli.totals.params);
+    expect(await page.locator('#sets').textContent()).toBe(sets.map((x) => `--set ${x}`).join(' '));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without ?backend, training runs on the backend its quick probe measured fastest', async () => {
+    const page = await open('?arch=mnist_resnet');
+    await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.locator('#steps').fill('2');
+    await page.locator('#batch').fill('8');
+    await page.locator('#train').click();
+    await expect.poll(async () => (await hooks(page)).train.find((e) => e.type === 'done' || e.type === 'error'), { timeout: 150_000, interval: 500 }).toBeTruthy();
+    const events = (await hooks(page)).train as { type: string; backend?: string; probes?: { backend: string; ms: number }[]; message?: string }[];
+    expect(events.find((e) => e.type === 'error')).toBeUndefined();
+    const chosen = events.find((e) => e.type === 'backend')!;
+    expect(chosen.probes!.length).toBeGreaterThan(0);
+    const fastest = chosen.probes!.reduce((a, p) => (p.ms < a.ms ? p : a));
+    expect(chosen.backend).toBe(fastest.backend);
+    console.log(`playground backend probe: ${chosen.probes!.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ')} -> ${chosen.backend}`);
+    expect(await page.locator('#backend').textContent()).toContain(`${chosen.backend} (probe: `);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('trains mnist_resnet on wasm in the page: the loss falls; the download loads in Node and predicts the same', async () => {
     const page = await open('?arch=mnist_resnet&backend=wasm');
     await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -200,6 +298,64 @@ describe.skipIf(!hasChromium)('the playground in a real browser (chromium)', () 
     expect(out.map((r) => r.indexOf(Math.max(...r)))).toEqual(page_.outputs.map((r) => r.indexOf(Math.max(...r))));
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('skipgraph playground FILE: undo cannot take the loaded text; an empty text shows no model and is saved only when confirmed; a deleted file keeps the edits and Save recreates it', async () => {
+    const file = join(profile, 'careful.yaml');
+    const text = readFileSync(arch('mnist_resnet'), 'utf8');
+    writeFileSync(file, text);
+    const own = await startPlayground({ dir: site, file });
+    const dialogs: string[] = [];
+    try {
+      const page = await open('', own.url);
+      await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      // One Ctrl-Z right after the file opens: nothing to undo.
+      await page.locator('.cm-content').click();
+      await page.keyboard.press('Control+z');
+      expect(await editorText(page)).toBe(text);
+      expect(await page.locator('#save').isDisabled()).toBe(true);
+      // An empty text: no graph, no totals, no title from the old model.
+      await page.keyboard.press('Control+a');
+      await page.keyboard.press('Delete');
+      await expect.poll(() => page.locator('#graph g.node').count(), { timeout: 30_000 }).toBe(0);
+      expect(await page.locator('#totals tr').count()).toBe(0);
+      expect(await page.locator('#title').textContent()).toBe('');
+      // Ctrl-S asks first; declined, the file stays as it was.
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void (dialogs.length === 1 ? d.dismiss() : d.accept());
+      });
+      await page.keyboard.press('Control+s');
+      await expect.poll(() => page.locator('#disk').textContent()).toBe('not saved');
+      expect(dialogs[0]).toMatch(/the text is empty and \S*careful\.yaml is not: confirm to write it anyway/);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      // Undo brings the text back (the deletion is in the history, the load is not).
+      await page.keyboard.press('Control+z');
+      expect(await editorText(page)).toBe(text);
+      // Deleted on disk while the page holds an edit: said on the page, the edit kept, Save writes it again.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('# mine\n');
+      rmSync(file);
+      await expect.poll(() => page.locator('#disk').textContent(), { timeout: 10_000 }).toMatch(/no longer on disk; Save creates it again; your text is kept/);
+      expect(await editorText(page)).toBe(`${text}# mine\n`);
+      await page.locator('#save').click();
+      await expect.poll(() => existsSync(file) && readFileSync(file, 'utf8')).toBe(`${text}# mine\n`);
+      // Confirmed: an empty text is written.
+      await page.locator('.cm-content').click();
+      await page.keyboard.press('Control+a');
+      await page.keyboard.press('Delete');
+      await page.keyboard.press('Control+s');
+      await expect.poll(() => readFileSync(file, 'utf8')).toBe('');
+      expect(dialogs).toHaveLength(2);
+      // The server's refusal of each unconfirmed save is a 409, which chromium logs; nothing else.
+      const refusals = errors.filter((e) => /status of 409 \(Conflict\)/.test(e));
+      expect(refusals).toHaveLength(2);
+      expect(errors.filter((e) => !refusals.includes(e))).toEqual([]);
+      errors.length = 0;
+      await page.close();
+    } finally {
+      await own.close();
+    }
   });
 
   it('skipgraph playground FILE: the page edits the file, saves only on Save, reloads when it changes on disk', async () => {
