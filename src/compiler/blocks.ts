@@ -1,5 +1,5 @@
-import { didYouMean, type BlockDefAst, type DiagnosticBag, type Loc, type StageAst } from '../parser/index.js';
-import { Namer, planLayer, type Env, type PlannedLayer } from './layers.js';
+import { didYouMean, evaluate, exprParams, type NumArg, type BlockDefAst, type DiagnosticBag, type Loc, type StageAst } from '../parser/index.js';
+import { Namer, planLayer, UNKNOWN, type Env, type PlannedLayer } from './layers.js';
 import type { ActivationOp } from './types.js';
 import { planRegNet, seWidth } from './regnet.js';
 
@@ -28,6 +28,8 @@ export interface BlockContext {
   /** Channels entering the block. */
   inChannels: number;
   classes: number;
+  /** The network's parameters ($classes, `params:`, the scaling's $width_mult and $depth_mult). */
+  network?: Env;
   /** Most layers one user block may expand to (`use` nests, so expansion can grow exponentially). */
   maxLayers?: number;
 }
@@ -133,6 +135,7 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
   const s = ctx.stage;
   const stride = ctx.index === 0 ? s.stride : 1;
   const env: Env = new Map([
+    ...(ctx.network ?? []),
     ['channels', s.channels],
     ['stride', stride],
     ['in', ctx.inChannels],
@@ -144,7 +147,7 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     ['index', ctx.index],
     ['classes', ctx.classes],
   ]);
-  for (const [k, v] of Object.entries(def.params)) env.set(k, v);
+  if (!declare(def, env, bag)) return undefined;
   for (const [k, v] of Object.entries(s.params)) {
     // Own keys only: `k in def.params` took "toString" and "valueOf" for declared parameters.
     if (!Object.hasOwn(def.params, k)) {
@@ -170,6 +173,38 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
   const post = def.post === 'none' ? null : { local: `${def.post}_out`, op: def.post as ActivationOp, attrs: {}, loc: def.loc };
   // With `pre:`, the projection reads the pre-activated input and has no BN (ResNet v2, Wide ResNet).
   return { pre, main, post, stride, preact: pre.length > 0 };
+}
+
+/**
+ * Parameters every user block sees and none may declare: a declared `stride` would silently stand
+ * for something else than the stage's stride (the class of issue 24's hidden macro parameter).
+ */
+export const BUILTIN_PARAMS = ['channels', 'stride', 'in', 'groups', 'width_per_group', 'dilation', 'first_dilation', 'index', 'classes', 'width_mult', 'depth_mult'];
+
+/**
+ * Binds a block's declared parameters in `env`: a name that already has a value there (from the
+ * caller, the network's `params`, or a `use`) keeps it; the others take their defaults. A declared
+ * built-in name is an error at its declaration.
+ */
+function declare(def: BlockDefAst, env: Env, bag: DiagnosticBag): boolean {
+  for (const [k, v] of Object.entries(def.params)) {
+    if (BUILTIN_PARAMS.includes(k)) {
+      bag.error('param-shadowed', `The block "${def.name}" declares the parameter "${k}", which would hide the built-in $${k}.`, def.paramLocs[k] ?? def.loc, 'Give the parameter another name; $' + k + ' is always the value docs/dsl.md describes.');
+      return false;
+    }
+    if (!env.has(k)) env.set(k, v);
+  }
+  return true;
+}
+
+/** A value a `use` passes: a number, or an expression evaluated in the caller's scope. */
+function useValue(a: NumArg, env: Env, bag: DiagnosticBag): number | undefined {
+  if (a.kind === 'num') return a.value;
+  for (const p of exprParams(a.expr)) if (Number.isNaN(env.get(p))) return UNKNOWN;
+  const r = evaluate(a.expr, env);
+  if (typeof r === 'number') return r;
+  bag.error(r.code, `In "${a.source}": ${r.message}.`, a.loc, r.code === 'expr-unknown-param' ? `Parameters here: ${[...env.keys()].map((k) => '$' + k).join(', ')}.` : undefined);
+  return undefined;
 }
 
 /** Layers a user block expands to (memoised per block; cycles and unknown blocks count 0, expandUser reports them). */
@@ -211,16 +246,20 @@ function expandUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst>, en
         });
         return undefined;
       }
-      // The inner block sees the caller's parameters, its own defaults, then the values `use` gives.
+      // The scoping rule (docs/dsl.md, "Parameters and scope"): the inner block sees its caller's
+      // parameters; each parameter it declares takes the value `use` passes (evaluated in the
+      // caller's scope), else the caller's value of that name (it flows in), else its default.
       const innerEnv: Env = new Map(env);
-      for (const [k, v] of Object.entries(inner.params)) innerEnv.set(k, v);
-      for (const [k, v] of Object.entries(layer.use!.params)) {
+      for (const [k, a] of Object.entries(layer.use!.params)) {
         if (!Object.hasOwn(inner.params, k)) {
           bag.error('expr-unknown-param', `The block "${inner.name}" has no parameter "${k}".`, layer.use!.blockLoc, `Declare it under blocks.${inner.name}.params.`);
           return undefined;
         }
+        const v = useValue(a, env, bag);
+        if (v === undefined) return undefined;
         innerEnv.set(k, v);
       }
+      if (!declare(inner, innerEnv, bag)) return undefined;
       const layers = expandUser(inner, defs, innerEnv, namer, [...stack, inner.name], bag);
       if (!layers) return undefined;
       // One by one: spreading ~196,000 layers into push() overflowed the stack.

@@ -7,7 +7,8 @@ import { blameSet, checkActivationMemory, checkLimit, DEFAULT_BATCH, DEFAULT_LIM
 import { inferShape, isShapeError } from './shapes.js';
 import { nodeActivations } from './count.js';
 import { blockPrefix, expandDesigns, roundHalfEven } from './regnet.js';
-import { buildShortcut } from './shortcut.js';
+import { buildShortcut, hasResidual } from './shortcut.js';
+import { applyScaling, BlockNumbering, dropPathRate, networkEnv } from './network.js';
 import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
 
 export interface CompileAstOptions {
@@ -34,7 +35,7 @@ type Meta = Pick<NodeSpec, 'path' | 'stage' | 'block'>;
  */
 export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: CompileAstOptions = {}): CompiledGraph | undefined {
   // `{ regnet: ... }` items become the stages they generate, before anything counts stages.
-  const ast = expandDesigns(written, bag);
+  const ast = applyScaling(expandDesigns(written, bag));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const partial = ast.partial;
   const skipped = opts.skipped ?? [];
@@ -45,7 +46,8 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   const b = new GraphBuilder(bag, limits.maxNodes);
   const { height, width, channels } = ast.input;
   let cur: string | undefined = partial?.input ? undefined : b.add({ id: 'input', op: 'input', inputs: [], attrs: { shape: [height, width, channels] }, loc: ast.input.loc });
-  const topEnv: Env = new Map([['classes', partial?.classes ? UNKNOWN : ast.classes]]);
+  const topEnv = networkEnv(ast, bag);
+  if (!topEnv) return undefined;
   const unchecked: string[] = [];
 
   // Stem and head share the top-level scope, so one namer: a head `dropout` after a stem `dropout` is dropout2.
@@ -54,15 +56,16 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   if (!stem || partial?.stem) cur = undefined;
   else if (cur) cur = emitPlanned(b, stem, cur, '', {}, bag);
   const stages: StageSummary[] = [];
+  const numbering = new BlockNumbering();
   for (const stage of ast.stages) {
     const broken = partial?.stages.includes(stage.index) || partial?.blocks.includes(stage.block);
     if (cur && !broken) {
-      cur = emitStage(b, ast, stage, cur, limits, bag);
+      cur = emitStage(b, ast, stage, cur, { limits, network: topEnv, numbering }, bag);
       if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
       continue;
     }
     cur = undefined;
-    if (!broken) checkStageAlone(ast, stage, limits, bag);
+    if (!broken) checkStageAlone(ast, stage, limits, topEnv, bag);
     unchecked.push(`the shapes of ${stageName(stage)}`);
   }
   const head = planAll(ast.head, topEnv, topNamer, bag);
@@ -133,11 +136,11 @@ function planAll(layers: ArchitectureAst['stem'], env: Env, namer: Namer, bag: D
  * expressions (those that use `$in` wait), and each conv's own attributes (stride with dilation,
  * groups that do not divide the filters). Blocks 0 and 1 cover every distinct block of a stage.
  */
-function checkStageAlone(ast: ArchitectureAst, stage: StageAst, limits: Limits, bag: DiagnosticBag): void {
+function checkStageAlone(ast: ArchitectureAst, stage: StageAst, limits: Limits, network: Env, bag: DiagnosticBag): void {
   const user = ast.blocks.get(stage.block);
   if (!user && !(stage.block in EXPANSION)) return; // reported by the parser
   for (let i = 0; i < Math.min(stage.blocks, 2); i++) {
-    const ctx = { stage, index: i, inChannels: UNKNOWN, classes: ast.partial?.classes ? UNKNOWN : ast.classes, maxLayers: limits.maxNodes };
+    const ctx = { stage, index: i, inChannels: UNKNOWN, classes: ast.partial?.classes ? UNKNOWN : ast.classes, network, maxLayers: limits.maxNodes };
     const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
     if (!plan) return;
     const prefix = blockPrefix(stageName(stage), stage, i);
@@ -153,40 +156,32 @@ function checkStageAlone(ast: ArchitectureAst, stage: StageAst, limits: Limits, 
   }
 }
 
-/**
- * A block's stochastic-depth rate: the stage's `drop_path` when written, else timm's linear
- * schedule over every block of the network, drop_path_rate * j / (blocks - 1) for block j.
- */
-function dropPathRate(ast: ArchitectureAst, stage: StageAst, index: number): number {
-  if (stage.dropPath !== undefined) return stage.dropPath;
-  if (!ast.dropPathRate) return 0;
-  let before = 0;
-  let total = 0;
-  for (const s of ast.stages) {
-    if (s.index < stage.index) before += s.blocks;
-    total += s.blocks;
-  }
-  return total > 1 ? (ast.dropPathRate * (before + index)) / (total - 1) : 0;
-}
-
 export function stageName(s: StageAst): string {
   return s.name ?? `layer${s.index + 1}`;
 }
 
-function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input: string, limits: Limits, bag: DiagnosticBag): string | undefined {
+interface StageScope {
+  limits: Limits;
+  network: Env;
+  numbering: BlockNumbering;
+}
+
+function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input: string, scope: StageScope, bag: DiagnosticBag): string | undefined {
   const name = stageName(stage);
   const user = ast.blocks.get(stage.block);
   if (!user && !(stage.block in EXPANSION)) return undefined; // reported by the parser
+  const prefixes = scope.numbering.prefixes(name, stage, bag);
+  if (!prefixes) return undefined;
   let cur = input;
   for (let i = 0; i < stage.blocks; i++) {
-    const ctx = { stage, index: i, inChannels: b.shapeOf(cur)[2] ?? 0, classes: ast.classes, maxLayers: limits.maxNodes };
+    const ctx = { stage, index: i, inChannels: b.shapeOf(cur)[2] ?? 0, classes: ast.classes, network: scope.network, maxLayers: scope.limits.maxNodes };
     if (b.shapeOf(cur).length !== 3) {
       bag.error('shape-mismatch', `Stage ${name} needs a [height, width, channels] map, but gets a flat [${b.shapeOf(cur).join('x')}] tensor.`, stage.loc, 'Flatten and pool in the head, after the stages.');
       return undefined;
     }
     const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
     if (!plan) return undefined;
-    const next = emitBlock(b, plan, cur, blockPrefix(name, stage, i), stage, i, bag, dropPathRate(ast, stage, i));
+    const next = emitBlock(b, plan, cur, prefixes[i], stage, i, bag, dropPathRate(ast, stage, i));
     if (!next) return undefined;
     cur = next;
   }
@@ -200,6 +195,9 @@ function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, 
   if (!xPre) return undefined;
   let main = emitPlanned(b, plan.main, xPre, prefix, { ...meta, path: 'main' }, bag);
   if (!main) return undefined;
+  // No residual at all (shortcut none, or identity_or_none where the shapes differ): the block is
+  // its main path, then its post activation; no add and no drop_path (torchvision's MBConv).
+  if (!hasResidual(stage.shortcut, b.shapeOf(x), b.shapeOf(main))) return plan.post ? emitPlanned(b, [plan.post], main, prefix, meta, bag) : main;
   // Stochastic depth on the residual branch, before the add (timm's DropPath); no node at rate 0.
   if (dropPath > 0) main = b.add({ id: `${prefix}drop_path`, op: 'drop_path', inputs: [main], attrs: { rate: dropPath }, loc: stage.fieldLocs.drop_path ?? stage.loc, ...meta, path: 'main' });
   if (!main) return undefined;
@@ -242,7 +240,9 @@ function emitSe(b: GraphBuilder, l: Extract<PlannedLayer, { op: 'se' }>, x: stri
   const conv1x1 = (filters: number): ConvAttrs => ({ filters, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, bias: true });
   const pool = b.add({ ...spec, id: `${p}${names.pool ?? 'pool'}`, op: 'global_avg_pool', inputs: [x], attrs: { keepdims: true } });
   const fc1 = pool && b.add({ ...spec, id: `${p}${names.fc1 ?? 'fc1'}`, op: 'conv', inputs: [pool], attrs: conv1x1(rd) });
-  const act = fc1 && b.add({ ...spec, id: `${p}${names.relu ?? 'relu'}`, op: 'relu', inputs: [fc1] });
+  // The inner activation (relu, EfficientNet's silu), named after its op unless the family names it.
+  const actOp = l.attrs.activation ?? 'relu';
+  const act = fc1 && b.add({ ...spec, id: `${p}${names.relu ?? actOp}`, op: actOp, inputs: [fc1] });
   const fc2 = act && b.add({ ...spec, id: `${p}${names.fc2 ?? 'fc2'}`, op: 'conv', inputs: [act], attrs: conv1x1(c) });
   const gate = fc2 && b.add({ ...spec, id: `${p}${names.gate ?? 'gate'}`, op: 'sigmoid', inputs: [fc2] });
   return gate && b.add({ ...spec, id: `${p}scale`, op: 'mul', inputs: [x, gate] });

@@ -26,6 +26,7 @@ const RANGES: Record<string, [number, number]> = {
   groups: [1, 65536],
   units: [1, 1048576],
   reduction: [1, 1024],
+  squeeze: [1, 65536],
 };
 
 /** Attributes that may be fractions (every other number is a whole count or size). */
@@ -47,7 +48,7 @@ export const UNKNOWN = Number.NaN;
  * division by zero, overflow, fractions and out-of-range results at the expression.
  */
 function numbers(key: string, arg: Arg, env: Env, bag: DiagnosticBag): number[] | undefined {
-  const items: NumArg[] = arg.kind === 'list' ? arg.items : arg.kind === 'bool' ? [] : [arg];
+  const items: NumArg[] = arg.kind === 'list' ? arg.items : arg.kind === 'bool' || arg.kind === 'word' ? [] : [arg];
   const out: number[] = [];
   for (const it of items) {
     let v: number;
@@ -116,14 +117,21 @@ export function planLayer(layer: LayerAst, env: Env, namer: Namer, bag: Diagnost
   };
   const local = layer.name ?? namer.next(layer.op);
   const base = { local, loc: layer.loc };
+  if (layer.invalid) return undefined; // its unreadable attribute is reported already
   switch (layer.op) {
     case 'conv': {
       const [filters, kernel, stride, dilation, groups, padding] = ['filters', 'kernel', 'stride', 'dilation', 'groups', 'padding'].map(get);
       if (!filters || !kernel || !stride || !dilation || !groups || !padding) return undefined;
       const k = pair(kernel);
       const d = dilation.length ? pair(dilation) : ([1, 1] as [number, number]);
-      // PyTorch's symmetric default: dilation * (kernel - 1) // 2 on every side.
-      const pad = padding.length ? quad(padding) : ([Math.floor((d[0] * (k[0] - 1)) / 2), Math.floor((d[0] * (k[0] - 1)) / 2), Math.floor((d[1] * (k[1] - 1)) / 2), Math.floor((d[1] * (k[1] - 1)) / 2)] as [number, number, number, number]);
+      // Without padding, 'same' padding for odd kernels: dilation * (kernel - 1) / 2 on every side.
+      // For an even kernel no symmetric padding keeps the size and PyTorch's own default is 0:
+      // refuse to guess (issue 24: it silently padded by 1).
+      if (!padding.length && (d[0] * (k[0] - 1)) % 2 + (d[1] * (k[1] - 1)) % 2 > 0) {
+        bag.error('invalid-value', `A conv with an even kernel (${k[0]}x${k[1]}) needs its padding written: no symmetric padding keeps the size, and PyTorch's default is 0.`, layer.loc, `Write padding: 0 for nn.Conv2d's default (a patchify stem: kernel: ${k[0]}, stride: ${k[0]}, padding: 0), or the padding you mean.`);
+        return undefined;
+      }
+      const pad = padding.length ? quad(padding) : ([(d[0] * (k[0] - 1)) / 2, (d[0] * (k[0] - 1)) / 2, (d[1] * (k[1] - 1)) / 2, (d[1] * (k[1] - 1)) / 2] as [number, number, number, number]);
       return {
         ...base,
         op: 'conv',
@@ -161,9 +169,16 @@ export function planLayer(layer: LayerAst, env: Env, namer: Namer, bag: Diagnost
     case 'global_avg_pool':
       return { ...base, op: 'global_avg_pool', attrs: { keepdims: false } };
     case 'se': {
-      const reduction = get('reduction');
-      if (!reduction) return undefined;
-      return { ...base, op: 'se', attrs: { reduction: reduction.length ? reduction[0] : 16 } };
+      const [reduction, squeeze] = ['reduction', 'squeeze'].map(get);
+      if (!reduction || !squeeze) return undefined;
+      const word = (key: string) => {
+        const a = layer.args[key];
+        return a?.kind === 'word' ? a.value : undefined;
+      };
+      const attrs: SeAttrs = squeeze.length ? { squeeze: squeeze[0] } : { reduction: reduction.length ? reduction[0] : 16 };
+      if (word('activation')) attrs.activation = word('activation') as SeAttrs['activation'];
+      if (word('gate')) attrs.gate = word('gate') as SeAttrs['gate'];
+      return { ...base, op: 'se', attrs };
     }
     case 'relu':
     case 'relu6':

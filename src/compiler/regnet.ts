@@ -1,4 +1,4 @@
-import type { ArchitectureAst, DiagnosticBag, Loc, RegNetAst, RegNetNames, StageAst } from '../parser/index.js';
+import { makeDivisible, type ArchitectureAst, type DiagnosticBag, type Loc, type RegNetAst, type RegNetNames, type StageAst } from '../parser/index.js';
 import type { BlockContext, BlockPlan } from './blocks.js';
 import type { PlannedLayer } from './layers.js';
 
@@ -18,12 +18,8 @@ export function roundHalfEven(x: number): number {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
 
-/** torchvision's _make_divisible: the nearest multiple of `divisor`, never 10% below `v`. */
-export function makeDivisible(v: number, divisor: number): number {
-  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
-  if (out < 0.9 * v) out += divisor;
-  return out;
-}
+// torchvision's _make_divisible lives with the expressions, which offer it as make_divisible().
+export { makeDivisible };
 
 export interface RegNetStage {
   /** Output channels of every block of the stage. */
@@ -129,6 +125,7 @@ export function expandDesigns(ast: ArchitectureAst, bag: DiagnosticBag): Archite
         widthPerGroup: 64,
         dilation: 1,
         firstDilation: 1,
+        numbering: 'nested',
         shortcut: s.shortcut,
         se: d.seRatio > 0 ? { reduction: 16, ratio: d.seRatio, of: 'input', loc: at('se_ratio') } : null,
         params: {},

@@ -1,4 +1,4 @@
-import type { DiagnosticBag, Loc } from '../parser/index.js';
+import { InternalError, type DiagnosticBag, type Loc } from '../parser/index.js';
 import type { GraphBuilder } from './builder.js';
 import type { Insertion, ShortcutRule } from './types.js';
 
@@ -25,6 +25,17 @@ export interface ShortcutInput {
 const fmt = (s: readonly number[]) => s.join('x');
 
 /**
+ * Whether a block has a residual add at all: always, except under `none` (a plain block) and
+ * under `identity_or_none` where the shapes differ (torchvision's use_res_connect, timm's has_skip:
+ * stride 1 and equal channels).
+ */
+export function hasResidual(rule: ShortcutRule, inShape: readonly number[], outShape: readonly number[]): boolean {
+  if (rule === 'none') return false;
+  if (rule !== 'identity_or_none') return true;
+  return inShape.length === outShape.length && inShape.every((v, i) => v === outShape[i]);
+}
+
+/**
  * THE shortcut rule, in one place (timm's make_blocks, torchvision's _make_layer): the shortcut
  * is the identity when the main path's output has the input's shape; otherwise, or always under
  * `conv`, the rule decides what to insert. Returns the shortcut's node id, or undefined after
@@ -40,7 +51,7 @@ export function buildShortcut(b: GraphBuilder, s: ShortcutInput, bag: Diagnostic
   const inShape = b.shapeOf(s.x);
   const outShape = b.shapeOf(s.main);
   const same = inShape.length === outShape.length && inShape.every((v, i) => v === outShape[i]);
-  if (same && s.rule !== 'conv') return s.x;
+  if (same && s.rule !== 'conv' && s.rule !== 'none') return s.x;
 
   const reasons: string[] = [];
   if (s.stride !== 1) reasons.push(`stride ${s.stride}`);
@@ -54,6 +65,10 @@ export function buildShortcut(b: GraphBuilder, s: ShortcutInput, bag: Diagnostic
   const st: [number, number] = [s.stride, s.stride];
 
   switch (s.rule) {
+    case 'none':
+    case 'identity_or_none':
+      // The caller asks hasResidual() first and adds nothing for these: reaching here is a bug.
+      throw new InternalError(`buildShortcut called for ${s.prefix}, whose rule ${s.rule} adds no shortcut`);
     case 'identity':
       bag.add({
         code: 'shortcut-mismatch',

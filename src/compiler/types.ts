@@ -2,7 +2,7 @@ import type { Graph } from '@dagrejs/graphlib';
 import type { Loc } from '../parser/location.js';
 
 /** Shortcut rules, chosen globally or per stage (docs/dsl.md "Shortcuts"). */
-export type ShortcutRule = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
+export type ShortcutRule = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown' | 'identity_or_none' | 'none';
 
 export interface ConvAttrs {
   filters: number;
@@ -84,6 +84,10 @@ export interface SeAttrs {
   reduction?: number;
   ratio?: number;
   squeeze?: number;
+  /** The activation between the two 1x1 convs (default relu; EfficientNet's SqueezeExcitation has SiLU). */
+  activation?: ActivationOp;
+  /** The gate on the excitation (default sigmoid). */
+  gate?: 'sigmoid';
   /** Local names of the six nodes, where a family names them its own way. */
   names?: Record<string, string | undefined>;
 }

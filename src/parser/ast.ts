@@ -2,7 +2,7 @@ import type { Expr } from './expr.js';
 import type { Loc } from './location.js';
 
 /** Shortcut rules (docs/dsl.md "Shortcuts"); kept in step with the schema's `shortcut` enum. */
-export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown';
+export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown' | 'identity_or_none' | 'none';
 
 /** Built-in block types; kept in step with docs/dsl.md. */
 export const BUILTIN_BLOCKS = ['basic', 'bottleneck', 'preact_basic', 'preact_bottleneck', 'regnet_x', 'regnet_y'] as const;
@@ -11,8 +11,8 @@ export type BuiltinBlock = (typeof BUILTIN_BLOCKS)[number];
 /** A number as written: a literal, or an expression over block parameters evaluated at compile time. */
 export type NumArg = { kind: 'num'; value: number; loc: Loc } | { kind: 'expr'; source: string; expr: Expr; loc: Loc };
 
-/** A layer attribute: a number (or expression), a pair/quad of them, or a flag. */
-export type Arg = NumArg | { kind: 'list'; items: NumArg[]; loc: Loc } | { kind: 'bool'; value: boolean; loc: Loc };
+/** A layer attribute: a number (or expression), a pair/quad of them, a flag, or a word from the schema's enum (`activation: silu`). */
+export type Arg = NumArg | { kind: 'list'; items: NumArg[]; loc: Loc } | { kind: 'bool'; value: boolean; loc: Loc } | { kind: 'word'; value: string; loc: Loc };
 
 export interface LayerAst {
   op: string;
@@ -23,7 +23,10 @@ export interface LayerAst {
   loc: Loc;
   opLoc: Loc;
   /** For `op: use`: the inlined block and its parameter values. */
-  use?: { block: string; params: Record<string, number>; blockLoc: Loc };
+  /** An attribute could not be read (an expression that does not parse, already reported): not planned. */
+  invalid?: boolean;
+  /** For `op: use`: the inlined block and its parameter values (numbers or expressions in the caller's scope). */
+  use?: { block: string; params: Record<string, NumArg>; blockLoc: Loc };
 }
 
 export interface SeAst {
@@ -32,6 +35,10 @@ export interface SeAst {
   /** Squeeze width = round(ratio * width), the width named by `of` (RegNet-Y: 0.25 of the block's input). */
   ratio?: number;
   of: 'current' | 'input';
+  /** The activation between the two 1x1 convs (default relu; EfficientNet's is silu). */
+  activation?: 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'tanh';
+  /** The gate (default sigmoid). */
+  gate?: 'sigmoid';
   loc: Loc;
 }
 
@@ -86,6 +93,14 @@ export interface StageAst {
   naming?: RegNetNames;
   /** Stochastic depth of every block of the stage (`drop_path`), overriding the network's schedule. */
   dropPath?: number;
+  /**
+   * How blocks are named: `nested` (`<stage>.<i>.`, torchvision's ResNets), `flat` (`<stage>.<k>.`,
+   * k counting on from the previous stage of the same name, MobileNet's `features.N`), or `none`
+   * (`<stage>.`, for a one-block stage of layers between stages).
+   */
+  numbering: 'nested' | 'flat' | 'none';
+  /** The number of the stage's first block (`first_index`), when written. */
+  firstIndex?: number;
   /** A `{ regnet: ... }` item, not yet expanded into stages (the compiler does that first). */
   design?: RegNetAst;
   loc: Loc;
@@ -96,6 +111,8 @@ export interface StageAst {
 export interface BlockDefAst {
   name: string;
   params: Record<string, number>;
+  /** Where each declared parameter is written. */
+  paramLocs: Record<string, Loc>;
   /** Pre-activation layers on the block's input; a projection shortcut reads their output. */
   pre: LayerAst[];
   layers: LayerAst[];
@@ -112,6 +129,13 @@ export interface ArchitectureAst {
   shortcut: ShortcutRuleName;
   /** Stochastic depth: timm's drop_path_rate, spread linearly over every block (0 = none). */
   dropPathRate?: number;
+  /** How drop_path_rate is spread: timm's linspace, j / (n - 1), or torchvision EfficientNet's j / n. */
+  dropPathSchedule: 'linspace' | 'efficientnet';
+  /** Network parameters (`params:`), visible as $name in the stem, the head and every block. */
+  params: Record<string, number>;
+  paramLocs: Record<string, Loc>;
+  /** EfficientNet's compound scaling of every stage's channels and blocks (`scaling:`). */
+  scaling?: { width: number; depth: number; divisor: number; loc: Loc };
   stem: LayerAst[];
   stages: StageAst[];
   head: LayerAst[];

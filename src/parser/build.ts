@@ -32,6 +32,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
       blocks.set(e.key, {
         name: e.key,
         params: paramsOf(get(def, 'params')),
+        paramLocs: paramLocsOf(get(def, 'params')),
         pre: layersOf(get(def, 'pre') as LSeq | undefined, bag),
         layers: layersOf(get(def, 'layers') as LSeq, bag),
         post: str(get(def, 'post')) ?? 'relu',
@@ -93,6 +94,8 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
       groupWidth: num(get(s, 'group_width')),
       ...(get(s, 'drop_path') ? { dropPath: num(get(s, 'drop_path')) } : {}),
       bottleneckRatio: get(s, 'bottleneck_ratio') ? num(get(s, 'bottleneck_ratio')) : 1,
+      numbering: (str(pick('numbering').node) ?? 'nested') as StageAst['numbering'],
+      ...(get(s, 'first_index') ? { firstIndex: num(get(s, 'first_index')) } : {}),
       loc: s.loc,
       fieldLocs: { ...fieldLocs, shortcut: sc.loc, se: se.loc, params: params.loc },
     });
@@ -106,6 +109,10 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
     classes: num(get(root, 'classes')),
     shortcut: globalShortcut,
     ...(get(root, 'drop_path_rate') ? { dropPathRate: num(get(root, 'drop_path_rate')) } : {}),
+    dropPathSchedule: (str(get(root, 'drop_path_schedule')) ?? 'linspace') as ArchitectureAst['dropPathSchedule'],
+    params: paramsOf(get(root, 'params')),
+    paramLocs: paramLocsOf(get(root, 'params')),
+    ...scalingOf(get(root, 'scaling')),
     stem: layersOf(get(root, 'stem') as LSeq, bag),
     stages,
     head: layersOf(get(root, 'head') as LSeq, bag),
@@ -133,6 +140,22 @@ function paramsOf(n: LNode | undefined): Record<string, number> {
   return out;
 }
 
+function paramLocsOf(n: LNode | undefined): Record<string, Loc> {
+  const out: Record<string, Loc> = {};
+  if (n?.kind === 'map') for (const e of n.entries) out[e.key] = e.keyLoc;
+  return out;
+}
+
+/** `scaling: { width, depth, divisor }` (EfficientNet's compound scaling; divisor 8 by default). */
+function scalingOf(n: LNode | undefined): Pick<ArchitectureAst, 'scaling'> {
+  if (n?.kind !== 'map') return {};
+  const v = (key: string, dflt: number) => {
+    const x = get(n, key);
+    return x?.kind === 'scalar' && typeof x.value === 'number' ? x.value : dflt;
+  };
+  return { scaling: { width: v('width', 1), depth: v('depth', 1), divisor: v('divisor', 8), loc: n.loc } };
+}
+
 function seOf(n: LNode | undefined, loc: Loc): SeAst | null {
   if (!n) return null;
   if (n.kind === 'scalar') return n.value === true ? { reduction: DEFAULT_SE_REDUCTION, of: 'current', loc } : null;
@@ -143,6 +166,10 @@ function seOf(n: LNode | undefined, loc: Loc): SeAst | null {
     const se: SeAst = { reduction: r?.kind === 'scalar' ? (r.value as number) : DEFAULT_SE_REDUCTION, of: ratio ? 'input' : 'current', loc };
     if (ratio?.kind === 'scalar') se.ratio = ratio.value as number;
     if (of?.kind === 'scalar') se.of = of.value as SeAst['of'];
+    const act = get(n, 'activation');
+    if (act?.kind === 'scalar') se.activation = act.value as SeAst['activation'];
+    const gate = get(n, 'gate');
+    if (gate?.kind === 'scalar') se.gate = gate.value as SeAst['gate'];
     return se;
   }
   return null;
@@ -189,6 +216,7 @@ function designPlaceholder(index: number, m: LMap, itemLoc: Loc, globalShortcut:
     widthPerGroup: 64,
     dilation: 1,
     firstDilation: 1,
+    numbering: 'nested',
     shortcut: design.shortcut ?? globalShortcut,
     se: null,
     params: {},
@@ -200,24 +228,33 @@ function designPlaceholder(index: number, m: LMap, itemLoc: Loc, globalShortcut:
   };
 }
 
+/** Layer attributes whose values are words (an enum in the schema), not numbers or expressions. */
+const WORD_ARGS = new Set(['activation', 'gate']);
+
 function layersOf(seq: LSeq | undefined, bag: DiagnosticBag): LayerAst[] {
   if (!seq) return [];
   return seq.items.map((item) => {
     const m = item as LMap;
     const opEntry = getEntry(m, 'op')!;
     const args: Record<string, Arg> = {};
+    let invalid = false;
     const op = String((opEntry.value as { value: unknown }).value);
     const blockEntry = op === 'use' ? getEntry(m, 'block') : undefined;
-    const use = blockEntry ? { block: String((blockEntry.value as { value: unknown }).value), params: paramsOf(get(m, 'params')), blockLoc: blockEntry.value.loc } : undefined;
+    const use = blockEntry ? { block: String((blockEntry.value as { value: unknown }).value), params: useParamsOf(get(m, 'params'), bag), blockLoc: blockEntry.value.loc } : undefined;
     for (const e of m.entries) {
       if (e.key === 'op' || e.key === 'name' || (use && (e.key === 'block' || e.key === 'params'))) continue;
-      const a = argOf(e.value, bag);
+      // Words the schema allows only from an enum (se's activation and gate) are kept as words.
+      const a = WORD_ARGS.has(e.key) && e.value.kind === 'scalar' && typeof e.value.value === 'string' ? { kind: 'word' as const, value: e.value.value, loc: e.value.loc } : argOf(e.value, bag);
       if (a) args[e.key] = a;
+      // Reported where it failed; planning it without the attribute gave a second, wrong error
+      // ("the filters (undefined)").
+      else invalid = true;
     }
     const nameNode = get(m, 'name');
     return {
       op,
       ...(use ? { use } : {}),
+      ...(invalid ? { invalid } : {}),
       name: nameNode?.kind === 'scalar' ? String(nameNode.value) : undefined,
       args,
       loc: m.loc,
@@ -226,10 +263,23 @@ function layersOf(seq: LSeq | undefined, bag: DiagnosticBag): LayerAst[] {
   });
 }
 
+/** The values a `use` passes: numbers or expressions, evaluated in the caller's scope. */
+function useParamsOf(n: LNode | undefined, bag: DiagnosticBag): Record<string, NumArg> {
+  const out: Record<string, NumArg> = {};
+  if (n?.kind === 'map') {
+    for (const e of n.entries) {
+      const a = numArg(e.value, bag);
+      if (a) out[e.key] = a;
+    }
+  }
+  return out;
+}
+
 function argOf(n: LNode, bag: DiagnosticBag): Arg | undefined {
   if (n.kind === 'seq') {
-    const items = n.items.map((i) => numArg(i, bag)).filter((x): x is NumArg => x !== undefined);
-    return { kind: 'list', items, loc: n.loc };
+    const items = n.items.map((i) => numArg(i, bag));
+    // One unreadable item fails the list: dropping it turned [bad, 3] into 3.
+    return items.every((x) => x !== undefined) ? { kind: 'list', items: items as NumArg[], loc: n.loc } : undefined;
   }
   if (n.kind === 'scalar' && typeof n.value === 'boolean') return { kind: 'bool', value: n.value, loc: n.loc };
   return numArg(n, bag);
@@ -244,7 +294,7 @@ function numArg(n: LNode, bag: DiagnosticBag): NumArg | undefined {
       // Point into the expression when it was written on one line without quotes' escapes.
       const quoteShift = n.loc.endOffset - n.loc.offset > n.value.length ? 1 : 0;
       const at = n.loc.offset >= 0 ? { ...n.loc, col: n.loc.col + quoteShift + e.at, offset: n.loc.offset + quoteShift + e.at, endCol: n.loc.col + quoteShift + e.at + 1, endLine: n.loc.line } : n.loc;
-      bag.error('expr-syntax', `Cannot read the expression "${n.value}": ${e.message}.`, at, 'Expressions use numbers, $parameters, + - * / // %, parentheses, min() and max().');
+      bag.error('expr-syntax', `Cannot read the expression "${n.value}": ${e.message}.`, at, 'Expressions use numbers, $parameters, + - * / // %, parentheses, min(), max(), ceil() and make_divisible(v, divisor).');
       return undefined;
     }
     return { kind: 'expr', source: n.value, expr: e, loc: n.loc };

@@ -37,6 +37,7 @@ export type DiagnosticCode =
   | 'expr-overflow' // a result that is not a finite number within the limit
   | 'expr-not-integer' // a count or size that evaluates to a fraction
   | 'block-cycle' // a user block that uses itself, directly or through others
+  | 'param-shadowed' // a declared parameter (of a block or the network) that would hide a built-in one
   // Composition
   | 'extends-cycle'
   | 'extends-not-found'

@@ -2,14 +2,28 @@
  * The tiny arithmetic language of user-defined blocks: `$channels * 4`, `$width // $groups`,
  * `max(8, $channels // 16)`. Written by hand on purpose: a YAML value must never reach `eval` or
  * `Function`, and this grammar is ten lines. Only numbers, `$names`, + - * / // %, parentheses,
- * min() and max() exist; nothing else parses.
+ * min(), max(), ceil() and make_divisible() exist; nothing else parses.
  */
+
+/** The functions, with how many arguments each takes (min and max: one or more). */
+const FUNCTIONS = { min: 0, max: 0, ceil: 1, make_divisible: 2 } as const;
+type Fn = keyof typeof FUNCTIONS;
+
+/**
+ * torchvision's _make_divisible(v, divisor) (MobileNet, EfficientNet, RegNet): the nearest
+ * multiple of `divisor`, at least `divisor`, and never more than 10% below `v`.
+ */
+export function makeDivisible(v: number, divisor: number): number {
+  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
+}
 export type Expr =
   | { kind: 'num'; value: number; at: number }
   | { kind: 'param'; name: string; at: number }
   | { kind: 'neg'; arg: Expr; at: number }
   | { kind: 'bin'; op: '+' | '-' | '*' | '/' | '//' | '%'; left: Expr; right: Expr; at: number }
-  | { kind: 'call'; fn: 'min' | 'max'; args: Expr[]; at: number };
+  | { kind: 'call'; fn: Fn; args: Expr[]; at: number };
 
 export interface ExprError {
   /** 0-based offset into the expression text. */
@@ -95,7 +109,7 @@ export function parseExpr(src: string): Expr | ExprError {
     if (t.t === 'num') return { kind: 'num', value: Number(t.v), at: t.at };
     if (t.t === 'param') return { kind: 'param', name: t.v, at: t.at };
     if (t.t === 'ident') {
-      if (t.v !== 'min' && t.v !== 'max') fail(`unknown name "${t.v}" (parameters start with $; functions are min and max)`, t.at);
+      if (!Object.hasOwn(FUNCTIONS, t.v)) fail(`unknown name "${t.v}" (parameters start with $; functions are min, max, ceil and make_divisible)`, t.at);
       expect('(');
       const args = [expr()];
       while (peek().t === 'op' && peek().v === ',') {
@@ -103,7 +117,9 @@ export function parseExpr(src: string): Expr | ExprError {
         args.push(expr());
       }
       expect(')');
-      return { kind: 'call', fn: t.v as 'min' | 'max', args, at: t.at };
+      const arity = FUNCTIONS[t.v as Fn];
+      if (arity && args.length !== arity) fail(`${t.v}() takes ${arity} argument${arity > 1 ? 's' : ''}, not ${args.length}`, t.at);
+      return { kind: 'call', fn: t.v as Fn, args, at: t.at };
     }
     if (t.t === 'op' && t.v === '(') {
       const e = expr();
@@ -171,6 +187,8 @@ export function evaluate(e: Expr, env: ReadonlyMap<string, number>): number | Ev
         if (typeof v !== 'number') return v;
         vs.push(v);
       }
+      if (e.fn === 'ceil') return check(Math.ceil(vs[0]), e.at);
+      if (e.fn === 'make_divisible') return vs[1] <= 0 ? { at: e.at, code: 'expr-divide-by-zero', message: 'make_divisible needs a divisor above 0' } : check(makeDivisible(vs[0], vs[1]), e.at);
       // A fold, not Math.min(...vs): a call with 200,000 arguments would overflow the stack.
       return vs.reduce((a, b) => (e.fn === 'min' ? Math.min(a, b) : Math.max(a, b)));
     }

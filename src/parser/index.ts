@@ -13,7 +13,7 @@ import { toPlain, type LMap } from './tree.js';
 export * from './ast.js';
 export type { DiagnosticCode, Severity } from './codes.js';
 export { DiagnosticBag, escapeControl, InternalError, sortDiagnostics, formatDiagnostic, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type FormatOptions } from './diagnostics.js';
-export { evaluate, exprParams, parseExpr, type EvalError, type Expr } from './expr.js';
+export { evaluate, exprParams, makeDivisible, parseExpr, type EvalError, type Expr } from './expr.js';
 export { formatLoc, syntheticLoc, type Loc } from './location.js';
 export { architectureSchema, LAYER_OPS, prettyPath } from './schema.js';
 export { closest, didYouMean } from './suggest.js';

@@ -50,6 +50,18 @@ const expected: Record<string, { params: number; macs: number; nonTrainable?: nu
   regnet_x_400mf: { params: 5_495_976, macs: 413_812_608, nonTrainable: 37_856, stages: ['56x56x32', '28x28x64', '14x14x160', '7x7x400'] },
   regnet_y_400mf: { params: 4_344_144, macs: 401_842_848, nonTrainable: 27_152, stages: ['56x56x48', '28x28x104', '14x14x208', '7x7x440'] },
   regnetx_200mf: { params: 2_684_792, macs: 199_039_872, stages: ['56x56x24', '28x28x56', '14x14x152', '7x7x368'] },
+  // MobileNet V2 and EfficientNet (issue 24): torchvision 0.14's own counts at 224 (trainable params,
+  // MACs by conv/linear forward hooks); test/targets/torch/families.test.ts recomputes them with torchvision.
+  mobilenet_v2: { params: 3_504_872, macs: 300_774_272 },
+  efficientnet_b0: { params: 5_288_548, macs: 385_814_752 },
+  efficientnet_b1: { params: 7_794_184, macs: 569_651_680 },
+  efficientnet_b2: { params: 9_109_994, macs: 658_963_440 },
+  efficientnet_b3: { params: 12_233_232, macs: 962_708_240 },
+  efficientnet_b4: { params: 19_341_616, macs: 1_503_710_432 },
+  efficientnet_b5: { params: 30_389_784, macs: 2_356_493_184 },
+  efficientnet_b6: { params: 43_040_704, macs: 3_360_166_848 },
+  efficientnet_b7: { params: 66_347_960, macs: 5_169_865_152 },
+  efficientnet_v2_s: { params: 21_458_488, macs: 2_849_895_872 },
 };
 
 const files = readdirSync(new URL('../../architectures/', import.meta.url)).filter((f) => f.endsWith('.yaml'));

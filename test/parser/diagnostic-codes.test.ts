@@ -50,6 +50,7 @@ const fixtures: Fixture[] = [
   { code: 'expr-divide-by-zero', yaml: arch({ stages: '  - { block: mine, channels: 16, blocks: 1 }', extra: user('      - { op: conv, filters: "$channels // ($stride - 1)", kernel: 3 }\n') }), at: '"$channels // (' },
   { code: 'expr-overflow', yaml: arch({ stages: '  - { block: mine, channels: 16, blocks: 1 }', extra: user('      - { op: conv, filters: "$channels * 99999 * 99999", kernel: 3 }\n') }), at: '"$channels * 9' },
   { code: 'expr-not-integer', yaml: arch({ stages: '  - { block: mine, channels: 16, blocks: 1 }', extra: user('      - { op: conv, filters: "$channels / 3", kernel: 3 }\n') }), at: '"$channels / 3"' },
+  { code: 'param-shadowed', yaml: arch({ stages: '  - { block: mine, channels: 16, blocks: 1 }', extra: 'blocks:\n  mine:\n    params: { stride: 2 }\n    layers:\n      - { op: conv, filters: $channels, kernel: 3 }\n' }), at: 'stride: 2' },
   { code: 'block-cycle', yaml: arch({ stages: '  - { block: a, channels: 16, blocks: 1 }', extra: 'blocks:\n  a:\n    layers:\n      - { op: use, block: b }\n  b:\n    layers:\n      - { op: use, block: a }\n' }), at: '{ op: use, block: a }' },
   { code: 'set-syntax', yaml: arch(), opts: { sets: ['stages'] }, at: { line: 1, col: 1 } },
   { code: 'set-path-unknown', yaml: arch(), opts: { sets: ['stages.5.blocks=2'] }, at: { line: 1, col: 8 }, message: /numbered from 0/ },

@@ -29,6 +29,6 @@ describe('the schema, the docs and the AST stay in step', () => {
     const schemaOps = architectureSchema.$defs.layer.oneOf.map((b: any) => b.properties.op.const);
     expect([...LAYER_OPS]).toEqual(schemaOps);
     for (const b of BUILTIN_BLOCKS) expect(doc).toContain('`' + b + '`');
-    expect(architectureSchema.$defs.shortcut.enum).toEqual(['projection', 'identity', 'zeropad', 'conv', 'avgdown']);
+    expect(architectureSchema.$defs.shortcut.enum).toEqual(['projection', 'identity', 'zeropad', 'conv', 'avgdown', 'identity_or_none', 'none']);
   });
 });

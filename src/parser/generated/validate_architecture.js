@@ -4,20 +4,20 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false}}};
-const schema12 = {"enum":["projection","identity","zeropad","conv","avgdown"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D)."};
-const schema14 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."}},"additionalProperties":false},"else":{"type":"boolean"}};
-const schema15 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid"],"description":"The gate; default sigmoid."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid"],"description":"The gate (torchvision's scale_activation); default sigmoid."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
+const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
+const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid"],"description":"The gate; default sigmoid."}},"additionalProperties":false},"else":{"type":"boolean"}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema16 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate, scale."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/params"}},"required":["op","block"],"additionalProperties":false}]};
-const schema17 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
-const schema18 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
-const pattern2 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
-const pattern3 = new RegExp("\\$", "u");
-const schema23 = {"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}};
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/name"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/name"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/name"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/name"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/name"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/name"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/name"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/name"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid"],"description":"The gate (torchvision's scale_activation); default sigmoid."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/name"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const schema18 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
+const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
+const pattern3 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
+const pattern4 = new RegExp("\\$", "u");
+const schema24 = {"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}};
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -76,7 +76,7 @@ errors++;
 }
 var valid1 = _errs6 === errors;
 if(valid1){
-const err3 = {instancePath,schemaPath:"#/then/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema23.then.not,parentSchema:schema23.then,data};
+const err3 = {instancePath,schemaPath:"#/then/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema24.then.not,parentSchema:schema24.then,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -98,7 +98,7 @@ vErrors = null;
 }
 if(Array.isArray(data)){
 if(data.length > 4){
-const err4 = {instancePath,schemaPath:"#/then/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema23.then,data};
+const err4 = {instancePath,schemaPath:"#/then/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema24.then,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -108,7 +108,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.length < 2){
-const err5 = {instancePath,schemaPath:"#/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema23.then,data};
+const err5 = {instancePath,schemaPath:"#/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema24.then,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -147,8 +147,8 @@ let ifClause1;
 if(_valid1){
 const _errs11 = errors;
 if(typeof data0 === "string"){
-if(!pattern3.test(data0)){
-const err7 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data0};
+if(!pattern4.test(data0)){
+const err7 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -159,7 +159,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data0};
+const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -175,7 +175,7 @@ ifClause1 = "then";
 else {
 const _errs14 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err9 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.then.items.else.type,parentSchema:schema23.then.items.else,data:data0};
+const err9 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema24.then.items.else.type,parentSchema:schema24.then.items.else,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -186,7 +186,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 64 || isNaN(data0)){
-const err10 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema23.then.items.else,data:data0};
+const err10 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema24.then.items.else,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -196,7 +196,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data0 < 0 || isNaN(data0)){
-const err11 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.then.items.else,data:data0};
+const err11 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema24.then.items.else,data:data0};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -211,7 +211,7 @@ valid4 = _valid1;
 ifClause1 = "else";
 }
 if(!valid4){
-const err12 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema23.then.items.if,parentSchema:schema23.then.items,data:data0};
+const err12 = {instancePath:instancePath+"/" + i0,schemaPath:"#/then/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema24.then.items.if,parentSchema:schema24.then.items,data:data0};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -223,7 +223,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema23.then.type,parentSchema:schema23.then,data};
+const err13 = {instancePath,schemaPath:"#/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.then.type,parentSchema:schema24.then,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -265,8 +265,8 @@ let ifClause2;
 if(_valid2){
 const _errs20 = errors;
 if(typeof data === "string"){
-if(!pattern3.test(data)){
-const err15 = {instancePath,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data};
+if(!pattern4.test(data)){
+const err15 = {instancePath,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -277,7 +277,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data};
+const err16 = {instancePath,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -293,7 +293,7 @@ ifClause2 = "then";
 else {
 const _errs23 = errors;
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err17 = {instancePath,schemaPath:"#/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.else.else.type,parentSchema:schema23.else.else,data};
+const err17 = {instancePath,schemaPath:"#/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema24.else.else.type,parentSchema:schema24.else.else,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -304,7 +304,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data > 64 || isNaN(data)){
-const err18 = {instancePath,schemaPath:"#/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema23.else.else,data};
+const err18 = {instancePath,schemaPath:"#/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema24.else.else,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -314,7 +314,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data < 0 || isNaN(data)){
-const err19 = {instancePath,schemaPath:"#/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.else.else,data};
+const err19 = {instancePath,schemaPath:"#/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema24.else.else,data};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -329,7 +329,7 @@ valid6 = _valid2;
 ifClause2 = "else";
 }
 if(!valid6){
-const err20 = {instancePath,schemaPath:"#/else/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema",schema:schema23.else.if,parentSchema:schema23.else,data};
+const err20 = {instancePath,schemaPath:"#/else/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema",schema:schema24.else.if,parentSchema:schema24.else,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -343,7 +343,7 @@ valid0 = _valid0;
 ifClause0 = "else";
 }
 if(!valid0){
-const err21 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema23.if,parentSchema:schema23,data};
+const err21 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema24.if,parentSchema:schema24,data};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -356,13 +356,183 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
+const schema59 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
+
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length > 64){
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema59,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+const _errs1 = errors;
+if(typeof key0 === "string"){
+if(func3(key0) > 64){
+const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema59.propertyNames,data:key0,propertyName:key0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!pattern1.test(key0)){
+const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema59.propertyNames,data:key0,propertyName:key0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var valid0 = _errs1 === errors;
+if(!valid0){
+const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema59.propertyNames,parentSchema:schema59,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+for(const key1 in data){
+let data0 = data[key1];
+const _errs4 = errors;
+let valid2 = true;
+const _errs5 = errors;
+if(typeof data0 !== "string"){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs7 = errors;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err5 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+valid2 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs10 = errors;
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 1048576 || isNaN(data0)){
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema59.additionalProperties.else,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data0 < -1048576 || isNaN(data0)){
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema59.additionalProperties.else,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.additionalProperties.else.type,parentSchema:schema59.additionalProperties.else,data:data0};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs10 === errors;
+valid2 = _valid0;
+ifClause0 = "else";
+}
+if(!valid2){
+const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema59.additionalProperties.if,parentSchema:schema59.additionalProperties,data:data0};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+validate17.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.required,parentSchema:schema16,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.required,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -374,7 +544,7 @@ errors++;
 if(data.op !== undefined){
 let data0 = data.op;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.op.type,parentSchema:schema16.properties.op,data:data0};
+const err1 = {instancePath:instancePath+"/op",schemaPath:"#/properties/op/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.op.type,parentSchema:schema17.properties.op,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -389,7 +559,7 @@ if(typeof tag0 == "string"){
 if(tag0 === "conv"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[0].required,parentSchema:schema16.oneOf[0],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[0].required,parentSchema:schema17.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -399,7 +569,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.filters === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "filters"},message:"must have required property '"+"filters"+"'",schema:schema16.oneOf[0].required,parentSchema:schema16.oneOf[0],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "filters"},message:"must have required property '"+"filters"+"'",schema:schema17.oneOf[0].required,parentSchema:schema17.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -409,7 +579,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.kernel === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[0].required,parentSchema:schema16.oneOf[0],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[0].required,parentSchema:schema17.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -419,8 +589,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema16.oneOf[0].properties, key0))){
-const err5 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[0],data};
+if(!(func2.call(schema17.oneOf[0].properties, key0))){
+const err5 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -433,7 +603,7 @@ errors++;
 if(data.op !== undefined){
 let data1 = data.op;
 if("conv" !== data1){
-const err6 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/0/properties/op/const",keyword:"const",params:{allowedValue: "conv"},message:"must be equal to constant",schema:"conv",parentSchema:schema16.oneOf[0].properties.op,data:data1};
+const err6 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/0/properties/op/const",keyword:"const",params:{allowedValue: "conv"},message:"must be equal to constant",schema:"conv",parentSchema:schema17.oneOf[0].properties.op,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -447,7 +617,7 @@ if(data.name !== undefined){
 let data2 = data.name;
 if(typeof data2 === "string"){
 if(func3(data2) > 128){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data2};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -456,8 +626,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern2.test(data2)){
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data2};
+if(!pattern3.test(data2)){
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -468,7 +638,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data2};
+const err9 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -507,8 +677,8 @@ let ifClause0;
 if(_valid0){
 const _errs15 = errors;
 if(typeof data3 === "string"){
-if(!pattern3.test(data3)){
-const err11 = {instancePath:instancePath+"/filters",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data3};
+if(!pattern4.test(data3)){
+const err11 = {instancePath:instancePath+"/filters",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -519,7 +689,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/filters",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data3};
+const err12 = {instancePath:instancePath+"/filters",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -535,7 +705,7 @@ ifClause0 = "then";
 else {
 const _errs18 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.filters.else.type,parentSchema:schema16.oneOf[0].properties.filters.else,data:data3};
+const err13 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.filters.else.type,parentSchema:schema17.oneOf[0].properties.filters.else,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -546,7 +716,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 65536 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema16.oneOf[0].properties.filters.else,data:data3};
+const err14 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[0].properties.filters.else,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -556,7 +726,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.filters.else,data:data3};
+const err15 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.filters.else,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -571,7 +741,7 @@ valid5 = _valid0;
 ifClause0 = "else";
 }
 if(!valid5){
-const err16 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema16.oneOf[0].properties.filters.if,parentSchema:schema16.oneOf[0].properties.filters,data:data3};
+const err16 = {instancePath:instancePath+"/filters",schemaPath:"#/oneOf/0/properties/filters/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema17.oneOf[0].properties.filters.if,parentSchema:schema17.oneOf[0].properties.filters,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -611,7 +781,7 @@ if(_valid1){
 const _errs24 = errors;
 if(Array.isArray(data4)){
 if(data4.length > 2){
-const err18 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.kernel.then,data:data4};
+const err18 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.kernel.then,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -621,7 +791,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data4.length < 2){
-const err19 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.kernel.then,data:data4};
+const err19 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.kernel.then,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -660,8 +830,8 @@ let ifClause2;
 if(_valid2){
 const _errs30 = errors;
 if(typeof data5 === "string"){
-if(!pattern3.test(data5)){
-const err21 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data5};
+if(!pattern4.test(data5)){
+const err21 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -672,7 +842,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data5};
+const err22 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -688,7 +858,7 @@ ifClause2 = "then";
 else {
 const _errs33 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err23 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[0].properties.kernel.then.items.else,data:data5};
+const err23 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[0].properties.kernel.then.items.else,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -699,7 +869,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err24 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.kernel.then.items.else,data:data5};
+const err24 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.kernel.then.items.else,data:data5};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -709,7 +879,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err25 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.kernel.then.items.else,data:data5};
+const err25 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.kernel.then.items.else,data:data5};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -724,7 +894,7 @@ valid10 = _valid2;
 ifClause2 = "else";
 }
 if(!valid10){
-const err26 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema",schema:schema16.oneOf[0].properties.kernel.then.items.if,parentSchema:schema16.oneOf[0].properties.kernel.then.items,data:data5};
+const err26 = {instancePath:instancePath+"/kernel/" + i0,schemaPath:"#/oneOf/0/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema",schema:schema17.oneOf[0].properties.kernel.then.items.if,parentSchema:schema17.oneOf[0].properties.kernel.then.items,data:data5};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -736,7 +906,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[0].properties.kernel.then.type,parentSchema:schema16.oneOf[0].properties.kernel.then,data:data4};
+const err27 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[0].properties.kernel.then.type,parentSchema:schema17.oneOf[0].properties.kernel.then,data:data4};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -778,8 +948,8 @@ let ifClause3;
 if(_valid3){
 const _errs39 = errors;
 if(typeof data4 === "string"){
-if(!pattern3.test(data4)){
-const err29 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data4};
+if(!pattern4.test(data4)){
+const err29 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data4};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -790,7 +960,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data4};
+const err30 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data4};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -806,7 +976,7 @@ ifClause3 = "then";
 else {
 const _errs42 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err31 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.kernel.else.else.type,parentSchema:schema16.oneOf[0].properties.kernel.else.else,data:data4};
+const err31 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.kernel.else.else.type,parentSchema:schema17.oneOf[0].properties.kernel.else.else,data:data4};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -817,7 +987,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err32 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.kernel.else.else,data:data4};
+const err32 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.kernel.else.else,data:data4};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -827,7 +997,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err33 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.kernel.else.else,data:data4};
+const err33 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.kernel.else.else,data:data4};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -842,7 +1012,7 @@ valid12 = _valid3;
 ifClause3 = "else";
 }
 if(!valid12){
-const err34 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause3},message:"must match \""+ifClause3+"\" schema",schema:schema16.oneOf[0].properties.kernel.else.if,parentSchema:schema16.oneOf[0].properties.kernel.else,data:data4};
+const err34 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause3},message:"must match \""+ifClause3+"\" schema",schema:schema17.oneOf[0].properties.kernel.else.if,parentSchema:schema17.oneOf[0].properties.kernel.else,data:data4};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -856,7 +1026,7 @@ valid7 = _valid1;
 ifClause1 = "else";
 }
 if(!valid7){
-const err35 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema16.oneOf[0].properties.kernel.if,parentSchema:schema16.oneOf[0].properties.kernel,data:data4};
+const err35 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/0/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema17.oneOf[0].properties.kernel.if,parentSchema:schema17.oneOf[0].properties.kernel,data:data4};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -896,7 +1066,7 @@ if(_valid4){
 const _errs48 = errors;
 if(Array.isArray(data6)){
 if(data6.length > 2){
-const err37 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.stride.then,data:data6};
+const err37 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.stride.then,data:data6};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -906,7 +1076,7 @@ vErrors.push(err37);
 errors++;
 }
 if(data6.length < 2){
-const err38 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.stride.then,data:data6};
+const err38 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.stride.then,data:data6};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -945,8 +1115,8 @@ let ifClause5;
 if(_valid5){
 const _errs54 = errors;
 if(typeof data7 === "string"){
-if(!pattern3.test(data7)){
-const err40 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data7};
+if(!pattern4.test(data7)){
+const err40 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data7};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -957,7 +1127,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data7};
+const err41 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data7};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -973,7 +1143,7 @@ ifClause5 = "then";
 else {
 const _errs57 = errors;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err42 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[0].properties.stride.then.items.else,data:data7};
+const err42 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[0].properties.stride.then.items.else,data:data7};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -984,7 +1154,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err43 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.stride.then.items.else,data:data7};
+const err43 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.stride.then.items.else,data:data7};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -994,7 +1164,7 @@ vErrors.push(err43);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err44 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.stride.then.items.else,data:data7};
+const err44 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.stride.then.items.else,data:data7};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1009,7 +1179,7 @@ valid17 = _valid5;
 ifClause5 = "else";
 }
 if(!valid17){
-const err45 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause5},message:"must match \""+ifClause5+"\" schema",schema:schema16.oneOf[0].properties.stride.then.items.if,parentSchema:schema16.oneOf[0].properties.stride.then.items,data:data7};
+const err45 = {instancePath:instancePath+"/stride/" + i1,schemaPath:"#/oneOf/0/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause5},message:"must match \""+ifClause5+"\" schema",schema:schema17.oneOf[0].properties.stride.then.items.if,parentSchema:schema17.oneOf[0].properties.stride.then.items,data:data7};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -1021,7 +1191,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[0].properties.stride.then.type,parentSchema:schema16.oneOf[0].properties.stride.then,data:data6};
+const err46 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[0].properties.stride.then.type,parentSchema:schema17.oneOf[0].properties.stride.then,data:data6};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -1063,8 +1233,8 @@ let ifClause6;
 if(_valid6){
 const _errs63 = errors;
 if(typeof data6 === "string"){
-if(!pattern3.test(data6)){
-const err48 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data6};
+if(!pattern4.test(data6)){
+const err48 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data6};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -1075,7 +1245,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data6};
+const err49 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data6};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -1091,7 +1261,7 @@ ifClause6 = "then";
 else {
 const _errs66 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err50 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.stride.else.else.type,parentSchema:schema16.oneOf[0].properties.stride.else.else,data:data6};
+const err50 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.stride.else.else.type,parentSchema:schema17.oneOf[0].properties.stride.else.else,data:data6};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -1102,7 +1272,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 64 || isNaN(data6)){
-const err51 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.stride.else.else,data:data6};
+const err51 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.stride.else.else,data:data6};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -1112,7 +1282,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err52 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.stride.else.else,data:data6};
+const err52 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.stride.else.else,data:data6};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -1127,7 +1297,7 @@ valid19 = _valid6;
 ifClause6 = "else";
 }
 if(!valid19){
-const err53 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause6},message:"must match \""+ifClause6+"\" schema",schema:schema16.oneOf[0].properties.stride.else.if,parentSchema:schema16.oneOf[0].properties.stride.else,data:data6};
+const err53 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause6},message:"must match \""+ifClause6+"\" schema",schema:schema17.oneOf[0].properties.stride.else.if,parentSchema:schema17.oneOf[0].properties.stride.else,data:data6};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -1141,7 +1311,7 @@ valid14 = _valid4;
 ifClause4 = "else";
 }
 if(!valid14){
-const err54 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause4},message:"must match \""+ifClause4+"\" schema",schema:schema16.oneOf[0].properties.stride.if,parentSchema:schema16.oneOf[0].properties.stride,data:data6};
+const err54 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/0/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause4},message:"must match \""+ifClause4+"\" schema",schema:schema17.oneOf[0].properties.stride.if,parentSchema:schema17.oneOf[0].properties.stride,data:data6};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -1187,7 +1357,7 @@ if(_valid7){
 const _errs73 = errors;
 if(Array.isArray(data9)){
 if(data9.length > 2){
-const err56 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.dilation.then,data:data9};
+const err56 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.dilation.then,data:data9};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -1197,7 +1367,7 @@ vErrors.push(err56);
 errors++;
 }
 if(data9.length < 2){
-const err57 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[0].properties.dilation.then,data:data9};
+const err57 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[0].properties.dilation.then,data:data9};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -1236,8 +1406,8 @@ let ifClause8;
 if(_valid8){
 const _errs79 = errors;
 if(typeof data10 === "string"){
-if(!pattern3.test(data10)){
-const err59 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data10};
+if(!pattern4.test(data10)){
+const err59 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data10};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -1248,7 +1418,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data10};
+const err60 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data10};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -1264,7 +1434,7 @@ ifClause8 = "then";
 else {
 const _errs82 = errors;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err61 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.dilation.then.items.else.type,parentSchema:schema16.oneOf[0].properties.dilation.then.items.else,data:data10};
+const err61 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.dilation.then.items.else.type,parentSchema:schema17.oneOf[0].properties.dilation.then.items.else,data:data10};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -1275,7 +1445,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 > 64 || isNaN(data10)){
-const err62 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.dilation.then.items.else,data:data10};
+const err62 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.dilation.then.items.else,data:data10};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -1285,7 +1455,7 @@ vErrors.push(err62);
 errors++;
 }
 if(data10 < 1 || isNaN(data10)){
-const err63 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.dilation.then.items.else,data:data10};
+const err63 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.dilation.then.items.else,data:data10};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -1300,7 +1470,7 @@ valid24 = _valid8;
 ifClause8 = "else";
 }
 if(!valid24){
-const err64 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/if",keyword:"if",params:{failingKeyword: ifClause8},message:"must match \""+ifClause8+"\" schema",schema:schema16.oneOf[0].properties.dilation.then.items.if,parentSchema:schema16.oneOf[0].properties.dilation.then.items,data:data10};
+const err64 = {instancePath:instancePath+"/dilation/" + i2,schemaPath:"#/oneOf/0/properties/dilation/then/items/if",keyword:"if",params:{failingKeyword: ifClause8},message:"must match \""+ifClause8+"\" schema",schema:schema17.oneOf[0].properties.dilation.then.items.if,parentSchema:schema17.oneOf[0].properties.dilation.then.items,data:data10};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -1312,7 +1482,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[0].properties.dilation.then.type,parentSchema:schema16.oneOf[0].properties.dilation.then,data:data9};
+const err65 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[0].properties.dilation.then.type,parentSchema:schema17.oneOf[0].properties.dilation.then,data:data9};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -1354,8 +1524,8 @@ let ifClause9;
 if(_valid9){
 const _errs88 = errors;
 if(typeof data9 === "string"){
-if(!pattern3.test(data9)){
-const err67 = {instancePath:instancePath+"/dilation",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data9};
+if(!pattern4.test(data9)){
+const err67 = {instancePath:instancePath+"/dilation",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data9};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -1366,7 +1536,7 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/dilation",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data9};
+const err68 = {instancePath:instancePath+"/dilation",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data9};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -1382,7 +1552,7 @@ ifClause9 = "then";
 else {
 const _errs91 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err69 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.dilation.else.else.type,parentSchema:schema16.oneOf[0].properties.dilation.else.else,data:data9};
+const err69 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.dilation.else.else.type,parentSchema:schema17.oneOf[0].properties.dilation.else.else,data:data9};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1393,7 +1563,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 > 64 || isNaN(data9)){
-const err70 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[0].properties.dilation.else.else,data:data9};
+const err70 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[0].properties.dilation.else.else,data:data9};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -1403,7 +1573,7 @@ vErrors.push(err70);
 errors++;
 }
 if(data9 < 1 || isNaN(data9)){
-const err71 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.dilation.else.else,data:data9};
+const err71 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.dilation.else.else,data:data9};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -1418,7 +1588,7 @@ valid26 = _valid9;
 ifClause9 = "else";
 }
 if(!valid26){
-const err72 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/if",keyword:"if",params:{failingKeyword: ifClause9},message:"must match \""+ifClause9+"\" schema",schema:schema16.oneOf[0].properties.dilation.else.if,parentSchema:schema16.oneOf[0].properties.dilation.else,data:data9};
+const err72 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/else/if",keyword:"if",params:{failingKeyword: ifClause9},message:"must match \""+ifClause9+"\" schema",schema:schema17.oneOf[0].properties.dilation.else.if,parentSchema:schema17.oneOf[0].properties.dilation.else,data:data9};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -1432,7 +1602,7 @@ valid21 = _valid7;
 ifClause7 = "else";
 }
 if(!valid21){
-const err73 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/if",keyword:"if",params:{failingKeyword: ifClause7},message:"must match \""+ifClause7+"\" schema",schema:schema16.oneOf[0].properties.dilation.if,parentSchema:schema16.oneOf[0].properties.dilation,data:data9};
+const err73 = {instancePath:instancePath+"/dilation",schemaPath:"#/oneOf/0/properties/dilation/if",keyword:"if",params:{failingKeyword: ifClause7},message:"must match \""+ifClause7+"\" schema",schema:schema17.oneOf[0].properties.dilation.if,parentSchema:schema17.oneOf[0].properties.dilation,data:data9};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1471,8 +1641,8 @@ let ifClause10;
 if(_valid10){
 const _errs97 = errors;
 if(typeof data11 === "string"){
-if(!pattern3.test(data11)){
-const err75 = {instancePath:instancePath+"/groups",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data11};
+if(!pattern4.test(data11)){
+const err75 = {instancePath:instancePath+"/groups",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data11};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1483,7 +1653,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/groups",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data11};
+const err76 = {instancePath:instancePath+"/groups",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data11};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1499,7 +1669,7 @@ ifClause10 = "then";
 else {
 const _errs100 = errors;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err77 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[0].properties.groups.else.type,parentSchema:schema16.oneOf[0].properties.groups.else,data:data11};
+const err77 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[0].properties.groups.else.type,parentSchema:schema17.oneOf[0].properties.groups.else,data:data11};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1510,7 +1680,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 > 65536 || isNaN(data11)){
-const err78 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema16.oneOf[0].properties.groups.else,data:data11};
+const err78 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[0].properties.groups.else,data:data11};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1520,7 +1690,7 @@ vErrors.push(err78);
 errors++;
 }
 if(data11 < 1 || isNaN(data11)){
-const err79 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[0].properties.groups.else,data:data11};
+const err79 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[0].properties.groups.else,data:data11};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1535,7 +1705,7 @@ valid28 = _valid10;
 ifClause10 = "else";
 }
 if(!valid28){
-const err80 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/if",keyword:"if",params:{failingKeyword: ifClause10},message:"must match \""+ifClause10+"\" schema",schema:schema16.oneOf[0].properties.groups.if,parentSchema:schema16.oneOf[0].properties.groups,data:data11};
+const err80 = {instancePath:instancePath+"/groups",schemaPath:"#/oneOf/0/properties/groups/if",keyword:"if",params:{failingKeyword: ifClause10},message:"must match \""+ifClause10+"\" schema",schema:schema17.oneOf[0].properties.groups.if,parentSchema:schema17.oneOf[0].properties.groups,data:data11};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1548,7 +1718,7 @@ errors++;
 if(data.bias !== undefined){
 let data12 = data.bias;
 if(typeof data12 !== "boolean"){
-const err81 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/0/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.oneOf[0].properties.bias.type,parentSchema:schema16.oneOf[0].properties.bias,data:data12};
+const err81 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/0/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[0].properties.bias.type,parentSchema:schema17.oneOf[0].properties.bias,data:data12};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1560,7 +1730,7 @@ errors++;
 }
 }
 else {
-const err82 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[0].type,parentSchema:schema16.oneOf[0],data};
+const err82 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[0].type,parentSchema:schema17.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1573,7 +1743,7 @@ errors++;
 else if(tag0 === "bn"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err83 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[1].required,parentSchema:schema16.oneOf[1],data};
+const err83 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[1].required,parentSchema:schema17.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1584,7 +1754,7 @@ errors++;
 }
 for(const key1 in data){
 if(!((((key1 === "op") || (key1 === "name")) || (key1 === "epsilon")) || (key1 === "momentum"))){
-const err84 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[1],data};
+const err84 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1597,7 +1767,7 @@ errors++;
 if(data.op !== undefined){
 let data13 = data.op;
 if("bn" !== data13){
-const err85 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/1/properties/op/const",keyword:"const",params:{allowedValue: "bn"},message:"must be equal to constant",schema:"bn",parentSchema:schema16.oneOf[1].properties.op,data:data13};
+const err85 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/1/properties/op/const",keyword:"const",params:{allowedValue: "bn"},message:"must be equal to constant",schema:"bn",parentSchema:schema17.oneOf[1].properties.op,data:data13};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1611,7 +1781,7 @@ if(data.name !== undefined){
 let data14 = data.name;
 if(typeof data14 === "string"){
 if(func3(data14) > 128){
-const err86 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data14};
+const err86 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data14};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1620,8 +1790,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(!pattern2.test(data14)){
-const err87 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data14};
+if(!pattern3.test(data14)){
+const err87 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data14};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1632,7 +1802,7 @@ errors++;
 }
 }
 else {
-const err88 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data14};
+const err88 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data14};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1671,8 +1841,8 @@ let ifClause11;
 if(_valid11){
 const _errs115 = errors;
 if(typeof data15 === "string"){
-if(!pattern3.test(data15)){
-const err90 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data15};
+if(!pattern4.test(data15)){
+const err90 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data15};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1683,7 +1853,7 @@ errors++;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data15};
+const err91 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data15};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1700,7 +1870,7 @@ else {
 const _errs118 = errors;
 if((typeof data15 == "number") && (isFinite(data15))){
 if(data15 > 1 || isNaN(data15)){
-const err92 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
+const err92 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema17.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1710,7 +1880,7 @@ vErrors.push(err92);
 errors++;
 }
 if(data15 <= 0 || isNaN(data15)){
-const err93 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
+const err93 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema17.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1721,7 +1891,7 @@ errors++;
 }
 }
 else {
-const err94 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.epsilon.else.type,parentSchema:schema16.oneOf[1].properties.epsilon.else,data:data15};
+const err94 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[1].properties.epsilon.else.type,parentSchema:schema17.oneOf[1].properties.epsilon.else,data:data15};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1735,7 +1905,7 @@ valid33 = _valid11;
 ifClause11 = "else";
 }
 if(!valid33){
-const err95 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/if",keyword:"if",params:{failingKeyword: ifClause11},message:"must match \""+ifClause11+"\" schema",schema:schema16.oneOf[1].properties.epsilon.if,parentSchema:schema16.oneOf[1].properties.epsilon,data:data15};
+const err95 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/1/properties/epsilon/if",keyword:"if",params:{failingKeyword: ifClause11},message:"must match \""+ifClause11+"\" schema",schema:schema17.oneOf[1].properties.epsilon.if,parentSchema:schema17.oneOf[1].properties.epsilon,data:data15};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1774,8 +1944,8 @@ let ifClause12;
 if(_valid12){
 const _errs124 = errors;
 if(typeof data16 === "string"){
-if(!pattern3.test(data16)){
-const err97 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data16};
+if(!pattern4.test(data16)){
+const err97 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data16};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1786,7 +1956,7 @@ errors++;
 }
 }
 else {
-const err98 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data16};
+const err98 = {instancePath:instancePath+"/momentum",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data16};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1803,7 +1973,7 @@ else {
 const _errs127 = errors;
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 > 1 || isNaN(data16)){
-const err99 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
+const err99 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema17.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1813,7 +1983,7 @@ vErrors.push(err99);
 errors++;
 }
 if(data16 <= 0 || isNaN(data16)){
-const err100 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
+const err100 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema17.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1824,7 +1994,7 @@ errors++;
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[1].properties.momentum.else.type,parentSchema:schema16.oneOf[1].properties.momentum.else,data:data16};
+const err101 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[1].properties.momentum.else.type,parentSchema:schema17.oneOf[1].properties.momentum.else,data:data16};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1838,7 +2008,7 @@ valid35 = _valid12;
 ifClause12 = "else";
 }
 if(!valid35){
-const err102 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/if",keyword:"if",params:{failingKeyword: ifClause12},message:"must match \""+ifClause12+"\" schema",schema:schema16.oneOf[1].properties.momentum.if,parentSchema:schema16.oneOf[1].properties.momentum,data:data16};
+const err102 = {instancePath:instancePath+"/momentum",schemaPath:"#/oneOf/1/properties/momentum/if",keyword:"if",params:{failingKeyword: ifClause12},message:"must match \""+ifClause12+"\" schema",schema:schema17.oneOf[1].properties.momentum.if,parentSchema:schema17.oneOf[1].properties.momentum,data:data16};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1850,7 +2020,7 @@ errors++;
 }
 }
 else {
-const err103 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[1].type,parentSchema:schema16.oneOf[1],data};
+const err103 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[1].type,parentSchema:schema17.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1863,7 +2033,7 @@ errors++;
 else if(tag0 === "relu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err104 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[2].required,parentSchema:schema16.oneOf[2],data};
+const err104 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[2].required,parentSchema:schema17.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1874,7 +2044,7 @@ errors++;
 }
 for(const key2 in data){
 if(!((key2 === "op") || (key2 === "name"))){
-const err105 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[2],data};
+const err105 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1887,7 +2057,7 @@ errors++;
 if(data.op !== undefined){
 let data17 = data.op;
 if("relu" !== data17){
-const err106 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema16.oneOf[2].properties.op,data:data17};
+const err106 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema17.oneOf[2].properties.op,data:data17};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1901,7 +2071,7 @@ if(data.name !== undefined){
 let data18 = data.name;
 if(typeof data18 === "string"){
 if(func3(data18) > 128){
-const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data18};
+const err107 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data18};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1910,8 +2080,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(!pattern2.test(data18)){
-const err108 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data18};
+if(!pattern3.test(data18)){
+const err108 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data18};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1922,7 +2092,7 @@ errors++;
 }
 }
 else {
-const err109 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data18};
+const err109 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data18};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1934,7 +2104,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[2].type,parentSchema:schema16.oneOf[2],data};
+const err110 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[2].type,parentSchema:schema17.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1947,7 +2117,7 @@ errors++;
 else if(tag0 === "relu6"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err111 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[3].required,parentSchema:schema16.oneOf[3],data};
+const err111 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[3].required,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1958,7 +2128,7 @@ errors++;
 }
 for(const key3 in data){
 if(!((key3 === "op") || (key3 === "name"))){
-const err112 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[3],data};
+const err112 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1971,7 +2141,7 @@ errors++;
 if(data.op !== undefined){
 let data19 = data.op;
 if("relu6" !== data19){
-const err113 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema16.oneOf[3].properties.op,data:data19};
+const err113 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema17.oneOf[3].properties.op,data:data19};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1985,7 +2155,7 @@ if(data.name !== undefined){
 let data20 = data.name;
 if(typeof data20 === "string"){
 if(func3(data20) > 128){
-const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data20};
+const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data20};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1994,8 +2164,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(!pattern2.test(data20)){
-const err115 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data20};
+if(!pattern3.test(data20)){
+const err115 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data20};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -2006,7 +2176,7 @@ errors++;
 }
 }
 else {
-const err116 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data20};
+const err116 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data20};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -2018,7 +2188,7 @@ errors++;
 }
 }
 else {
-const err117 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[3].type,parentSchema:schema16.oneOf[3],data};
+const err117 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[3].type,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -2031,7 +2201,7 @@ errors++;
 else if(tag0 === "sigmoid"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err118 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[4].required,parentSchema:schema16.oneOf[4],data};
+const err118 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[4].required,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -2042,7 +2212,7 @@ errors++;
 }
 for(const key4 in data){
 if(!((key4 === "op") || (key4 === "name"))){
-const err119 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[4],data};
+const err119 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -2055,7 +2225,7 @@ errors++;
 if(data.op !== undefined){
 let data21 = data.op;
 if("sigmoid" !== data21){
-const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema16.oneOf[4].properties.op,data:data21};
+const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema17.oneOf[4].properties.op,data:data21};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -2069,7 +2239,7 @@ if(data.name !== undefined){
 let data22 = data.name;
 if(typeof data22 === "string"){
 if(func3(data22) > 128){
-const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data22};
+const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data22};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -2078,8 +2248,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(!pattern2.test(data22)){
-const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data22};
+if(!pattern3.test(data22)){
+const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data22};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -2090,7 +2260,7 @@ errors++;
 }
 }
 else {
-const err123 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data22};
+const err123 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data22};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -2102,7 +2272,7 @@ errors++;
 }
 }
 else {
-const err124 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[4].type,parentSchema:schema16.oneOf[4],data};
+const err124 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[4].type,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -2115,7 +2285,7 @@ errors++;
 else if(tag0 === "silu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err125 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[5].required,parentSchema:schema16.oneOf[5],data};
+const err125 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[5].required,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -2126,7 +2296,7 @@ errors++;
 }
 for(const key5 in data){
 if(!((key5 === "op") || (key5 === "name"))){
-const err126 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[5],data};
+const err126 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -2139,7 +2309,7 @@ errors++;
 if(data.op !== undefined){
 let data23 = data.op;
 if("silu" !== data23){
-const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema16.oneOf[5].properties.op,data:data23};
+const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema17.oneOf[5].properties.op,data:data23};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -2153,7 +2323,7 @@ if(data.name !== undefined){
 let data24 = data.name;
 if(typeof data24 === "string"){
 if(func3(data24) > 128){
-const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data24};
+const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data24};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -2162,8 +2332,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(!pattern2.test(data24)){
-const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data24};
+if(!pattern3.test(data24)){
+const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data24};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -2174,7 +2344,7 @@ errors++;
 }
 }
 else {
-const err130 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data24};
+const err130 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data24};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -2186,7 +2356,7 @@ errors++;
 }
 }
 else {
-const err131 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[5].type,parentSchema:schema16.oneOf[5],data};
+const err131 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[5].type,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -2199,7 +2369,7 @@ errors++;
 else if(tag0 === "tanh"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err132 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[6].required,parentSchema:schema16.oneOf[6],data};
+const err132 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[6].required,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -2210,7 +2380,7 @@ errors++;
 }
 for(const key6 in data){
 if(!((key6 === "op") || (key6 === "name"))){
-const err133 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[6],data};
+const err133 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -2223,7 +2393,7 @@ errors++;
 if(data.op !== undefined){
 let data25 = data.op;
 if("tanh" !== data25){
-const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema16.oneOf[6].properties.op,data:data25};
+const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema17.oneOf[6].properties.op,data:data25};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -2237,7 +2407,7 @@ if(data.name !== undefined){
 let data26 = data.name;
 if(typeof data26 === "string"){
 if(func3(data26) > 128){
-const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data26};
+const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data26};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -2246,8 +2416,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(!pattern2.test(data26)){
-const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data26};
+if(!pattern3.test(data26)){
+const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data26};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2258,7 +2428,7 @@ errors++;
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data26};
+const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data26};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2270,7 +2440,7 @@ errors++;
 }
 }
 else {
-const err138 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[6].type,parentSchema:schema16.oneOf[6],data};
+const err138 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[6].type,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2283,7 +2453,7 @@ errors++;
 else if(tag0 === "maxpool"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err139 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
+const err139 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2293,7 +2463,7 @@ vErrors.push(err139);
 errors++;
 }
 if(data.kernel === undefined){
-const err140 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[7].required,parentSchema:schema16.oneOf[7],data};
+const err140 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2304,7 +2474,7 @@ errors++;
 }
 for(const key7 in data){
 if(!(((((key7 === "op") || (key7 === "name")) || (key7 === "kernel")) || (key7 === "stride")) || (key7 === "padding"))){
-const err141 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[7],data};
+const err141 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2317,7 +2487,7 @@ errors++;
 if(data.op !== undefined){
 let data27 = data.op;
 if("maxpool" !== data27){
-const err142 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema16.oneOf[7].properties.op,data:data27};
+const err142 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[7].properties.op,data:data27};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2331,7 +2501,7 @@ if(data.name !== undefined){
 let data28 = data.name;
 if(typeof data28 === "string"){
 if(func3(data28) > 128){
-const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data28};
+const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2340,8 +2510,8 @@ vErrors.push(err143);
 }
 errors++;
 }
-if(!pattern2.test(data28)){
-const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data28};
+if(!pattern3.test(data28)){
+const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2352,7 +2522,7 @@ errors++;
 }
 }
 else {
-const err145 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data28};
+const err145 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2392,7 +2562,7 @@ if(_valid13){
 const _errs175 = errors;
 if(Array.isArray(data29)){
 if(data29.length > 2){
-const err147 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+const err147 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2402,7 +2572,7 @@ vErrors.push(err147);
 errors++;
 }
 if(data29.length < 2){
-const err148 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+const err148 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2441,8 +2611,8 @@ let ifClause14;
 if(_valid14){
 const _errs181 = errors;
 if(typeof data30 === "string"){
-if(!pattern3.test(data30)){
-const err150 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data30};
+if(!pattern4.test(data30)){
+const err150 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data30};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2453,7 +2623,7 @@ errors++;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data30};
+const err151 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data30};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2469,7 +2639,7 @@ ifClause14 = "then";
 else {
 const _errs184 = errors;
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err152 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+const err152 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2480,7 +2650,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 64 || isNaN(data30)){
-const err153 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+const err153 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2490,7 +2660,7 @@ vErrors.push(err153);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err154 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.then.items.else,data:data30};
+const err154 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2505,7 +2675,7 @@ valid58 = _valid14;
 ifClause14 = "else";
 }
 if(!valid58){
-const err155 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema16.oneOf[7].properties.kernel.then.items.if,parentSchema:schema16.oneOf[7].properties.kernel.then.items,data:data30};
+const err155 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[7].properties.kernel.then.items.if,parentSchema:schema17.oneOf[7].properties.kernel.then.items,data:data30};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2517,7 +2687,7 @@ errors++;
 }
 }
 else {
-const err156 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.kernel.then.type,parentSchema:schema16.oneOf[7].properties.kernel.then,data:data29};
+const err156 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[7].properties.kernel.then.type,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2559,8 +2729,8 @@ let ifClause15;
 if(_valid15){
 const _errs190 = errors;
 if(typeof data29 === "string"){
-if(!pattern3.test(data29)){
-const err158 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data29};
+if(!pattern4.test(data29)){
+const err158 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data29};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2571,7 +2741,7 @@ errors++;
 }
 }
 else {
-const err159 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data29};
+const err159 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data29};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2587,7 +2757,7 @@ ifClause15 = "then";
 else {
 const _errs193 = errors;
 if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err160 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.kernel.else.else.type,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+const err160 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.kernel.else.else.type,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2598,7 +2768,7 @@ errors++;
 }
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 > 64 || isNaN(data29)){
-const err161 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+const err161 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2608,7 +2778,7 @@ vErrors.push(err161);
 errors++;
 }
 if(data29 < 1 || isNaN(data29)){
-const err162 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.kernel.else.else,data:data29};
+const err162 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2623,7 +2793,7 @@ valid60 = _valid15;
 ifClause15 = "else";
 }
 if(!valid60){
-const err163 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema16.oneOf[7].properties.kernel.else.if,parentSchema:schema16.oneOf[7].properties.kernel.else,data:data29};
+const err163 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[7].properties.kernel.else.if,parentSchema:schema17.oneOf[7].properties.kernel.else,data:data29};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2637,7 +2807,7 @@ valid55 = _valid13;
 ifClause13 = "else";
 }
 if(!valid55){
-const err164 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema16.oneOf[7].properties.kernel.if,parentSchema:schema16.oneOf[7].properties.kernel,data:data29};
+const err164 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema17.oneOf[7].properties.kernel.if,parentSchema:schema17.oneOf[7].properties.kernel,data:data29};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2677,7 +2847,7 @@ if(_valid16){
 const _errs199 = errors;
 if(Array.isArray(data31)){
 if(data31.length > 2){
-const err166 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+const err166 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2687,7 +2857,7 @@ vErrors.push(err166);
 errors++;
 }
 if(data31.length < 2){
-const err167 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+const err167 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2726,8 +2896,8 @@ let ifClause17;
 if(_valid17){
 const _errs205 = errors;
 if(typeof data32 === "string"){
-if(!pattern3.test(data32)){
-const err169 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data32};
+if(!pattern4.test(data32)){
+const err169 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data32};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2738,7 +2908,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data32};
+const err170 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data32};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2754,7 +2924,7 @@ ifClause17 = "then";
 else {
 const _errs208 = errors;
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err171 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+const err171 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2765,7 +2935,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 64 || isNaN(data32)){
-const err172 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+const err172 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2775,7 +2945,7 @@ vErrors.push(err172);
 errors++;
 }
 if(data32 < 1 || isNaN(data32)){
-const err173 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.then.items.else,data:data32};
+const err173 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2790,7 +2960,7 @@ valid65 = _valid17;
 ifClause17 = "else";
 }
 if(!valid65){
-const err174 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema16.oneOf[7].properties.stride.then.items.if,parentSchema:schema16.oneOf[7].properties.stride.then.items,data:data32};
+const err174 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[7].properties.stride.then.items.if,parentSchema:schema17.oneOf[7].properties.stride.then.items,data:data32};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2802,7 +2972,7 @@ errors++;
 }
 }
 else {
-const err175 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[7].properties.stride.then.type,parentSchema:schema16.oneOf[7].properties.stride.then,data:data31};
+const err175 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[7].properties.stride.then.type,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2844,8 +3014,8 @@ let ifClause18;
 if(_valid18){
 const _errs214 = errors;
 if(typeof data31 === "string"){
-if(!pattern3.test(data31)){
-const err177 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data31};
+if(!pattern4.test(data31)){
+const err177 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data31};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2856,7 +3026,7 @@ errors++;
 }
 }
 else {
-const err178 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data31};
+const err178 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data31};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2872,7 +3042,7 @@ ifClause18 = "then";
 else {
 const _errs217 = errors;
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err179 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[7].properties.stride.else.else.type,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+const err179 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.stride.else.else.type,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2883,7 +3053,7 @@ errors++;
 }
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 > 64 || isNaN(data31)){
-const err180 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+const err180 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2893,7 +3063,7 @@ vErrors.push(err180);
 errors++;
 }
 if(data31 < 1 || isNaN(data31)){
-const err181 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[7].properties.stride.else.else,data:data31};
+const err181 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2908,7 +3078,7 @@ valid67 = _valid18;
 ifClause18 = "else";
 }
 if(!valid67){
-const err182 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema16.oneOf[7].properties.stride.else.if,parentSchema:schema16.oneOf[7].properties.stride.else,data:data31};
+const err182 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[7].properties.stride.else.if,parentSchema:schema17.oneOf[7].properties.stride.else,data:data31};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2922,7 +3092,7 @@ valid62 = _valid16;
 ifClause16 = "else";
 }
 if(!valid62){
-const err183 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema16.oneOf[7].properties.stride.if,parentSchema:schema16.oneOf[7].properties.stride,data:data31};
+const err183 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[7].properties.stride.if,parentSchema:schema17.oneOf[7].properties.stride,data:data31};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2940,7 +3110,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err184 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[7].type,parentSchema:schema16.oneOf[7],data};
+const err184 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[7].type,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2953,7 +3123,7 @@ errors++;
 else if(tag0 === "avgpool"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err185 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
+const err185 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2963,7 +3133,7 @@ vErrors.push(err185);
 errors++;
 }
 if(data.kernel === undefined){
-const err186 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema16.oneOf[8].required,parentSchema:schema16.oneOf[8],data};
+const err186 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2974,7 +3144,7 @@ errors++;
 }
 for(const key8 in data){
 if(!(((((key8 === "op") || (key8 === "name")) || (key8 === "kernel")) || (key8 === "stride")) || (key8 === "padding"))){
-const err187 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[8],data};
+const err187 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2987,7 +3157,7 @@ errors++;
 if(data.op !== undefined){
 let data34 = data.op;
 if("avgpool" !== data34){
-const err188 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema16.oneOf[8].properties.op,data:data34};
+const err188 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[8].properties.op,data:data34};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3001,7 +3171,7 @@ if(data.name !== undefined){
 let data35 = data.name;
 if(typeof data35 === "string"){
 if(func3(data35) > 128){
-const err189 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data35};
+const err189 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3010,8 +3180,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(!pattern2.test(data35)){
-const err190 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data35};
+if(!pattern3.test(data35)){
+const err190 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3022,7 +3192,7 @@ errors++;
 }
 }
 else {
-const err191 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data35};
+const err191 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3062,7 +3232,7 @@ if(_valid19){
 const _errs231 = errors;
 if(Array.isArray(data36)){
 if(data36.length > 2){
-const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3072,7 +3242,7 @@ vErrors.push(err193);
 errors++;
 }
 if(data36.length < 2){
-const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3111,8 +3281,8 @@ let ifClause20;
 if(_valid20){
 const _errs237 = errors;
 if(typeof data37 === "string"){
-if(!pattern3.test(data37)){
-const err196 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data37};
+if(!pattern4.test(data37)){
+const err196 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data37};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3123,7 +3293,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
+const err197 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data37};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3139,7 +3309,7 @@ ifClause20 = "then";
 else {
 const _errs240 = errors;
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err198 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.then.items.else.type,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+const err198 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3150,7 +3320,7 @@ errors++;
 }
 if((typeof data37 == "number") && (isFinite(data37))){
 if(data37 > 64 || isNaN(data37)){
-const err199 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+const err199 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3160,7 +3330,7 @@ vErrors.push(err199);
 errors++;
 }
 if(data37 < 1 || isNaN(data37)){
-const err200 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.then.items.else,data:data37};
+const err200 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3175,7 +3345,7 @@ valid75 = _valid20;
 ifClause20 = "else";
 }
 if(!valid75){
-const err201 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema16.oneOf[8].properties.kernel.then.items.if,parentSchema:schema16.oneOf[8].properties.kernel.then.items,data:data37};
+const err201 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[8].properties.kernel.then.items.if,parentSchema:schema17.oneOf[8].properties.kernel.then.items,data:data37};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3187,7 +3357,7 @@ errors++;
 }
 }
 else {
-const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.kernel.then.type,parentSchema:schema16.oneOf[8].properties.kernel.then,data:data36};
+const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[8].properties.kernel.then.type,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3229,8 +3399,8 @@ let ifClause21;
 if(_valid21){
 const _errs246 = errors;
 if(typeof data36 === "string"){
-if(!pattern3.test(data36)){
-const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data36};
+if(!pattern4.test(data36)){
+const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data36};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -3241,7 +3411,7 @@ errors++;
 }
 }
 else {
-const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data36};
+const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data36};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3257,7 +3427,7 @@ ifClause21 = "then";
 else {
 const _errs249 = errors;
 if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.kernel.else.else.type,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.kernel.else.else.type,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3268,7 +3438,7 @@ errors++;
 }
 if((typeof data36 == "number") && (isFinite(data36))){
 if(data36 > 64 || isNaN(data36)){
-const err207 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+const err207 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3278,7 +3448,7 @@ vErrors.push(err207);
 errors++;
 }
 if(data36 < 1 || isNaN(data36)){
-const err208 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.kernel.else.else,data:data36};
+const err208 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3293,7 +3463,7 @@ valid77 = _valid21;
 ifClause21 = "else";
 }
 if(!valid77){
-const err209 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema16.oneOf[8].properties.kernel.else.if,parentSchema:schema16.oneOf[8].properties.kernel.else,data:data36};
+const err209 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[8].properties.kernel.else.if,parentSchema:schema17.oneOf[8].properties.kernel.else,data:data36};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3307,7 +3477,7 @@ valid72 = _valid19;
 ifClause19 = "else";
 }
 if(!valid72){
-const err210 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema16.oneOf[8].properties.kernel.if,parentSchema:schema16.oneOf[8].properties.kernel,data:data36};
+const err210 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[8].properties.kernel.if,parentSchema:schema17.oneOf[8].properties.kernel,data:data36};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3347,7 +3517,7 @@ if(_valid22){
 const _errs255 = errors;
 if(Array.isArray(data38)){
 if(data38.length > 2){
-const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3357,7 +3527,7 @@ vErrors.push(err212);
 errors++;
 }
 if(data38.length < 2){
-const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3396,8 +3566,8 @@ let ifClause23;
 if(_valid23){
 const _errs261 = errors;
 if(typeof data39 === "string"){
-if(!pattern3.test(data39)){
-const err215 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data39};
+if(!pattern4.test(data39)){
+const err215 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data39};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3408,7 +3578,7 @@ errors++;
 }
 }
 else {
-const err216 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
+const err216 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data39};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3424,7 +3594,7 @@ ifClause23 = "then";
 else {
 const _errs264 = errors;
 if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err217 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.then.items.else.type,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+const err217 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3435,7 +3605,7 @@ errors++;
 }
 if((typeof data39 == "number") && (isFinite(data39))){
 if(data39 > 64 || isNaN(data39)){
-const err218 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+const err218 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3445,7 +3615,7 @@ vErrors.push(err218);
 errors++;
 }
 if(data39 < 1 || isNaN(data39)){
-const err219 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.then.items.else,data:data39};
+const err219 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3460,7 +3630,7 @@ valid82 = _valid23;
 ifClause23 = "else";
 }
 if(!valid82){
-const err220 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema16.oneOf[8].properties.stride.then.items.if,parentSchema:schema16.oneOf[8].properties.stride.then.items,data:data39};
+const err220 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[8].properties.stride.then.items.if,parentSchema:schema17.oneOf[8].properties.stride.then.items,data:data39};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3472,7 +3642,7 @@ errors++;
 }
 }
 else {
-const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.oneOf[8].properties.stride.then.type,parentSchema:schema16.oneOf[8].properties.stride.then,data:data38};
+const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[8].properties.stride.then.type,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3514,8 +3684,8 @@ let ifClause24;
 if(_valid24){
 const _errs270 = errors;
 if(typeof data38 === "string"){
-if(!pattern3.test(data38)){
-const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data38};
+if(!pattern4.test(data38)){
+const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3526,7 +3696,7 @@ errors++;
 }
 }
 else {
-const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data38};
+const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3542,7 +3712,7 @@ ifClause24 = "then";
 else {
 const _errs273 = errors;
 if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[8].properties.stride.else.else.type,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.stride.else.else.type,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3553,7 +3723,7 @@ errors++;
 }
 if((typeof data38 == "number") && (isFinite(data38))){
 if(data38 > 64 || isNaN(data38)){
-const err226 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+const err226 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3563,7 +3733,7 @@ vErrors.push(err226);
 errors++;
 }
 if(data38 < 1 || isNaN(data38)){
-const err227 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[8].properties.stride.else.else,data:data38};
+const err227 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3578,7 +3748,7 @@ valid84 = _valid24;
 ifClause24 = "else";
 }
 if(!valid84){
-const err228 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema16.oneOf[8].properties.stride.else.if,parentSchema:schema16.oneOf[8].properties.stride.else,data:data38};
+const err228 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[8].properties.stride.else.if,parentSchema:schema17.oneOf[8].properties.stride.else,data:data38};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3592,7 +3762,7 @@ valid79 = _valid22;
 ifClause22 = "else";
 }
 if(!valid79){
-const err229 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema16.oneOf[8].properties.stride.if,parentSchema:schema16.oneOf[8].properties.stride,data:data38};
+const err229 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[8].properties.stride.if,parentSchema:schema17.oneOf[8].properties.stride,data:data38};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3610,7 +3780,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err230 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[8].type,parentSchema:schema16.oneOf[8],data};
+const err230 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[8].type,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3623,7 +3793,7 @@ errors++;
 else if(tag0 === "zeropad"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err231 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
+const err231 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3633,7 +3803,7 @@ vErrors.push(err231);
 errors++;
 }
 if(data.padding === undefined){
-const err232 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema16.oneOf[9].required,parentSchema:schema16.oneOf[9],data};
+const err232 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3644,7 +3814,7 @@ errors++;
 }
 for(const key9 in data){
 if(!(((key9 === "op") || (key9 === "name")) || (key9 === "padding"))){
-const err233 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[9],data};
+const err233 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3657,7 +3827,7 @@ errors++;
 if(data.op !== undefined){
 let data41 = data.op;
 if("zeropad" !== data41){
-const err234 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema16.oneOf[9].properties.op,data:data41};
+const err234 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[9].properties.op,data:data41};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3671,7 +3841,7 @@ if(data.name !== undefined){
 let data42 = data.name;
 if(typeof data42 === "string"){
 if(func3(data42) > 128){
-const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data42};
+const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3680,8 +3850,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!pattern2.test(data42)){
-const err236 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data42};
+if(!pattern3.test(data42)){
+const err236 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3692,7 +3862,7 @@ errors++;
 }
 }
 else {
-const err237 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data42};
+const err237 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3710,7 +3880,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err238 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[9].type,parentSchema:schema16.oneOf[9],data};
+const err238 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[9].type,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3723,7 +3893,7 @@ errors++;
 else if(tag0 === "global_avg_pool"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err239 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[10].required,parentSchema:schema16.oneOf[10],data};
+const err239 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3734,7 +3904,7 @@ errors++;
 }
 for(const key10 in data){
 if(!((key10 === "op") || (key10 === "name"))){
-const err240 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[10],data};
+const err240 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3747,7 +3917,7 @@ errors++;
 if(data.op !== undefined){
 let data44 = data.op;
 if("global_avg_pool" !== data44){
-const err241 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema16.oneOf[10].properties.op,data:data44};
+const err241 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[10].properties.op,data:data44};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3761,7 +3931,7 @@ if(data.name !== undefined){
 let data45 = data.name;
 if(typeof data45 === "string"){
 if(func3(data45) > 128){
-const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data45};
+const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data45};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3770,8 +3940,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(!pattern2.test(data45)){
-const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data45};
+if(!pattern3.test(data45)){
+const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data45};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3782,7 +3952,7 @@ errors++;
 }
 }
 else {
-const err244 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data45};
+const err244 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data45};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3794,7 +3964,7 @@ errors++;
 }
 }
 else {
-const err245 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[10].type,parentSchema:schema16.oneOf[10],data};
+const err245 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[10].type,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3807,7 +3977,7 @@ errors++;
 else if(tag0 === "flatten"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err246 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[11].required,parentSchema:schema16.oneOf[11],data};
+const err246 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3818,7 +3988,7 @@ errors++;
 }
 for(const key11 in data){
 if(!((key11 === "op") || (key11 === "name"))){
-const err247 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[11],data};
+const err247 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3831,7 +4001,7 @@ errors++;
 if(data.op !== undefined){
 let data46 = data.op;
 if("flatten" !== data46){
-const err248 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema16.oneOf[11].properties.op,data:data46};
+const err248 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[11].properties.op,data:data46};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3845,7 +4015,7 @@ if(data.name !== undefined){
 let data47 = data.name;
 if(typeof data47 === "string"){
 if(func3(data47) > 128){
-const err249 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data47};
+const err249 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data47};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3854,8 +4024,8 @@ vErrors.push(err249);
 }
 errors++;
 }
-if(!pattern2.test(data47)){
-const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data47};
+if(!pattern3.test(data47)){
+const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data47};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3866,7 +4036,7 @@ errors++;
 }
 }
 else {
-const err251 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data47};
+const err251 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data47};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3878,7 +4048,7 @@ errors++;
 }
 }
 else {
-const err252 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[11].type,parentSchema:schema16.oneOf[11],data};
+const err252 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3891,7 +4061,7 @@ errors++;
 else if(tag0 === "dropout"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
+const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3901,7 +4071,7 @@ vErrors.push(err253);
 errors++;
 }
 if(data.rate === undefined){
-const err254 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema16.oneOf[12].required,parentSchema:schema16.oneOf[12],data};
+const err254 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3912,7 +4082,7 @@ errors++;
 }
 for(const key12 in data){
 if(!(((key12 === "op") || (key12 === "name")) || (key12 === "rate"))){
-const err255 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[12],data};
+const err255 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3925,7 +4095,7 @@ errors++;
 if(data.op !== undefined){
 let data48 = data.op;
 if("dropout" !== data48){
-const err256 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema16.oneOf[12].properties.op,data:data48};
+const err256 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[12].properties.op,data:data48};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3939,7 +4109,7 @@ if(data.name !== undefined){
 let data49 = data.name;
 if(typeof data49 === "string"){
 if(func3(data49) > 128){
-const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data49};
+const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3948,8 +4118,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(!pattern2.test(data49)){
-const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data49};
+if(!pattern3.test(data49)){
+const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3960,7 +4130,7 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data49};
+const err259 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3999,8 +4169,8 @@ let ifClause25;
 if(_valid25){
 const _errs309 = errors;
 if(typeof data50 === "string"){
-if(!pattern3.test(data50)){
-const err261 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data50};
+if(!pattern4.test(data50)){
+const err261 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -4011,7 +4181,7 @@ errors++;
 }
 }
 else {
-const err262 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data50};
+const err262 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -4028,7 +4198,7 @@ else {
 const _errs312 = errors;
 if((typeof data50 == "number") && (isFinite(data50))){
 if(data50 < 0 || isNaN(data50)){
-const err263 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
+const err263 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -4038,7 +4208,7 @@ vErrors.push(err263);
 errors++;
 }
 if(data50 >= 1 || isNaN(data50)){
-const err264 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
+const err264 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -4049,7 +4219,7 @@ errors++;
 }
 }
 else {
-const err265 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.oneOf[12].properties.rate.else.type,parentSchema:schema16.oneOf[12].properties.rate.else,data:data50};
+const err265 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[12].properties.rate.else.type,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -4063,7 +4233,7 @@ valid98 = _valid25;
 ifClause25 = "else";
 }
 if(!valid98){
-const err266 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema16.oneOf[12].properties.rate.if,parentSchema:schema16.oneOf[12].properties.rate,data:data50};
+const err266 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[12].properties.rate.if,parentSchema:schema17.oneOf[12].properties.rate,data:data50};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -4075,7 +4245,7 @@ errors++;
 }
 }
 else {
-const err267 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[12].type,parentSchema:schema16.oneOf[12],data};
+const err267 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4088,7 +4258,7 @@ errors++;
 else if(tag0 === "dense"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err268 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
+const err268 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4098,7 +4268,7 @@ vErrors.push(err268);
 errors++;
 }
 if(data.units === undefined){
-const err269 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema16.oneOf[13].required,parentSchema:schema16.oneOf[13],data};
+const err269 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4109,7 +4279,7 @@ errors++;
 }
 for(const key13 in data){
 if(!((((key13 === "op") || (key13 === "name")) || (key13 === "units")) || (key13 === "bias"))){
-const err270 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[13],data};
+const err270 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4122,7 +4292,7 @@ errors++;
 if(data.op !== undefined){
 let data51 = data.op;
 if("dense" !== data51){
-const err271 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema16.oneOf[13].properties.op,data:data51};
+const err271 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[13].properties.op,data:data51};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -4136,7 +4306,7 @@ if(data.name !== undefined){
 let data52 = data.name;
 if(typeof data52 === "string"){
 if(func3(data52) > 128){
-const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data52};
+const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data52};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -4145,8 +4315,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(!pattern2.test(data52)){
-const err273 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data52};
+if(!pattern3.test(data52)){
+const err273 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data52};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4157,7 +4327,7 @@ errors++;
 }
 }
 else {
-const err274 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data52};
+const err274 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data52};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4196,8 +4366,8 @@ let ifClause26;
 if(_valid26){
 const _errs325 = errors;
 if(typeof data53 === "string"){
-if(!pattern3.test(data53)){
-const err276 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data53};
+if(!pattern4.test(data53)){
+const err276 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data53};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4208,7 +4378,7 @@ errors++;
 }
 }
 else {
-const err277 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
+const err277 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data53};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4224,7 +4394,7 @@ ifClause26 = "then";
 else {
 const _errs328 = errors;
 if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err278 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[13].properties.units.else.type,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+const err278 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.units.else.type,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4235,7 +4405,7 @@ errors++;
 }
 if((typeof data53 == "number") && (isFinite(data53))){
 if(data53 > 1048576 || isNaN(data53)){
-const err279 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+const err279 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -4245,7 +4415,7 @@ vErrors.push(err279);
 errors++;
 }
 if(data53 < 1 || isNaN(data53)){
-const err280 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[13].properties.units.else,data:data53};
+const err280 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -4260,7 +4430,7 @@ valid103 = _valid26;
 ifClause26 = "else";
 }
 if(!valid103){
-const err281 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema16.oneOf[13].properties.units.if,parentSchema:schema16.oneOf[13].properties.units,data:data53};
+const err281 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[13].properties.units.if,parentSchema:schema17.oneOf[13].properties.units,data:data53};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -4273,7 +4443,7 @@ errors++;
 if(data.bias !== undefined){
 let data54 = data.bias;
 if(typeof data54 !== "boolean"){
-const err282 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/13/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.oneOf[13].properties.bias.type,parentSchema:schema16.oneOf[13].properties.bias,data:data54};
+const err282 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/13/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[13].properties.bias.type,parentSchema:schema17.oneOf[13].properties.bias,data:data54};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -4285,7 +4455,7 @@ errors++;
 }
 }
 else {
-const err283 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[13].type,parentSchema:schema16.oneOf[13],data};
+const err283 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4298,7 +4468,7 @@ errors++;
 else if(tag0 === "se"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err284 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[14].required,parentSchema:schema16.oneOf[14],data};
+const err284 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -4308,8 +4478,8 @@ vErrors.push(err284);
 errors++;
 }
 for(const key14 in data){
-if(!(((key14 === "op") || (key14 === "name")) || (key14 === "reduction"))){
-const err285 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[14],data};
+if(!((((((key14 === "op") || (key14 === "name")) || (key14 === "reduction")) || (key14 === "squeeze")) || (key14 === "activation")) || (key14 === "gate"))){
+const err285 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -4322,7 +4492,7 @@ errors++;
 if(data.op !== undefined){
 let data55 = data.op;
 if("se" !== data55){
-const err286 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema16.oneOf[14].properties.op,data:data55};
+const err286 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[14].properties.op,data:data55};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -4336,7 +4506,7 @@ if(data.name !== undefined){
 let data56 = data.name;
 if(typeof data56 === "string"){
 if(func3(data56) > 128){
-const err287 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data56};
+const err287 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -4345,8 +4515,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-if(!pattern2.test(data56)){
-const err288 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data56};
+if(!pattern3.test(data56)){
+const err288 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -4357,7 +4527,7 @@ errors++;
 }
 }
 else {
-const err289 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data56};
+const err289 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4396,8 +4566,8 @@ let ifClause27;
 if(_valid27){
 const _errs343 = errors;
 if(typeof data57 === "string"){
-if(!pattern3.test(data57)){
-const err291 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema18,data:data57};
+if(!pattern4.test(data57)){
+const err291 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data57};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4408,7 +4578,7 @@ errors++;
 }
 }
 else {
-const err292 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data57};
+const err292 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data57};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4424,7 +4594,7 @@ ifClause27 = "then";
 else {
 const _errs346 = errors;
 if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err293 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema16.oneOf[14].properties.reduction.else.type,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+const err293 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.reduction.else.type,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4435,7 +4605,7 @@ errors++;
 }
 if((typeof data57 == "number") && (isFinite(data57))){
 if(data57 > 1024 || isNaN(data57)){
-const err294 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+const err294 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4445,7 +4615,7 @@ vErrors.push(err294);
 errors++;
 }
 if(data57 < 1 || isNaN(data57)){
-const err295 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.oneOf[14].properties.reduction.else,data:data57};
+const err295 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4460,7 +4630,7 @@ valid108 = _valid27;
 ifClause27 = "else";
 }
 if(!valid108){
-const err296 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema16.oneOf[14].properties.reduction.if,parentSchema:schema16.oneOf[14].properties.reduction,data:data57};
+const err296 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[14].properties.reduction.if,parentSchema:schema17.oneOf[14].properties.reduction,data:data57};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4470,9 +4640,13 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
-else {
-const err297 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[14].type,parentSchema:schema16.oneOf[14],data};
+if(data.squeeze !== undefined){
+let data58 = data.squeeze;
+const _errs349 = errors;
+let valid110 = true;
+const _errs350 = errors;
+if(typeof data58 !== "string"){
+const err297 = {};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4481,11 +4655,22 @@ vErrors.push(err297);
 }
 errors++;
 }
+var _valid28 = _errs350 === errors;
+errors = _errs349;
+if(vErrors !== null){
+if(_errs349){
+vErrors.length = _errs349;
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err298 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
+else {
+vErrors = null;
+}
+}
+let ifClause28;
+if(_valid28){
+const _errs352 = errors;
+if(typeof data58 === "string"){
+if(!pattern4.test(data58)){
+const err298 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data58};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4494,8 +4679,9 @@ vErrors.push(err298);
 }
 errors++;
 }
-if(data.block === undefined){
-const err299 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema16.oneOf[15].required,parentSchema:schema16.oneOf[15],data};
+}
+else {
+const err299 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data58};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4504,9 +4690,14 @@ vErrors.push(err299);
 }
 errors++;
 }
-for(const key15 in data){
-if(!((((key15 === "op") || (key15 === "name")) || (key15 === "block")) || (key15 === "params"))){
-const err300 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema16.oneOf[15],data};
+var _valid28 = _errs352 === errors;
+valid110 = _valid28;
+ifClause28 = "then";
+}
+else {
+const _errs355 = errors;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err300 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.squeeze.else.type,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4515,11 +4706,9 @@ vErrors.push(err300);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data58 = data.op;
-if("use" !== data58){
-const err301 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema16.oneOf[15].properties.op,data:data58};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 > 65536 || isNaN(data58)){
+const err301 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4528,12 +4717,8 @@ vErrors.push(err301);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data59 = data.name;
-if(typeof data59 === "string"){
-if(func3(data59) > 128){
-const err302 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data59};
+if(data58 < 1 || isNaN(data58)){
+const err302 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4542,8 +4727,13 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(!pattern2.test(data59)){
-const err303 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data59};
+}
+var _valid28 = _errs355 === errors;
+valid110 = _valid28;
+ifClause28 = "else";
+}
+if(!valid110){
+const err303 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[14].properties.squeeze.if,parentSchema:schema17.oneOf[14].properties.squeeze,data:data58};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4553,8 +4743,10 @@ vErrors.push(err303);
 errors++;
 }
 }
-else {
-const err304 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data59};
+if(data.activation !== undefined){
+let data59 = data.activation;
+if(!(((((data59 === "relu") || (data59 === "relu6")) || (data59 === "sigmoid")) || (data59 === "silu")) || (data59 === "tanh"))){
+const err304 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/14/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[14].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[14].properties.activation.enum,parentSchema:schema17.oneOf[14].properties.activation,data:data59};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4564,11 +4756,10 @@ vErrors.push(err304);
 errors++;
 }
 }
-if(data.block !== undefined){
-let data60 = data.block;
-if(typeof data60 === "string"){
-if(func3(data60) > 64){
-const err305 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema16.oneOf[15].properties.block,data:data60};
+if(data.gate !== undefined){
+let data60 = data.gate;
+if(!(data60 === "sigmoid")){
+const err305 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/14/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[14].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[14].properties.gate.enum,parentSchema:schema17.oneOf[14].properties.gate,data:data60};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4577,8 +4768,10 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(!pattern1.test(data60)){
-const err306 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema16.oneOf[15].properties.block,data:data60};
+}
+}
+else {
+const err306 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4588,8 +4781,10 @@ vErrors.push(err306);
 errors++;
 }
 }
-else {
-const err307 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.oneOf[15].properties.block.type,parentSchema:schema16.oneOf[15].properties.block,data:data60};
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err307 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4598,12 +4793,8 @@ vErrors.push(err307);
 }
 errors++;
 }
-}
-if(data.params !== undefined){
-let data61 = data.params;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(Object.keys(data61).length > 64){
-const err308 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data61};
+if(data.block === undefined){
+const err308 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4612,11 +4803,9 @@ vErrors.push(err308);
 }
 errors++;
 }
-for(const key16 in data61){
-const _errs360 = errors;
-if(typeof key16 === "string"){
-if(func3(key16) > 64){
-const err309 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+for(const key15 in data){
+if(!((((key15 === "op") || (key15 === "name")) || (key15 === "block")) || (key15 === "params"))){
+const err309 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4625,8 +4814,11 @@ vErrors.push(err309);
 }
 errors++;
 }
-if(!pattern1.test(key16)){
-const err310 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key16,propertyName:key16};
+}
+if(data.op !== undefined){
+let data61 = data.op;
+if("use" !== data61){
+const err310 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[15].properties.op,data:data61};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4636,9 +4828,11 @@ vErrors.push(err310);
 errors++;
 }
 }
-var valid114 = _errs360 === errors;
-if(!valid114){
-const err311 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key16},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data61};
+if(data.name !== undefined){
+let data62 = data.name;
+if(typeof data62 === "string"){
+if(func3(data62) > 128){
+const err311 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4647,12 +4841,8 @@ vErrors.push(err311);
 }
 errors++;
 }
-}
-for(const key17 in data61){
-let data62 = data61[key17];
-if((typeof data62 == "number") && (isFinite(data62))){
-if(data62 > 1048576 || isNaN(data62)){
-const err312 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data62};
+if(!pattern3.test(data62)){
+const err312 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4661,8 +4851,9 @@ vErrors.push(err312);
 }
 errors++;
 }
-if(data62 < -1048576 || isNaN(data62)){
-const err313 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data62};
+}
+else {
+const err313 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4672,8 +4863,11 @@ vErrors.push(err313);
 errors++;
 }
 }
-else {
-const err314 = {instancePath:instancePath+"/params/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data62};
+if(data.block !== undefined){
+let data63 = data.block;
+if(typeof data63 === "string"){
+if(func3(data63) > 64){
+const err314 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[15].properties.block,data:data63};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4682,10 +4876,8 @@ vErrors.push(err314);
 }
 errors++;
 }
-}
-}
-else {
-const err315 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data61};
+if(!pattern1.test(data63)){
+const err315 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[15].properties.block,data:data63};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4695,9 +4887,8 @@ vErrors.push(err315);
 errors++;
 }
 }
-}
 else {
-const err316 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.oneOf[15].type,parentSchema:schema16.oneOf[15],data};
+const err316 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[15].properties.block.type,parentSchema:schema17.oneOf[15].properties.block,data:data63};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4707,8 +4898,15 @@ vErrors.push(err316);
 errors++;
 }
 }
+if(data.params !== undefined){
+if(!(validate17(data.params, {instancePath:instancePath+"/params",parentData:data,parentDataProperty:"params",rootData}))){
+vErrors = vErrors === null ? validate17.errors : vErrors.concat(validate17.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err317 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema16.discriminator,parentSchema:schema16,data};
+const err317 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4719,7 +4917,7 @@ errors++;
 }
 }
 else {
-const err318 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema16.discriminator,parentSchema:schema16,data};
+const err318 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4730,7 +4928,7 @@ errors++;
 }
 }
 else {
-const err319 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err319 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4739,18 +4937,29 @@ vErrors.push(err319);
 }
 errors++;
 }
+}
+else {
+const err320 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err320];
+}
+else {
+vErrors.push(err320);
+}
+errors++;
+}
 validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema58 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema61 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
-function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema58.required,parentSchema:schema58,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema61.required,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4760,7 +4969,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema58.required,parentSchema:schema58,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema61.required,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4770,7 +4979,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema58.required,parentSchema:schema58,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema61.required,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4780,7 +4989,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema58.required,parentSchema:schema58,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema61.required,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4790,7 +4999,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema58.required,parentSchema:schema58,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema61.required,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4800,8 +5009,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema58.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+if(!(func2.call(schema61.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4814,7 +5023,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.depth.type,parentSchema:schema58.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.depth.type,parentSchema:schema61.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4825,7 +5034,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema58.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema61.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4835,7 +5044,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4850,7 +5059,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4860,7 +5069,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema58.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema61.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4871,7 +5080,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.w0.type,parentSchema:schema58.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.w0.type,parentSchema:schema61.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4885,7 +5094,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4895,7 +5104,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema61.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4906,7 +5115,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.wa.type,parentSchema:schema58.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.wa.type,parentSchema:schema61.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4920,7 +5129,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4930,7 +5139,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema58.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema61.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4941,7 +5150,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.wm.type,parentSchema:schema58.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.wm.type,parentSchema:schema61.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4954,7 +5163,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.group_width.type,parentSchema:schema58.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.group_width.type,parentSchema:schema61.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4965,7 +5174,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema58.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4975,7 +5184,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4990,7 +5199,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5000,7 +5209,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5011,7 +5220,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.bottleneck_ratio.type,parentSchema:schema58.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.bottleneck_ratio.type,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5025,7 +5234,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema58.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema61.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5035,7 +5244,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema61.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5046,7 +5255,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.se_ratio.type,parentSchema:schema58.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.se_ratio.type,parentSchema:schema61.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5059,7 +5268,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.stride.type,parentSchema:schema58.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.stride.type,parentSchema:schema61.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5070,7 +5279,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema58.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5080,7 +5289,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5094,7 +5303,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.quantum.type,parentSchema:schema58.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.quantum.type,parentSchema:schema61.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5105,7 +5314,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema58.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema61.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5115,7 +5324,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -5129,7 +5338,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema58.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.rounding.enum,parentSchema:schema58.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema61.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.rounding.enum,parentSchema:schema61.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5142,7 +5351,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema58.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.names.enum,parentSchema:schema58.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema61.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.names.enum,parentSchema:schema61.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5154,8 +5363,8 @@ errors++;
 }
 if(data.shortcut !== undefined){
 let data11 = data.shortcut;
-if(!(((((data11 === "projection") || (data11 === "identity")) || (data11 === "zeropad")) || (data11 === "conv")) || (data11 === "avgdown"))){
-const err35 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data11};
+if(!(((((((data11 === "projection") || (data11 === "identity")) || (data11 === "zeropad")) || (data11 === "conv")) || (data11 === "avgdown")) || (data11 === "identity_or_none")) || (data11 === "none"))){
+const err35 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -5167,7 +5376,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5176,18 +5385,18 @@ vErrors.push(err36);
 }
 errors++;
 }
-validate18.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema60 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema63 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
 
-function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema60.required,parentSchema:schema60,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema63.required,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5197,7 +5406,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema60.required,parentSchema:schema60,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema63.required,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5207,7 +5416,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema60.required,parentSchema:schema60,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema63.required,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5217,8 +5426,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema60.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
+if(!(func2.call(schema63.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5232,7 +5441,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func3(data0) > 128){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema17,data:data0};
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5241,8 +5450,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern2.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema17,data:data0};
+if(!pattern3.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema18,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5253,7 +5462,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data0};
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5267,7 +5476,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema60.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema63.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5277,7 +5486,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5288,7 +5497,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.block.type,parentSchema:schema60.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.block.type,parentSchema:schema63.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5301,7 +5510,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.channels.type,parentSchema:schema60.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.channels.type,parentSchema:schema63.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5312,7 +5521,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5322,7 +5531,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5336,7 +5545,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.blocks.type,parentSchema:schema60.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.blocks.type,parentSchema:schema63.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5347,7 +5556,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema60.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema63.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5357,7 +5566,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5371,7 +5580,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.stride.type,parentSchema:schema60.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.stride.type,parentSchema:schema63.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5382,7 +5591,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5392,7 +5601,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5406,7 +5615,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.groups.type,parentSchema:schema60.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.groups.type,parentSchema:schema63.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5417,7 +5626,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema60.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema63.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5427,7 +5636,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5441,7 +5650,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.width_per_group.type,parentSchema:schema60.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.width_per_group.type,parentSchema:schema63.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5452,7 +5661,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5462,7 +5671,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5476,7 +5685,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.dilation.type,parentSchema:schema60.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.dilation.type,parentSchema:schema63.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5487,7 +5696,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5497,7 +5706,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5511,7 +5720,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.first_dilation.type,parentSchema:schema60.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.first_dilation.type,parentSchema:schema63.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5522,7 +5731,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5532,7 +5741,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5545,8 +5754,8 @@ errors++;
 }
 if(data.shortcut !== undefined){
 let data9 = data.shortcut;
-if(!(((((data9 === "projection") || (data9 === "identity")) || (data9 === "zeropad")) || (data9 === "conv")) || (data9 === "avgdown"))){
-const err31 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data9};
+if(!(((((((data9 === "projection") || (data9 === "identity")) || (data9 === "zeropad")) || (data9 === "conv")) || (data9 === "avgdown")) || (data9 === "identity_or_none")) || (data9 === "none"))){
+const err31 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5586,8 +5795,8 @@ if(_valid0){
 const _errs28 = errors;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key1 in data10){
-if(!(((key1 === "reduction") || (key1 === "ratio")) || (key1 === "of"))){
-const err33 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data10};
+if(!(((((key1 === "reduction") || (key1 === "ratio")) || (key1 === "of")) || (key1 === "activation")) || (key1 === "gate"))){
+const err33 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema15.then,data:data10};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5600,7 +5809,7 @@ errors++;
 if(data10.reduction !== undefined){
 let data11 = data10.reduction;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err34 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data11};
+const err34 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema15.then.properties.reduction.type,parentSchema:schema15.then.properties.reduction,data:data11};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5611,7 +5820,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 > 1024 || isNaN(data11)){
-const err35 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data11};
+const err35 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema15.then.properties.reduction,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -5621,7 +5830,7 @@ vErrors.push(err35);
 errors++;
 }
 if(data11 < 1 || isNaN(data11)){
-const err36 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data11};
+const err36 = {instancePath:instancePath+"/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema15.then.properties.reduction,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5636,7 +5845,7 @@ if(data10.ratio !== undefined){
 let data12 = data10.ratio;
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 > 1 || isNaN(data12)){
-const err37 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data12};
+const err37 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema15.then.properties.ratio,data:data12};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -5646,7 +5855,7 @@ vErrors.push(err37);
 errors++;
 }
 if(data12 <= 0 || isNaN(data12)){
-const err38 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data12};
+const err38 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema15.then.properties.ratio,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -5657,7 +5866,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data12};
+const err39 = {instancePath:instancePath+"/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.then.properties.ratio.type,parentSchema:schema15.then.properties.ratio,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -5670,7 +5879,7 @@ errors++;
 if(data10.of !== undefined){
 let data13 = data10.of;
 if(!((data13 === "input") || (data13 === "current"))){
-const err40 = {instancePath:instancePath+"/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data13};
+const err40 = {instancePath:instancePath+"/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.of.enum,parentSchema:schema15.then.properties.of,data:data13};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -5680,9 +5889,10 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-else {
-const err41 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data10};
+if(data10.activation !== undefined){
+let data14 = data10.activation;
+if(!(((((data14 === "relu") || (data14 === "relu6")) || (data14 === "sigmoid")) || (data14 === "silu")) || (data14 === "tanh"))){
+const err41 = {instancePath:instancePath+"/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data14};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -5691,14 +5901,11 @@ vErrors.push(err41);
 }
 errors++;
 }
-var _valid0 = _errs28 === errors;
-valid4 = _valid0;
-ifClause0 = "then";
 }
-else {
-const _errs36 = errors;
-if(typeof data10 !== "boolean"){
-const err42 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data10};
+if(data10.gate !== undefined){
+let data15 = data10.gate;
+if(!(data15 === "sigmoid")){
+const err42 = {instancePath:instancePath+"/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data15};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -5707,12 +5914,10 @@ vErrors.push(err42);
 }
 errors++;
 }
-var _valid0 = _errs36 === errors;
-valid4 = _valid0;
-ifClause0 = "else";
 }
-if(!valid4){
-const err43 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data10};
+}
+else {
+const err43 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.then.type,parentSchema:schema15.then,data:data10};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -5721,12 +5926,14 @@ vErrors.push(err43);
 }
 errors++;
 }
+var _valid0 = _errs28 === errors;
+valid4 = _valid0;
+ifClause0 = "then";
 }
-if(data.params !== undefined){
-let data14 = data.params;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(Object.keys(data14).length > 64){
-const err44 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data14};
+else {
+const _errs38 = errors;
+if(typeof data10 !== "boolean"){
+const err44 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema15.else.type,parentSchema:schema15.else,data:data10};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -5735,11 +5942,12 @@ vErrors.push(err44);
 }
 errors++;
 }
-for(const key2 in data14){
-const _errs41 = errors;
-if(typeof key2 === "string"){
-if(func3(key2) > 64){
-const err45 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key2,propertyName:key2};
+var _valid0 = _errs38 === errors;
+valid4 = _valid0;
+ifClause0 = "else";
+}
+if(!valid4){
+const err45 = {instancePath:instancePath+"/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema15.if,parentSchema:schema15,data:data10};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -5748,8 +5956,12 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern1.test(key2)){
-const err46 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key2,propertyName:key2};
+}
+if(data.params !== undefined){
+let data16 = data.params;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(Object.keys(data16).length > 64){
+const err46 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data16};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -5758,10 +5970,11 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-var valid7 = _errs41 === errors;
-if(!valid7){
-const err47 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data14};
+for(const key2 in data16){
+const _errs43 = errors;
+if(typeof key2 === "string"){
+if(func3(key2) > 64){
+const err47 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -5770,12 +5983,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-for(const key3 in data14){
-let data15 = data14[key3];
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 1048576 || isNaN(data15)){
-const err48 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data15};
+if(!pattern1.test(key2)){
+const err48 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -5784,8 +5993,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data15 < -1048576 || isNaN(data15)){
-const err49 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data15};
+}
+var valid7 = _errs43 === errors;
+if(!valid7){
+const err49 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -5795,8 +6006,11 @@ vErrors.push(err49);
 errors++;
 }
 }
-else {
-const err50 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data15};
+for(const key3 in data16){
+let data17 = data16[key3];
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1048576 || isNaN(data17)){
+const err50 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -5805,10 +6019,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data14};
+if(data17 < -1048576 || isNaN(data17)){
+const err51 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data17};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -5818,10 +6030,8 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data.group_width !== undefined){
-let data16 = data.group_width;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err52 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.group_width.type,parentSchema:schema60.properties.group_width,data:data16};
+else {
+const err52 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data17};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -5830,9 +6040,10 @@ vErrors.push(err52);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 65536 || isNaN(data16)){
-const err53 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema60.properties.group_width,data:data16};
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data16};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -5841,8 +6052,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.group_width,data:data16};
+}
+if(data.group_width !== undefined){
+let data18 = data.group_width;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.group_width.type,parentSchema:schema63.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -5851,13 +6065,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-}
-}
-if(data.bottleneck_ratio !== undefined){
-let data17 = data.bottleneck_ratio;
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 64 || isNaN(data17)){
-const err55 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 65536 || isNaN(data18)){
+const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -5866,8 +6076,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data17 <= 0 || isNaN(data17)){
-const err56 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
+if(data18 < 1 || isNaN(data18)){
+const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -5877,8 +6087,12 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema60.properties.bottleneck_ratio.type,parentSchema:schema60.properties.bottleneck_ratio,data:data17};
+}
+if(data.bottleneck_ratio !== undefined){
+let data19 = data.bottleneck_ratio;
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 64 || isNaN(data19)){
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -5887,12 +6101,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data.drop_path !== undefined){
-let data18 = data.drop_path;
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1 || isNaN(data18)){
-const err58 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema60.properties.drop_path,data:data18};
+if(data19 <= 0 || isNaN(data19)){
+const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -5901,8 +6111,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data18 < 0 || isNaN(data18)){
-const err59 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.drop_path,data:data18};
+}
+else {
+const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.properties.bottleneck_ratio.type,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -5912,8 +6123,11 @@ vErrors.push(err59);
 errors++;
 }
 }
-else {
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema60.properties.drop_path.type,parentSchema:schema60.properties.drop_path,data:data18};
+if(data.drop_path !== undefined){
+let data20 = data.drop_path;
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 1 || isNaN(data20)){
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema63.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -5922,10 +6136,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-}
-else {
-const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
+if(data20 < 0 || isNaN(data20)){
+const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -5934,18 +6146,89 @@ vErrors.push(err61);
 }
 errors++;
 }
-validate20.errors = vErrors;
+}
+else {
+const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.properties.drop_path.type,parentSchema:schema63.properties.drop_path,data:data20};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.numbering !== undefined){
+let data21 = data.numbering;
+if(!(((data21 === "nested") || (data21 === "flat")) || (data21 === "none"))){
+const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema63.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema63.properties.numbering.enum,parentSchema:schema63.properties.numbering,data:data21};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data.first_index !== undefined){
+let data22 = data.first_index;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.first_index.type,parentSchema:schema63.properties.first_index,data:data22};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 10000 || isNaN(data22)){
+const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema63.properties.first_index,data:data22};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(data22 < 0 || isNaN(data22)){
+const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.first_index,data:data22};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema65 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema68 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema65.required,parentSchema:schema65,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5956,7 +6239,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5970,7 +6253,7 @@ if(data.params !== undefined){
 let data0 = data.params;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(Object.keys(data0).length > 64){
-const err2 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data0};
+const err2 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5983,7 +6266,7 @@ for(const key1 in data0){
 const _errs5 = errors;
 if(typeof key1 === "string"){
 if(func3(key1) > 64){
-const err3 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key1,propertyName:key1};
+const err3 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5993,7 +6276,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!pattern1.test(key1)){
-const err4 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key1,propertyName:key1};
+const err4 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6005,7 +6288,7 @@ errors++;
 }
 var valid2 = _errs5 === errors;
 if(!valid2){
-const err5 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data0};
+const err5 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6019,7 +6302,7 @@ for(const key2 in data0){
 let data1 = data0[key2];
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 1048576 || isNaN(data1)){
-const err6 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data1};
+const err6 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6029,7 +6312,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data1 < -1048576 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data1};
+const err7 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6040,7 +6323,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data1};
+const err8 = {instancePath:instancePath+"/params/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6052,7 +6335,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data0};
+const err9 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6066,7 +6349,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema65.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema68.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6076,7 +6359,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6094,7 +6377,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.pre.type,parentSchema:schema65.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.pre.type,parentSchema:schema68.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6108,7 +6391,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema65.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema68.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6118,7 +6401,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6136,7 +6419,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.layers.type,parentSchema:schema65.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.layers.type,parentSchema:schema68.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6149,7 +6432,7 @@ errors++;
 if(data.post !== undefined){
 let data6 = data.post;
 if(!((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema65.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema65.properties.post.enum,parentSchema:schema65.properties.post,data:data6};
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema68.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.post.enum,parentSchema:schema68.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6161,7 +6444,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6170,7 +6453,7 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate23.errors = vErrors;
+validate25.errors = vErrors;
 return errors === 0;
 }
 
@@ -6557,10 +6840,11 @@ errors++;
 }
 }
 }
-if(data.shortcut !== undefined){
-let data9 = data.shortcut;
-if(!(((((data9 === "projection") || (data9 === "identity")) || (data9 === "zeropad")) || (data9 === "conv")) || (data9 === "avgdown"))){
-const err33 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data9};
+if(data.params !== undefined){
+let data9 = data.params;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(Object.keys(data9).length > 64){
+const err33 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -6569,12 +6853,11 @@ vErrors.push(err33);
 }
 errors++;
 }
-}
-if(data.drop_path_rate !== undefined){
-let data10 = data.drop_path_rate;
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 > 1 || isNaN(data10)){
-const err34 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.drop_path_rate,data:data10};
+for(const key2 in data9){
+const _errs24 = errors;
+if(typeof key2 === "string"){
+if(func3(key2) > 64){
+const err34 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6583,8 +6866,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(data10 < 0 || isNaN(data10)){
-const err35 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.drop_path_rate,data:data10};
+if(!pattern1.test(key2)){
+const err35 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6594,8 +6877,9 @@ vErrors.push(err35);
 errors++;
 }
 }
-else {
-const err36 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.drop_path_rate.type,parentSchema:schema11.properties.drop_path_rate,data:data10};
+var valid3 = _errs24 === errors;
+if(!valid3){
+const err36 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data9};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6605,12 +6889,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data.stage_defaults !== undefined){
-let data11 = data.stage_defaults;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-for(const key2 in data11){
-if(!((((((key2 === "groups") || (key2 === "width_per_group")) || (key2 === "dilation")) || (key2 === "shortcut")) || (key2 === "se")) || (key2 === "params"))){
-const err37 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data11};
+for(const key3 in data9){
+let data10 = data9[key3];
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 1048576 || isNaN(data10)){
+const err37 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -6619,11 +6902,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-if(data11.groups !== undefined){
-let data12 = data11.groups;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err38 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
+if(data10 < -1048576 || isNaN(data10)){
+const err38 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6632,9 +6912,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 4096 || isNaN(data12)){
-const err39 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
+}
+else {
+const err39 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -6643,8 +6923,10 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data12 < 1 || isNaN(data12)){
-const err40 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data12};
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data9};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6654,11 +6936,12 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-if(data11.width_per_group !== undefined){
-let data13 = data11.width_per_group;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err41 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
+if(data.scaling !== undefined){
+let data11 = data.scaling;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key4 in data11){
+if(!(((key4 === "width") || (key4 === "depth")) || (key4 === "divisor"))){
+const err41 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.scaling,data:data11};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -6667,9 +6950,12 @@ vErrors.push(err41);
 }
 errors++;
 }
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 65536 || isNaN(data13)){
-const err42 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
+}
+if(data11.width !== undefined){
+let data12 = data11.width;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 64 || isNaN(data12)){
+const err42 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -6678,8 +6964,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(data13 < 1 || isNaN(data13)){
-const err43 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data13};
+if(data12 <= 0 || isNaN(data12)){
+const err43 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -6689,11 +6975,8 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
-if(data11.dilation !== undefined){
-let data14 = data11.dilation;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err44 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
+else {
+const err44 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.width.type,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -6702,9 +6985,12 @@ vErrors.push(err44);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 64 || isNaN(data14)){
-const err45 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
+}
+if(data11.depth !== undefined){
+let data13 = data11.depth;
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 64 || isNaN(data13)){
+const err45 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -6713,8 +6999,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(data14 < 1 || isNaN(data14)){
-const err46 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data14};
+if(data13 <= 0 || isNaN(data13)){
+const err46 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -6724,11 +7010,8 @@ vErrors.push(err46);
 errors++;
 }
 }
-}
-if(data11.shortcut !== undefined){
-let data15 = data11.shortcut;
-if(!(((((data15 === "projection") || (data15 === "identity")) || (data15 === "zeropad")) || (data15 === "conv")) || (data15 === "avgdown"))){
-const err47 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema12.enum},message:"must be equal to one of the allowed values",schema:schema12.enum,parentSchema:schema12,data:data15};
+else {
+const err47 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.depth.type,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -6738,13 +7021,10 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data11.se !== undefined){
-let data16 = data11.se;
-const _errs38 = errors;
-let valid6 = true;
-const _errs39 = errors;
-if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err48 = {};
+if(data11.divisor !== undefined){
+let data14 = data11.divisor;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err48 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.scaling.properties.divisor.type,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -6753,23 +7033,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-var _valid0 = _errs39 === errors;
-errors = _errs38;
-if(vErrors !== null){
-if(_errs38){
-vErrors.length = _errs38;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid0){
-const _errs41 = errors;
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-for(const key3 in data16){
-if(!(((key3 === "reduction") || (key3 === "ratio")) || (key3 === "of"))){
-const err49 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema14.then,data:data16};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 1024 || isNaN(data14)){
+const err49 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -6778,11 +7044,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-if(data16.reduction !== undefined){
-let data17 = data16.reduction;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err50 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema14.then.properties.reduction.type,parentSchema:schema14.then.properties.reduction,data:data17};
+if(data14 < 1 || isNaN(data14)){
+const err50 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -6791,9 +7054,11 @@ vErrors.push(err50);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 1024 || isNaN(data17)){
-const err51 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema14.then.properties.reduction,data:data17};
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.scaling.type,parentSchema:schema11.properties.scaling,data:data11};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -6802,8 +7067,11 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(data17 < 1 || isNaN(data17)){
-const err52 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema14.then.properties.reduction,data:data17};
+}
+if(data.shortcut !== undefined){
+let data15 = data.shortcut;
+if(!(((((((data15 === "projection") || (data15 === "identity")) || (data15 === "zeropad")) || (data15 === "conv")) || (data15 === "avgdown")) || (data15 === "identity_or_none")) || (data15 === "none"))){
+const err52 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data15};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -6813,12 +7081,11 @@ vErrors.push(err52);
 errors++;
 }
 }
-}
-if(data16.ratio !== undefined){
-let data18 = data16.ratio;
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1 || isNaN(data18)){
-const err53 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema14.then.properties.ratio,data:data18};
+if(data.drop_path_rate !== undefined){
+let data16 = data.drop_path_rate;
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 1 || isNaN(data16)){
+const err53 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -6827,8 +7094,8 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(data18 <= 0 || isNaN(data18)){
-const err54 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema14.then.properties.ratio,data:data18};
+if(data16 < 0 || isNaN(data16)){
+const err54 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6839,7 +7106,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema14.then.properties.ratio.type,parentSchema:schema14.then.properties.ratio,data:data18};
+const err55 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.drop_path_rate.type,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6849,10 +7116,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data16.of !== undefined){
-let data19 = data16.of;
-if(!((data19 === "input") || (data19 === "current"))){
-const err56 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema14.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema14.then.properties.of.enum,parentSchema:schema14.then.properties.of,data:data19};
+if(data.drop_path_schedule !== undefined){
+let data17 = data.drop_path_schedule;
+if(!((data17 === "linspace") || (data17 === "efficientnet"))){
+const err56 = {instancePath:instancePath+"/drop_path_schedule",schemaPath:"#/properties/drop_path_schedule/enum",keyword:"enum",params:{allowedValues: schema11.properties.drop_path_schedule.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.drop_path_schedule.enum,parentSchema:schema11.properties.drop_path_schedule,data:data17};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6862,9 +7129,12 @@ vErrors.push(err56);
 errors++;
 }
 }
-}
-else {
-const err57 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema14.then.type,parentSchema:schema14.then,data:data16};
+if(data.stage_defaults !== undefined){
+let data18 = data.stage_defaults;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key5 in data18){
+if(!(((((((key5 === "groups") || (key5 === "width_per_group")) || (key5 === "dilation")) || (key5 === "shortcut")) || (key5 === "se")) || (key5 === "params")) || (key5 === "numbering"))){
+const err57 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data18};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6873,14 +7143,11 @@ vErrors.push(err57);
 }
 errors++;
 }
-var _valid0 = _errs41 === errors;
-valid6 = _valid0;
-ifClause0 = "then";
 }
-else {
-const _errs49 = errors;
-if(typeof data16 !== "boolean"){
-const err58 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema14.else.type,parentSchema:schema14.else,data:data16};
+if(data18.groups !== undefined){
+let data19 = data18.groups;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err58 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6889,12 +7156,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-var _valid0 = _errs49 === errors;
-valid6 = _valid0;
-ifClause0 = "else";
-}
-if(!valid6){
-const err59 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema14.if,parentSchema:schema14,data:data16};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 4096 || isNaN(data19)){
+const err59 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6903,12 +7167,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-if(data11.params !== undefined){
-let data20 = data11.params;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(Object.keys(data20).length > 64){
-const err60 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema15,data:data20};
+if(data19 < 1 || isNaN(data19)){
+const err60 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6917,11 +7177,12 @@ vErrors.push(err60);
 }
 errors++;
 }
-for(const key4 in data20){
-const _errs54 = errors;
-if(typeof key4 === "string"){
-if(func3(key4) > 64){
-const err61 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+}
+}
+if(data18.width_per_group !== undefined){
+let data20 = data18.width_per_group;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err61 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6930,8 +7191,9 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(!pattern1.test(key4)){
-const err62 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema15.propertyNames,data:key4,propertyName:key4};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 65536 || isNaN(data20)){
+const err62 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6940,10 +7202,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-var valid9 = _errs54 === errors;
-if(!valid9){
-const err63 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema15.propertyNames,parentSchema:schema15,data:data20};
+if(data20 < 1 || isNaN(data20)){
+const err63 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6953,11 +7213,11 @@ vErrors.push(err63);
 errors++;
 }
 }
-for(const key5 in data20){
-let data21 = data20[key5];
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 1048576 || isNaN(data21)){
-const err64 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema15.additionalProperties,data:data21};
+}
+if(data18.dilation !== undefined){
+let data21 = data18.dilation;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err64 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6966,8 +7226,9 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data21 < -1048576 || isNaN(data21)){
-const err65 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema15.additionalProperties,data:data21};
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 64 || isNaN(data21)){
+const err65 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6976,9 +7237,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-else {
-const err66 = {instancePath:instancePath+"/stage_defaults/params/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.additionalProperties.type,parentSchema:schema15.additionalProperties,data:data21};
+if(data21 < 1 || isNaN(data21)){
+const err66 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6989,8 +7249,10 @@ errors++;
 }
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.type,parentSchema:schema15,data:data20};
+if(data18.shortcut !== undefined){
+let data22 = data18.shortcut;
+if(!(((((((data22 === "projection") || (data22 === "identity")) || (data22 === "zeropad")) || (data22 === "conv")) || (data22 === "avgdown")) || (data22 === "identity_or_none")) || (data22 === "none"))){
+const err67 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data22};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -7000,9 +7262,13 @@ vErrors.push(err67);
 errors++;
 }
 }
-}
-else {
-const err68 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data11};
+if(data18.se !== undefined){
+let data23 = data18.se;
+const _errs55 = errors;
+let valid10 = true;
+const _errs56 = errors;
+if(!(data23 && typeof data23 == "object" && !Array.isArray(data23))){
+const err68 = {};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -7011,12 +7277,23 @@ vErrors.push(err68);
 }
 errors++;
 }
+var _valid0 = _errs56 === errors;
+errors = _errs55;
+if(vErrors !== null){
+if(_errs55){
+vErrors.length = _errs55;
 }
-if(data.stem !== undefined){
-let data22 = data.stem;
-if(Array.isArray(data22)){
-if(data22.length > 256){
-const err69 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data22};
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs58 = errors;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key6 in data23){
+if(!(((((key6 === "reduction") || (key6 === "ratio")) || (key6 === "of")) || (key6 === "activation")) || (key6 === "gate"))){
+const err69 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema15.then,data:data23};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7025,16 +7302,11 @@ vErrors.push(err69);
 }
 errors++;
 }
-const len0 = data22.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate11(data22[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data22,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
 }
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data22};
+if(data23.reduction !== undefined){
+let data24 = data23.reduction;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+const err70 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema15.then.properties.reduction.type,parentSchema:schema15.then.properties.reduction,data:data24};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7043,12 +7315,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-}
-if(data.stages !== undefined){
-let data24 = data.stages;
-if(Array.isArray(data24)){
-if(data24.length > 64){
-const err71 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data24};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 1024 || isNaN(data24)){
+const err71 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema15.then.properties.reduction,data:data24};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -7057,8 +7326,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data24.length < 1){
-const err72 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data24};
+if(data24 < 1 || isNaN(data24)){
+const err72 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema15.then.properties.reduction,data:data24};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -7067,17 +7336,13 @@ vErrors.push(err72);
 }
 errors++;
 }
-const len1 = data24.length;
-for(let i1=0; i1<len1; i1++){
-let data25 = data24[i1];
-const _errs64 = errors;
-let valid15 = true;
-const _errs65 = errors;
-if(errors === _errs65){
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-let missing0;
-if((data25.regnet === undefined) && (missing0 = "regnet")){
-const err73 = {};
+}
+}
+if(data23.ratio !== undefined){
+let data25 = data23.ratio;
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 1 || isNaN(data25)){
+const err73 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema15.then.properties.ratio,data:data25};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -7086,9 +7351,8 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-else {
-const err74 = {};
+if(data25 <= 0 || isNaN(data25)){
+const err74 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema15.then.properties.ratio,data:data25};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -7098,22 +7362,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-var _valid1 = _errs65 === errors;
-errors = _errs64;
-if(vErrors !== null){
-if(_errs64){
-vErrors.length = _errs64;
-}
 else {
-vErrors = null;
-}
-}
-let ifClause1;
-if(_valid1){
-const _errs67 = errors;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.regnet === undefined){
-const err75 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data25};
+const err75 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.then.properties.ratio.type,parentSchema:schema15.then.properties.ratio,data:data25};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -7122,9 +7372,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-for(const key6 in data25){
-if(!(key6 === "regnet")){
-const err76 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data25};
+}
+if(data23.of !== undefined){
+let data26 = data23.of;
+if(!((data26 === "input") || (data26 === "current"))){
+const err76 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.of.enum,parentSchema:schema15.then.properties.of,data:data26};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -7134,15 +7386,10 @@ vErrors.push(err76);
 errors++;
 }
 }
-if(data25.regnet !== undefined){
-if(!(validate18(data25.regnet, {instancePath:instancePath+"/stages/" + i1+"/regnet",parentData:data25,parentDataProperty:"regnet",rootData}))){
-vErrors = vErrors === null ? validate18.errors : vErrors.concat(validate18.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err77 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data25};
+if(data23.activation !== undefined){
+let data27 = data23.activation;
+if(!(((((data27 === "relu") || (data27 === "relu6")) || (data27 === "sigmoid")) || (data27 === "silu")) || (data27 === "tanh"))){
+const err77 = {instancePath:instancePath+"/stage_defaults/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data27};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -7151,22 +7398,11 @@ vErrors.push(err77);
 }
 errors++;
 }
-var _valid1 = _errs67 === errors;
-valid15 = _valid1;
-ifClause1 = "then";
 }
-else {
-const _errs71 = errors;
-if(!(validate20(data25, {instancePath:instancePath+"/stages/" + i1,parentData:data24,parentDataProperty:i1,rootData}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var _valid1 = _errs71 === errors;
-valid15 = _valid1;
-ifClause1 = "else";
-}
-if(!valid15){
-const err78 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data25};
+if(data23.gate !== undefined){
+let data28 = data23.gate;
+if(!(data28 === "sigmoid")){
+const err78 = {instancePath:instancePath+"/stage_defaults/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data28};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -7178,7 +7414,7 @@ errors++;
 }
 }
 else {
-const err79 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data24};
+const err79 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.then.type,parentSchema:schema15.then,data:data23};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -7187,12 +7423,14 @@ vErrors.push(err79);
 }
 errors++;
 }
+var _valid0 = _errs58 === errors;
+valid10 = _valid0;
+ifClause0 = "then";
 }
-if(data.head !== undefined){
-let data27 = data.head;
-if(Array.isArray(data27)){
-if(data27.length > 256){
-const err80 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data27};
+else {
+const _errs68 = errors;
+if(typeof data23 !== "boolean"){
+const err80 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema15.else.type,parentSchema:schema15.else,data:data23};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -7201,16 +7439,12 @@ vErrors.push(err80);
 }
 errors++;
 }
-const len2 = data27.length;
-for(let i2=0; i2<len2; i2++){
-if(!(validate11(data27[i2], {instancePath:instancePath+"/head/" + i2,parentData:data27,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
+var _valid0 = _errs68 === errors;
+valid10 = _valid0;
+ifClause0 = "else";
 }
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data27};
+if(!valid10){
+const err81 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema15.if,parentSchema:schema15,data:data23};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -7220,11 +7454,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.blocks !== undefined){
-let data29 = data.blocks;
+if(data18.params !== undefined){
+let data29 = data18.params;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 if(Object.keys(data29).length > 64){
-const err82 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data29};
+const err82 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data29};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -7234,10 +7468,10 @@ vErrors.push(err82);
 errors++;
 }
 for(const key7 in data29){
-const _errs77 = errors;
+const _errs73 = errors;
 if(typeof key7 === "string"){
 if(func3(key7) > 64){
-const err83 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
+const err83 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -7247,7 +7481,7 @@ vErrors.push(err83);
 errors++;
 }
 if(!pattern1.test(key7)){
-const err84 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key7,propertyName:key7};
+const err84 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -7257,9 +7491,9 @@ vErrors.push(err84);
 errors++;
 }
 }
-var valid19 = _errs77 === errors;
-if(!valid19){
-const err85 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data29};
+var valid13 = _errs73 === errors;
+if(!valid13){
+const err85 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data29};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -7270,14 +7504,10 @@ errors++;
 }
 }
 for(const key8 in data29){
-if(!(validate23(data29[key8], {instancePath:instancePath+"/blocks/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data29,parentDataProperty:key8,rootData}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data29};
+let data30 = data29[key8];
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 1048576 || isNaN(data30)){
+const err86 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -7286,10 +7516,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-}
-else {
-const err87 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data30 < -1048576 || isNaN(data30)){
+const err87 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -7298,7 +7526,346 @@ vErrors.push(err87);
 }
 errors++;
 }
+}
+else {
+const err88 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data30};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data29};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+if(data18.numbering !== undefined){
+let data31 = data18.numbering;
+if(!(((data31 === "nested") || (data31 === "flat")) || (data31 === "none"))){
+const err90 = {instancePath:instancePath+"/stage_defaults/numbering",schemaPath:"#/properties/stage_defaults/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema11.properties.stage_defaults.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.stage_defaults.properties.numbering.enum,parentSchema:schema11.properties.stage_defaults.properties.numbering,data:data31};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data18};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+if(data.stem !== undefined){
+let data32 = data.stem;
+if(Array.isArray(data32)){
+if(data32.length > 256){
+const err92 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data32};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+const len0 = data32.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate11(data32[i0], {instancePath:instancePath+"/stem/" + i0,parentData:data32,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data32};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data.stages !== undefined){
+let data34 = data.stages;
+if(Array.isArray(data34)){
+if(data34.length > 64){
+const err94 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data34};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+if(data34.length < 1){
+const err95 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data34};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+const len1 = data34.length;
+for(let i1=0; i1<len1; i1++){
+let data35 = data34[i1];
+const _errs84 = errors;
+let valid19 = true;
+const _errs85 = errors;
+if(errors === _errs85){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+let missing0;
+if((data35.regnet === undefined) && (missing0 = "regnet")){
+const err96 = {};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+else {
+const err97 = {};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+var _valid1 = _errs85 === errors;
+errors = _errs84;
+if(vErrors !== null){
+if(_errs84){
+vErrors.length = _errs84;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause1;
+if(_valid1){
+const _errs87 = errors;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.regnet === undefined){
+const err98 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data35};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+for(const key9 in data35){
+if(!(key9 === "regnet")){
+const err99 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data35};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data35.regnet !== undefined){
+if(!(validate20(data35.regnet, {instancePath:instancePath+"/stages/" + i1+"/regnet",parentData:data35,parentDataProperty:"regnet",rootData}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data35};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+var _valid1 = _errs87 === errors;
+valid19 = _valid1;
+ifClause1 = "then";
+}
+else {
+const _errs91 = errors;
+if(!(validate22(data35, {instancePath:instancePath+"/stages/" + i1,parentData:data34,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs91 === errors;
+valid19 = _valid1;
+ifClause1 = "else";
+}
+if(!valid19){
+const err101 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data35};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data34};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data.head !== undefined){
+let data37 = data.head;
+if(Array.isArray(data37)){
+if(data37.length > 256){
+const err103 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data37};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+const len2 = data37.length;
+for(let i2=0; i2<len2; i2++){
+if(!(validate11(data37[i2], {instancePath:instancePath+"/head/" + i2,parentData:data37,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data37};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data.blocks !== undefined){
+let data39 = data.blocks;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(Object.keys(data39).length > 64){
+const err105 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data39};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+for(const key10 in data39){
+const _errs97 = errors;
+if(typeof key10 === "string"){
+if(func3(key10) > 64){
+const err106 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(!pattern1.test(key10)){
+const err107 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+var valid23 = _errs97 === errors;
+if(!valid23){
+const err108 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data39};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+for(const key11 in data39){
+if(!(validate25(data39[key11], {instancePath:instancePath+"/blocks/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data39,parentDataProperty:key11,rootData}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data39};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+}
+else {
+const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
 validate10.errors = vErrors;
 return errors === 0;
 }
 
+/** The architecture schema (schemas/architecture.schema.json). */
+export const architectureSchema = schema11;
+/** The layer ops the schema admits, in its order. */
+export const LAYER_OPS = /** @type {const} */ (["conv","bn","relu","relu6","sigmoid","silu","tanh","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);

@@ -1,0 +1,119 @@
+"""torchvision's own models against skipgraph's files (test/targets/torch/families.test.ts).
+
+Reads a JSON list of jobs on stdin, writes one JSON line per job. Job kinds:
+- "counts": trainable params and MACs of torchvision.models.<model>() at `size`, counted by
+  forward hooks on a meta-device forward (no arithmetic is done), and the stochastic-depth
+  probability of every block that has one, in module order.
+- "outputs": torchvision's state_dict loads into the emitted module (`py`) with strict=True; then
+  every parameter and buffer of torchvision's model is randomised (BN statistics included), loaded
+  again, and both models run a random batch in eval and in train mode, with dropout and
+  stochastic depth off (`py` was compiled with drop_path_rate=0; dropout p is set to 0 in both).
+"""
+import importlib.util
+import json
+import sys
+
+import torch
+import torchvision
+from torchvision.ops import StochasticDepth
+
+
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def macs_and_params(model, size):
+    model = model.to("meta").eval()
+    total = [0]
+
+    def conv_hook(mod, inp, out):
+        # One multiply-accumulate per weight per output position (torchvision / torchinfo).
+        total[0] += out.shape[2] * out.shape[3] * mod.out_channels * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
+
+    def linear_hook(mod, inp, out):
+        total[0] += mod.in_features * mod.out_features
+
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            mod.register_forward_hook(conv_hook)
+        elif isinstance(mod, torch.nn.Linear):
+            mod.register_forward_hook(linear_hook)
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size, device="meta"))
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return params, total[0]
+
+
+def counts(job):
+    model = getattr(torchvision.models, job["model"])()
+    sd = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
+    uses = [bool(getattr(m, "use_res_connect", False)) for m in model.modules() if hasattr(m, "use_res_connect")]
+    params, macs = macs_and_params(model, job["size"])
+    return {"params": params, "macs": macs, "sd": sd, "residual": uses, "keys": list(model.state_dict().keys())}
+
+
+def maxdiff(a, b):
+    return (a.double() - b.double()).abs().max().item()
+
+
+def no_dropout(model):
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+        if isinstance(m, StochasticDepth):
+            m.p = 0.0
+
+
+def outputs(job):
+    torch.manual_seed(job["seed"])
+    ref = getattr(torchvision.models, job["model"])()
+    ours = load_module(job["py"], "emitted_%d" % job["index"]).build_model()
+    missing, unexpected = ours.load_state_dict(ref.state_dict(), strict=True)
+    with torch.no_grad():
+        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
+            if name.endswith("num_batches_tracked"):
+                continue
+            if name.endswith("running_var"):
+                t.uniform_(0.5, 1.5)
+            elif name.endswith("running_mean"):
+                t.uniform_(-0.5, 0.5)
+            elif t.dim() == 1 and name.endswith("weight"):
+                t.uniform_(0.5, 1.5)  # BN gamma: no branch hides behind a tiny gain
+            else:
+                bound = 1.0 / max(1, t[0].numel()) ** 0.5 if t.dim() > 1 else 0.5
+                t.uniform_(-bound * 1.7, bound * 1.7)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    no_dropout(ref)
+    no_dropout(ours)
+    x = torch.randn(job["batch"], 3, job["size"], job["size"])
+    res = {"missing": list(missing), "unexpected": list(unexpected)}
+    ref.eval(), ours.eval()
+    with torch.no_grad():
+        a, b = ref(x), ours(x)
+        res["eval"], res["scale"] = maxdiff(a, b), a.abs().max().item()
+        ref.train(), ours.train()
+        a, b = ref(x), ours(x)
+        res["train"], res["train_scale"] = maxdiff(a, b), a.abs().max().item()
+    return res
+
+
+def main():
+    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    jobs = json.load(sys.stdin)
+    for i, job in enumerate(jobs):
+        job["index"] = i
+        try:
+            res = counts(job) if job["kind"] == "counts" else outputs(job)
+            res["ok"] = True
+        except Exception as e:  # reported to the test, which fails with the message
+            res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+        res["id"] = job["id"]
+        sys.stdout.write(json.dumps(res) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
