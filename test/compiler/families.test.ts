@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileFile, compileSource } from '../../src/compiler/index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A file whose stages and blocks are given (the lines are counted in the assertions below). */
 const file = (stages: string, blocks: string) =>
@@ -207,5 +212,25 @@ describe('block kinds and stage features (issue 24)', () => {
     const e = compileSource(net('', '  - { block: s, channels: 8, blocks: 1 }', '  s:\n    layers:\n      - { op: conv, filters: "make_divisible($channels)", kernel: 1 }\n'), { file: 'e.yaml' });
     expect(e.diagnostics[0]).toMatchObject({ code: 'expr-syntax', loc: { file: 'e.yaml', line: 21, col: 31 } });
     expect(e.diagnostics[0].message).toContain('make_divisible() takes 2 arguments, not 1');
+  });
+});
+
+describe('docs/dsl.md: the snippets of the new sections compile to what they say', () => {
+  const md = readFileSync(join(ROOT, 'docs/dsl.md'), 'utf8');
+  const fence = (after: string) => md.slice(md.indexOf(after)).match(/```yaml\n([\s\S]*?)```/)![1];
+
+  it('"Parameters and scope": the macro gets 64 (flowed in from the stage) and 128 (passed as "$exp * 2")', () => {
+    const snippet = fence('### Parameters and scope');
+    const r = compileSource(`name: t\ninput: { height: 8, width: 8, channels: 16 }\nclasses: 10\nstem: []\nhead:\n  - { op: global_avg_pool }\n  - { op: dense, units: $classes }\n${snippet}`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.graph!.nodes.filter((n) => n.op === 'conv' && !n.inserted).map((n) => (n.attrs as { filters: number }).filters)).toEqual([64, 128]);
+  });
+
+  it('"Compound scaling": the B5 snippet is the shipped efficientnet_b5.yaml', () => {
+    const r = compileSource(fence('## Compound scaling'), { file: join(ROOT, 'architectures', 'doc_b5.yaml') });
+    expect(r.diagnostics).toEqual([]);
+    const shipped = compileFile(join(ROOT, 'architectures', 'efficientnet_b5.yaml')).graph!;
+    expect(r.graph!.nodes.map((n) => [n.id, n.attrs, n.shape])).toEqual(shipped.nodes.map((n) => [n.id, n.attrs, n.shape]));
+    expect(r.graph!.totals.trainableParams).toBe(30_389_784);
   });
 });
