@@ -30,6 +30,7 @@ describe('docs/tutorial.md', () => {
       'step3-identity.yaml: error',
       'step3-projection.yaml: explain',
       'step4-resnet18.yaml: table',
+      'step7-mobilenet_v2.yaml: explain',
     ]);
     // Every yaml fence is one of them: none is left uncompiled.
     expect(md.match(/^```yaml$/gm)).toHaveLength(pairs.length);
@@ -46,6 +47,15 @@ describe('docs/tutorial.md', () => {
     expect(view(mine)).toEqual(view(shipped));
     expect(mine.totals).toEqual(shipped.totals);
     expect(mine.totals.trainableParams).toBe(11_689_512);
+  });
+
+  it('step 7 is exactly the shipped MobileNetV2, with torchvision\'s counts', () => {
+    const mine = compileSnippet(tutorialSnippets(md).find((s) => s.file === 'step7-mobilenet_v2.yaml')!).graph!;
+    const shipped = compileFile(join(ROOT, 'architectures/mobilenet_v2.yaml')).graph!;
+    const view = (g: typeof mine) => g.nodes.map((n) => [n.id, n.op, n.attrs, n.inputs, n.shape, n.params, n.macs]);
+    expect(view(mine)).toEqual(view(shipped));
+    expect([mine.totals.trainableParams, mine.totals.macs]).toEqual([3_504_872, 300_774_272]);
+    expect(md).toContain('3,504,872 trainable parameters and 300,774,272 MACs');
   });
 
   it('the table of shapes at each stage agrees with the compiled ResNet-18', () => {
