@@ -51,3 +51,11 @@ export const grouped = (n: number) => n.toLocaleString('en-US');
 export function paramsLabel(t: { trainableParams: number; params: number }): string {
   return t.params === t.trainableParams ? `${grouped(t.trainableParams)} trainable params` : `${grouped(t.trainableParams)} trainable params (${grouped(t.params)} with batch-norm statistics)`;
 }
+
+/**
+ * "1.81 G MACs", "401.84 M MACs": the one way every header names the multiply-accumulates (the
+ * SVG legend and the HTML page alike; the summary table prints the exact count).
+ */
+export function macsLabel(macs: number): string {
+  return macs >= 1e9 ? `${(macs / 1e9).toFixed(2)} G MACs` : `${(macs / 1e6).toFixed(2)} M MACs`;
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CompiledGraph } from '../types.js';
-import { formatShape, grouped, paramsLabel } from './describe.js';
+import { formatShape, macsLabel, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { formatExplain } from './explain.js';
 import { layoutGraph, pictureCollapse, stageMembers, type LayoutOptions } from './layout.js';
@@ -41,14 +41,18 @@ const STYLE = `
   header { padding: 14px 20px; background: #263238; color: #fff; }
   header h1 { margin: 0; font-size: 20px; }
   header p { margin: 4px 0 0; color: #cfd8dc; }
-  main { display: grid; grid-template-columns: minmax(0, max-content) minmax(320px, 1fr); gap: 16px; padding: 16px 20px; align-items: start; }
-  .graph { background: #fff; border: 1px solid #cfd8dc; border-radius: 6px; overflow: auto; }
+  main { display: grid; grid-template-columns: minmax(0, 1fr) fit-content(62vw); gap: 16px; padding: 16px 20px; align-items: start; }
+  .graph { background: #fff; border: 1px solid #cfd8dc; border-radius: 6px; overflow: auto; max-height: calc(100vh - 32px); }
   .graph svg { display: block; }
-  aside { position: sticky; top: 16px; display: flex; flex-direction: column; gap: 12px; min-width: 0; }
+  /* The side panels take the width their longest line needs (up to 62% of the window), the graph
+     the rest, scrolling in its own box: the Stages and Shortcut panels are read whole, not clipped. */
+  aside { position: sticky; top: 16px; display: flex; flex-direction: column; gap: 12px; min-width: 320px; }
   .panel { background: #fff; border: 1px solid #cfd8dc; border-radius: 6px; padding: 10px 12px; }
   .panel h2 { margin: 0 0 6px; font-size: 14px; }
   pre { margin: 0; font: 12px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; white-space: pre; overflow: auto; }
   #details { white-space: pre-wrap; min-height: 8em; }
+  /* A line longer than the panel wraps under itself instead of hiding behind a scrollbar. */
+  pre.stages, pre.explain { white-space: pre-wrap; overflow-wrap: anywhere; padding-left: 2ch; text-indent: -2ch; }
   .tables { padding: 0 20px 20px; display: flex; flex-direction: column; gap: 12px; }
   g.node { cursor: pointer; outline: none; }
   g.node.hover > rect:first-of-type, g.node:focus > rect:first-of-type { stroke-width: 3; stroke: #263238; }
@@ -78,7 +82,7 @@ export function formatHtml(g: CompiledGraph, opts: HtmlOptions = {}): string {
   const hash = createHash('sha256').update(SCRIPT).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const t = g.totals;
-  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${paramsLabel(t)}, ${(t.macs / 1e9).toFixed(2)} G MACs; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
+  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${paramsLabel(t)}, ${macsLabel(t.macs)}; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,5 +1,5 @@
 import type { CompiledGraph } from '../types.js';
-import { grouped, paramsLabel } from './describe.js';
+import { grouped, macsLabel, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
 import { FONT, layoutGraph, textWidth, type Box, type GraphLayout, type LayoutOptions, type Wire } from './layout.js';
 
@@ -86,8 +86,7 @@ const LEGEND_H = 58;
 
 function legendSvg(g: CompiledGraph, l: GraphLayout): { svg: string; width: number } {
   const inserted = g.nodes.filter((n) => n.inserted).length;
-  const macs = g.totals.macs >= 1e9 ? `${(g.totals.macs / 1e9).toFixed(2)} G` : `${(g.totals.macs / 1e6).toFixed(2)} M`;
-  const title = `${g.name}: ${paramsLabel(g.totals)}, ${macs} MACs, ${g.nodes.length} nodes (${inserted} inserted)`;
+  const title = `${g.name}: ${paramsLabel(g.totals)}, ${macsLabel(g.totals.macs)}, ${g.nodes.length} nodes (${inserted} inserted)`;
   const y = 40;
   const items: string[] = [];
   let cx = 12;
