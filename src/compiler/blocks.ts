@@ -48,7 +48,8 @@ const conv = (local: string, filters: number, k: number, stride: number, dilatio
 };
 const bn = (local: string, loc: Loc, last = false): PlannedLayer => ({ local, op: 'bn', attrs: { epsilon: 1e-5, momentum: 0.1, ...(last ? { blockLast: true } : {}) }, loc });
 const relu = (local: string, loc: Loc): PlannedLayer => ({ local, op: 'relu', attrs: {}, loc });
-const se = (s: StageAst, ctx: Pick<BlockContext, 'inChannels'>): PlannedLayer[] => (s.se ? [{ local: 'se', op: 'se', attrs: seWidth(s.se, ctx), loc: s.se.loc }] : []);
+const se = (s: StageAst, ctx: Pick<BlockContext, 'inChannels'>): PlannedLayer[] =>
+  s.se ? [{ local: 'se', op: 'se', attrs: { ...seWidth(s.se, ctx), ...(s.se.activation ? { activation: s.se.activation } : {}), ...(s.se.gate ? { gate: s.se.gate } : {}) }, loc: s.se.loc }] : [];
 
 /** Plans a built-in block (torchvision names: conv1, bn1, ..., and relu1.. for its activations). */
 export function planBuiltin(kind: string, ctx: BlockContext, bag: DiagnosticBag): BlockPlan | undefined {

@@ -185,6 +185,16 @@ describe('block kinds and stage features (issue 24)', () => {
     ]);
     // 40 // 4 = 10 -> 16 (_make_divisible(10, 8): the nearest multiple, 8, is under 90% of 10).
     expect((se[1].attrs as { filters: number }).filters).toBe(16);
+    // A stage's se takes the same activation.
+    const st = compileSource(net('', '  - { block: basic, channels: 32, blocks: 1, se: { reduction: 4, activation: silu } }', ''));
+    expect(st.graph!.nodes.filter((n) => n.id.startsWith('layer1.0.se.')).map((n) => [n.id, n.op, n.op === 'conv' ? (n.attrs as { filters: number }).filters : null])).toEqual([
+      ['layer1.0.se.pool', 'global_avg_pool', null],
+      ['layer1.0.se.fc1', 'conv', 8],
+      ['layer1.0.se.silu', 'silu', null],
+      ['layer1.0.se.fc2', 'conv', 32],
+      ['layer1.0.se.gate', 'sigmoid', null],
+      ['layer1.0.se.scale', 'mul', null],
+    ]);
   });
 
   it("compound scaling: channels -> make_divisible(c * width, 8), blocks -> ceil(n * depth); $width_mult everywhere; torchvision's EfficientNet drop-path schedule", () => {
