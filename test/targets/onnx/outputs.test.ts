@@ -5,14 +5,16 @@
  * files take 10-25 s each here) takes resnet18, the CIFAR net (option-A Slice + Pad) and the MNIST
  * net, a small file that holds grouped convs, avgdown's ceil pool, squeeze-excitation's Mul,
  * option A and a pre-activation stage, a max-pool of negative values, and random architectures;
- * SKIPGRAPH_ONNX_FULL=1 runs every file in architectures/ and more random ones.
+ * SKIPGRAPH_ONNX_FULL=1 runs every file in architectures/ and more random ones. The last test
+ * checks that every op of the registry (OP_KINDS) ran here; test/conformance runs each on its own.
  */
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, OP_KINDS, type CompiledGraph } from '../../../src/compiler/index.js';
 import { decodeModel, exportOnnx } from '../../../src/targets/onnx/index.js';
 import { selectBackend } from '../../../src/targets/tfjs/backend.js';
+import { skipTestWithout } from '../../helpers/require.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { compileSmall, MIXED_YAML, TOLERANCE, loadOrt, maxRelDiff, ortForward, randomInput, randomWeights, tfjsForward, tfjsModel } from './helpers.js';
 
@@ -26,13 +28,16 @@ const FILES = readdirSync('architectures')
 let ort: Awaited<ReturnType<typeof loadOrt>>;
 beforeAll(async () => {
   ort = await loadOrt();
-  if (typeof ort === 'string') process.stderr.write(`onnx outputs skipped: ${ort}\n`);
   await selectBackend({ force: 'wasm' });
 });
+
+/** The ops of every graph compared here, for the coverage check against the registry at the end. */
+const covered = new Set<string>();
 
 /** Max relative difference ORT vs TF.js, plain and folded, batch 1 and 3. */
 async function compare(graph: CompiledGraph, seed: number): Promise<{ plain: number; folded: number }> {
   if (typeof ort === 'string') throw new Error(ort);
+  for (const n of graph.nodes) covered.add(n.op);
   const weights = randomWeights(graph, seed);
   const model = tfjsModel(graph, weights);
   const out = { plain: 0, folded: 0 };
@@ -58,7 +63,7 @@ async function compare(graph: CompiledGraph, seed: number): Promise<{ plain: num
 describe('onnxruntime equals TF.js', () => {
   for (const name of FILES) {
     it(`${name} at a small input (plain and --fold, batch 1 and 3)`, async (ctx) => {
-      if (typeof ort === 'string') return ctx.skip();
+      if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
       const d = await compare(compileSmall(name), 1);
       expect(d.plain).toBeLessThan(TOLERANCE);
       expect(d.folded).toBeLessThan(TOLERANCE);
@@ -66,7 +71,7 @@ describe('onnxruntime equals TF.js', () => {
   }
 
   it('a max-pool over negative values: its padding never wins', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
     // No relu before the pool, and a bias pushed far below zero: every value the pool sees is negative.
     const r = compileSource(`
 name: negpool
@@ -83,6 +88,7 @@ head:
   - { op: dense, units: $classes }
 `);
     const graph = r.graph!;
+    for (const n of graph.nodes) covered.add(n.op);
     const weights = randomWeights(graph, 3);
     weights.get('conv1.bias')!.data.fill(-10);
     const model = tfjsModel(graph, weights);
@@ -97,7 +103,7 @@ head:
   });
 
   it('grouped convs, avgdown, squeeze-excitation, option A and pre-activation in one small file', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
     const r = compileSource(MIXED_YAML, { file: 'mixed.yaml' });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const ops = new Set(r.graph!.nodes.map((n) => n.op));
@@ -109,7 +115,7 @@ head:
   });
 
   it('an avgdown pool whose last ONNX ceil-mode window would start past the data (stride 3 on a 3-wide map)', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
     const r = compileSource(`
 name: stride3
 input: { height: 7, width: 3, channels: 2 }
@@ -137,9 +143,37 @@ head:
     expect(d.folded).toBeLessThan(TOLERANCE);
   });
 
+  it('stochastic depth (identity at inference), zeropad, relu6, silu, tanh and a flatten head: the ops no file above holds', async (ctx) => {
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
+    const r = compileSource(`
+name: rest
+input: { height: 8, width: 8, channels: 3 }
+classes: 4
+drop_path_rate: 0.3
+stem:
+  - { op: zeropad, padding: [1, 0, 2, 1] }
+  - { op: conv, filters: 4, kernel: 3, bias: true }
+  - { op: relu6 }
+  - { op: conv, filters: 4, kernel: 3, stride: 2 }
+  - { op: silu }
+  - { op: bn }
+  - { op: tanh }
+stages:
+  - { block: basic, channels: 4, blocks: 3, stride: 1 }
+head:
+  - { op: flatten }
+  - { op: dense, units: $classes }
+`);
+    const ops = new Set(r.graph!.nodes.map((n) => n.op));
+    for (const op of ['drop_path', 'zeropad', 'relu6', 'silu', 'tanh', 'flatten']) expect(ops).toContain(op);
+    const d = await compare(r.graph!, 9);
+    expect(d.plain).toBeLessThan(TOLERANCE);
+    expect(d.folded).toBeLessThan(TOLERANCE);
+  });
+
   const RUNS = runs(FULL ? 40 : 10);
   it(`random architectures (${RUNS} runs, seed ${SEED}), plain and --fold`, async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
     const cases = fc.sample(archArb.map(toYaml), { numRuns: RUNS * 3, seed: SEED });
     let done = 0;
     for (const [i, text] of cases.entries()) {
@@ -151,5 +185,10 @@ head:
       done++;
     }
     expect(done).toBe(RUNS);
+  });
+
+  it('covered every op of the registry (OP_KINDS), not a hand list', (ctx) => {
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
+    expect(OP_KINDS.filter((op) => !covered.has(op)), 'ops no graph of this file held').toEqual([]);
   });
 });
