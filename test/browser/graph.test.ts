@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatHtml, formatSvg } from '../../src/compiler/index.js';
 import { compiled, hostile, root, shipped } from '../compiler/printers/helpers.js';
+import { chromiumMissing, skipWithout } from '../helpers/require.js';
 
 /**
  * The SVG and HTML printers in a real headless browser (Debian's chromium, driven by
@@ -13,13 +14,11 @@ import { compiled, hostile, root, shipped } from '../compiler/printers/helpers.j
  * test-output/ (gitignored). Without /usr/bin/chromium the suite skips, saying so once.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`test/browser skipped: ${CHROMIUM} not found (apt-get install chromium to run the browser checks)`);
 
 const out = join(root, 'test-output');
 const YELLOW = 'rgb(255, 224, 138)';
 
-describe.skipIf(!hasChromium)('the graph in a real browser (chromium)', () => {
+describe.skipIf(skipWithout('test/browser', chromiumMissing(CHROMIUM)))('the graph in a real browser (chromium)', () => {
   let ctx: BrowserContext;
   let profile: string;
 

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFile, paretoFront, sweep, variants } from '../../src/compiler/index.js';
 import { runCli } from '../helpers/cli.js';
+import { chromiumMissing, skipWithout } from '../helpers/require.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-sweep-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -112,7 +113,7 @@ describe('skipgraph sweep', () => {
     expect(missing.err).not.toMatch(/\n\s+at /);
   });
 
-  describe.skipIf(!existsSync('/usr/bin/chromium'))('the plot in a real browser (chromium)', () => {
+  describe.skipIf(skipWithout('sweep: the plot in chromium', chromiumMissing()))('the plot in a real browser (chromium)', () => {
     it('draws every kept variant, marks the front in red, and each point has its settings as a tooltip', async () => {
       const plot = join(tmp, 'p.svg');
       const r = await runCli('sweep', 'architectures/resnet50.yaml', '--grid', 'stages.2.blocks=2,4,6,8', '--grid', 'stages.3.channels=256,512', '--max-macs', '4.5G', '--plot', plot, '-f', 'json');

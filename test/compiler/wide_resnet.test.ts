@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { skipWithout } from '../helpers/require.js';
 
 const PYTHON = process.env.SKIPGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';
 
@@ -134,8 +135,7 @@ describe('Wide ResNet as a user block with pre-activation', () => {
   });
 
   const torch = torchCount(16, 2);
-  if (!torch) console.log(`wide_resnet.test.ts: PyTorch reference skipped: ${PYTHON} cannot import torch`);
-  it.skipIf(!torch)('WRN-16-2 equals the reference PyTorch module (parameters and BN buffers)', () => {
+  it.skipIf(skipWithout('wide_resnet.test.ts: PyTorch reference', torch ? undefined : `${PYTHON} cannot import torch`))('WRN-16-2 equals the reference PyTorch module (parameters and BN buffers)', () => {
     const g = compile(wrn(16, 2));
     expect(g.totals.trainableParams).toBe(torch!.trainable);
     expect(g.totals.nonTrainableParams).toBe(torch!.buffers);

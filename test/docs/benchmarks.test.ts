@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRefusal, MAX_LOAD } from '../../bench/common.js';
+import { skipWithout } from '../helpers/require.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const PYTHON = process.env.SKIPGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -28,8 +29,7 @@ describe('bench: the load gate and the PyTorch reference', () => {
   });
 
   const torch = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
-  if (!torch) console.log(`benchmarks.test.ts: torch_ref.py thread check skipped: ${PYTHON} cannot import torch and torchvision`);
-  it.skipIf(!torch)('torch_ref.py train STEPS THREADS runs on that many threads', () => {
+  it.skipIf(skipWithout('benchmarks.test.ts: torch_ref.py thread check', torch ? undefined : `${PYTHON} cannot import torch and torchvision`))('torch_ref.py train STEPS THREADS runs on that many threads', () => {
     const r = spawnSync(PYTHON, [join(root, 'bench/torch_ref.py'), 'train', '0', '1'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toMatchObject({ stepSeconds: [], threads: 1 });

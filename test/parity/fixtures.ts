@@ -6,10 +6,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipWithout } from '../helpers/require.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCRIPT = join(ROOT, 'tools/torch_reference.py');
@@ -115,15 +116,9 @@ export async function ensureFixtures(): Promise<Fixtures> {
 }
 
 /**
- * Prints the skip reason once per test run (the first parity file to ask wins), so a machine
- * without torch sees one line, not one per file.
+ * Prints the skip reason once per test run, so a machine without torch sees one line, not one per
+ * file; under SKIPGRAPH_REQUIRE_ALL=1 it throws instead (test/helpers/require.ts).
  */
 export function announceSkip(reason: string): void {
-  const marker = join(tmpdir(), `skipgraph-parity-skip-${process.ppid}`);
-  try {
-    closeSync(openSync(marker, 'wx'));
-  } catch {
-    return;
-  }
-  process.stderr.write(`parity with torchvision skipped: ${reason}\n`);
+  skipWithout('parity with torchvision', reason);
 }

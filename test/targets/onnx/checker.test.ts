@@ -13,20 +13,20 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipWithout } from '../../helpers/require.js';
 import { compileSource } from '../../../src/compiler/index.js';
 import { exportOnnx, paramSpecs, torchvisionInit } from '../../../src/targets/onnx/index.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { checkerMissing, compileSmall, MIXED_YAML, runChecker } from './helpers.js';
 
 const missing = checkerMissing();
-if (missing) process.stderr.write(`onnx checker skipped: ${missing}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-onnx-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const RANDOM = runs(200);
 const FULL = process.env.SKIPGRAPH_ONNX_FULL === '1';
 
-describe.skipIf(missing !== undefined)('onnx.checker.check_model(full_check=True)', () => {
+describe.skipIf(skipWithout('onnx checker', missing))('onnx.checker.check_model(full_check=True)', () => {
   it(`${FULL ? 'every file' : 'every file up to 30M parameters'} in architectures/ (plain; --fold up to ResNet-18's size), a mixed file, and ${RANDOM} random architectures (seed ${SEED})`, () => {
     const files: string[] = [];
     for (const f of readdirSync('architectures').filter((f) => f.endsWith('.yaml')).sort()) {

@@ -13,6 +13,7 @@ import { compileFile } from '../../../src/compiler/index.js';
 import { decodeModel, paramSpecs, type Model } from '../../../src/targets/onnx/index.js';
 import { openSafetensors, serializeSafetensors, writeSafetensors } from '../../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipTestWithout } from '../../helpers/require.js';
 import { loadOrt, maxRelDiff, MIXED_YAML, ortForward, randomInput, randomWeights } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-onnx-cli-'));
@@ -92,7 +93,7 @@ describe('export --target onnx: the file', () => {
     const count = (m: Model) => m.graph.node.filter((n) => n.op_type === 'BatchNormalization').length;
     expect(count(folded.model)).toBeLessThan(count(plain.model));
     expect(count(folded.model)).toBeGreaterThan(0); // preact_basic's bn1 follows an add, not a conv
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnx cli outputs', ort);
     const graph = compileFile(MIXED).graph!;
     const x = randomInput(graph, 2, 9);
     const [a, b] = [await ortForward(ort, plain.bytes, x), await ortForward(ort, folded.bytes, x)];
@@ -114,7 +115,7 @@ describe('export --target onnx: weight sources', () => {
     // Same initializers, value for value (the TF.js layouts were transposed back).
     const init = (m: Model) => new Map(m.graph.initializer.map((t) => [t.name, Buffer.from(t.raw_data ?? []).toString('base64')]));
     expect(init(fromModel.model)).toEqual(init(fromWeights.model));
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnx cli outputs', ort);
     const x = randomInput(graph, 3, 2);
     const [a, b] = [await ortForward(ort, fromWeights.bytes, x), await ortForward(ort, fromModel.bytes, x)];
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
@@ -161,7 +162,7 @@ describe('export --target onnx: weight sources', () => {
 
 describe('infer', () => {
   it('an .onnx file on onnxruntime (thread count shown) and the TF.js folder give the same logits', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnx cli outputs', ort);
     const graph = compileFile(CIFAR).graph!;
     const x = randomInput(graph, 2, 5);
     const input = join(dir, 'input.safetensors');
@@ -187,7 +188,7 @@ describe('infer', () => {
   });
 
   it('an input of the wrong size: exit 1 with both shapes', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'onnx cli outputs', ort);
     const input = join(dir, 'wrong.safetensors');
     writeSafetensors(input, { input: { data: new Float32Array(3 * 8 * 8), shape: [1, 3, 8, 8] } });
     const r = await runCli('infer', join(dir, 'cifar.onnx'), '--input', input);

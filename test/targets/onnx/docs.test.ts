@@ -12,6 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../../../src/targets/onnx/index.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipTestWithout } from '../../helpers/require.js';
 import { checkerMissing, loadOrt, PYTHON } from './helpers.js';
 
 const md = readFileSync('docs/onnx.md', 'utf8');
@@ -56,7 +57,7 @@ describe('docs/onnx.md', () => {
 
   it('check.py prints what the text says', async (ctx) => {
     const missing = checkerMissing();
-    if (missing) return ctx.skip();
+    if (missing) return skipTestWithout(ctx, 'docs/onnx.md check.py', missing);
     const model = join(dir, 'resnet18.onnx');
     expect((await runCli('export', 'architectures/resnet18.yaml', '--target', 'onnx', '--out', model)).code).toBe(0);
     const file = join(dir, 'check.py');
@@ -68,7 +69,8 @@ describe('docs/onnx.md', () => {
   });
 
   it('infer.mjs prints 3x10 for the CIFAR net', async (ctx) => {
-    if (typeof (await loadOrt()) === 'string') return ctx.skip();
+    const ort = await loadOrt();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'docs/onnx.md infer.mjs', ort);
     const model = await exportCifar();
     const file = join(dir, 'infer.mjs');
     writeFileSync(file, named('js', '// infer.mjs'));

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipTestWithout } from '../../helpers/require.js';
 import { compileFile } from '../../../src/compiler/index.js';
 import { exportOnnx } from '../../../src/targets/onnx/index.js';
 import { openSafetensors } from '../../../src/targets/tfjs/weights/index.js';
@@ -24,7 +25,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
   ort = await loadOrt();
-  if (typeof ort === 'string') process.stderr.write(`onnx against torchvision skipped: ${ort}\n`);
   fixtures = await ensureFixtures();
   if ('skip' in fixtures) announceSkip(fixtures.skip);
 }, 15 * 60_000);
@@ -45,7 +45,7 @@ function reference(name: string) {
 describe('onnxruntime reproduces torchvision', () => {
   for (const name of ['resnet18', 'resnext50_32x4d']) {
     it(`${name} with torchvision's state_dict (plain and --fold)`, async (ctx) => {
-      if ('skip' in fixtures || typeof ort === 'string') return ctx.skip();
+      if ('skip' in fixtures || typeof ort === 'string') return skipTestWithout(ctx, 'onnx against torchvision', typeof ort === 'string' ? ort : 'skip' in fixtures ? fixtures.skip : undefined);
       const graph = compileFile(join('architectures', `${name}.yaml`), { sets: SETS }).graph!;
       const src = openSafetensors(join(fixtures.dir, name, 'weights.safetensors'));
       const weights = new Map([...src.header.tensors].map(([k, meta]) => [k, { data: meta.dtype === 'I64' ? new Float32Array(0) : src.float32(k), shape: meta.shape }]));
@@ -60,7 +60,7 @@ describe('onnxruntime reproduces torchvision', () => {
   }
 
   it('resnet50: `skipgraph export --target onnx --weights W.safetensors` passes the checker and gives torchvision\'s logits', async (ctx) => {
-    if ('skip' in fixtures || typeof ort === 'string') return ctx.skip();
+    if ('skip' in fixtures || typeof ort === 'string') return skipTestWithout(ctx, 'onnx against torchvision', typeof ort === 'string' ? ort : 'skip' in fixtures ? fixtures.skip : undefined);
     const out = join(dir, 'resnet50.onnx');
     const r = await runCli('export', 'architectures/resnet50.yaml', '--target', 'onnx', '--weights', join(fixtures.dir, 'resnet50', 'weights.safetensors'), '--out', out, ...SETS.flatMap((s) => ['--set', s]));
     expect(r.err).toBe('');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maxRelDiff } from './helpers/model_io.js';
+import { skipWithout } from '../../helpers/require.js';
 import { registerWebGpu, shutdownWebGpu, webGpuErrors, webGpuKernelFixes } from '../../../src/targets/tfjs/backends/webgpu.js';
 import { installedWebGpuDirectConv, installWebGpuDirectConv, uninstallWebGpuDirectConv, WEBGPU_DIRECT_CONV_KERNELS } from '../../../src/targets/tfjs/backends/webgpu_conv.js';
 
@@ -53,9 +54,8 @@ try {
 } catch (err) {
   reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
-if (reason !== undefined) process.stderr.write(`webgpu direct convolutions skipped: ${reason}\n`);
 
-describe.skipIf(reason !== undefined)('webgpu: direct convolution shaders against cpu', () => {
+describe.skipIf(skipWithout('webgpu direct convolutions (Mesa llvmpipe)', reason))('webgpu: direct convolution shaders against cpu', () => {
   afterAll(() => shutdownWebGpu());
 
   it('are installed on a software adapter and listed with the fixes', () => {

@@ -6,8 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -15,6 +14,7 @@ import type { CompiledGraph } from '../../../src/compiler/index.js';
 import { buildModel } from '../../../src/targets/tfjs/index.js';
 import { stateDictBytes } from '../../../src/targets/tfjs/weights/index.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
+import { skipWithout } from '../../helpers/require.js';
 import { findPython } from '../../parity/fixtures.js';
 import { randomiseBatchNorms, values } from '../tfjs/helpers/model_io.js';
 
@@ -22,17 +22,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const HARNESS = join(HERE, 'harness.py');
 export const ROOT = resolve(HERE, '../../..');
 
-/** The Python with torch and torchvision, or why the suite skips (one line per run says so). */
+/** The Python with torch and torchvision, or undefined: the suite skips (test/helpers/require.ts says why, or fails). */
 export function torchPython(): string | undefined {
   const found = findPython();
   if ('python' in found) return found.python;
-  const marker = join(tmpdir(), `skipgraph-torch-skip-${process.ppid}`);
-  try {
-    closeSync(openSync(marker, 'wx'));
-    process.stderr.write(`torch target tests skipped: ${found.skip}\n`);
-  } catch {
-    // said once already
-  }
+  skipWithout('torch target tests', found.skip); // says why once; fails under SKIPGRAPH_REQUIRE_ALL=1
   return undefined;
 }
 

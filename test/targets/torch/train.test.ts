@@ -14,12 +14,13 @@ import { compileSource } from '../../../src/compiler/index.js';
 import { writeDataFile, type ImageArrays } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, runTorchTraining, TorchError, type PythonInfo, type TorchTrainOptions } from '../../../src/targets/torch/train.js';
+import { skipWithout } from '../../helpers/require.js';
 
 let python: PythonInfo | undefined;
 try {
   python = findPython();
 } catch (e) {
-  process.stderr.write(`torch training tests skipped: ${(e as Error).message}\n`);
+  skipWithout('torch training tests', (e as Error).message);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-train-'));

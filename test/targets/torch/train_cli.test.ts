@@ -12,12 +12,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compileFile } from '../../../src/compiler/index.js';
 import { findPython } from '../../../src/targets/torch/train.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipWithout } from '../../helpers/require.js';
 
 let torch: string | undefined;
 try {
   torch = findPython().python;
 } catch (e) {
-  process.stderr.write(`train --engine torch tests skipped: ${(e as Error).message}\n`);
+  skipWithout('train --engine torch tests', (e as Error).message);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-cli-'));

@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findPython, TRAIN_SCRIPT } from '../../../src/targets/torch/train.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipWithout } from '../../helpers/require.js';
 
 let python: string | undefined;
 try {
   python = findPython().python;
 } catch (e) {
-  process.stderr.write(`torch docs' script lines unchecked: ${(e as Error).message}\n`);
+  skipWithout("torch docs' script lines", (e as Error).message);
 }
 
 /** Shell lines in ```sh fences, continuations joined, comments dropped. */
