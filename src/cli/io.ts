@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { escapeControl, formatDiagnostics, type Diagnostic } from '../parser/index.js';
 
 /**
@@ -27,10 +28,34 @@ export interface Io {
 }
 
 export const processIo = (): Io => ({
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-  err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
+  out: (s) => writeOrStop(process.stdout, 1, s.endsWith('\n') ? s : s + '\n'),
+  err: (s) => writeOrStop(process.stderr, 2, s.endsWith('\n') ? s : s + '\n'),
   color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
 });
+
+/**
+ * Writes to stdout or stderr at once (as Node does for files, pipes and terminals on Linux), so a
+ * reader that went away is known at this write: the command stops here, exit 0, before it prints
+ * anything more (a stream's own 'error' event comes a tick later, after the next lines).
+ */
+function writeOrStop(stream: NodeJS.WriteStream, fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  try {
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+  } catch (e) {
+    if (isClosedPipe(e)) {
+      // Stop, unless a command replaced the stop with its own handling (the playground's server
+      // outlives its reader): then what was for the reader is dropped.
+      const handlers = stream.listeners('error');
+      if (handlers.includes(quitOnClosedPipe)) process.exit(EXIT.ok);
+      if (handlers.length > 0) return;
+      throw e;
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') stream.write(bytes.subarray(at)); // a non-blocking descriptor: let the stream queue it
+    else throw e;
+  }
+}
 
 /** Whether an error is a closed pipe on stdout or stderr (`skipgraph ... | head -1`). */
 export const isClosedPipe = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === 'EPIPE';
@@ -41,13 +66,13 @@ export const isClosedPipe = (e: unknown): boolean => typeof e === 'object' && e 
  * process by bin/skipgraph.js. Without it the write's EPIPE was an uncaught error: exit 70.
  */
 export function exitQuietlyOnClosedPipe(): void {
-  const quit = (e: unknown) => {
-    if (!isClosedPipe(e)) throw e;
-    process.exitCode = EXIT.ok;
-    process.exit(EXIT.ok);
-  };
-  process.stdout.on('error', quit);
-  process.stderr.on('error', quit);
+  process.stdout.on('error', quitOnClosedPipe);
+  process.stderr.on('error', quitOnClosedPipe);
+}
+
+function quitOnClosedPipe(e: unknown): void {
+  if (!isClosedPipe(e)) throw e;
+  process.exit(EXIT.ok);
 }
 
 /** Prints diagnostics to stderr with source lines and carets, plus a one-line count. */
