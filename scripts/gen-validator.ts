@@ -53,7 +53,27 @@ export function generateValidatorSource(schema: object = JSON.parse(readFileSync
       `const ajvRuntime_${name} = ajvRuntime_${name}_module.default ?? ajvRuntime_${name}_module;`,
     ]),
   ];
-  return `${header.join('\n')}\n${body.replace(/^"use strict";\n?/, '')}\n`;
+  return `${header.join('\n')}\n${body.replace(/^"use strict";\n?/, '')}\n${schemaExports(body, schema)}`;
+}
+
+/**
+ * The schema itself and its layer ops, exported beside the validator, so the parser needs no file
+ * read at load time and the op names have a type: `LAYER_OPS` is a const tuple (a JSDoc const
+ * assertion), from which src/parser/ast.ts takes the `LayerOp` union. The schema object is the
+ * validator's own copy (ajv writes it as a constant), not a second one.
+ */
+function schemaExports(body: string, schema: object): string {
+  const text = JSON.stringify(schema);
+  const name = [...body.matchAll(/^const (schema\d+) = (.*);$/gm)].find((m) => m[2] === text)?.[1];
+  if (!name) throw new Error('gen-validator: the root schema is not among the constants ajv wrote; handle it here.');
+  const ops = (schema as { $defs: { layer: { oneOf: { properties: { op: { const: string } } }[] } } }).$defs.layer.oneOf.map((b) => b.properties.op.const);
+  return [
+    '/** The architecture schema (schemas/architecture.schema.json). */',
+    `export const architectureSchema = ${name};`,
+    "/** The layer ops the schema admits, in its order. */",
+    `export const LAYER_OPS = /** @type {const} */ (${JSON.stringify(ops)});`,
+    '',
+  ].join('\n');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

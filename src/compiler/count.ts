@@ -1,45 +1,35 @@
-import type { ConvAttrs, OpKind, ParamCount } from './types.js';
+import { opDef, type OpAttrs, type OpKind } from './ops.js';
+import type { ParamCount } from './types.js';
+
+const size = (s: readonly number[]) => s.reduce((p, q) => p * q, 1);
 
 /**
- * Parameter counts, torchvision's convention: conv weights (+ bias), BN gamma and beta as
- * trainable, BN running mean and variance as non-trainable (torchinfo lists them as buffers;
- * Keras counts them as non-trainable weights), dense weight + bias.
+ * Parameter counts, torchvision's convention, from the op's state_dict entries in the registry:
+ * its parameters (conv weights and bias, BN gamma and beta, dense weight and bias) as trainable,
+ * its float buffers (BN running mean and variance) as non-trainable (torchinfo lists them as
+ * buffers; Keras counts them as non-trainable weights); step counters are not weights.
  */
-export function countParams(op: OpKind, attrs: Record<string, any>, inputs: number[][], out: number[]): ParamCount {
-  switch (op) {
-    case 'conv': {
-      const a = attrs as ConvAttrs;
-      const cin = inputs[0][2];
-      return { trainable: a.filters * (cin / a.groups) * a.kernel[0] * a.kernel[1] + (a.bias ? a.filters : 0), nonTrainable: 0 };
-    }
-    case 'bn': {
-      const c = out[out.length - 1];
-      return { trainable: 2 * c, nonTrainable: 2 * c };
-    }
-    case 'dense':
-      return { trainable: inputs[0][0] * attrs.units + (attrs.bias ? attrs.units : 0), nonTrainable: 0 };
-    default:
-      return { trainable: 0, nonTrainable: 0 };
+export function countParams<K extends OpKind>(op: K, attrs: OpAttrs[K], inputs: number[][], out: number[]): ParamCount {
+  const count: ParamCount = { trainable: 0, nonTrainable: 0 };
+  for (const e of opDef(op).state(attrs, inputs, out)) {
+    if (e.kind === 'param') count.trainable += size(e.shape);
+    else if (e.kind === 'buffer') count.nonTrainable += size(e.shape);
   }
+  return count;
 }
 
 /**
- * Multiply-accumulates, torchvision/torchinfo convention: one per weight per output position for
- * convs (so groups divide it), in * out for dense; bias adds, BN, pooling, activations and adds
- * are not counted.
+ * Multiply-accumulates, torchvision/torchinfo convention (the op's rule in the registry): one per
+ * weight per output position for convs (so groups divide it), in * out for dense; bias adds, BN,
+ * pooling, activations and adds are not counted.
  */
-export function countMacs(op: OpKind, attrs: Record<string, any>, inputs: number[][], out: number[]): number {
-  if (op === 'conv') {
-    const a = attrs as ConvAttrs;
-    return out[0] * out[1] * a.filters * (inputs[0][2] / a.groups) * a.kernel[0] * a.kernel[1];
-  }
-  if (op === 'dense') return inputs[0][0] * attrs.units;
-  return 0;
+export function countMacs<K extends OpKind>(op: K, attrs: OpAttrs[K], inputs: number[][], out: number[]): number {
+  return opDef(op).macs(attrs, inputs, out);
 }
 
-/** pycls's activations of a node: its output elements when it is a conv or dense layer, else 0. */
-export function nodeActivations(n: { op: string; shape: readonly number[] }): number {
-  return n.op === 'conv' || n.op === 'dense' ? n.shape.reduce((p, q) => p * q, 1) : 0;
+/** pycls's activations of a node: its output elements when its op counts them (conv, dense), else 0. */
+export function nodeActivations(n: { op: OpKind; shape: readonly number[] }): number {
+  return opDef(n.op).countsActivations ? size(n.shape) : 0;
 }
 
 /** What training holds, estimated per batch: every figure in bytes (float32). */

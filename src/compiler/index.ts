@@ -11,7 +11,7 @@ export { convOut, inferShape, poolOutCeil } from './shapes.js';
 export { countMacs, countParams, nodeActivations, trainingMemory, type TrainingMemory } from './count.js';
 export { activations, formatCount, paretoFront, parseAxis, parseCount, sweep, variants, type Axis, type Constraint, type SweepFigure, type SweepOptions, type SweepRow } from './sweep.js';
 export { expandDesigns, makeDivisible, regnetStages, roundHalfEven, type RegNetStage } from './regnet.js';
-export { nodeAs, OP_KINDS, OP_TABLE, opsOf, unreachableOp, type Target } from './ops.js';
+export { nodeAs, opDef, OP_KINDS, OPS, unreachableOp, type Target } from './ops.js';
 
 export interface CompileOptions extends ParseOptions {
   limits?: Partial<Limits>;

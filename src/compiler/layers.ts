@@ -1,5 +1,6 @@
 import { evaluate, exprParams, type Arg, type DiagnosticBag, type LayerAst, type Loc, type NumArg } from '../parser/index.js';
-import { closest } from '../parser/index.js';
+import { closest, InternalError } from '../parser/index.js';
+import { WRITTEN_OPS, type LayerArgs, type WrittenOp } from './ops.js';
 import type { OpSpec, SeAttrs } from './types.js';
 
 /** A layer with every value known: what a block or the stem/head asks the builder to add. */
@@ -11,10 +12,6 @@ export type PlannedLayer = {
 
 /** Parameter values visible to expressions, plus where each came from (for messages). */
 export type Env = Map<string, number>;
-
-const pair = (v: number[]): [number, number] => (v.length === 1 ? [v[0], v[0]] : [v[0], v[1]]);
-const quad = (v: number[]): [number, number, number, number] =>
-  v.length === 1 ? [v[0], v[0], v[0], v[0]] : v.length === 2 ? [v[0], v[0], v[1], v[1]] : [v[0], v[1], v[2], v[3]];
 
 /** Limits an evaluated expression must respect, as the schema does for literals. */
 const RANGES: Record<string, [number, number]> = {
@@ -103,92 +100,60 @@ export class Namer {
 }
 
 /**
- * Resolves one written layer to a PlannedLayer: defaults filled in (PyTorch's), expressions
- * evaluated. Returns undefined after reporting when a value cannot be computed.
+ * Resolves one written layer to a PlannedLayer: defaults filled in (PyTorch's, by the op's `plan`
+ * in the registry), expressions evaluated. Returns undefined after reporting when a value cannot
+ * be computed. `use` is expanded by the caller before layers are planned.
  */
 export function planLayer(layer: LayerAst, env: Env, namer: Namer, bag: DiagnosticBag): PlannedLayer | undefined {
-  const get = (key: string) => {
-    const a = layer.args[key];
-    return a ? numbers(key, a, env, bag) : [];
-  };
-  const flag = (key: string, dflt: boolean) => {
-    const a = layer.args[key];
-    return a?.kind === 'bool' ? a.value : dflt;
+  const args: LayerArgs = {
+    numbers: (key) => {
+      const a = layer.args[key];
+      return a ? numbers(key, a, env, bag) : [];
+    },
+    flag: (key, dflt) => {
+      const a = layer.args[key];
+      return a?.kind === 'bool' ? a.value : dflt;
+    },
   };
   const local = layer.name ?? namer.next(layer.op);
   const base = { local, loc: layer.loc };
+  const op = layer.op;
   if (layer.invalid) return undefined; // its unreadable attribute is reported already
-  switch (layer.op) {
-    case 'conv': {
-      const [filters, kernel, stride, dilation, groups, padding] = ['filters', 'kernel', 'stride', 'dilation', 'groups', 'padding'].map(get);
-      if (!filters || !kernel || !stride || !dilation || !groups || !padding) return undefined;
-      const k = pair(kernel);
-      const d = dilation.length ? pair(dilation) : ([1, 1] as [number, number]);
-      // Without padding, 'same' padding for odd kernels: dilation * (kernel - 1) / 2 on every side.
-      // For an even kernel no symmetric padding keeps the size and PyTorch's own default is 0:
-      // refuse to guess (issue 24: it silently padded by 1).
-      if (!padding.length && (d[0] * (k[0] - 1)) % 2 + (d[1] * (k[1] - 1)) % 2 > 0) {
-        bag.error('invalid-value', `A conv with an even kernel (${k[0]}x${k[1]}) needs its padding written: no symmetric padding keeps the size, and PyTorch's default is 0.`, layer.loc, `Write padding: 0 for nn.Conv2d's default (a patchify stem: kernel: ${k[0]}, stride: ${k[0]}, padding: 0), or the padding you mean.`);
-        return undefined;
-      }
-      const pad = padding.length ? quad(padding) : ([(d[0] * (k[0] - 1)) / 2, (d[0] * (k[0] - 1)) / 2, (d[1] * (k[1] - 1)) / 2, (d[1] * (k[1] - 1)) / 2] as [number, number, number, number]);
-      return {
-        ...base,
-        op: 'conv',
-        attrs: { filters: filters[0], kernel: k, stride: stride.length ? pair(stride) : [1, 1], padding: pad, dilation: d, groups: groups.length ? groups[0] : 1, bias: flag('bias', false) },
-      };
-    }
-    case 'bn': {
-      const [epsilon, momentum] = ['epsilon', 'momentum'].map(get);
-      if (!epsilon || !momentum) return undefined;
-      return { ...base, op: 'bn', attrs: { epsilon: epsilon.length ? epsilon[0] : 1e-5, momentum: momentum.length ? momentum[0] : 0.1 } };
-    }
-    case 'maxpool':
-    case 'avgpool': {
-      const [kernel, stride, padding] = ['kernel', 'stride', 'padding'].map(get);
-      if (!kernel || !stride || !padding) return undefined;
-      const k = pair(kernel);
-      return { ...base, op: layer.op, attrs: { kernel: k, stride: stride.length ? pair(stride) : k, padding: padding.length ? quad(padding) : [0, 0, 0, 0], ceil: false } };
-    }
-    case 'zeropad': {
-      const padding = get('padding');
-      if (!padding) return undefined;
-      return { ...base, op: 'zeropad', attrs: { padding: quad(padding) } };
-    }
-    case 'dense': {
-      const units = get('units');
-      if (!units) return undefined;
-      return { ...base, op: 'dense', attrs: { units: units[0], bias: flag('bias', true) } };
-    }
-    case 'dropout': {
-      // A literal, a block parameter or an expression ($drop, $drop / 2), as every number in a block.
-      const rate = get('rate');
-      if (!rate) return undefined;
-      return { ...base, op: 'dropout', attrs: { rate: rate.length ? rate[0] : 0.5 } };
-    }
-    case 'global_avg_pool':
-      return { ...base, op: 'global_avg_pool', attrs: { keepdims: false } };
-    case 'se': {
-      const [reduction, squeeze] = ['reduction', 'squeeze'].map(get);
-      if (!reduction || !squeeze) return undefined;
-      const word = (key: string) => {
-        const a = layer.args[key];
-        return a?.kind === 'word' ? a.value : undefined;
-      };
-      const attrs: SeAttrs = squeeze.length ? { squeeze: squeeze[0] } : { reduction: reduction.length ? reduction[0] : 16 };
-      if (word('activation')) attrs.activation = word('activation') as SeAttrs['activation'];
-      if (word('gate')) attrs.gate = word('gate') as SeAttrs['gate'];
-      return { ...base, op: 'se', attrs };
-    }
-    case 'relu':
-    case 'relu6':
-    case 'sigmoid':
-    case 'silu':
-    case 'tanh':
-    case 'flatten':
-      return { ...base, op: layer.op, attrs: {} };
-    default:
-      // `use` is expanded by the caller; the schema admits no other op.
-      return undefined;
+  if (op === 'use') throw new InternalError(`"use" reached planLayer at ${layer.loc.file}:${layer.loc.line}: the caller expands it`);
+  if (op === 'se') return planSe(layer, args, base);
+  const planned = planWritten(op, args, base);
+  if (planned?.op === 'conv' && !layer.args.padding && !sameIsSymmetric(planned.attrs)) {
+    // Issue 24: an even kernel was silently padded by 1. PyTorch's default is 0 and no symmetric
+    // padding keeps the size: refuse to guess.
+    const [kh, kw] = planned.attrs.kernel;
+    bag.error('invalid-value', `A conv with an even kernel (${kh}x${kw}) needs its padding written: no symmetric padding keeps the size, and PyTorch's default is 0.`, layer.loc, `Write padding: 0 for nn.Conv2d's default (a patchify stem: kernel: ${kh}, stride: ${kh}, padding: 0), or the padding you mean.`);
+    return undefined;
   }
+  return planned;
+}
+
+/** Whether 'same' padding, dilation * (kernel - 1) / 2 on each side, is a whole number both ways (odd kernels). */
+function sameIsSymmetric(a: { kernel: [number, number]; dilation: [number, number] }): boolean {
+  return (a.dilation[0] * (a.kernel[0] - 1)) % 2 === 0 && (a.dilation[1] * (a.kernel[1] - 1)) % 2 === 0;
+}
+
+/** `se`: its squeeze width (`squeeze`, else input // `reduction`), inner activation and gate. */
+function planSe(layer: LayerAst, args: LayerArgs, base: { local: string; loc: Loc }): PlannedLayer | undefined {
+  const reduction = args.numbers('reduction');
+  const squeeze = args.numbers('squeeze');
+  if (!reduction || !squeeze) return undefined;
+  const word = (key: string) => {
+    const a = layer.args[key];
+    return a?.kind === 'word' ? a.value : undefined;
+  };
+  const attrs: SeAttrs = squeeze.length ? { squeeze: squeeze[0] } : { reduction: reduction.length ? reduction[0] : 16 };
+  if (word('activation')) attrs.activation = word('activation') as SeAttrs['activation'];
+  if (word('gate')) attrs.gate = word('gate') as SeAttrs['gate'];
+  return { ...base, op: 'se', attrs };
+}
+
+function planWritten<K extends WrittenOp>(op: K, args: LayerArgs, base: { local: string; loc: Loc }): PlannedLayer | undefined {
+  const attrs = WRITTEN_OPS[op].plan(args);
+  // An op with its own attributes: TS cannot follow the pair { op: K, attrs: OpAttrs[K] } into the union.
+  return attrs && ({ ...base, op, attrs } as PlannedLayer);
 }

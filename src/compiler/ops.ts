@@ -1,45 +1,84 @@
-import { InternalError } from '../parser/index.js';
-import type { GraphNode, NodeOf, OpKind } from './types.js';
+/**
+ * THE op registry: every op the compiled graph can hold, each defined once in src/compiler/ops/
+ * (its attributes, how a written layer becomes them, its shape rule, state_dict entries, MACs,
+ * activations and description; see ops/define.ts). The compiler reads everything about an op from
+ * here; each target implements the ops in a typed `Record<OpKind, ...>` or an exhaustive switch
+ * ending in `unreachableOp`, so adding an op here makes tsc name every target that lacks it.
+ *
+ * Adding an op: its entry in schemas/architecture.schema.json (then `npm run gen:validator`) when
+ * files may write it, its file in src/compiler/ops/ and a line below, one entry per target, the
+ * docs (docs/dsl.md).
+ */
+import type { LayerOp } from '../parser/index.js';
+import { InternalError } from '../errors/index.js';
+import { relu, relu6, sigmoid, silu, tanh } from './ops/activations.js';
+import { bn } from './ops/bn.js';
+import { channel_pad } from './ops/channel_pad.js';
+import { conv } from './ops/conv.js';
+import { dense } from './ops/dense.js';
+import type { LayerArgs, OpDef } from './ops/define.js';
+import { drop_path } from './ops/drop_path.js';
+import { dropout } from './ops/dropout.js';
+import { flatten } from './ops/flatten.js';
+import { global_avg_pool } from './ops/global_avg_pool.js';
+import { input } from './ops/input.js';
+import { add, mul } from './ops/merge.js';
+import { avgpool, maxpool } from './ops/pool.js';
+import { subsample } from './ops/subsample.js';
+import { zeropad } from './ops/zeropad.js';
+import type { GraphNode, NodeOf } from './types.js';
+
+export type { LayerArgs, NoAttrs, OpDef, ShapeError, StateEntry, StateRole } from './ops/define.js';
+
+/** Every op, in the order tables and docs list them. */
+export const OPS = {
+  input,
+  conv,
+  bn,
+  relu,
+  relu6,
+  sigmoid,
+  silu,
+  tanh,
+  maxpool,
+  avgpool,
+  zeropad,
+  subsample,
+  channel_pad,
+  global_avg_pool,
+  flatten,
+  dropout,
+  drop_path,
+  dense,
+  add,
+  mul,
+};
+
+export type OpKind = keyof typeof OPS;
+
+/** The attributes of each op, as its definition types them. */
+export type OpAttrs = { [K in OpKind]: (typeof OPS)[K] extends OpDef<infer A> ? A : never };
+
+/** Ops a file may write (the schema's layer ops but the two the compiler expands: `se` and `use`). */
+export type WrittenOp = Exclude<LayerOp, 'se' | 'use'>;
+
+/**
+ * Every op the schema lets a file write is in the registry, with a `plan`: a schema op without one
+ * is a tsc error on this line (and an op the registry has but the schema lacks never reaches a plan).
+ */
+export const WRITTEN_OPS: { readonly [K in WrittenOp]: OpDef<OpAttrs[K]> & { plan: (args: LayerArgs) => OpAttrs[K] | undefined } } = OPS;
+
+/** Every op, in the registry's order. */
+export const OP_KINDS = Object.keys(OPS) as OpKind[];
+
+/** The definition of an op, typed by its kind. */
+export function opDef<K extends OpKind>(op: K): OpDef<OpAttrs[K]> {
+  // The registry's entries are keyed by their own op, so the lookup has the key's attribute type.
+  return OPS[op] as unknown as OpDef<OpAttrs[K]>;
+}
 
 /** The execution targets: one folder each (src/targets/tfjs is TensorFlow.js, src/targets/torch PyTorch, src/targets/onnx ONNX). */
 export type Target = 'tfjs' | 'torch' | 'onnx';
-
-/**
- * THE table of ops and the targets that implement them. Keyed by every OpKind, so a new op in
- * types.ts does not compile until it has a row here; each target's switch over ops ends in
- * `unreachableOp`, so tsc also names every target that lacks it. test/compiler/ops.test.ts checks
- * that each target's own list of ops equals its column here.
- */
-export const OP_TABLE: { readonly [K in OpKind]: readonly Target[] } = {
-  input: ['tfjs', 'torch', 'onnx'],
-  conv: ['tfjs', 'torch', 'onnx'],
-  bn: ['tfjs', 'torch', 'onnx'],
-  relu: ['tfjs', 'torch', 'onnx'],
-  relu6: ['tfjs', 'torch', 'onnx'],
-  sigmoid: ['tfjs', 'torch', 'onnx'],
-  silu: ['tfjs', 'torch', 'onnx'],
-  tanh: ['tfjs', 'torch', 'onnx'],
-  maxpool: ['tfjs', 'torch', 'onnx'],
-  avgpool: ['tfjs', 'torch', 'onnx'],
-  zeropad: ['tfjs', 'torch', 'onnx'],
-  subsample: ['tfjs', 'torch', 'onnx'],
-  channel_pad: ['tfjs', 'torch', 'onnx'],
-  global_avg_pool: ['tfjs', 'torch', 'onnx'],
-  flatten: ['tfjs', 'torch', 'onnx'],
-  dropout: ['tfjs', 'torch', 'onnx'],
-  drop_path: ['tfjs', 'torch', 'onnx'],
-  dense: ['tfjs', 'torch', 'onnx'],
-  add: ['tfjs', 'torch', 'onnx'],
-  mul: ['tfjs', 'torch', 'onnx'],
-};
-
-/** Every op, in the table's order. */
-export const OP_KINDS = Object.keys(OP_TABLE) as OpKind[];
-
-/** The ops one target implements, by the table. */
-export function opsOf(target: Target): OpKind[] {
-  return OP_KINDS.filter((op) => OP_TABLE[op].includes(target));
-}
 
 /** The `default:` of an exhaustive switch over ops: tsc fails here when a case is missing. */
 export function unreachableOp(node: never, target: string): never {

@@ -111,5 +111,12 @@ export function buildShortcut(b: GraphBuilder, s: ShortcutInput, bag: Diagnostic
       if (!c || s.preact) return c;
       return b.add({ ...meta, id: id(2), op: 'bn', inputs: [c], attrs: { epsilon: 1e-5, momentum: 0.1 } });
     }
+    default:
+      return unknownRule(s.rule);
   }
+}
+
+/** The end of the switch over rules: a new rule that has no case is a tsc error here. */
+function unknownRule(rule: never): never {
+  throw new InternalError(`the shortcut rule '${String(rule)}' has no case in buildShortcut`);
 }

@@ -1,80 +1,23 @@
 import type { Graph } from '@dagrejs/graphlib';
 import type { Loc } from '../parser/location.js';
+import type { OpAttrs, OpKind } from './ops.js';
 
 /** Shortcut rules, chosen globally or per stage (docs/dsl.md "Shortcuts"). */
 export type ShortcutRule = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown' | 'identity_or_none' | 'none';
 
-export interface ConvAttrs {
-  filters: number;
-  kernel: [number, number];
-  stride: [number, number];
-  /** Explicit symmetric-or-not zero padding, PyTorch style: [top, bottom, left, right]. */
-  padding: [number, number, number, number];
-  dilation: [number, number];
-  groups: number;
-  bias: boolean;
-}
-
-export interface BnAttrs {
-  /** PyTorch's epsilon (default 1e-5). */
-  epsilon: number;
-  /** PyTorch's momentum convention: running = (1 - m) * running + m * batch (default 0.1). */
-  momentum: number;
-  /** The last BN of a built-in block's main path (its gamma starts at 0 under zero-init residual). */
-  blockLast?: boolean;
-}
-
-export interface PoolAttrs {
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number, number, number];
-  /**
-   * PyTorch's ceil_mode=True with count_include_pad=False (only used by the ResNet-D `avgdown`
-   * shortcut pool, as timm builds it). Equals TensorFlow's 'same' pooling for kernel == stride.
-   */
-  ceil: boolean;
-}
-
-export interface InputAttrs {
-  /** [height, width, channels]. */
-  shape: number[];
-}
-
-export interface ZeroPadAttrs {
-  /** [top, bottom, left, right]. */
-  padding: [number, number, number, number];
-}
-
-/** x[::sh, ::sw, :] (the CIFAR "option A" shortcut). */
-export interface SubsampleAttrs {
-  stride: [number, number];
-}
-
-/** Zero channels added before/after the existing ones. */
-export interface ChannelPadAttrs {
-  before: number;
-  after: number;
-}
-
-/** Mean over H and W; [C] or (keepdims) [1, 1, C]. */
-export interface GlobalAvgPoolAttrs {
-  keepdims: boolean;
-}
-
-export interface DropoutAttrs {
-  rate: number;
-}
-
-/** Stochastic depth (Huang et al. 2016, timm's DropPath): drop a block's residual branch per sample. */
-export interface DropPathAttrs {
-  /** Probability that a sample's branch is dropped (training only; identity at inference). */
-  rate: number;
-}
-
-export interface DenseAttrs {
-  units: number;
-  bias: boolean;
-}
+export type { ConvAttrs } from './ops/conv.js';
+export type { BnAttrs } from './ops/bn.js';
+export type { PoolAttrs } from './ops/pool.js';
+export type { InputAttrs } from './ops/input.js';
+export type { ZeroPadAttrs } from './ops/zeropad.js';
+export type { SubsampleAttrs } from './ops/subsample.js';
+export type { ChannelPadAttrs } from './ops/channel_pad.js';
+export type { GlobalAvgPoolAttrs } from './ops/global_avg_pool.js';
+export type { DropoutAttrs } from './ops/dropout.js';
+export type { DropPathAttrs } from './ops/drop_path.js';
+export type { DenseAttrs } from './ops/dense.js';
+/** Every op the compiled graph can hold and its attributes: defined in the registry (ops.ts). */
+export type { NoAttrs, OpAttrs, OpKind } from './ops.js';
 
 /**
  * A planned `se` layer (not a graph op: the compiler expands it to pool, fc1, relu, fc2, gate,
@@ -94,42 +37,6 @@ export interface SeAttrs {
 
 /** The activations a block may end with (`post`). */
 export type ActivationOp = 'relu' | 'relu6' | 'sigmoid' | 'silu' | 'tanh';
-
-/** Ops without attributes. */
-export type NoAttrs = Record<string, never>;
-
-/**
- * Every op the compiled graph can hold, with its attributes. Shapes are channels-last and exclude
- * the batch: [height, width, channels] for maps, [features] for flat tensors. Adding an op here
- * makes tsc name every target whose switch over ops lacks it (see ops.ts for the table).
- */
-export interface OpAttrs {
-  input: InputAttrs;
-  conv: ConvAttrs;
-  bn: BnAttrs;
-  relu: NoAttrs;
-  relu6: NoAttrs;
-  sigmoid: NoAttrs;
-  silu: NoAttrs;
-  tanh: NoAttrs;
-  maxpool: PoolAttrs;
-  avgpool: PoolAttrs;
-  zeropad: ZeroPadAttrs;
-  subsample: SubsampleAttrs;
-  channel_pad: ChannelPadAttrs;
-  global_avg_pool: GlobalAvgPoolAttrs;
-  flatten: NoAttrs;
-  dropout: DropoutAttrs;
-  /** On a block's main path, before the add: x * keep_mask / (1 - rate) per sample, in training. */
-  drop_path: DropPathAttrs;
-  dense: DenseAttrs;
-  /** Two inputs of equal shape: [main, shortcut]. */
-  add: NoAttrs;
-  /** Two inputs: [x, gate]; gate [1, 1, C] broadcast over H and W (squeeze-excitation). */
-  mul: NoAttrs;
-}
-
-export type OpKind = keyof OpAttrs;
 
 /** An op with its attributes, as a discriminated union keyed by `op`. */
 export type OpSpec = { [K in OpKind]: { op: K; attrs: OpAttrs[K] } }[OpKind];

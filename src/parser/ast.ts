@@ -1,5 +1,6 @@
 import type { Expr } from './expr.js';
 import type { Loc } from './location.js';
+import type { LayerOp } from './schema.js';
 
 /** Shortcut rules (docs/dsl.md "Shortcuts"); kept in step with the schema's `shortcut` enum. */
 export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown' | 'identity_or_none' | 'none';
@@ -15,7 +16,8 @@ export type NumArg = { kind: 'num'; value: number; loc: Loc } | { kind: 'expr'; 
 export type Arg = NumArg | { kind: 'list'; items: NumArg[]; loc: Loc } | { kind: 'bool'; value: boolean; loc: Loc } | { kind: 'word'; value: string; loc: Loc };
 
 export interface LayerAst {
-  op: string;
+  /** One of the schema's layer ops (the schema has checked it). */
+  op: LayerOp;
   /** Explicit node name, when the YAML gives one. */
   name?: string;
   /** Every attribute but `op` and `name`, as written. */

@@ -1,7 +1,8 @@
 import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type PartialParts, type LayerAst, type NumArg, type RegNetAst, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
-import type { DiagnosticBag } from './diagnostics.js';
+import { InternalError, type DiagnosticBag } from './diagnostics.js';
 import { isExprError, parseExpr } from './expr.js';
 import type { Loc } from './location.js';
+import { isLayerOp } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { get, getEntry, type LMap, type LNode, type LSeq } from './tree.js';
 
@@ -238,7 +239,10 @@ function layersOf(seq: LSeq | undefined, bag: DiagnosticBag): LayerAst[] {
     const opEntry = getEntry(m, 'op')!;
     const args: Record<string, Arg> = {};
     let invalid = false;
-    const op = String((opEntry.value as { value: unknown }).value);
+    const written = String((opEntry.value as { value: unknown }).value);
+    // The schema (or recovery's stand-ins) admits layer ops only; anything else is a bug here.
+    if (!isLayerOp(written)) throw new InternalError(`a layer op the schema admits is unknown: "${written}"`);
+    const op = written;
     const blockEntry = op === 'use' ? getEntry(m, 'block') : undefined;
     const use = blockEntry ? { block: String((blockEntry.value as { value: unknown }).value), params: useParamsOf(get(m, 'params'), bag), blockLoc: blockEntry.value.loc } : undefined;
     for (const e of m.entries) {

@@ -15,7 +15,7 @@ export type { DiagnosticCode, Severity } from './codes.js';
 export { DiagnosticBag, escapeControl, InternalError, sortDiagnostics, formatDiagnostic, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type FormatOptions } from './diagnostics.js';
 export { evaluate, exprParams, makeDivisible, parseExpr, type EvalError, type Expr } from './expr.js';
 export { formatLoc, syntheticLoc, type Loc } from './location.js';
-export { architectureSchema, LAYER_OPS, prettyPath } from './schema.js';
+export { architectureSchema, isLayerOp, LAYER_OPS, prettyPath, type LayerOp } from './schema.js';
 export { closest, didYouMean } from './suggest.js';
 export { READ_LIMITS } from './read.js';
 

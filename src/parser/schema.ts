@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { DefinedError, ValidateFunction } from 'ajv';
 import { MAX_DIAGNOSTICS, type DiagnosticBag } from './diagnostics.js';
-import validateArchitecture from './generated/validate_architecture.js';
+import validateArchitecture, { architectureSchema as generatedSchema, LAYER_OPS as generatedOps } from './generated/validate_architecture.js';
 import { didYouMean } from './suggest.js';
 import { nodeAt, toPlain, type LNode } from './tree.js';
 
-/** The DSL's JSON Schema: the single source of truth for field names. */
-export const architectureSchema: Record<string, any> = JSON.parse(
-  readFileSync(new URL('../../schemas/architecture.schema.json', import.meta.url), 'utf8'),
-);
+/**
+ * The DSL's JSON Schema: the single source of truth for field names. The generated validator's
+ * own copy (scripts/gen-validator.ts exports it), so nothing is read from disk when this loads.
+ */
+export const architectureSchema = generatedSchema;
 
 /**
  * The schema's validator, generated ahead of time by ajv's standalone code generation
@@ -54,8 +54,16 @@ const ALIAS_ORIGIN: Readonly<Record<string, string>> = {
   zeropad: "PyTorch's or Keras's name for zero padding",
 };
 
-/** The op names the schema knows, in schema order. */
-export const LAYER_OPS: readonly string[] = architectureSchema.$defs.layer.oneOf.map((b: any) => b.properties.op.const);
+/** The op names the schema knows, in schema order (generated from it with scripts/gen-validator.ts). */
+export const LAYER_OPS = generatedOps;
+
+/** A layer op once the schema has checked it: one of LAYER_OPS. */
+export type LayerOp = (typeof LAYER_OPS)[number];
+
+/** Whether `op` is one of the schema's layer ops. */
+export function isLayerOp(op: string): op is LayerOp {
+  return (LAYER_OPS as readonly string[]).includes(op);
+}
 
 /**
  * Validates the merged tree against the schema and reports each violation at the YAML node it is
@@ -79,8 +87,9 @@ export function validateTree(root: LNode, bag: DiagnosticBag, failures?: SchemaF
     return false;
   }
   if (validate(toPlain(root))) return true;
-  const errors = pickErrors(validate.errors ?? []);
-  if (failures) for (const e of errors) failures.push({ segs: segments(e.instancePath), keyword: e.keyword, key: (e.params as any)?.additionalProperty });
+  // The schema uses only ajv's own keywords, whose errors DefinedError types (ajv's documented way in).
+  const errors = pickErrors((validate.errors ?? []) as DefinedError[]);
+  if (failures) for (const e of errors) failures.push({ segs: segments(e.instancePath), keyword: e.keyword, key: e.keyword === 'additionalProperties' ? e.params.additionalProperty : undefined });
   for (let i = 0; i < errors.length; i++) {
     // Past the cap nothing more is shown; stop (each report looks its node up, and 90,000 unknown
     // keys made that quadratic).
@@ -118,7 +127,7 @@ function sizesFit(root: LNode, bag: DiagnosticBag): boolean {
 }
 
 /** ajv reports the failing branch of if/then/else and its own wrapper error; keep what users need. */
-function pickErrors(errors: ErrorObject[]): ErrorObject[] {
+function pickErrors(errors: DefinedError[]): DefinedError[] {
   const kept = errors.filter((e) => e.keyword !== 'if');
   // A discriminator failure makes the branch errors meaningless: keep only it at that path.
   const disc = new Set(kept.filter((e) => e.keyword === 'discriminator').map((e) => e.instancePath));
@@ -146,16 +155,16 @@ function describe(n: LNode | undefined): string {
   return `${typeof n.value === 'number' ? 'the number' : 'the value'} ${n.value}`;
 }
 
-function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
+function report(e: DefinedError, root: LNode, bag: DiagnosticBag): void {
   const segs = segments(e.instancePath);
   const { node, entry } = nodeAt(root, segs);
   const where = prettyPath(segs);
   const field = segs.length ? segs[segs.length - 1] : '';
   const loc = node?.loc ?? root.loc;
-  const props = (e.parentSchema as any)?.properties as Record<string, unknown> | undefined;
+  const props = (e.parentSchema as SchemaNode | undefined)?.properties;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const key = (e.params as any).additionalProperty as string;
+      const key = e.params.additionalProperty;
       const keyEntry = node?.kind === 'map' ? node.entries.find((x) => x.key === key) : undefined;
       const known = props ? Object.keys(props).filter((k) => k !== 'op' && k !== '$schema') : [];
       const hint = didYouMean(key, known) ?? (known.length ? `Known keys here: ${known.join(', ')}.` : undefined);
@@ -164,17 +173,17 @@ function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
       return;
     }
     case 'required': {
-      const missing = (e.params as any).missingProperty as string;
+      const missing = e.params.missingProperty;
       bag.error('missing-field', `Missing required field "${missing}"${segs.length ? ` in ${where}` : ''}.`, segs.length ? (entry?.keyLoc ?? loc) : loc, fieldHint(missing));
       return;
     }
     case 'discriminator': {
-      const p = e.params as any;
-      if (p.error === 'mapping' && p.tagValue !== undefined) {
+      const p = e.params;
+      if (`${p.error}` === 'mapping' && p.tagValue !== undefined) {
         const opNode = node?.kind === 'map' ? node.entries.find((x) => x.key === 'op') : undefined;
         const bad = String(p.tagValue);
         const alias = Object.hasOwn(OP_ALIASES, bad.toLowerCase()) ? OP_ALIASES[bad.toLowerCase()] : undefined; // own keys only: `op: constructor` found Object
-        const hint = alias ? `Did you mean "${alias}"? ("${bad}" is ${ALIAS_ORIGIN[alias] ?? "another library's name"}; here it is ${alias}.)` : didYouMean(bad, LAYER_OPS);
+        const hint = alias ? `Did you mean "${alias}"? ("${bad}" is ${ALIAS_ORIGIN[alias] ?? "another library's name"}; here it is ${alias}.)` : didYouMean(bad, [...LAYER_OPS]);
         bag.error('unknown-op', `Unknown op "${bad}" in ${where}.`, opNode?.value.loc ?? loc, hint ?? `Ops: ${LAYER_OPS.join(', ')}.`);
       } else {
         bag.error('missing-field', `A layer needs an "op" (${where}).`, loc, `Ops: ${LAYER_OPS.join(', ')}.`);
@@ -182,7 +191,7 @@ function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
       return;
     }
     case 'type': {
-      const want = (e.params as any).type as string;
+      const want = String(e.params.type);
       const v = node?.kind === 'scalar' ? node.value : undefined;
       if (want === 'integer' && typeof v === 'number') {
         bag.error('out-of-range', `"${field}" must be a whole number, not ${v} (${where}).`, loc);
@@ -195,34 +204,34 @@ function report(e: ErrorObject, root: LNode, bag: DiagnosticBag): void {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
-      const p = e.params as any;
+      const p = e.params;
       bag.error('out-of-range', `"${field}" is ${describe(node).replace(/^the number /, '')}; it must be ${p.comparison} ${p.limit} (${where}).`, loc);
       return;
     }
     case 'minItems':
     case 'maxItems': {
-      const p = e.params as any;
+      const p = e.params;
       bag.error('out-of-range', `${where} must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${p.limit} item(s).`, loc);
       return;
     }
     case 'maxProperties':
-      bag.error('out-of-range', `${where} has too many entries (at most ${(e.params as any).limit}).`, loc);
+      bag.error('out-of-range', `${where} has too many entries (at most ${e.params.limit}).`, loc);
       return;
     case 'enum': {
-      const allowed = ((e.params as any).allowedValues as unknown[]).map(String);
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
       const v = node?.kind === 'scalar' ? String(node.value) : '';
       bag.error('invalid-value', `"${field}" cannot be ${describe(node).replace(/^the (text|value|number) /, '')}; use one of: ${allowed.join(', ')} (${where}).`, loc, didYouMean(v, allowed));
       return;
     }
     case 'const':
-      bag.error('invalid-value', `"${field}" must be ${JSON.stringify((e.params as any).allowedValue)} (${where}).`, loc);
+      bag.error('invalid-value', `"${field}" must be ${JSON.stringify(e.params.allowedValue)} (${where}).`, loc);
       return;
     case 'pattern':
     case 'propertyNames':
     case 'maxLength':
     case 'minLength': {
       if (e.keyword === 'propertyNames') {
-        const name = (e.params as any).propertyName as string;
+        const name = e.params.propertyName;
         const keyEntry = node?.kind === 'map' ? node.entries.find((x) => x.key === name) : undefined;
         bag.error('invalid-value', `"${name}" is not a valid name in ${where} (letters, digits and _, not starting with a digit).`, keyEntry?.keyLoc ?? loc);
         return;
@@ -257,7 +266,15 @@ function typeHint(want: string, node: LNode | undefined): string | undefined {
   return undefined;
 }
 
+/** The part of a JSON Schema node the messages read. */
+interface SchemaNode {
+  description?: string;
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
 function fieldHint(missing: string): string | undefined {
-  const doc = (architectureSchema.properties as any)[missing]?.description ?? (architectureSchema.$defs.stage.properties as any)[missing]?.description ?? (architectureSchema.$defs.regnet.properties as any)[missing]?.description;
+  const holders: SchemaNode[] = [architectureSchema, architectureSchema.$defs.stage, architectureSchema.$defs.regnet];
+  const doc = holders.map((h) => (h.properties && Object.hasOwn(h.properties, missing) ? h.properties[missing].description : undefined)).find((d) => d !== undefined);
   return doc ? `${missing}: ${doc}` : undefined;
 }

@@ -1,41 +1,9 @@
+import { opDef } from '../ops.js';
 import type { GraphNode } from '../types.js';
 
-const hw = (v: unknown) => {
-  const [a, b] = v as number[];
-  return a === b ? `${a}x${a}` : `${a}x${b}`;
-};
-const st = (v: unknown) => {
-  const [a, b] = v as number[];
-  return a === 1 && b === 1 ? '' : a === b ? `/${a}` : `/${a}x${b}`;
-};
-
-/** A short, readable form of an op and its key attributes: `conv 3x3/2 g32`, `maxpool 3x3/2`. */
+/** A short, readable form of an op and its key attributes (the op's own in the registry): `conv 3x3/2 g32`, `maxpool 3x3/2`. */
 export function describeOp(n: GraphNode): string {
-  const a = n.attrs as Record<string, any>;
-  switch (n.op) {
-    case 'conv': {
-      const g = a.groups > 1 ? ` g${a.groups}` : '';
-      const d = a.dilation[0] > 1 || a.dilation[1] > 1 ? ` d${a.dilation[0]}` : '';
-      return `conv ${hw(a.kernel)}${st(a.stride)}${g}${d}${a.bias ? ' +b' : ''}`;
-    }
-    case 'maxpool':
-    case 'avgpool':
-      return `${n.op} ${hw(a.kernel)}${st(a.stride)}${a.ceil ? ' ceil' : ''}`;
-    case 'subsample':
-      return `subsample${st(a.stride)}`;
-    case 'channel_pad':
-      return `channel_pad +${a.before + a.after}`;
-    case 'zeropad':
-      return `zeropad ${(a.padding as number[]).join(',')}`;
-    case 'dropout':
-      return `dropout ${a.rate}`;
-    case 'drop_path':
-      return `drop_path ${Number(a.rate.toPrecision(4))}`;
-    case 'dense':
-      return `dense ${a.units}`;
-    default:
-      return n.op;
-  }
+  return opDef(n.op).describe(n.attrs);
 }
 
 export const formatShape = (s: readonly number[]) => s.join('x');

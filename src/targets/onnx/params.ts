@@ -2,44 +2,26 @@
  * The parameters the ONNX model of a compiled graph needs, by their PyTorch state_dict name and
  * in PyTorch's layout (conv weight [O, I/groups, kh, kw], dense weight [out, in] with `in`
  * flattened as C, H, W). ONNX is NCHW like PyTorch, so these are also the initializers' layouts:
- * a weight map in this form goes into the file as it is. (src/targets/tfjs's state_dict module holds
- * the same list with the TF.js conversions; targets do not import each other, so the few lines
- * that name the keys and shapes are written here again.)
+ * a weight map in this form goes into the file as it is. The layout itself is the compiler's
+ * (src/compiler/analyses/state_dict.ts), shared with every target.
  */
-import type { CompiledGraph, ConvAttrs } from '../../compiler/types.js';
+import { counterKeys, weightTensors } from '../../compiler/analyses/state_dict.js';
+import type { StateRole } from '../../compiler/ops.js';
+import type { CompiledGraph } from '../../compiler/types.js';
 
 export interface ParamSpec {
   /** The state_dict key (= the initializer's name): `layer1.0.conv1.weight`. */
   key: string;
   /** The node it belongs to. */
   node: string;
-  role: 'weight' | 'bias' | 'running_mean' | 'running_var';
+  role: StateRole;
   shape: number[];
 }
 
-const last = (s: number[]) => s[s.length - 1];
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export function paramSpecs(graph: CompiledGraph): ParamSpec[] {
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const out: ParamSpec[] = [];
-  for (const node of graph.nodes) {
-    const vec = (role: ParamSpec['role'], n: number): ParamSpec => ({ key: `${node.id}.${role}`, node: node.id, role, shape: [n] });
-    if (node.op === 'conv') {
-      const a = node.attrs as unknown as ConvAttrs;
-      const inC = last(byId.get(node.inputs[0])!.shape);
-      out.push({ key: `${node.id}.weight`, node: node.id, role: 'weight', shape: [a.filters, inC / a.groups, a.kernel[0], a.kernel[1]] });
-      if (a.bias) out.push(vec('bias', a.filters));
-    } else if (node.op === 'bn') {
-      const c = last(node.shape);
-      out.push(vec('weight', c), vec('bias', c), vec('running_mean', c), vec('running_var', c));
-    } else if (node.op === 'dense') {
-      const units = node.attrs.units as number;
-      out.push({ key: `${node.id}.weight`, node: node.id, role: 'weight', shape: [units, size(byId.get(node.inputs[0])!.shape)] });
-      if (node.attrs.bias !== false) out.push(vec('bias', units));
-    }
-  }
-  return out;
+  return weightTensors(graph).map((t) => ({ key: t.key, node: t.node.id, role: t.role, shape: t.shape }));
 }
 
 /** A map of weights that does not fit the graph: every offender is listed. */
@@ -94,8 +76,9 @@ export function checkWeights(graph: CompiledGraph, weights: WeightMap, source = 
     out.set(s.key, data);
   }
   const known = new Set(specs.map((s) => s.key));
-  const bns = new Set(graph.nodes.filter((n) => n.op === 'bn').map((n) => n.id));
-  const unexpected = [...weights.keys()].filter((k) => !known.has(k) && !(k.endsWith('.num_batches_tracked') && bns.has(k.slice(0, -'.num_batches_tracked'.length))));
+  // Step counters (BN num_batches_tracked) are in a PyTorch state_dict but hold no weight.
+  const counters = counterKeys(graph);
+  const unexpected = [...weights.keys()].filter((k) => !known.has(k) && !counters.has(k));
   if (missing.length + mismatched.length + unexpected.length > 0) throw new WeightsMismatchError(source, graph.name, missing, mismatched, unexpected);
   return out;
 }

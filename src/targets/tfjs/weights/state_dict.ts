@@ -14,6 +14,8 @@
  * reordered, PyTorch flattening C, H, W and TF.js H, W, C.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { weightTensors } from '../../../compiler/analyses/state_dict.js';
+import type { OpKind, StateRole } from '../../../compiler/ops.js';
 import type { CompiledGraph, GraphNode } from '../../../compiler/types.js';
 import { InternalError, UserError } from '../../../errors/index.js';
 import { FLOAT_DTYPES } from '../../../formats/safetensors.js';
@@ -101,62 +103,71 @@ function denseReorder(out: number, [h, w, c]: number[], direction: 'toTf' | 'toT
   };
 }
 
+/** How TF.js holds one state_dict tensor: its variable, and how its layout differs from PyTorch's. */
+interface TfTensor {
+  variable: TfVariable;
+  /** same: as PyTorch; oihw: conv kernel [kh, kw, I/g, O]; dense: kernel [in, out], `in` as H, W, C. */
+  layout: 'same' | 'oihw' | 'dense';
+}
+
+/**
+ * Where each op's state_dict tensors (the registry's, src/compiler/analyses/state_dict.ts) live in
+ * the TF.js model buildModel emits. One entry per op, so a new op is a tsc error here until its
+ * tensors have a place; an op's tensor without one is an InternalError, never skipped.
+ */
+const TF_TENSORS: { readonly [K in OpKind]: Partial<Record<StateRole, TfTensor>> } = {
+  input: {},
+  conv: { weight: { variable: 'kernel', layout: 'oihw' }, bias: { variable: 'bias', layout: 'same' } },
+  bn: {
+    weight: { variable: 'gamma', layout: 'same' },
+    bias: { variable: 'beta', layout: 'same' },
+    running_mean: { variable: 'moving_mean', layout: 'same' },
+    running_var: { variable: 'moving_variance', layout: 'same' },
+  },
+  relu: {},
+  relu6: {},
+  sigmoid: {},
+  silu: {},
+  tanh: {},
+  maxpool: {},
+  avgpool: {},
+  zeropad: {},
+  subsample: {},
+  channel_pad: {},
+  global_avg_pool: {},
+  flatten: {},
+  dropout: {},
+  drop_path: {},
+  dense: { weight: { variable: 'kernel', layout: 'dense' }, bias: { variable: 'bias', layout: 'same' } },
+  add: {},
+  mul: {},
+};
+
 /** Every parameter the compiled graph's model holds, with its state_dict key, in graph order. */
 export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const inShape = (n: GraphNode) => byId.get(n.inputs[0])!.shape;
-  const slots: ParamSlot[] = [];
-  const vector = (node: string, role: string, variable: TfVariable, n: number): ParamSlot => ({
-    key: `${node}.${role}`,
-    node,
-    variable,
-    torchShape: [n],
-    tfShape: [n],
-    toTf: same,
-    toTorch: same,
-  });
-  for (const node of graph.nodes) {
-    if (node.op === 'conv') {
-      const a = node.attrs;
-      const inC = inShape(node)[inShape(node).length - 1];
-      const torchShape = [a.filters, inC / a.groups, a.kernel[0], a.kernel[1]];
-      slots.push({
-        key: `${node.id}.weight`,
-        node: node.id,
-        variable: 'kernel',
-        torchShape,
-        tfShape: [a.kernel[0], a.kernel[1], inC / a.groups, a.filters],
-        toTf: oihwToHwio(torchShape),
-        toTorch: hwioToOihw(torchShape),
-      });
-      if (a.bias) slots.push(vector(node.id, 'bias', 'bias', a.filters));
-    } else if (node.op === 'bn') {
-      const c = node.shape[node.shape.length - 1];
-      slots.push(
-        vector(node.id, 'weight', 'gamma', c),
-        vector(node.id, 'bias', 'beta', c),
-        vector(node.id, 'running_mean', 'moving_mean', c),
-        vector(node.id, 'running_var', 'moving_variance', c),
-      );
-    } else if (node.op === 'dense') {
-      const units = node.attrs.units;
-      const src = byId.get(node.inputs[0])!;
-      const flat = src.op === 'flatten' ? inShape(src) : [];
-      const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, size(src.shape)];
-      const inN = size(src.shape);
-      slots.push({
-        key: `${node.id}.weight`,
-        node: node.id,
-        variable: 'kernel',
-        torchShape: [units, inN],
-        tfShape: [inN, units],
-        toTf: denseReorder(units, map, 'toTf'),
-        toTorch: denseReorder(units, map, 'toTorch'),
-      });
-      if (node.attrs.bias !== false) slots.push(vector(node.id, 'bias', 'bias', units));
+  return weightTensors(graph).map(({ key, node, role, shape: torchShape }) => {
+    const tf = TF_TENSORS[node.op][role];
+    if (!tf) throw new InternalError(`the TF.js model has no place for ${key} (${node.op} ${role})`);
+    const slot = { key, node: node.id, variable: tf.variable, torchShape };
+    switch (tf.layout) {
+      case 'same':
+        return { ...slot, tfShape: torchShape, toTf: same, toTorch: same };
+      case 'oihw': {
+        const [o, i, kh, kw] = torchShape;
+        return { ...slot, tfShape: [kh, kw, i, o], toTf: oihwToHwio(torchShape), toTorch: hwioToOihw(torchShape) };
+      }
+      case 'dense': {
+        // A dense layer behind a flatten of an [H, W, C] map (H*W > 1) reorders its input axis.
+        const [units, inN] = torchShape;
+        const src = byId.get(node.inputs[0])!;
+        const flat = src.op === 'flatten' ? inShape(src) : [];
+        const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, size(src.shape)];
+        return { ...slot, tfShape: [inN, units], toTf: denseReorder(units, map, 'toTf'), toTorch: denseReorder(units, map, 'toTorch') };
+      }
     }
-  }
-  return slots;
+  });
 }
 
 /** What a state_dict's header says about one tensor. */

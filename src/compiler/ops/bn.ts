@@ -1,0 +1,34 @@
+import type { WrittenOpDef } from './define.js';
+
+export interface BnAttrs {
+  /** PyTorch's epsilon (default 1e-5). */
+  epsilon: number;
+  /** PyTorch's momentum convention: running = (1 - m) * running + m * batch (default 0.1). */
+  momentum: number;
+  /** The last BN of a built-in block's main path (its gamma starts at 0 under zero-init residual). */
+  blockLast?: boolean;
+}
+
+/** nn.BatchNorm2d over the last axis: weight, bias, running_mean, running_var, num_batches_tracked. */
+export const bn: WrittenOpDef<BnAttrs> = {
+  description: 'Batch normalisation over channels.',
+  plan(args) {
+    const [epsilon, momentum] = ['epsilon', 'momentum'].map((k) => args.numbers(k));
+    if (!epsilon || !momentum) return undefined;
+    return { epsilon: epsilon.length ? epsilon[0] : 1e-5, momentum: momentum.length ? momentum[0] : 0.1 };
+  },
+  shape: (_, [x]) => x,
+  state(_, __, out) {
+    const c = [out[out.length - 1]];
+    return [
+      { role: 'weight', shape: c, kind: 'param' },
+      { role: 'bias', shape: c, kind: 'param' },
+      { role: 'running_mean', shape: c, kind: 'buffer' },
+      { role: 'running_var', shape: c, kind: 'buffer' },
+      { role: 'num_batches_tracked', shape: [], kind: 'counter' },
+    ];
+  },
+  macs: () => 0,
+  countsActivations: false,
+  describe: () => 'bn',
+};

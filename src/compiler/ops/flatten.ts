@@ -1,0 +1,9 @@
+import { size, stateless, type NoAttrs, type WrittenOpDef } from './define.js';
+
+export const flatten: WrittenOpDef<NoAttrs> = {
+  description: '[H, W, C] -> [H * W * C] (channels-last order).',
+  plan: () => ({}),
+  shape: (_, [x]) => [size(x)],
+  ...stateless,
+  describe: () => 'flatten',
+};
