@@ -17,7 +17,7 @@
  * input enters only through quote.ts.
  */
 import { blockLastBatchNorms } from '../../compiler/analyses/block_last.js';
-import type { CompiledGraph, OpKind } from '../../compiler/types.js';
+import type { CompiledGraph } from '../../compiler/types.js';
 import { callRenderer, classText, groupClasses, nameClasses, type ClassNames, type PyClass } from './classes.js';
 import { TorchEmitError } from './error.js';
 import { helpers } from './helpers.js';
@@ -37,30 +37,6 @@ export interface TorchEmitOptions {
   /** skipgraph's version, for the header and SKIPGRAPH. */
   version: string;
 }
-
-/** Every op this target emits (checked against compiler/ops.ts by test/compiler/ops.test.ts). */
-export const TORCH_OPS: readonly OpKind[] = [
-  'input',
-  'conv',
-  'bn',
-  'relu',
-  'relu6',
-  'sigmoid',
-  'silu',
-  'tanh',
-  'maxpool',
-  'avgpool',
-  'zeropad',
-  'subsample',
-  'channel_pad',
-  'global_avg_pool',
-  'flatten',
-  'dropout',
-  'drop_path',
-  'dense',
-  'add',
-  'mul',
-];
 
 /** Everything the file says apart from the class names, which come last (classes.ts nameClasses). */
 interface Module {
@@ -120,7 +96,8 @@ function assemble(m: Module, nameOf: ClassNames, modelName: string): string {
   for (const cls of classes.values()) out.push('', classText(cls, classes, nameOf), '');
 
   const body = render(root.init.parts, (k) => root.init.slots[k].value, callRenderer(classes, nameOf));
-  const doc = pyStr(`${graph.name}, compiled by skipgraph from ${source}.`, '"""');
+  // Names as the header shows them: a class's docstring must be valid UTF-8 (CPython encodes it), which a lone surrogate is not.
+  const doc = pyStr(`${pyText(graph.name)}, compiled by skipgraph from ${pyText(source)}.`, '"""');
   out.push('', `class ${modelName}(nn.Module):`, `    ${doc}`, '');
   out.push('    def __init__(self, zero_init_residual: bool = False) -> None:', '        super().__init__()');
   out.push(...body.split('\n').filter((l) => l.trim() !== ''));

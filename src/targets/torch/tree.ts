@@ -43,11 +43,16 @@ export function graphIndex(graph: CompiledGraph): GraphIndex {
   };
 }
 
+/** Attributes nn.Module assigns after construction (`train()` sets `training`): a child module of that name would be replaced by a value. */
+const HELD_BY_MODULE = new Set(['training']);
+
 export function buildTree(graph: CompiledGraph): Region {
   const root: Region = { kind: 'region', name: '', path: '', children: new Map(), nodes: [] };
   for (const node of graph.nodes) {
     if (node.op === 'input') continue;
     const segs = node.id.split('.');
+    const held = segs.find((seg) => HELD_BY_MODULE.has(seg));
+    if (held !== undefined) throw new TorchEmitError(`the node name "${node.id}" cannot be a PyTorch module name: every nn.Module sets its own attribute "${held}" (train() and eval() do), so a child module of that name breaks them; rename it`);
     let r = root;
     r.nodes.push(node);
     for (let i = 0; i < segs.length - 1; i++) {
