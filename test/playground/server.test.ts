@@ -34,6 +34,18 @@ async function serve(file: string): Promise<PlaygroundServer & { put(text: strin
   };
 }
 
+/** Serves a fresh copy of the YAML as `name`, runs `body`, and closes the server whatever happens. */
+async function withServer(name: string, body: (s: Awaited<ReturnType<typeof serve>>, file: string) => Promise<void>): Promise<void> {
+  const file = join(work, name);
+  writeFileSync(file, YAML);
+  const s = await serve(file);
+  try {
+    await body(s, file);
+  } finally {
+    await s.close();
+  }
+}
+
 /** Sends raw bytes and returns the raw answer (the request line as a browser never sends it). */
 function raw(url: string, bytes: string): Promise<string> {
   const { port } = new URL(url);
@@ -48,17 +60,12 @@ function raw(url: string, bytes: string): Promise<string> {
 
 describe('skipgraph playground FILE: the server', () => {
   it('answers a malformed request line with 400 and keeps serving', async () => {
-    const file = join(work, 'a.yaml');
-    writeFileSync(file, YAML);
-    const s = await serve(file);
-    try {
+    await withServer('a.yaml', async (s) => {
       const host = new URL(s.url).host;
       expect(await raw(s.url, `GET http://[::1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
       expect(await raw(s.url, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
       expect((await s.get()).text).toBe(YAML);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('writes through a symlink (the link stays a link) and keeps a 0600 file 0600', async () => {
@@ -88,10 +95,7 @@ describe('skipgraph playground FILE: the server', () => {
   });
 
   it('an empty or unparsable text over a non-empty file: refused (409, asks) unless confirmed', async () => {
-    const file = join(work, 'b.yaml');
-    writeFileSync(file, YAML);
-    const s = await serve(file);
-    try {
+    await withServer('b.yaml', async (s, file) => {
       for (const text of ['', '  \n', 'stages: [\n  { a: 1\n']) {
         const r = await s.put(text);
         expect(r.status).toBe(409);
@@ -103,32 +107,22 @@ describe('skipgraph playground FILE: the server', () => {
       expect(readFileSync(file, 'utf8')).toBe('');
       // Over an empty file there is nothing to lose: no question.
       expect((await s.put('stages: [')).status).toBe(200);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('a deleted file: reported as missing, the server lives, Save creates it again', async () => {
-    const file = join(work, 'c.yaml');
-    writeFileSync(file, YAML);
-    const s = await serve(file);
-    try {
+    await withServer('c.yaml', async (s, file) => {
       unlinkSync(file);
       const got = await s.get();
       expect(got.missing).toBe(true);
       expect(got.reason).toMatch(/no longer on disk; Save creates it again/);
       expect((await s.put(YAML)).status).toBe(200);
       expect(readFileSync(file, 'utf8')).toBe(YAML);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('a FIFO swapped in for the file: read and save refused at once, never blocking', async () => {
-    const file = join(work, 'd.yaml');
-    writeFileSync(file, YAML);
-    const s = await serve(file);
-    try {
+    await withServer('d.yaml', async (s, file) => {
       unlinkSync(file);
       execFileSync('mkfifo', [file]);
       const got = await s.get();
@@ -138,15 +132,15 @@ describe('skipgraph playground FILE: the server', () => {
       expect(r.status).toBe(422);
       expect(await r.text()).toMatch(/is now a FIFO, not a regular file; nothing was written/);
       expect(lstatSync(file).isFIFO()).toBe(true);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
 /** The command as a child process (as cli.test.ts runs it): signals and a closed stdout. */
 describe('skipgraph playground FILE: the process', () => {
   const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'skipgraph', ...process.argv.slice(1)]);";
+  const command = (file: string, port: number) =>
+    spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'playground', file, '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   /** A port that was free a moment ago (the command takes --port). */
   const free = () =>
     new Promise<number>((ok) => {
@@ -160,7 +154,7 @@ describe('skipgraph playground FILE: the process', () => {
     const file = join(work, 'e.yaml');
     writeFileSync(file, YAML);
     const port = await free();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'playground', file, '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = command(file, port);
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((ok) => child.on('exit', ok));
@@ -178,7 +172,7 @@ describe('skipgraph playground FILE: the process', () => {
     const file = join(work, 'f.yaml');
     writeFileSync(file, YAML);
     const port = await free();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'playground', file, '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = command(file, port);
     // The reader goes away before the command prints anything: its first line meets EPIPE.
     child.stdout.destroy();
     let err = '';
