@@ -17,7 +17,7 @@
  *                    drop_path  Identity (stochastic depth acts in training only)
  */
 import { nodeAs, unreachableOp } from '../../compiler/ops.js';
-import type { CompiledGraph, GraphNode, OpKind } from '../../compiler/types.js';
+import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { foldConvBn, planBatchNormFolding } from './fold.js';
 import { formatBytes } from '../../compiler/limits.js';
 import { checkWeights, paramSpecs, type WeightMap } from './params.js';
@@ -25,8 +25,6 @@ import { AttributeType, DataType, encodeModel, type Attribute, type Model, type 
 
 export const OPSET = 17;
 
-/** Every op of the compiled graph the exporter writes (the `default` of its switch throws for any other). */
-export const ONNX_OPS: readonly OpKind[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
 export const IR_VERSION = 8;
 /** The name of the dynamic batch dimension. */
 export const BATCH_DIM = 'batch';

@@ -23,9 +23,6 @@ export interface EmitContext {
   nonNegativeInput?: boolean;
 }
 
-/** Every op this target emits (checked against compiler/ops.ts by test/compiler/ops.test.ts). */
-export const TFJS_OPS: readonly OpKind[] = ['input', 'conv', 'bn', 'relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'maxpool', 'avgpool', 'zeropad', 'subsample', 'channel_pad', 'global_avg_pool', 'flatten', 'dropout', 'drop_path', 'dense', 'add', 'mul'];
-
 const ACTIVATIONS: Partial<Record<OpKind, string>> = {
   relu: 'relu',
   relu6: 'relu6',

@@ -2,4 +2,4 @@
  * skipgraph's PyTorch target: a compiled graph as one self-contained Python file (docs/torch.md).
  * It imports the compiler only (no TF.js, no other target).
  */
-export { emitTorch, TORCH_OPS, TorchEmitError, type TorchEmitOptions } from './emit.js';
+export { emitTorch, TorchEmitError, type TorchEmitOptions } from './emit.js';
