@@ -1,7 +1,8 @@
 /**
  * The conformance matrix: every op of the registry (OP_KINDS) and every shortcut rule (the
  * schema's enum) runs on every target with the same weights and input, and the outputs must
- * agree within 1e-5 of the reference's scale (max |reference|). The reference is TF.js; PyTorch is
+ * agree within 1e-5 of the reference's scale (max |reference|). The reference is TF.js (its folded
+ * inference model is compared too); PyTorch is
  * compared in eval mode, in train mode (batch statistics) and by the running statistics one
  * train-mode forward leaves; ONNX Runtime in eval mode, plain and with --fold. Train mode is
  * skipped only for graphs whose training forward is random (dropout or drop_path above rate 0).
@@ -45,7 +46,7 @@ const ROWS: Row[] = [
   ),
 ];
 
-const COLUMNS = ['torch eval', 'torch train', 'torch stats', 'onnx', 'onnx --fold'] as const;
+const COLUMNS = ['tfjs --fold', 'torch eval', 'torch train', 'torch stats', 'onnx', 'onnx --fold'] as const;
 type Column = (typeof COLUMNS)[number];
 /** row label -> column -> worst relative difference. */
 /** max |got - ref| / max |ref|; a size mismatch or a NaN is Infinity. */
@@ -177,8 +178,17 @@ describe.skipIf(skipWithout('conformance matrix', backendWhy))('conformance matr
     }
   });
 
+  describe('TF.js folded (conv + BN + relu in one kernel) equals TF.js', () => {
+    for (const row of ROWS) {
+      it(row.label, () => {
+        for (const { p, ref } of cases.get(row.label) ?? []) record(row.label, 'tfjs --fold', relDiff(ref.folded!, ref.eval));
+        expect(results.get(row.label)?.get('tfjs --fold'), `${row.label}: tfjs --fold`).toBeLessThan(TOLERANCE);
+      });
+    }
+  });
+
   it('has a result for every op and every shortcut rule on every target that ran', () => {
-    const ran = COLUMNS.filter((c) => (c.startsWith('torch') ? torchWhy === undefined : ortWhy === undefined));
+    const ran = COLUMNS.filter((c) => (c.startsWith('tfjs') ? true : c.startsWith('torch') ? torchWhy === undefined : ortWhy === undefined));
     const missing = ROWS.flatMap((row) => ran.filter((c) => results.get(row.label)?.get(c) === undefined).map((c) => `${row.label}: ${c}`));
     expect(missing).toEqual([]);
   });

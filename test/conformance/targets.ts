@@ -2,7 +2,7 @@
  * The three targets of the conformance matrix, each given the same weights (one random state_dict
  * in PyTorch's layout, test/targets/onnx/helpers.ts's randomWeights) and the same NCHW input:
  * - TF.js: the built model with the state_dict loaded (the reference; eval, and one train-mode
- *   forward with the running statistics it leaves);
+ *   forward with the running statistics it leaves), and its folded inference model (--fold);
  * - PyTorch: the emitted module, every case in one Python process (runner.py);
  * - ONNX Runtime: the exported file, plain and with --fold.
  * Every output comes back flat, in PyTorch's layout (NCHW for maps).
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { CompiledGraph } from '../../src/compiler/index.js';
 import { exportOnnx } from '../../src/targets/onnx/index.js';
 import { serializeSafetensors } from '../../src/formats/safetensors.js';
+import { foldForInference } from '../../src/targets/tfjs/fold.js';
 import { readStateDict } from '../../src/targets/tfjs/weights/index.js';
 import { emitTorch } from '../../src/targets/torch/index.js';
 import type { Ort } from '../helpers/require.js';
@@ -36,6 +37,8 @@ export interface Prepared {
 
 export interface Outputs {
   eval: Float32Array;
+  /** TF.js only: the folded inference model's output (conv + BN + relu fused). */
+  folded?: Float32Array;
   train?: Float32Array;
   /** Every batch norm's running_mean and running_var after the train-mode forward. */
   stats?: Map<string, Float32Array>;
@@ -52,12 +55,15 @@ function flatNchw(t: tf.Tensor): Float32Array {
   return t.rank === 4 ? toNchw(data, t.shape) : new Float32Array(data);
 }
 
-/** TF.js: eval output, and (when p.train) the train-mode output and the running statistics after it. */
+/** TF.js: eval output, the folded model's, and (when p.train) the train-mode output and the running statistics after it. */
 export function runTfjs(p: Prepared): Outputs {
   const model = tfjsModel(p.graph, p.weights);
   try {
     const x = tf.tidy(() => tf.transpose(tf.tensor(p.input.data, p.input.dims), [0, 2, 3, 1]));
     const out: Outputs = { eval: tf.tidy(() => flatNchw(model.predict(x) as tf.Tensor)) };
+    const folded = foldForInference(model, p.graph).model;
+    out.folded = tf.tidy(() => flatNchw(folded.predict(x) as tf.Tensor));
+    folded.dispose();
     if (p.train) {
       out.train = tf.tidy(() => flatNchw(model.apply(x, { training: true }) as tf.Tensor));
       out.stats = new Map();
