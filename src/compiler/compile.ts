@@ -123,6 +123,13 @@ function planAll(layers: ArchitectureAst['stem'], env: Env, namer: Namer, bag: D
       ok = false;
       continue;
     }
+    // In a block a name may start with a digit (features.2.0: the id starts with the stage's name);
+    // here it is the whole node id, and TF.js and Python need a letter first.
+    if (l.name !== undefined && !/^[A-Za-z]/.test(l.name)) {
+      bag.error('invalid-value', `"${l.name}" is not a valid node name: in the stem and the head a layer's name is its whole node id, which starts with a letter.`, l.loc, 'Name it as torchvision does (features.0.0, classifier.1).');
+      ok = false;
+      continue;
+    }
     const p = planLayer(l, env, namer, bag);
     if (p) planned.push(p);
     else ok = false;

@@ -240,6 +240,10 @@ function report(e: DefinedError, root: LNode, bag: DiagnosticBag): void {
         bag.error('invalid-value', `"${String(node.value)}" is not a valid node name (${where}).`, loc, 'A name starts with a letter and holds letters, digits, "_" and "." (TF.js refuses tensor names that start with "_").');
         return;
       }
+      if (e.keyword === 'pattern' && e.schemaPath.startsWith('#/$defs/layerName/') && node?.kind === 'scalar') {
+        bag.error('invalid-value', `"${String(node.value)}" is not a valid node name (${where}).`, loc, 'A layer name starts with a letter or a digit (in the stem and the head, where it is the whole node id, with a letter) and holds letters, digits, "_" and "." (TF.js refuses tensor names that start with "_").');
+        return;
+      }
       if (segs.length >= 2 && segs[segs.length - 2] && node?.kind === 'scalar' && (e.schemaPath.includes('/expr') || e.schemaPath.includes('/then'))) {
         bag.error('expr-syntax', `"${field}" must be a number or an expression with $parameters, not ${describe(node)} (${where}).`, loc);
         return;

@@ -244,3 +244,40 @@ describe('docs/dsl.md: the snippets of the new sections compile to what they say
     expect(r.graph!.totals.trainableParams).toBe(30_389_784);
   });
 });
+
+describe('layers between stages (issue 24: ConvNeXt-style downsampling, no residual around it)', () => {
+  const y = (stem: string) => `name: t
+input: { height: 32, width: 32, channels: 8 }
+classes: 10
+stem:
+${stem}
+stages:
+  - { block: basic, name: features.1, channels: 8, blocks: 1 }
+  - { block: down, name: features.2, numbering: none, shortcut: none, channels: 16, blocks: 1 }
+  - { block: basic, name: features.3, channels: 16, blocks: 1 }
+head:
+  - { op: global_avg_pool }
+  - { op: dense, units: $classes }
+blocks:
+  down:
+    layers:
+      - { op: bn, name: "0" }
+      - { op: conv, name: "1", filters: $channels, kernel: 2, stride: 2, padding: 0, bias: true }
+    post: none
+`;
+  it("a one-block stage with numbering: none and shortcut: none is its layers, named as torchvision's (features.2.0, features.2.1)", () => {
+    const r = compileSource(y('  - { op: conv, name: features.0.0, filters: 8, kernel: 3 }'));
+    expect(r.diagnostics).toEqual([]);
+    const nodes = r.graph!.nodes.filter((n) => n.id.startsWith('features.2'));
+    expect(nodes.map((n) => [n.id, n.op, n.inputs])).toEqual([
+      ['features.2.0', 'bn', ['features.1.0.relu2']],
+      ['features.2.1', 'conv', ['features.2.0']],
+    ]);
+    expect(r.graph!.nodes.find((n) => n.id === 'features.3.0.conv1')!.inputs).toEqual(['features.2.1']);
+  });
+  it('in the stem a name is the whole node id: one that starts with a digit is refused at the layer', () => {
+    const r = compileSource(y('  - { op: conv, name: "0", filters: 8, kernel: 3 }'), { file: 's.yaml' });
+    expect(r.diagnostics[0]).toMatchObject({ code: 'invalid-value', loc: { file: 's.yaml', line: 5, col: 5 } });
+    expect(r.diagnostics[0].message).toContain('starts with a letter');
+  });
+});
