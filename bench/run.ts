@@ -1,7 +1,7 @@
 /**
  * skipgraph's benchmark harness (GitHub issue 6). Not a test: it measures, never fails on a figure.
  *
- *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch|sweep] [-- --quick] [-- --report]
+ *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch|sweep|torch-epoch] [-- --quick] [-- --report]
  *
  * --report only regenerates docs/benchmarks.md from bench/results/latest.json and bench/notes.md.
  *
@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { compileSource } from '../src/compiler/index.js';
 import { arch, loadRefusal, MAX_LOAD, ROOT } from './common.js';
 import { benchTorch, torchMarkdown } from './torch_case.js';
+import { benchTorchEpoch, torchEpochMarkdown } from './torch_epoch.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
-const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch', 'sweep'] as const;
+const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch', 'sweep', 'torch-epoch'] as const;
 type Case = (typeof CASES)[number];
 
 const argv = process.argv.slice(2);
@@ -467,6 +468,7 @@ function markdown(R: any): string {
       `${f(t.wasm.peakRssMiB.median, 0)} MiB against PyTorch ${f(t.torch.peakRssMiB.median, 0)} MiB (ratio ${f(t.wasm.peakRssMiB.median / t.torch.peakRssMiB.median)}).`, '');
   }
   if (R.torch) out.push(...torchMarkdown(R.torch));
+  if (R.torchEpoch) out.push(...torchEpochMarkdown(R.torchEpoch));
   if (R.sweep) {
     const s = R.sweep;
     out.push('## 7. Sweeps (issue 15)', '',
@@ -493,6 +495,7 @@ if (!reportOnly) {
   if (wanted('overhead')) R.overhead = benchOverhead();
   if (wanted('fold')) R.fold = benchFold();
   if (wanted('torch')) R.torch = benchTorch(quick, log);
+  if (wanted('torch-epoch')) R.torchEpoch = benchTorchEpoch(quick, log);
   if (wanted('sweep')) {
     log(`sweep: 1,000 resnet50 variants in process (bench/sweep_child.ts); load ${loadavg()[0].toFixed(2)}`);
     R.sweep = { ...tsChild('sweep_child.ts', []), loadAverageAtStart: Math.round(loadavg()[0] * 100) / 100 };
