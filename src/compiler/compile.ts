@@ -61,7 +61,7 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
     const broken = partial?.stages.includes(stage.index) || partial?.blocks.includes(stage.block);
     if (cur && !broken) {
       cur = emitStage(b, ast, stage, cur, { limits, network: topEnv, numbering }, bag);
-      if (cur) stages.push({ name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc });
+      if (cur) addStage(stages, { name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc }, stage);
       continue;
     }
     cur = undefined;
@@ -188,11 +188,25 @@ function emitStage(b: GraphBuilder, ast: ArchitectureAst, stage: StageAst, input
     }
     const plan = user ? planUser(user, ast.blocks, ctx, bag) : planBuiltin(stage.block, ctx, bag);
     if (!plan) return undefined;
-    const next = emitBlock(b, plan, cur, prefixes[i], stage, i, bag, dropPathRate(ast, stage, i));
+    // Under flat numbering a block is known by its number (features.5), as in its node ids.
+    const label = stage.numbering === 'flat' ? Number(prefixes[i].slice(name.length + 1, -1)) : i;
+    const next = emitBlock(b, plan, cur, prefixes[i], stage, label, bag, dropPathRate(ast, stage, i));
     if (!next) return undefined;
     cur = next;
   }
   return cur;
+}
+
+/**
+ * Flat-numbered stages of one name (MobileNetV2's features.1 .. features.17) are one stage of the
+ * summary, as they are one nn.Sequential in torchvision: their blocks add up.
+ */
+function addStage(stages: StageSummary[], s: StageSummary, stage: StageAst): void {
+  const last = stages[stages.length - 1];
+  if (stage.numbering === 'flat' && last?.name === s.name) {
+    last.blocks += s.blocks;
+    last.shape = s.shape;
+  } else stages.push(s);
 }
 
 function emitBlock(b: GraphBuilder, plan: BlockPlan, x: string, prefix: string, stage: StageAst, index: number, bag: DiagnosticBag, dropPath = 0): string | undefined {

@@ -161,6 +161,12 @@ describe('block kinds and stage features (issue 24)', () => {
     );
     expect(r.diagnostics).toEqual([]);
     expect(ids(r).filter((id) => id.endsWith('conv.0') || id.startsWith('features.9'))).toEqual(['features.1.conv.0', 'features.2.conv.0', 'features.3.conv.0', 'features.9.down']);
+    // One stage in the summary, as torchvision's one nn.Sequential; a block is known by its number.
+    expect(r.graph!.stages.map((s) => [s.name, s.blocks, s.shape.join('x')])).toEqual([
+      ['features', 3, '16x16x16'],
+      ['features.9', 1, '8x8x24'],
+    ]);
+    expect(r.graph!.nodes.find((n) => n.id === 'features.3.conv.0')!.block).toBe(3);
   });
 
   it('numbering: none on a stage of several blocks is an error at its blocks', () => {
