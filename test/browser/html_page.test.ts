@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatHtml, formatSvg } from '../../src/compiler/index.js';
 import { shipped } from '../compiler/printers/helpers.js';
+import { chromiumMissing, skipWithout } from '../helpers/require.js';
 
 /**
  * `compile --format html` pages as a reader sees them in chromium: the Stages and Shortcut
@@ -12,10 +13,8 @@ import { shipped } from '../compiler/printers/helpers.js';
  * the MACs exactly as the SVG legend does. Without /usr/bin/chromium the suite skips, saying so.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`test/browser/html_page skipped: ${CHROMIUM} not found`);
 
-describe.skipIf(!hasChromium)('the HTML page in chromium', () => {
+describe.skipIf(skipWithout('test/browser/html_page', chromiumMissing(CHROMIUM)))('the HTML page in chromium', () => {
   let ctx: BrowserContext;
   let dir: string;
   beforeAll(async () => {

@@ -15,6 +15,7 @@ import { compileSource } from '../../../src/compiler/index.js';
 import { protobufLimitProblem } from '../../../src/targets/onnx/index.js';
 import { AttributeType, DataType, encodeModel, type Node, type Tensor } from '../../../src/targets/onnx/proto.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipTestWithout } from '../../helpers/require.js';
 import { loadOrt } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-onnx-infer-'));
@@ -61,7 +62,7 @@ function refused(r: { code: number; out: string; err: string }, ...parts: string
 
 describe('infer: sizes from the declared shapes, before allocating', () => {
   it('a tiny file declaring a 30000x30000 input is refused at once with the size and the flag that raises the limit', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const file = identity('huge', ['N', 3, 30000, 30000]);
     const r = await runCli('infer', file, '--runs', '0');
     refused(r, 'input "x" [1, 3, 30000, 30000] 10.06 GiB', 'over the limit of 4.00 GiB', '--max-tensor-bytes 16GiB', 'or a smaller --batch');
@@ -69,7 +70,7 @@ describe('infer: sizes from the declared shapes, before allocating', () => {
   });
 
   it('--batch 1000000000 is refused with the bytes it would need; --max-tensor-bytes lowers and raises the limit', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const file = identity('small', ['N', 3, 4, 4]);
     refused(await runCli('infer', file, '--batch', '1000000000', '--runs', '0'), 'input "x" [1000000000, 3, 4, 4] 178.81 GiB', 'output "y" [1000000000, 3, 4, 4]');
     refused(await runCli('infer', file, '--max-tensor-bytes', '300', '--runs', '0'), 'needs 384 B', 'over the limit of 300 B');
@@ -79,7 +80,7 @@ describe('infer: sizes from the declared shapes, before allocating', () => {
   });
 
   it('an input file is checked against the limit from its header, before its data is read', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const { writeSafetensors } = await import('../../../src/formats/safetensors.js');
     const input = join(dir, 'x.safetensors');
     writeSafetensors(input, { input: { data: new Float32Array(2 * 3 * 4 * 4), shape: [2, 3, 4, 4] } });
@@ -87,14 +88,14 @@ describe('infer: sizes from the declared shapes, before allocating', () => {
   });
 
   it('a model with a fixed batch and another --batch: exit 1 naming the batch it takes', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     refused(await runCli('infer', identity('fixed', [2, 3, 4, 4]), '--runs', '0'), 'takes a batch of exactly 2', '--batch 2');
   });
 });
 
 describe('infer: float32 only, runtime errors mapped', () => {
   it('an int64 input or output: exit 1 saying infer takes float32', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const inInt = tinyModel('in64', { input: ['N', 4], output: ['N', 4], inType: DataType.INT64, outType: DataType.FLOAT, nodes: [node('Cast', ['x'], [{ name: 'to', type: AttributeType.INT, i: DataType.FLOAT }])] });
     refused(await runCli('infer', inInt, '--runs', '0'), 'input "x" is int64', 'float32');
     const outInt = tinyModel('out64', { input: ['N', 4], output: ['N', 4], outType: DataType.INT64, nodes: [node('Cast', ['x'], [{ name: 'to', type: AttributeType.INT, i: DataType.INT64 }])] });
@@ -102,7 +103,7 @@ describe('infer: float32 only, runtime errors mapped', () => {
   });
 
   it("an error of onnxruntime's at run time: exit 1, one line naming the model and the input", async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     // Reshape [N, 4] to [3]: loads, fails when it runs.
     const file = tinyModel('badreshape', { input: ['N', 4], output: [3], nodes: [node('Reshape', ['x', 'shape'])], initializers: [int64s('shape', [3])] });
     const r = await runCli('infer', file, '--runs', '0');
@@ -111,7 +112,7 @@ describe('infer: float32 only, runtime errors mapped', () => {
   });
 
   it('a file that is not a model, or not a regular file: exit 1', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const file = join(dir, 'junk.onnx');
     writeFileSync(file, 'not a protobuf at all');
     refused(await runCli('infer', file), `${file} is not an ONNX model`);
@@ -122,7 +123,7 @@ describe('infer: float32 only, runtime errors mapped', () => {
   });
 
   it('external data is read only from regular files in the model\'s folder: a link out, a FIFO, a device or ../ is refused before onnxruntime opens it', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const sub = join(dir, 'ext');
     mkdirSync(sub);
     writeFileSync(join(dir, 'outside.bin'), Buffer.alloc(16));
@@ -151,7 +152,7 @@ describe('infer: float32 only, runtime errors mapped', () => {
 
 describe('infer: threads and printing bounded', () => {
   it('--threads 100000 runs on the cores there are, with a note', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const cores = availableParallelism();
     const r = await runCli('infer', identity('threads', ['N', 2]), '--threads', '100000', '--runs', '0');
     expect(r.code).toBe(0);
@@ -160,7 +161,7 @@ describe('infer: threads and printing bounded', () => {
   });
 
   it('an output row of 5,000,000 values prints a bounded summary and says how to get every value', async (ctx) => {
-    if (typeof ort === 'string') return ctx.skip();
+    if (typeof ort === 'string') return skipTestWithout(ctx, 'infer (onnxruntime)', ort);
     const n = 5_000_000;
     const file = tinyModel('wide', { input: ['N', 1], output: ['N', n], nodes: [node('Expand', ['x', 'shape'])], initializers: [int64s('shape', [1, n])] });
     const r = await runCli('infer', file, '--top', '1000000', '--runs', '0');

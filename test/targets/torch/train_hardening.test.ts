@@ -14,12 +14,13 @@ import { compileSource } from '../../../src/compiler/index.js';
 import { writeDataFile, type ImageArrays } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, parseEvent, runTorchTraining, TorchError, TRAIN_SCRIPT } from '../../../src/targets/torch/train.js';
+import { skipWithout } from '../../helpers/require.js';
 
 let python: string | undefined;
 try {
   python = findPython().python;
 } catch (e) {
-  process.stderr.write(`torch trainer hardening tests skipped: ${(e as Error).message}\n`);
+  skipWithout('torch trainer hardening tests', (e as Error).message);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-hard-'));

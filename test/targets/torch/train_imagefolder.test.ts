@@ -15,12 +15,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listImageFolder } from '../../../src/data/imagefolder.js';
 import { findPython } from '../../../src/targets/torch/train.js';
 import { runCli } from '../../helpers/cli.js';
+import { skipWithout } from '../../helpers/require.js';
 
 let python: string | undefined;
 try {
   python = findPython().python;
 } catch (e) {
-  process.stderr.write(`image-folder training tests skipped: ${(e as Error).message}\n`);
+  skipWithout('image-folder training tests', (e as Error).message);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-imagefolder-'));

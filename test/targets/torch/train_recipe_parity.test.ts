@@ -24,6 +24,7 @@ import { resolveSettings, type TrainOptions } from '../../../src/targets/tfjs/tr
 import { layerVariable, stateDictSlots } from '../../../src/targets/tfjs/weights/state_dict.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython } from '../../../src/targets/torch/train.js';
+import { skipWithout } from '../../helpers/require.js';
 import { lrAt } from '../../../src/training/schedule.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ let python: string | undefined;
 try {
   python = findPython().python;
 } catch (e) {
-  process.stderr.write(`recipe parity tests skipped: ${(e as Error).message}\n`);
+  skipWithout('recipe parity tests', (e as Error).message);
 }
 const PROBE = join(import.meta.dirname, 'helpers/recipe_probe.py');
 
