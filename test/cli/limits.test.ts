@@ -118,14 +118,14 @@ describe('limits through the API', () => {
   });
 
   it('the input node counts: a 65536x65536 input is refused, and buildModel checks before its probe allocates', async () => {
-    const huge = arch_('{ height: 65536, width: 65536, channels: 1 }', '  - { op: conv, filters: 4, kernel: 64, stride: 64 }');
+    const huge = arch_('{ height: 65536, width: 65536, channels: 1 }', '  - { op: conv, filters: 4, kernel: 64, stride: 64, padding: 0 }');
     const r = compileSource(huge);
     const d = limitErrors(r)[0];
     // 16 GiB of input alone: one sample is over the limit, so nothing could ever be built.
     expect(d.severity).toBe('error');
     expect(d.message).toMatch(/per sample x 32\), over the limit of 16\.00 GiB\.$/);
     expect(d.loc).toMatchObject({ line: 2, col: 8 });
-    const small = compileSource(arch_('{ height: 256, width: 256, channels: 1 }', '  - { op: conv, filters: 4, kernel: 64, stride: 64 }'));
+    const small = compileSource(arch_('{ height: 256, width: 256, channels: 1 }', '  - { op: conv, filters: 4, kernel: 64, stride: 64, padding: 0 }'));
     const recount = small.graph!.nodes.reduce((sum, n) => sum + 4 * n.shape.reduce((p, q) => p * q, 1), 0);
     expect(small.graph!.nodes[0]).toMatchObject({ op: 'input', shape: [256, 256, 1] });
     expect(small.graph!.totals.activationBytes).toBe(recount);
