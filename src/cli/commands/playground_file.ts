@@ -13,7 +13,7 @@
  * - An empty or unparsable text is written over a non-empty file only when the request says the
  *   user confirmed it (the page asks): one stray keystroke must not empty the user's YAML.
  */
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../../errors/index.js';
@@ -71,7 +71,7 @@ export class EditedFile {
 
   /** Writes `text`, or says why not. */
   save(text: string, confirmed: boolean): SaveRefusal | undefined {
-    let plan: PlannedOutput;
+    let plan: PlannedOutput & { size: number };
     try {
       plan = this.plan();
     } catch (e) {
@@ -79,7 +79,7 @@ export class EditedFile {
       throw e;
     }
     const worry = suspiciousText(text);
-    if (worry !== undefined && !confirmed && plan.found !== undefined && statSync(plan.path).size > 0) {
+    if (worry !== undefined && !confirmed && plan.size > 0) {
       return { status: 409, confirm: true, message: `the text is ${worry === 'empty' ? 'empty' : 'not valid YAML'} and ${this.name} is not: confirm to write it anyway` };
     }
     try {
@@ -95,7 +95,7 @@ export class EditedFile {
    * Where a save goes: the file itself, or the file a symlink points to (so the link stays a
    * link); what is there must be a regular file, or nothing (a deleted file is created again).
    */
-  private plan(): PlannedOutput {
+  private plan(): PlannedOutput & { size: number } {
     let st: Stats | undefined;
     try {
       st = lstatSync(this.path);
@@ -118,6 +118,7 @@ export class EditedFile {
       shown: this.name,
       mode: st === undefined ? undefined : st.mode & 0o7777,
       found: st === undefined ? undefined : { dev: st.dev, ino: st.ino },
+      size: st?.size ?? 0,
     };
   }
 }
