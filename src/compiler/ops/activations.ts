@@ -2,7 +2,7 @@ import { stateless, type NoAttrs, type WrittenOpDef } from './define.js';
 
 /** An elementwise activation: no attributes, no state, the input's shape. */
 function activation(name: string, description: string): WrittenOpDef<NoAttrs> {
-  return { description, plan: () => ({}), shape: (_, [x]) => x, ...stateless, describe: () => name };
+  return { description, plan: () => ({}), shape: (_, [x]) => x, ...stateless, keepsBlockPath: true, describe: () => name };
 }
 
 export const relu = activation('relu', 'max(x, 0).');

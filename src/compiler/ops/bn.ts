@@ -30,5 +30,6 @@ export const bn: WrittenOpDef<BnAttrs> = {
   },
   macs: () => 0,
   countsActivations: false,
+  keepsBlockPath: false,
   describe: () => 'bn',
 };

@@ -11,5 +11,6 @@ export const channel_pad: InsertedOpDef<ChannelPadAttrs> = {
   plan: null,
   shape: (a, [x]) => [...x.slice(0, -1), x[x.length - 1] + a.before + a.after],
   ...stateless,
+  keepsBlockPath: false,
   describe: (a) => `channel_pad +${a.before + a.after}`,
 };

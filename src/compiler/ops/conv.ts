@@ -55,6 +55,7 @@ export const conv: WrittenOpDef<ConvAttrs> = {
   // One per weight per output position (so groups divide it).
   macs: (a, [x], out) => out[0] * out[1] * a.filters * (x[2] / a.groups) * a.kernel[0] * a.kernel[1],
   countsActivations: true,
+  keepsBlockPath: false,
   describe(a) {
     const g = a.groups > 1 ? ` g${a.groups}` : '';
     const d = a.dilation[0] > 1 || a.dilation[1] > 1 ? ` d${a.dilation[0]}` : '';

@@ -59,6 +59,12 @@ export interface OpDef<A> {
   macs(a: A, inputs: number[][], out: number[]): number;
   /** pycls's activations count this op's output elements (conv and dense do). */
   countsActivations: boolean;
+  /**
+   * It keeps a block's main path what the path's last BN made it, up to an elementwise change
+   * (activations, dropout, drop_path, the SE multiply's x): the walk back from a residual add to
+   * the block-ending BN crosses it (analyses/block_last.ts).
+   */
+  keepsBlockPath: boolean;
   /** A short, readable form for tables and pictures: `conv 3x3/2 g32`. */
   describe(a: A): string;
 }

@@ -28,5 +28,6 @@ export const dense: WrittenOpDef<DenseAttrs> = {
   },
   macs: (a, [x]) => x[0] * a.units,
   countsActivations: true,
+  keepsBlockPath: false,
   describe: (a) => `dense ${a.units}`,
 };

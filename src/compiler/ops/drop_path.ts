@@ -12,5 +12,6 @@ export const drop_path: InsertedOpDef<DropPathAttrs> = {
   plan: null,
   shape: (_, [x]) => x,
   ...stateless,
+  keepsBlockPath: true,
   describe: (a) => `drop_path ${Number(a.rate.toPrecision(4))}`,
 };

@@ -13,5 +13,6 @@ export const dropout: WrittenOpDef<DropoutAttrs> = {
   },
   shape: (_, [x]) => x,
   ...stateless,
+  keepsBlockPath: true,
   describe: (a) => `dropout ${a.rate}`,
 };

@@ -5,5 +5,6 @@ export const flatten: WrittenOpDef<NoAttrs> = {
   plan: () => ({}),
   shape: (_, [x]) => [size(x)],
   ...stateless,
+  keepsBlockPath: false,
   describe: () => 'flatten',
 };

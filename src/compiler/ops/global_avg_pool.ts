@@ -15,5 +15,6 @@ export const global_avg_pool: WrittenOpDef<GlobalAvgPoolAttrs> = {
     return a.keepdims ? [1, 1, x[2]] : [x[2]];
   },
   ...stateless,
+  keepsBlockPath: false,
   describe: () => 'global_avg_pool',
 };

@@ -11,5 +11,6 @@ export const input: InsertedOpDef<InputAttrs> = {
   plan: null,
   shape: (a) => a.shape,
   ...stateless,
+  keepsBlockPath: false,
   describe: () => 'input',
 };

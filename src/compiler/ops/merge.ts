@@ -11,6 +11,7 @@ export const add: InsertedOpDef<NoAttrs> = {
     return a;
   },
   ...stateless,
+  keepsBlockPath: false,
   describe: () => 'add',
 };
 
@@ -25,5 +26,6 @@ export const mul: InsertedOpDef<NoAttrs> = {
     return a;
   },
   ...stateless,
+  keepsBlockPath: true,
   describe: () => 'mul',
 };

@@ -35,6 +35,7 @@ function pool(op: 'maxpool' | 'avgpool', description: string): WrittenOpDef<Pool
       return [ho, wo, c];
     },
     ...stateless,
+    keepsBlockPath: false,
     describe: (a) => `${op} ${hw(a.kernel)}${st(a.stride)}${a.ceil ? ' ceil' : ''}`,
   };
 }

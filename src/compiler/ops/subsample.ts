@@ -15,5 +15,6 @@ export const subsample: InsertedOpDef<SubsampleAttrs> = {
     return [Math.ceil(x[0] / sh), Math.ceil(x[1] / sw), x[2]];
   },
   ...stateless,
+  keepsBlockPath: false,
   describe: (a) => `subsample${st(a.stride)}`,
 };

@@ -19,5 +19,6 @@ export const zeropad: WrittenOpDef<ZeroPadAttrs> = {
     return [x[0] + t + b, x[1] + l + r, x[2]];
   },
   ...stateless,
+  keepsBlockPath: false,
   describe: (a) => `zeropad ${a.padding.join(',')}`,
 };
