@@ -19,9 +19,16 @@ export function parseProgressEvery(v: string): ProgressEvery | undefined {
   return m[2] === 's' ? { seconds: Number(m[1]) } : Number.isSafeInteger(Number(m[1])) ? { steps: Number(m[1]) } : undefined;
 }
 
-/** A cli-progress bar per epoch on `stream` (stderr) when it is a terminal, else progress lines on it. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr, every: ProgressEvery = DEFAULT_PROGRESS_EVERY): TrainProgress {
-  return stream.isTTY ? terminalBar(stream) : progressLines((line) => stream.write(line + '\n'), every);
+/**
+ * A cli-progress bar per epoch on `stream` (stderr) when it is a terminal; else progress lines
+ * through `write` (default: onto the stream).
+ */
+export function progressBar(
+  stream: NodeJS.WriteStream = process.stderr,
+  every: ProgressEvery = DEFAULT_PROGRESS_EVERY,
+  write: (line: string) => void = (line) => stream.write(line + '\n'),
+): TrainProgress {
+  return stream.isTTY ? terminalBar(stream) : progressLines(write, every);
 }
 
 function terminalBar(stream: NodeJS.WriteStream): TrainProgress {

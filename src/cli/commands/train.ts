@@ -160,7 +160,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
           dropLast: flags.dropLast,
           stop: stop.signal,
           log: (line) => io.out(line),
-          progress: flags.progress ? progressBar(process.stderr, flags.progressEvery) : undefined,
+          progress: flags.progress ? progressBar(process.stderr, flags.progressEvery, (line) => io.err(line)) : undefined,
         });
         const seconds = (performance.now() - started) / 1000;
         const acc = Number.isNaN(result.valAcc) ? 'n/a' : `${(100 * result.valAcc).toFixed(2)}%`;

@@ -25,7 +25,7 @@ import { SCHEDULES } from '../../training/schedule.js';
 import { writeDataFile } from '../../targets/torch/data_file.js';
 import { emitTorch } from '../../targets/torch/emit.js';
 import { findPython, runTorchTraining, TorchError, TRAINER_FILES, trainerArgs } from '../../targets/torch/train.js';
-import { EXIT, InputError, UsageError, type Io } from '../io.js';
+import { EXIT, InputError, shown, UsageError, type Io } from '../io.js';
 import type { TrainFlags } from './train.js';
 
 /** `train --engine torch` reads the same flags as the TF.js engine and refuses its recipe-only ones. */
@@ -128,9 +128,9 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
         for (const f of scripts) writeOutput(f.to, readFileSync(f.from));
         const local = { ...options, model: 'model.py', data: folder ? dataArg : 'data.safetensors', out: '.', nproc: undefined };
         const q = (a: string[]) => a.map((s) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)).join(' ');
-        io.out(`wrote ${modelFile}, ${folder ? '' : `${dataArg}, `}${script}, its modules and recipes.json; this folder trains without Node. In it:`);
-        io.out(`  python3 ${q(trainerArgs({ ...local, nproc: flags.nproc }, 'skipgraph_train.py'))}`);
-        io.out(`  torchrun --nproc_per_node=N ${q(trainerArgs(local, 'skipgraph_train.py'))}`);
+        io.out(shown(`wrote ${modelFile}, ${folder ? '' : `${dataArg}, `}${script}, its modules and recipes.json; this folder trains without Node. In it:`));
+        io.out(shown(`  python3 ${q(trainerArgs({ ...local, nproc: flags.nproc }, 'skipgraph_train.py'))}`));
+        io.out(shown(`  torchrun --nproc_per_node=N ${q(trainerArgs(local, 'skipgraph_train.py'))}`));
         return EXIT.ok;
       }
       const started = performance.now();
@@ -139,7 +139,7 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
         python: python!.python,
         log: (line) => io.out(line),
         err: (line) => io.err(line),
-        progress: flags.progress ? progressBar(process.stderr, flags.progressEvery) : undefined,
+        progress: flags.progress ? progressBar(process.stderr, flags.progressEvery, (line) => io.err(line)) : undefined,
       });
       const seconds = (performance.now() - started) / 1000;
       const acc = result.valAcc === null ? 'n/a' : `${(100 * result.valAcc).toFixed(2)}%`;

@@ -165,6 +165,15 @@ torch.save({"format": "skipgraph-torch-checkpoint/2", "meta": json.dumps(meta), 
   }, 180_000);
 });
 
+describe.skipIf(python === undefined)('--compile', () => {
+  it('runs torch.compile on torch 2.x and is refused in one line on 1.x', () => {
+    const version = spawnSync(python!, ['-c', 'import torch; print(int(hasattr(torch, "compile")), torch.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
+    const r = script(['--model', MODEL, '--data', DATA, '--out', join(dir, 'compiled'), '--compile', '--max-steps', '1', '--threads', '1']);
+    if (version[0] === '1') return void expect(r.code, r.err).toBe(0);
+    expect(r).toEqual({ code: 1, out: '', err: `error: --compile needs torch 2.0 or later (torch.compile); this is torch ${version[1]}. Leave --compile off\n` });
+  }, 120_000);
+});
+
 describe('Node reads the trainer defensively', () => {
   it('parseEvent: NaN, broken JSON and non-objects are reasons, never exceptions', () => {
     expect(parseEvent('{"event": "batch", "loss": NaN}')).toMatch(/^not JSON: /);
