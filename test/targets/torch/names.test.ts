@@ -21,7 +21,10 @@ import { torchPython } from './helpers.js';
 
 const python = torchPython();
 
-/** A small network whose model name and stem region name are given; the stem's nodes are named after nn.Module attributes. */
+/**
+ * A small network whose model name and stem region name are given; the stem's nodes and the first
+ * stage are named after nn.Module attributes (zero_init_residual must still find `eval.0.bn2`).
+ */
 const yaml = (name: string, region: string, extra = '') => `
 name: "${name}"
 input: { height: 8, width: 8, channels: 3 }
@@ -34,7 +37,7 @@ stem:
   - { op: bn, name: ${region}.eval }
   - { op: relu, name: ${region}.self }
 stages:
-  - { block: basic, channels: 8, blocks: 2, stride: 1 }
+  - { block: basic, channels: 8, blocks: 2, stride: 1, name: eval }
   - { block: basic, channels: 16, blocks: 1, stride: 2 }
 head:
   - { op: global_avg_pool, name: wrap.pool }
