@@ -38,8 +38,8 @@ const list = (items: string[]) => (items.length === 0 ? ' []' : `\n${items.map((
 /** A tiny architecture: the parts given, the defaults for the rest (a conv-BN-ReLU stem, one basic block, no head). */
 export function arch(name: string, p: Parts = {}): string {
   return [
-    // case_: a model named like one of the emitted helper classes (drop_path -> DropPath) breaks the torch target (reported).
-    `name: case_${name}`,
+    // Named after the op: the torch target's class names must not collide with its helpers' (drop_path -> DropPath).
+    `name: ${name}`,
     `input: ${p.input ?? '{ height: 8, width: 8, channels: 3 }'}`,
     'classes: 5',
     ...(p.shortcut ? [`shortcut: ${p.shortcut}`] : []),
