@@ -6,7 +6,8 @@
  * one the script's --help lists, and torchrun's own flags ones torchrun's --help lists.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -42,6 +43,14 @@ const scriptLines = all.filter((l) => l.line.includes('skipgraph_train.py'));
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-docs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Where a line says `imagefolder:PATH`, a folder of 10 classes (one 8x8 PNG each) written here stands in. */
+const pictures = join(dir, 'pictures');
+for (const split of ['train', 'val'])
+  for (let c = 0; c < 10; c++) {
+    mkdirSync(join(pictures, split, `class${c}`), { recursive: true });
+    writeFileSync(join(pictures, split, `class${c}`, '0.png'), PNG.sync.write(new PNG({ width: 8, height: 8 })));
+  }
+
 const saved = process.env.SKIPGRAPH_PYTHON;
 afterEach(() => {
   if (saved === undefined) delete process.env.SKIPGRAPH_PYTHON;
@@ -60,7 +69,7 @@ describe('training commands in docs/torch.md and README.md', () => {
   it.each(cliLines.map((l, i) => [`${l.file}: ${l.line}`, l, i] as const))('%s runs (with --prepare)', async (_, { line }, i) => {
     const words = line.split(/\s+/);
     const env = words.filter((w) => /^[A-Z_]+=/.test(w));
-    const args = words.slice(words.indexOf('train'));
+    const args = words.slice(words.indexOf('train')).map((w) => (w.startsWith('imagefolder:') ? `imagefolder:${pictures}` : w));
     const at = args.indexOf('--out');
     if (at >= 0) args.splice(at, 2);
     for (const e of env) process.env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
@@ -68,8 +77,9 @@ describe('training commands in docs/torch.md and README.md', () => {
     const r = await runCli(...args, '--prepare', '--out', out);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('skipgraph_train.py --model model.py --data data.safetensors --out .');
-    for (const f of ['model.py', 'data.safetensors', 'skipgraph_train.py']) expect(existsSync(join(out, f)), f).toBe(true);
+    const folder = args.some((w) => w.startsWith('imagefolder:'));
+    expect(r.out).toContain(`skipgraph_train.py --model model.py --data ${folder ? `imagefolder:${pictures}` : 'data.safetensors'} --out .`);
+    for (const f of ['model.py', ...(folder ? [] : ['data.safetensors']), 'skipgraph_train.py', 'skipgraph_train_loop.py', 'recipes.json']) expect(existsSync(join(out, f)), f).toBe(true);
   });
 
   it.skipIf(python === undefined)("every flag of the script's and torchrun's lines is one they take", () => {
