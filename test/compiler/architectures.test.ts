@@ -8,7 +8,7 @@ import { compileFile } from '../../src/compiler/index.js';
  * CIFAR nets at 32x32, 10 classes) come from the issue's table; the three others are derived by
  * hand in the comments below.
  */
-const expected: Record<string, { params: number; macs: number; nonTrainable?: number; stages?: string[] }> = {
+const expected: Record<string, { params: number; macs: number; nonTrainable?: number; stages?: string[]; warnings?: string[] }> = {
   resnet18: { params: 11_689_512, macs: 1_814_073_344, nonTrainable: 9_600, stages: ['56x56x64', '28x28x128', '14x14x256', '7x7x512'] },
   resnet34: { params: 21_797_672, macs: 3_663_761_408, stages: ['56x56x64', '28x28x128', '14x14x256', '7x7x512'] },
   resnet50: { params: 25_557_032, macs: 4_089_184_256, stages: ['56x56x256', '28x28x512', '14x14x1024', '7x7x2048'] },
@@ -60,7 +60,8 @@ const expected: Record<string, { params: number; macs: number; nonTrainable?: nu
   efficientnet_b4: { params: 19_341_616, macs: 1_503_710_432 },
   efficientnet_b5: { params: 30_389_784, macs: 2_356_493_184 },
   efficientnet_b6: { params: 43_040_704, macs: 3_360_166_848 },
-  efficientnet_b7: { params: 66_347_960, macs: 5_169_865_152 },
+  // 534.54 MiB of activations per sample: a batch of 32 is over the 16 GiB warning line.
+  efficientnet_b7: { params: 66_347_960, macs: 5_169_865_152, warnings: ['limit-exceeded'] },
   efficientnet_v2_s: { params: 21_458_488, macs: 2_849_895_872 },
 };
 
@@ -75,9 +76,9 @@ describe('architectures/', () => {
   it.each(files)('%s compiles to its published numbers', (file) => {
     const name = file.replace(/\.yaml$/, '');
     const r = compileFile(new URL(`../../architectures/${file}`, import.meta.url).pathname);
-    expect(r.diagnostics).toEqual([]);
-    const g = r.graph!;
     const want = expected[name];
+    expect(r.diagnostics.map((d) => [d.severity, d.code])).toEqual((want?.warnings ?? []).map((c) => ['warning', c]));
+    const g = r.graph!;
     expect(want, `no expected numbers for ${file}`).toBeDefined();
     expect(g.name).toBe(name);
     expect(g.totals.trainableParams).toBe(want.params);
