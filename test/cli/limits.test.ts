@@ -29,7 +29,10 @@ describe('limits through the API', () => {
   it('every shipped architecture fits the defaults', () => {
     for (const f of readdirSync(join(repoRoot, 'architectures')).filter((f) => f.endsWith('.yaml'))) {
       const r = compileFile(arch(f));
-      expect(limitErrors(r), f).toEqual([]);
+      // EfficientNet-B7 at 224 needs 534.54 MiB of activations per sample: only the warning for a
+      // batch of 32 (16.70 GiB) may be said, never an error.
+      const allowed = f === 'efficientnet_b7.yaml' ? [['warning', 'limit-exceeded']] : [];
+      expect(limitErrors(r).map((d) => [d.severity, d.code]), f).toEqual(allowed);
       expect(r.graph, f).toBeDefined();
     }
   });
