@@ -9,6 +9,7 @@
  * where a wrong padding, stride or channel order shows at every position, not averaged away.
  */
 import type { CompiledGraph, OpKind, ShortcutRule } from '../../src/compiler/index.js';
+import type { BuiltinBlock } from '../../src/parser/index.js';
 import type { Weights } from '../targets/onnx/helpers.js';
 
 export interface Variant {
@@ -171,4 +172,37 @@ export const RULE_CASES: Record<ShortcutRule, RuleCase> = {
     shows: (g) => blocksAndAdds(g).blocks > 0 && blocksAndAdds(g).adds === 0,
     variants: [{ name: 'plain blocks: no shortcut, no add', yaml: arch('none', { shortcut: 'none', stages: TWO_STAGES }) }],
   },
+};
+
+/**
+ * Per built-in block kind, an architecture built of it (the torch target writes a class per
+ * block kind, so each is its own code path there), and user-defined blocks with `pre`, `use` and
+ * a `post` activation.
+ */
+export const BLOCK_CASES: Record<BuiltinBlock | 'user', Variant[]> = {
+  basic: [{ name: 'two stages, stride 2', yaml: arch('block_basic', { stages: TWO_STAGES }) }],
+  bottleneck: [{ name: 'grouped (ResNeXt), stride 2', yaml: arch('block_bottleneck', { stages: ['{ block: bottleneck, channels: 4, blocks: 2, stride: 2, groups: 2, width_per_group: 32 }'] }) }],
+  preact_basic: [{ name: 'stride 2, then BN-ReLU in the head', yaml: arch('block_preact_basic', { stages: ['{ block: preact_basic, channels: 8, blocks: 2, stride: 2 }'], head: ['{ op: bn }', '{ op: relu }'] }) }],
+  preact_bottleneck: [{ name: 'stride 1 and 2', yaml: arch('block_preact_bottleneck', { stages: ['{ block: preact_bottleneck, channels: 2, blocks: 1, stride: 1 }', '{ block: preact_bottleneck, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: bn }', '{ op: relu }'] }) }],
+  regnet_x: [{ name: 'group width 4, bottleneck ratio 1', yaml: arch('block_regnet_x', { stages: ['{ block: regnet_x, channels: 8, blocks: 2, stride: 2, group_width: 4 }'] }) }],
+  regnet_y: [{ name: 'group width 4, squeeze-excitation 0.25', yaml: arch('block_regnet_y', { stages: ['{ block: regnet_y, channels: 8, blocks: 2, stride: 2, group_width: 4 }'] }) }],
+  user: [
+    {
+      name: 'pre-activation, a `use` macro, expressions and a silu post',
+      yaml: arch('block_user', {
+        extra: [
+          'blocks:',
+          '  unit:',
+          '    params: { k: 3 }',
+          '    layers: [{ op: conv, filters: $channels, kernel: $k }, { op: bn }]',
+          '  wide:',
+          '    params: { e: 2 }',
+          '    pre: [{ op: bn }, { op: relu }]',
+          '    layers: [{ op: conv, filters: "$channels * $e", kernel: 3, stride: $stride }, { op: bn }, { op: relu6 }, { op: use, block: unit, params: { k: 1 } }]',
+          '    post: silu',
+        ],
+        stages: ['{ block: wide, channels: 4, blocks: 2, stride: 2, params: { e: 1 } }'],
+      }),
+    },
+  ],
 };

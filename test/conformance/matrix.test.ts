@@ -1,6 +1,6 @@
 /**
- * The conformance matrix: every op of the registry (OP_KINDS) and every shortcut rule (the
- * schema's enum) runs on every target with the same weights and input, and the outputs must
+ * The conformance matrix: every op of the registry (OP_KINDS), every shortcut rule (the schema's
+ * enum) and every built-in block kind (BUILTIN_BLOCKS, and user blocks) runs on every target with the same weights and input, and the outputs must
  * agree within 1e-5 of the reference's scale (max |reference|). The reference is TF.js (its folded
  * inference model is compared too); PyTorch is
  * compared in eval mode, in train mode (batch statistics) and by the running statistics one
@@ -16,9 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSource, OP_KINDS, type CompiledGraph, type ShortcutRule } from '../../src/compiler/index.js';
+import { BUILTIN_BLOCKS } from '../../src/parser/index.js';
 import { backendMissing, loadOnnxRuntime, skipTestWithout, skipWithout, torchMissing, torchPythonPath } from '../helpers/require.js';
 import { randomInput, randomWeights } from '../targets/onnx/helpers.js';
-import { OP_CASES, RULE_CASES, type Variant } from './cases.js';
+import { BLOCK_CASES, OP_CASES, RULE_CASES, type Variant } from './cases.js';
 import { runOnnx, runTfjs, runTorch, stochastic, torchJob, type Outputs, type Prepared } from './targets.js';
 
 /** max |target - TF.js| / max |TF.js|. */
@@ -31,8 +32,8 @@ const SCHEMA_RULES = (JSON.parse(readFileSync('schemas/architecture.schema.json'
 interface Row {
   label: string;
   variants: Variant[];
-  /** Whether a compiled variant exercises what the row stands for. */
-  exercises(graph: CompiledGraph): boolean;
+  /** Whether a compiled variant exercises what the row stands for (`blocks`: its stages' block kinds). */
+  exercises(graph: CompiledGraph, blocks: string[]): boolean;
 }
 
 const ROWS: Row[] = [
@@ -42,6 +43,13 @@ const ROWS: Row[] = [
       label: `shortcut ${rule}`,
       variants: RULE_CASES[rule]?.variants ?? [],
       exercises: (g) => RULE_CASES[rule].shows(g),
+    }),
+  ),
+  ...[...BUILTIN_BLOCKS, 'user' as const].map(
+    (block): Row => ({
+      label: `block ${block}`,
+      variants: BLOCK_CASES[block] ?? [],
+      exercises: (_g, blocks) => (block === 'user' ? blocks.some((b) => !(BUILTIN_BLOCKS as readonly string[]).includes(b)) : blocks.includes(block)),
     }),
   ),
 ];
@@ -76,13 +84,13 @@ const ortWhy = 'why' in ortLoaded ? ortLoaded.why : undefined;
 
 describe.skipIf(skipWithout('conformance matrix', backendWhy))('conformance matrix: every op and shortcut rule on TF.js, PyTorch and ONNX Runtime', () => {
   /** Per row, its prepared variants and TF.js's outputs. */
-  const cases = new Map<string, { p: Prepared; ref: Outputs }[]>();
+  const cases = new Map<string, { p: Prepared; ref: Outputs; blocks: string[] }[]>();
   const failures: string[] = [];
 
   beforeAll(() => {
     let seed = 1;
     for (const row of ROWS) {
-      const list: { p: Prepared; ref: Outputs }[] = [];
+      const list: { p: Prepared; ref: Outputs; blocks: string[] }[] = [];
       for (const [i, v] of row.variants.entries()) {
         const r = compileSource(v.yaml, { file: `${row.label}.yaml` });
         const graph = r.graph;
@@ -95,7 +103,7 @@ describe.skipIf(skipWithout('conformance matrix', backendWhy))('conformance matr
         v.weights?.(weights, graph);
         const p: Prepared = { id: `${row.label} #${i}`, graph, weights, input: randomInput(graph, BATCH, seed + 7), train: !stochastic(graph) };
         seed += 10;
-        list.push({ p, ref: runTfjs(p) });
+        list.push({ p, ref: runTfjs(p), blocks: r.ast?.stages.map((s) => s.block) ?? [] });
       }
       cases.set(row.label, list);
     }
@@ -114,13 +122,15 @@ describe.skipIf(skipWithout('conformance matrix', backendWhy))('conformance matr
     expect(OP_KINDS.filter((op) => !(OP_CASES[op]?.length > 0)), 'ops without a case').toEqual([]);
     expect(SCHEMA_RULES.filter((rule) => !(RULE_CASES[rule]?.variants.length > 0)), 'shortcut rules without a case').toEqual([]);
     expect(Object.keys(RULE_CASES).sort(), 'RULE_CASES against the schema').toEqual([...SCHEMA_RULES].sort());
-    const idle = ROWS.flatMap((row) => (cases.get(row.label) ?? []).filter(({ p }) => !row.exercises(p.graph)).map(({ p }) => p.id));
+    expect(Object.keys(BLOCK_CASES).sort(), 'BLOCK_CASES against the parser').toEqual([...BUILTIN_BLOCKS, 'user'].sort());
+    const idle = ROWS.flatMap((row) => (cases.get(row.label) ?? []).filter(({ p, blocks }) => !row.exercises(p.graph, blocks)).map(({ p }) => p.id));
     expect(idle, 'cases that do not hold what their row stands for').toEqual([]);
     // An output that is zero everywhere compares nothing (a relu after a saturated add, say).
     const flat = [...cases.values()].flat().flatMap(({ p, ref }) => [ref.eval, ...(ref.train ? [ref.train] : [])].filter((y) => y.every((v) => v === 0)).map(() => p.id));
     expect(flat, 'cases whose reference output is all zeros').toEqual([]);
     // Train mode is compared for most rows: a row that only ever runs in eval is a gap, named here.
     expect(ROWS.filter((row) => !(cases.get(row.label) ?? []).some(({ p }) => p.train)).map((r) => r.label), 'rows never compared in train mode').toEqual([]);
+    expect(ROWS.filter((row) => row.variants.length === 0).map((r) => r.label), 'rows without a case').toEqual([]);
   });
 
   describe('PyTorch (the emitted module) equals TF.js: eval, train mode and running statistics', () => {
