@@ -3,20 +3,11 @@
  * confusion.svg. Plain SVG text written by hand: two small charts do not need a plotting
  * library, and the output is stable text that tests can read.
  */
+import type { EpochRecord } from '../../../training/record.js';
 import type { Evaluation } from './evaluate.js';
 
-export interface CurvePoint {
-  epoch: number;
-  loss: number;
-  acc: number;
-  valLoss: number;
-  valAcc: number;
-  valTop5?: number;
-  emaValAcc?: number;
-  lr?: number;
-  imagesPerSecond?: number;
-  seconds?: number;
-}
+/** What a chart and a CSV row need of an epoch: the shared EpochRecord (src/training), its timings optional. */
+export type CurvePoint = Pick<EpochRecord, 'epoch' | 'loss' | 'acc' | 'valLoss' | 'valAcc'> & Partial<EpochRecord>;
 
 const COLUMNS = ['epoch', 'loss', 'acc', 'valLoss', 'valAcc', 'valTop5', 'emaValAcc', 'lr', 'imagesPerSecond', 'seconds'] as const;
 

@@ -94,34 +94,6 @@ export interface TrainOptions {
   progress?: TrainProgress;
 }
 
-/** One epoch of the history: EpochRecord's fields and the recipe's. */
-export interface TrainEpochRecord extends EpochRecord {
-  valTop5: number;
-  lr: number;
-  emaValLoss?: number;
-  emaValAcc?: number;
-}
-
-export interface TrainResult {
-  backend: BackendReport;
-  /** Every epoch so far, including those of the run this one resumed. */
-  history: TrainEpochRecord[];
-  /** Epochs that were already done when this call started. */
-  startEpoch: number;
-  /** Held-out top-1 accuracy after the last epoch. */
-  valAcc: number;
-  /** The final evaluation of the held-out images (and of the EMA weights when kept). */
-  evaluation?: Evaluation;
-  emaEvaluation?: Evaluation;
-  /** The final model: OUT/model.json (+ weights.bin); the EMA model: OUT/ema/model.json. */
-  modelPath: string;
-  model: tf.LayersModel;
-  emaModelPath?: string;
-  emaModel?: tf.LayersModel;
-  /** The settings the run used (recipe resolved, defaults filled in). */
-  settings: TrainSettings;
-}
-
 /** One epoch of the history: the shared EpochRecord (src/training) with the TF.js engine's fields filled. */
 export interface TrainEpochRecord extends EpochRecord {
   valTop5: number;
