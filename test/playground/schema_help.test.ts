@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { complete, hover } from '../../playground/src/schema_help.js';
+
+const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', 'architecture.schema.json'), 'utf8')) as { $defs: { shortcut: { enum: string[] } } };
 
 /** The editor's completion and hover, from schemas/architecture.schema.json, on half-typed text. */
 const at = (text: string) => ({ text: text.replace('|', ''), pos: text.indexOf('|') });
@@ -32,7 +36,9 @@ describe('schema completion and hover', () => {
   });
 
   it('values: the shortcut rules and the layer ops', () => {
-    expect(labels('shortcut: |')).toEqual(['projection', 'identity', 'zeropad', 'conv', 'avgdown']);
+    // Exactly the schema's rules, in its order (read from the schema: a new rule needs no edit here).
+    expect(schema.$defs.shortcut.enum).toEqual(expect.arrayContaining(['projection', 'identity', 'zeropad', 'conv', 'avgdown']));
+    expect(labels('shortcut: |')).toEqual(schema.$defs.shortcut.enum);
     expect(labels('head:\n  - { op: |')).toEqual(expect.arrayContaining(['conv', 'bn', 'relu', 'global_avg_pool', 'dense']));
   });
 
