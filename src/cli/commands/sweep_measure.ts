@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import type { SweepRow } from '../../compiler/index.js';
 import { selectBackend } from '../../targets/tfjs/backend.js';
-import { buildModel } from '../../targets/tfjs/build.js';
+import { timeForward } from '../../targets/tfjs/measure.js';
 import { UserError } from '../../errors/index.js';
 import { InputError, type Io } from '../io.js';
 
@@ -20,22 +19,6 @@ export async function measureForward(rows: SweepRow[], times: (number | undefine
   io.err(`measuring on ${chosen.choice}`);
   for (const [i, r] of rows.entries()) {
     if (r.status !== 'ok' || !r.graph) continue;
-    const model = buildModel(r.graph, { probe: false });
-    const { height, width, channels } = r.graph.input;
-    const x = tf.zeros([1, height, width, channels]);
-    const once = async () => {
-      const t = performance.now();
-      const y = model.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
-      return performance.now() - t;
-    };
-    await once();
-    const samples: number[] = [];
-    for (let k = 0; k < 5; k++) samples.push(await once());
-    samples.sort((a, b) => a - b);
-    times[i] = samples[2];
-    x.dispose();
-    model.dispose();
+    times[i] = await timeForward(r.graph, 5);
   }
 }
