@@ -1,14 +1,18 @@
 /**
  * `skipgraph export --target torch`: the file to stdout or --out, a file skipgraph did not write is
  * kept unless --force, bad input exits 1 with its diagnostic, and nothing the command imports
- * reaches TensorFlow.js (checked on the import graph of its modules).
+ * reaches TensorFlow.js (checked on the import graph of its modules). A file name that tries to
+ * put a statement into the module (a line break, a carriage return, a PEP 263 declaration) stays
+ * text: the module Python imports holds it in its literals, and no canary fires.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compileSource } from '../../../src/compiler/index.js';
 import { main } from '../../../src/cli/main.js';
-import { ROOT } from './helpers.js';
+import { emitCheck, expectModule } from './emit_check.js';
+import { ROOT, torchPython } from './helpers.js';
 
 const run = async (...args: string[]) => {
   const out: string[] = [];
@@ -69,4 +73,26 @@ describe('skipgraph export --target torch', () => {
     expect([...seen].some((f) => f.endsWith('src/targets/torch/emit.ts'))).toBe(true);
     expect([...seen].some((f) => f.includes('/src/targets/tfjs/'))).toBe(false);
   });
+
+  it.skipIf(torchPython() === undefined)('a file name with a statement in it: the module holds the name as text and imports cleanly, no canary', async () => {
+    const names = [
+      'a\nimport os; os.system("touch CANARY")  #.yaml',
+      'b\rimport os; os.system("touch CANARY")  #.yaml',
+      'c -*- coding: utf-7 -*- +AAo-open(+ACI-CANARY+ACI-, +ACI-w+ACI-)+AAo-+ACM-.yaml',
+      'd\u2028open("CANARY", "w")  #.yaml',
+    ];
+    const yaml = readFileSync(arch, 'utf8').replace(/blocks: 3/g, 'blocks: 1');
+    const jobs = [];
+    for (const [k, name] of names.entries()) {
+      const file = join(dir, name);
+      writeFileSync(file, yaml);
+      const out = join(dir, `hostile${k}.py`);
+      const r = await run('export', file, '--target', 'torch', '--out', out);
+      expect(r.code, r.err).toBe(0);
+      jobs.push({ id: `hostile${k}`, path: out, run: true, file });
+    }
+    const results = emitCheck(torchPython()!, jobs, dir);
+    expect(existsSync(join(dir, 'CANARY')), 'a canary fired: the file name ran as code').toBe(false);
+    for (const j of jobs) expectModule(results.get(j.id), compileSource(yaml, { file: j.file }).graph!, j.file, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, true);
+  }, 120_000);
 });
