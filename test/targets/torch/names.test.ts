@@ -15,7 +15,7 @@ import { compileSource, type CompiledGraph } from '../../../src/compiler/index.j
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { HELPERS_FILE } from '../../../src/targets/torch/helpers.js';
 import { scanPython, topLevelStatements } from '../../../src/targets/torch/python_source.js';
-import { PY_KEYWORDS } from '../../../src/targets/torch/quote.js';
+import { PY_KEYWORDS, safeAttr } from '../../../src/targets/torch/quote.js';
 import { emitCheck, expectModule } from './emit_check.js';
 import { torchPython } from './helpers.js';
 
@@ -110,6 +110,14 @@ print(json.dumps(out))
         file,
       ).toEqual(py[k].tops);
     });
+  });
+
+  it.skipIf(python === undefined)("never writes self.NAME for a name nn.Module already has (it would find the method, not the child)", () => {
+    const r = spawnSync(python!, ['-c', 'import json, torch; print(json.dumps(sorted(set(dir(torch.nn.Module())))))'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const attrs = JSON.parse(r.stdout) as string[];
+    expect(attrs).toContain('forward');
+    expect(attrs.filter(safeAttr)).toEqual([]);
   });
 
   it('refuses a node named training, which nn.Module sets on itself (train() and eval() would replace the module)', () => {
