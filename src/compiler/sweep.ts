@@ -1,8 +1,8 @@
-import { basename, dirname, join, resolve } from 'node:path';
-import { parseArchitecture, parseFile, type Diagnostic, type ParseResult } from '../parser/index.js';
+import { nameBeside, parseArchitecture, parseFile, type Diagnostic, type ParseResult } from '../parser/index.js';
 import { compileAst } from './compile.js';
 import type { Limits } from './limits.js';
 import type { CompiledGraph } from './types.js';
+import { mulberry32 } from '../random/index.js';
 
 /**
  * Design-space sweeps over one architecture file: every variant is the file with some `--set`
@@ -82,24 +82,12 @@ export function parseCount(text: string): number | undefined {
   return Number(m[1]) * scale;
 }
 
-/** A small seeded generator (mulberry32): the same seed draws the same variants everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The settings of every variant: the grid's cartesian product, or `sample` seeded draws. */
 export function variants(opts: Pick<SweepOptions, 'axes' | 'sample' | 'seed' | 'maxVariants'>): Record<string, string>[] | { error: string } {
   const max = opts.maxVariants ?? DEFAULT_MAX_VARIANTS;
   if (opts.sample !== undefined) {
     if (opts.sample > max) return { error: `--sample ${opts.sample} is over the limit of ${max.toLocaleString('en-US')} variants` };
-    const rnd = random(opts.seed ?? 0);
+    const rnd = mulberry32(opts.seed ?? 0); // src/random: the same seed draws the same variants everywhere
     const out: Record<string, string>[] = [];
     for (let i = 0; i < opts.sample; i++) {
       const v: Record<string, string> = {};
@@ -187,9 +175,8 @@ export function sweep(file: string, opts: SweepOptions, onRow?: (row: SweepRow, 
  * instead of being parsed again for every variant. Every located error still points at the file.
  */
 function parseVariant(file: string, sets: string[]): ParseResult {
-  const path = resolve(file);
-  const stub = join(dirname(path), `.skipgraph-sweep-of-${basename(path)}`);
-  return parseArchitecture(`extends: ${JSON.stringify(basename(path))}\n`, { file: stub, sets });
+  const { name, beside } = nameBeside(file, '.skipgraph-sweep-of-');
+  return parseArchitecture(`extends: ${JSON.stringify(name)}\n`, { file: beside, sets });
 }
 
 /**

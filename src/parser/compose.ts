@@ -1,6 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DiagnosticBag } from './diagnostics.js';
+import { closeFile, dirname, displayName, isAbsolute, openChecked, readOpened, relative, resolve, sep } from './files.js';
 import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
 import { cloneTree, getEntry, type LEntry, type LMap, type LNode } from './tree.js';
@@ -10,70 +9,6 @@ export const MAX_EXTENDS_DEPTH = 16;
 
 /** Bytes one `extends` chain may hold in all (the file compiled and every base): one file's limit. */
 export const MAX_EXTENDS_BYTES = READ_LIMITS.maxFileBytes;
-
-export type Opened = { fd: number; real: string; stat: Stats } | { problem: 'missing' | 'not-a-file' | 'outside' };
-
-/**
- * Opens `path` once and checks what was opened, not the path: a regular file (a FIFO is opened
- * without blocking and refused), and (with `root`) whose real path lies inside `root`. The real
- * path is resolved after opening and must name the same file (device and inode) as the open
- * descriptor, so a symlink swapped in between is caught. Never throws; the caller closes `fd`.
- */
-export function openChecked(path: string, root?: string): Opened {
-  const inside = (real: string) => {
-    if (root === undefined) return true;
-    const realRel = relative(realpathSync(root), real);
-    return !(realRel.startsWith('..' + sep) || realRel === '..' || isAbsolute(realRel));
-  };
-  // The path is checked first too, so a link out of the folder is refused without being opened.
-  try {
-    if (!inside(realpathSync(path))) return { problem: 'outside' };
-  } catch {
-    return { problem: 'missing' };
-  }
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    return { problem: (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'not-a-file' : 'missing' };
-  }
-  const fail = (problem: 'missing' | 'not-a-file' | 'outside'): Opened => {
-    closeSync(fd);
-    return { problem };
-  };
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return fail('not-a-file');
-    const real = realpathSync(path);
-    const now = statSync(real);
-    if (now.dev !== stat.dev || now.ino !== stat.ino) return fail('outside');
-    if (!inside(real)) return fail('outside');
-    return { fd, real, stat };
-  } catch {
-    // Moved or removed while it was being checked.
-    return fail('missing');
-  }
-}
-
-/**
- * The bytes of an opened file, to its end but never more than READ_LIMITS.maxFileBytes + 1 (a
- * file that grew past the limit since its stat is then refused by its size, not read whole).
- */
-export function readOpened(fd: number, size: number): Uint8Array {
-  const cap = READ_LIMITS.maxFileBytes + 1;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let want = Math.min(size + 1, cap);
-  while (total < cap) {
-    const buf = Buffer.alloc(Math.max(1, Math.min(want, cap - total)));
-    const k = readSync(fd, buf, 0, buf.length, total);
-    if (k === 0) break;
-    chunks.push(k === buf.length ? buf : buf.subarray(0, k));
-    total += k;
-    want = 64 * 1024;
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
-}
 
 export interface ComposeContext {
   bag: DiagnosticBag;
@@ -183,7 +118,7 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
       }
     }
   } finally {
-    closeSync(fd);
+    closeFile(fd);
   }
   const base = resolveExtends(cloneTree(tree.root) as LMap, path, ctx, [...chain, real]);
   return base ? mergeMaps(base, own) : undefined;
@@ -207,18 +142,6 @@ export function mergeMaps(base: LMap, over: LMap): LMap {
     else entries[i] = o;
   }
   return { kind: 'map', entries: entries.filter((e): e is LEntry => e !== undefined), loc: over.loc };
-}
-
-/** Paths in diagnostics: relative to the working folder when inside it, else absolute. */
-export function displayName(path: string): string {
-  let cwd: string;
-  try {
-    cwd = process.cwd();
-  } catch {
-    return path; // the working folder was removed: absolute names still say where
-  }
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /**

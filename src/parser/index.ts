@@ -1,9 +1,8 @@
-import { closeSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { ArchitectureAst } from './ast.js';
-import { applySet, displayName, openChecked, readOpened, resolveExtends } from './compose.js';
+import { applySet, resolveExtends } from './compose.js';
+import { absolute, dirname, displayName, readArchitectureFile, realOrNone } from './files.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { READ_LIMITS, readYaml } from './read.js';
+import { readYaml, utf8Length } from './read.js';
 import { validateTree, type SchemaFailure } from './schema.js';
 import { recoverTree } from './recover.js';
 import { checkNames } from './names.js';
@@ -18,6 +17,7 @@ export { formatLoc, syntheticLoc, type Loc } from './location.js';
 export { architectureSchema, isLayerOp, LAYER_OPS, prettyPath, type LayerOp } from './schema.js';
 export { closest, didYouMean } from './suggest.js';
 export { READ_LIMITS } from './read.js';
+export { nameBeside } from './files.js';
 
 export interface ParseOptions {
   /** The name diagnostics use for this text (and the base for relative `extends`). */
@@ -78,7 +78,7 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     root: absolute(opts.extendsRoot ?? dirname(path)),
     readFile: opts.readFile,
     cache: opts.readFile === undefined,
-    chainBytes: typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength,
+    chainBytes: typeof input === 'string' ? utf8Length(input) : input.byteLength,
   }, realOrNone(path));
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
@@ -101,24 +101,6 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
   return result;
 }
 
-/** The real path of `path`, as a one-item chain; none when it does not exist (or no longer does). */
-function realOrNone(path: string): string[] {
-  try {
-    return [realpathSync(path)];
-  } catch {
-    return [];
-  }
-}
-
-/** `path` made absolute; as given when the working folder it is relative to was removed. */
-function absolute(path: string): string {
-  try {
-    return resolve(path);
-  } catch {
-    return path;
-  }
-}
-
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
 export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
   const file = displayName(absolute(path));
@@ -127,27 +109,7 @@ export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): 
     bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);
     return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag, skipped: [] };
   };
-  let bytes: Uint8Array;
-  let fd: number | undefined;
-  try {
-    // Checked before reading: /dev/zero or a FIFO would never end, and a 1.5 GB file would be read whole.
-    const st = statSync(path);
-    if (st.isDirectory()) return refuse('file-not-found', `"${path}" is a folder, not a file.`, 'Check the path; architectures/ holds the shipped files.');
-    if (!st.isFile()) return refuse('file-not-found', `"${path}" is not a regular file.`, 'Check the path; architectures/ holds the shipped files.');
-    // Then opened once and read from what was opened (checked again there): a file replaced or
-    // moved in between is a diagnostic, never an exception or a read of something else.
-    const opened = openChecked(path);
-    if ('problem' in opened) return refuse('file-not-found', opened.problem === 'not-a-file' ? `"${path}" is not a regular file.` : `Cannot read "${path}": it was moved or removed.`, 'Check the path; architectures/ holds the shipped files.');
-    fd = opened.fd;
-    if (opened.stat.size > READ_LIMITS.maxFileBytes) {
-      return refuse('file-too-large', `The file is ${opened.stat.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
-    }
-    bytes = readOpened(fd, opened.stat.size);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return refuse('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, 'Check the path; architectures/ holds the shipped files.');
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  return parseArchitecture(bytes, { ...opts, file });
+  const read = readArchitectureFile(path);
+  if (!('bytes' in read)) return refuse(read.code, read.message, read.hint);
+  return parseArchitecture(read.bytes, { ...opts, file });
 }

@@ -39,7 +39,7 @@ export interface ReadResult {
  * Nothing in the file is executed: tags are refused, aliases are expanded under a budget.
  */
 export function readYaml(input: string | Uint8Array, file: string, bag: DiagnosticBag): ReadResult {
-  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
+  const size = typeof input === 'string' ? utf8Length(input) : input.byteLength;
   if (size > READ_LIMITS.maxFileBytes) {
     const source = new SourceFile(file, '');
     bag.error('file-too-large', `The file is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, source.loc(0, 0), 'Architecture files are a few KB: check that this is the right file.');
@@ -290,4 +290,22 @@ function firstInvalidUtf8(b: Uint8Array): number {
     i += n + 1;
   }
   return -1;
+}
+
+/**
+ * The UTF-8 length of a string in bytes, as Buffer.byteLength gives it but without Node: a lone
+ * surrogate counts 3, the U+FFFD an encoder writes for it.
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
