@@ -114,6 +114,7 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
   mul: [
     { name: 'squeeze-excitation (reduction 2) in a bottleneck', yaml: arch('mul', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 1, se: { reduction: 2 } }'] }) },
     { name: 'squeeze-excitation in basic blocks, stride 2', yaml: arch('mul2', { stages: ['{ block: basic, channels: 8, blocks: 2, stride: 2, se: { reduction: 4 } }'] }) },
+    { name: 'squeeze-excitation with a silu between its convs (EfficientNet)', yaml: arch('mul3', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2, se: { reduction: 4, activation: silu } }'] }) },
   ],
 };
 
@@ -202,6 +203,33 @@ export const BLOCK_CASES: Record<BuiltinBlock | 'user', Variant[]> = {
           '    post: silu',
         ],
         stages: ['{ block: wide, channels: 4, blocks: 2, stride: 2, params: { e: 1 } }'],
+      }),
+    },
+    {
+      name: "MBConv as efficientnet_b0.yaml writes it: depthwise, SE (silu, squeeze), named layers, flat numbering, identity_or_none, network params, scaling",
+      yaml: arch('block_mbconv', {
+        shortcut: 'identity_or_none',
+        extra: [
+          'params: { bn_eps: 1.0e-3 }',
+          'scaling: { width: 1.5, depth: 1.0, divisor: 4 }',
+          'stage_defaults: { numbering: flat }',
+          'blocks:',
+          '  mbconv:',
+          '    params: { t: 2 }',
+          '    layers:',
+          '      - { op: conv, name: block.0.0, filters: "make_divisible($in * $t, 4)", kernel: 1 }',
+          '      - { op: bn, name: block.0.1, epsilon: $bn_eps }',
+          '      - { op: silu, name: block.0.2 }',
+          '      - { op: conv, name: block.1.0, filters: "make_divisible($in * $t, 4)", kernel: 3, stride: $stride, groups: "make_divisible($in * $t, 4)" }',
+          '      - { op: bn, name: block.1.1, epsilon: $bn_eps }',
+          '      - { op: silu, name: block.1.2 }',
+          '      - { op: se, name: block.2, squeeze: "max(1, $in // 4)", activation: silu }',
+          '      - { op: conv, name: block.3.0, filters: $channels, kernel: 1 }',
+          '      - { op: bn, name: block.3.1, epsilon: $bn_eps }',
+          '    post: none',
+        ],
+        stem: ['{ op: conv, name: features.0.0, filters: 8, kernel: 3 }', '{ op: bn, name: features.0.1, epsilon: $bn_eps }', '{ op: silu, name: features.0.2 }'],
+        stages: ['{ block: mbconv, name: features, first_index: 1, channels: 8, blocks: 2, stride: 1 }', '{ block: mbconv, name: features, channels: 12, blocks: 2, stride: 2 }'],
       }),
     },
   ],
