@@ -9,6 +9,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { compileSource, formatDiagnostic } from '../../src/index.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { installFastKernels } from '../../src/targets/tfjs/kernels/install.js';
+import { medianTime } from '../../src/targets/tfjs/measure.js';
 import { logitsCrossEntropy } from '../../src/targets/tfjs/train/optimizer.js';
 import type { TrainControl, TrainEvent, TrainRequest } from './protocol.js';
 
@@ -90,18 +91,13 @@ const PROBE_RUNS = 3;
 async function probe(): Promise<number> {
   const x = tf.randomNormal([8, 28, 28, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 16, 16], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-  const once = async () => {
-    const t0 = performance.now();
+  const ms = await medianTime(async () => {
     const y = tf.tidy(() => tf.relu(tf.conv2d(x, w, 1, 'same')).sum());
     await y.data();
     y.dispose();
-    return performance.now() - t0;
-  };
-  await once();
-  const times: number[] = [];
-  for (let i = 0; i < PROBE_RUNS; i++) times.push(await once());
+  }, PROBE_RUNS);
   tf.dispose([x, w]);
-  return times.sort((a, b) => a - b)[Math.floor(PROBE_RUNS / 2)];
+  return ms;
 }
 
 async function loadDigits(): Promise<Digits> {

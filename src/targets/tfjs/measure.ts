@@ -11,20 +11,29 @@ export async function timeForward(graph: CompiledGraph, runs = 5): Promise<numbe
   const { height, width, channels } = graph.input;
   const x = tf.zeros([1, height, width, channels]);
   try {
-    const once = async () => {
-      const t = performance.now();
+    return await medianTime(async () => {
       const y = model.predict(x) as tf.Tensor;
       await y.data();
       y.dispose();
-      return performance.now() - t;
-    };
-    await once();
-    const samples: number[] = [];
-    for (let k = 0; k < runs; k++) samples.push(await once());
-    samples.sort((a, b) => a - b);
-    return samples[Math.floor(samples.length / 2)];
+    }, runs);
   } finally {
     x.dispose();
     model.dispose();
   }
+}
+
+/**
+ * The median of `runs` timed calls of `once`, in milliseconds, after one untimed call (the
+ * warm-up: kernels and shaders compile there). `once` must wait for its results (`await data()`).
+ */
+export async function medianTime(once: () => Promise<void>, runs: number): Promise<number> {
+  await once();
+  const samples: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const t = performance.now();
+    await once();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
 }
