@@ -5,7 +5,7 @@
  * the CLI's `shown`). Every echo found is tried here with a name that holds ESC ] 0 ; ... BEL (which
  * retitles a terminal), a carriage return and U+202E (which reverses the text after it).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { Io } from '../../src/cli/io.js';
 import { shown } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { escapeControl } from '../../src/parser/index.js';
-import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
+import { tinySavedModel } from './tiny_model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-echo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -21,7 +21,8 @@ const EVIL = '\u001b]0;PWNED\u0007\r\u202e';
 /** What a terminal acts on: C0 controls but the line break, DEL, C1 controls, bidirectional overrides. */
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const arch = join(tmp, 'tiny.yaml');
-const model = join(tmp, 'model');
+const model = join(tmp, 'tiny-model');
+const st = join(tmp, 'tiny.safetensors');
 
 async function run(...args: string[]): Promise<{ code: number; text: string }> {
   let text = '';
@@ -31,17 +32,7 @@ async function run(...args: string[]): Promise<{ code: number; text: string }> {
 }
 
 beforeAll(async () => {
-  writeFileSync(arch, TINY_FLATTEN_YAML);
-  const { compileSource } = await import('../../src/compiler/index.js');
-  const { selectBackend } = await import('../../src/targets/tfjs/backend.js');
-  const { buildModel } = await import('../../src/targets/tfjs/build.js');
-  const { stateDictBytes } = await import('../../src/targets/tfjs/weights/index.js');
-  await selectBackend({ force: 'cpu' });
-  const g = compileSource(TINY_FLATTEN_YAML).graph!;
-  const m = buildModel(g, { seed: 1, probe: false });
-  writeFileSync(join(tmp, 'w.safetensors'), stateDictBytes(m, g));
-  m.dispose();
-  expect((await run('weights', 'import', arch, '--from', join(tmp, 'w.safetensors'), '--out', model, '--backend', 'cpu')).code).toBe(0);
+  expect(await tinySavedModel(tmp)).toEqual({ arch, st, model });
 }, 120_000);
 
 describe('echoed names and values are escaped', () => {
@@ -57,7 +48,7 @@ describe('echoed names and values are escaped', () => {
     ['export --out refused (error line)', () => ['export', arch, '--target', 'torch', '--out', join(evil('missing'), 'm.py')], /^error: cannot write --out .*missing\\x1b\]0;PWNED/m],
     ['weights export --out (success line)', () => ['weights', 'export', arch, '--model', model, '--out', evil('w2.safetensors')], /to .*w2\.safetensors\\x1b\]0;PWNED/],
     ['fold --out (success line)', () => ['fold', arch, '--model', model, '--out', evil('folded'), '--backend', 'cpu'], /wrote .*folded\\x1b\]0;PWNED.*\/model\.json/],
-    ['weights import --out (success line)', () => ['weights', 'import', arch, '--from', join(tmp, 'w.safetensors'), '--out', evil('imported'), '--backend', 'cpu'], /wrote .*imported\\x1b\]0;PWNED/],
+    ['weights import --out (success line)', () => ['weights', 'import', arch, '--from', st, '--out', evil('imported'), '--backend', 'cpu'], /wrote .*imported\\x1b\]0;PWNED/],
     ['infer --out refused (error line)', () => ['infer', model, '--runs', '0', '--backend', 'cpu', '--out', join(evil('nope'), 'o.safetensors')], /^error: cannot write --out .*nope\\x1b/m],
     ['sweep --plot (success line)', () => ['sweep', arch, '--grid', 'classes=3,4', '--plot', evil('p.svg')], /plot: .*p\.svg\\x1b\]0;PWNED/],
     ['sweep --emit (success line)', () => ['sweep', arch, '--grid', 'classes=3,4', '--emit', evil('variants')], /emitted 2 variant files in .*variants\\x1b\]0;PWNED/],

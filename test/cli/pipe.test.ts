@@ -6,17 +6,16 @@
  * 0 with nothing on stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 import { bin, ensureDist, repoRoot } from './bin.js';
+import { tinySavedModel } from './tiny_model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'skipgraph-pipe-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const model = join(tmp, 'model');
+const model = join(tmp, 'tiny-model'); // made by tinySavedModel(tmp)
 
 /** Runs the CLI with stdout's reading end closed at once; the exit code and stderr. */
 function closedReader(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -36,22 +35,7 @@ function closedReader(args: string[]): Promise<{ code: number | null; stderr: st
 
 beforeAll(async () => {
   await ensureDist();
-  const arch = join(tmp, 'tiny.yaml');
-  writeFileSync(arch, TINY_FLATTEN_YAML);
-  const st = join(tmp, 'w.safetensors');
-  const quiet = { out: () => {}, err: () => {}, color: false };
-  // A saved TF.js model for infer: weights from a fresh ONNX-free state_dict via `weights import`.
-  const { compileSource } = await import('../../src/compiler/index.js');
-  const { selectBackend } = await import('../../src/targets/tfjs/backend.js');
-  const { buildModel } = await import('../../src/targets/tfjs/build.js');
-  const { stateDictBytes } = await import('../../src/targets/tfjs/weights/index.js');
-  await selectBackend({ force: 'cpu' });
-  const g = compileSource(TINY_FLATTEN_YAML).graph!;
-  const m = buildModel(g, { seed: 1, probe: false });
-  writeFileSync(st, stateDictBytes(m, g));
-  m.dispose();
-  const code = await main(['node', 'skipgraph', 'weights', 'import', arch, '--from', st, '--out', model, '--backend', 'cpu'], quiet);
-  if (code !== 0) throw new Error('the model did not import');
+  expect((await tinySavedModel(tmp)).model).toBe(model);
 }, 300_000);
 
 describe('every command exits quietly when its reader goes away', () => {

@@ -17,16 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { buildProgram, main } from '../../src/cli/main.js';
 import { NOT_WRITERS, WRITERS, type Writer } from '../../src/cli/writes.js';
-import { compileSource } from '../../src/compiler/index.js';
-import { selectBackend } from '../../src/targets/tfjs/backend.js';
-import { buildModel } from '../../src/targets/tfjs/build.js';
-import { stateDictBytes } from '../../src/targets/tfjs/weights/index.js';
-import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from './bin.js';
+import { tinySavedModel } from './tiny_model.js';
 
 const root = mkdtempSync(join(tmpdir(), 'skipgraph-writers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const good = { st: join(root, 'good.safetensors'), model: join(root, 'good-model') };
+const good = { st: '', model: '', arch: '' };
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -37,14 +33,8 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 beforeAll(async () => {
-  await selectBackend({ force: 'cpu' });
-  writeFileSync(join(root, 'tiny.yaml'), TINY_FLATTEN_YAML);
-  const g = compileSource(TINY_FLATTEN_YAML).graph!;
-  const model = buildModel(g, { seed: 5, probe: false });
-  writeFileSync(good.st, stateDictBytes(model, g));
-  model.dispose();
-  const r = await run(['weights', 'import', join(root, 'tiny.yaml'), '--from', good.st, '--out', good.model, '--backend', 'cpu']);
-  if (r.code !== 0) throw new Error(`the good model did not import: ${r.err}`);
+  const t = await tinySavedModel(root, 5);
+  Object.assign(good, { st: t.st, model: t.model, arch: t.arch });
 }, 120_000);
 
 /** Every command of the program, subcommands named after their parent ('weights export'). */
@@ -87,7 +77,7 @@ describe('every option that writes is declared in src/cli/writes.ts', () => {
 /** A fresh folder for one case: copies of the architecture, an MNIST architecture, the model and the state_dict. */
 function caseFolder(tag: string): { dir: string; vars: Record<string, string> } {
   const dir = mkdtempSync(join(root, `${tag.replace(/\W+/g, '-')}-`));
-  cpSync(join(root, 'tiny.yaml'), join(dir, 'tiny.yaml'));
+  cpSync(good.arch, join(dir, 'tiny.yaml'));
   cpSync(join(repoRoot, 'architectures/mnist_resnet.yaml'), join(dir, 'mnist.yaml'));
   cpSync(good.model, join(dir, 'model'), { recursive: true });
   cpSync(good.st, join(dir, 'w.safetensors'));

@@ -17,6 +17,7 @@ import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from '../cli/bin.js';
+import { tinySavedModel } from '../cli/tiny_model.js';
 
 interface Op {
   op: 'write' | 'symlink' | 'hardlink' | 'fifo' | 'mkdir';
@@ -42,7 +43,7 @@ interface Case {
 const cases = (JSON.parse(readFileSync(join(repoRoot, 'test/corpus/outputs/cases.json'), 'utf8')) as { cases: Case[] }).cases;
 const root = mkdtempSync(join(tmpdir(), 'skipgraph-output-corpus-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const good = { model: join(root, 'good-model'), st: join(root, 'good.safetensors') };
+const good = { model: '', st: '' };
 const outputs = join(repoRoot, 'test-output/output-corpus');
 /** What a terminal acts on: C0 controls but the line break, DEL, C1 controls, bidirectional overrides. */
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -96,19 +97,7 @@ function check(c: Case, v: Record<string, string>, before: Map<string, string>, 
 }
 
 beforeAll(async () => {
-  const { compileSource } = await import('../../src/compiler/index.js');
-  const { selectBackend } = await import('../../src/targets/tfjs/backend.js');
-  const { buildModel } = await import('../../src/targets/tfjs/build.js');
-  const { stateDictBytes } = await import('../../src/targets/tfjs/weights/index.js');
-  await selectBackend({ force: 'cpu' });
-  const arch = join(root, 'tiny.yaml');
-  writeFileSync(arch, TINY_FLATTEN_YAML);
-  const g = compileSource(TINY_FLATTEN_YAML).graph!;
-  const m = buildModel(g, { seed: 3, probe: false });
-  writeFileSync(good.st, stateDictBytes(m, g));
-  m.dispose();
-  const r = await inProcess(['weights', 'import', arch, '--from', good.st, '--out', good.model, '--backend', 'cpu']);
-  if (r.code !== 0) throw new Error(`the good model did not import: ${r.err}`);
+  Object.assign(good, await tinySavedModel(root, 3));
 }, 120_000);
 
 describe('hostile output corpus', () => {
