@@ -39,7 +39,7 @@ export interface TorchEmitOptions {
 }
 
 /** Everything the file says apart from the class names, which come last (classes.ts nameClasses). */
-interface Module {
+interface UnnamedModule {
   graph: CompiledGraph;
   options: TorchEmitOptions;
   source: string;
@@ -60,7 +60,7 @@ export function emitTorch(graph: CompiledGraph, options: TorchEmitOptions): stri
   const em = new Emitter(ix, fixed);
   em.chooseOptional(tree);
   const root = em.classInstance(tree);
-  const m: Module = {
+  const m: UnnamedModule = {
     graph,
     options,
     source: options.source ?? graph.file,
@@ -76,7 +76,8 @@ export function emitTorch(graph: CompiledGraph, options: TorchEmitOptions): stri
   return assemble(m, (k) => names.get(k)!, model);
 }
 
-function assemble(m: Module, nameOf: ClassNames, modelName: string): string {
+/** The file's text, the classes named by `nameOf` and the model `modelName` ('' for each: the text whose names are reserved). */
+function assemble(m: UnnamedModule, nameOf: ClassNames, modelName: string): string {
   const { graph, options, source, classes, root } = m;
   const shared = helpers();
   const { height, width, channels } = graph.input;
