@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { OP_KINDS, OPS, type WrittenOp } from '../../src/compiler/ops.js';
 
 /** How many runs a property makes: FUZZ_RUNS overrides every default (CI keeps the defaults). */
 export function runs(dflt: number): number {
@@ -88,6 +89,80 @@ export const USER_BLOCKS = (post: Post) => ({
 const oddKernel = fc.constantFrom(1, 3, 5, 7);
 const act = fc.constantFrom('relu', 'relu6', 'silu', 'tanh', 'sigmoid') as fc.Arbitrary<'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid'>;
 
+/** The state the independent model walks through the stem: the map, and the counts so far. */
+interface StemModel {
+  h: number;
+  w: number;
+  c: number;
+  conv(cin: number, cout: number, k: number, ho: number, wo: number, groups?: number, bias?: boolean): void;
+  bn(c: number): void;
+}
+
+/** How random stems write one op, and what it does to the map and the counts (by hand, from PyTorch's docs). */
+interface StemOp<L extends StemLayer> {
+  /** Layers of the op that fit any map of at least 1x1 (odd kernels with default padding, pools with padding). */
+  arb: fc.Arbitrary<L>;
+  apply(l: L, m: StemModel): void;
+}
+
+/** One entry of the table below (its `apply` takes only its own layers: the table keys it by op). */
+const stemOp = <L extends StemLayer>(op: StemOp<L>): StemOp<StemLayer> => op as unknown as StemOp<StemLayer>;
+const keeps = (op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid') => stemOp({ arb: fc.constant({ op }), apply: () => {} });
+const pool = (op: 'maxpool' | 'avgpool') =>
+  stemOp<{ op: typeof op; kernel: number; stride: number; padding: number }>({
+    arb: fc.record({ op: fc.constant(op), kernel: fc.constant(3), stride: fc.integer({ min: 1, max: 2 }), padding: fc.constant(1) }),
+    apply: (l, m) => {
+      [m.h, m.w] = [out(m.h, l.kernel, l.stride, l.padding), out(m.w, l.kernel, l.stride, l.padding)];
+    },
+  });
+
+/**
+ * Every op a file may write (the registry's written ops), as random stems use it; 'head' for the
+ * ops that need a flat input or make one (the head generator writes those). One entry per op, so
+ * a new op is a tsc error here, and with its entry it enters random architectures at once.
+ */
+const STEM_OPS: { readonly [K in WrittenOp]: StemOp<StemLayer> | 'head' } = {
+  conv: stemOp<Extract<StemLayer, { op: 'conv' }>>({
+    arb: fc.record({ op: fc.constant('conv' as const), filters: fc.integer({ min: 1, max: 24 }), kernel: oddKernel, stride: fc.integer({ min: 1, max: 3 }), bias: fc.boolean() }),
+    apply: (l, m) => {
+      const p = l.padding ?? Math.floor((l.kernel - 1) / 2);
+      const [ho, wo] = [out(m.h, l.kernel, l.stride, p), out(m.w, l.kernel, l.stride, p)];
+      m.conv(m.c, l.filters, l.kernel, ho, wo, 1, l.bias ?? false);
+      [m.h, m.w, m.c] = [ho, wo, l.filters];
+    },
+  }),
+  bn: stemOp({ arb: fc.constant({ op: 'bn' as const }), apply: (_, m) => m.bn(m.c) }),
+  relu: keeps('relu'),
+  relu6: keeps('relu6'),
+  sigmoid: keeps('sigmoid'),
+  silu: keeps('silu'),
+  tanh: keeps('tanh'),
+  maxpool: pool('maxpool'),
+  avgpool: pool('avgpool'),
+  zeropad: stemOp<{ op: 'zeropad'; padding: number }>({
+    arb: fc.record({ op: fc.constant('zeropad' as const), padding: fc.integer({ min: 0, max: 2 }) }),
+    apply: (l, m) => {
+      [m.h, m.w] = [m.h + 2 * l.padding, m.w + 2 * l.padding];
+    },
+  }),
+  dropout: stemOp({ arb: fc.record({ op: fc.constant('dropout' as const), rate: fc.constantFrom(0, 0.1, 0.5) }), apply: () => {} }),
+  global_avg_pool: 'head',
+  flatten: 'head',
+  dense: 'head',
+};
+
+/** The registry's written ops that random stems draw from. */
+const STEM_DRAWN = OP_KINDS.filter((op): op is WrittenOp => OPS[op].plan !== null).map((op) => STEM_OPS[op]).filter((g): g is StemOp<StemLayer> => g !== 'head');
+
+/** The stem's layers through the independent model (every stem op's `apply`). */
+function walkStem(a: Arch, m: StemModel): void {
+  for (const l of a.stem) {
+    const g = STEM_OPS[l.op];
+    if (g === 'head') throw new Error(`a stem holds the head op ${l.op}`);
+    g.apply(l, m);
+  }
+}
+
 const stemArb: fc.Arbitrary<StemLayer[]> = fc.oneof(
   fc.constant<StemLayer[]>([]),
   // CIFAR: conv3x3, bn, activation.
@@ -95,17 +170,7 @@ const stemArb: fc.Arbitrary<StemLayer[]> = fc.oneof(
   // ImageNet: conv7x7/2 p3, bn, relu, maxpool 3/2 p1.
   fc.integer({ min: 1, max: 32 }).map((f): StemLayer[] => [{ op: 'conv', filters: f, kernel: 7, stride: 2, padding: 3 }, { op: 'bn' }, { op: 'relu' }, { op: 'maxpool', kernel: 3, stride: 2, padding: 1 }]),
   // Anything goes, within what always fits: odd kernels with default padding, pools with padding.
-  fc.array(
-    fc.oneof(
-      fc.record({ op: fc.constant('conv' as const), filters: fc.integer({ min: 1, max: 24 }), kernel: oddKernel, stride: fc.integer({ min: 1, max: 3 }), bias: fc.boolean() }),
-      fc.constant({ op: 'bn' as const }),
-      act.map((op) => ({ op })),
-      fc.record({ op: fc.constantFrom('maxpool' as const, 'avgpool' as const), kernel: fc.constant(3), stride: fc.integer({ min: 1, max: 2 }), padding: fc.constant(1) }),
-      fc.record({ op: fc.constant('zeropad' as const), padding: fc.integer({ min: 0, max: 2 }) }),
-      fc.record({ op: fc.constant('dropout' as const), rate: fc.constantFrom(0, 0.1, 0.5) }),
-    ),
-    { minLength: 1, maxLength: 6 },
-  ) as fc.Arbitrary<StemLayer[]>,
+  fc.array(fc.oneof(...STEM_DRAWN.map((g) => g.arb)), { minLength: 1, maxLength: 6 }),
 );
 
 const seArb = fc.oneof(fc.constant(undefined), fc.boolean(), fc.record({ reduction: fc.integer({ min: 1, max: 32 }) }));
@@ -213,15 +278,9 @@ export function outChannels(s: Stage): number {
 }
 
 function stemShape(a: Arch) {
-  let [h, w, c] = [a.input.height, a.input.width, a.input.channels];
-  for (const l of a.stem) {
-    if (l.op === 'conv') {
-      const p = l.padding ?? Math.floor((l.kernel - 1) / 2);
-      [h, w, c] = [out(h, l.kernel, l.stride, p), out(w, l.kernel, l.stride, p), l.filters];
-    } else if (l.op === 'maxpool' || l.op === 'avgpool') [h, w] = [out(h, l.kernel, l.stride, l.padding), out(w, l.kernel, l.stride, l.padding)];
-    else if (l.op === 'zeropad') [h, w] = [h + 2 * l.padding, w + 2 * l.padding];
-  }
-  return { h, w, c };
+  const m: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv: () => {}, bn: () => {} };
+  walkStem(a, m);
+  return { h: m.h, w: m.w, c: m.c };
 }
 
 export interface Expected {
@@ -263,17 +322,9 @@ export function expected(a: Arch): Expected {
     conv(rd, c, 1, 1, 1, 1, true);
   };
 
-  let { h, w, c } = { h: a.input.height, w: a.input.width, c: a.input.channels };
-  for (const l of a.stem) {
-    if (l.op === 'conv') {
-      const p = l.padding ?? Math.floor((l.kernel - 1) / 2);
-      const [ho, wo] = [out(h, l.kernel, l.stride, p), out(w, l.kernel, l.stride, p)];
-      conv(c, l.filters, l.kernel, ho, wo, 1, l.bias ?? false);
-      [h, w, c] = [ho, wo, l.filters];
-    } else if (l.op === 'bn') bn(c);
-    else if (l.op === 'maxpool' || l.op === 'avgpool') [h, w] = [out(h, l.kernel, l.stride, l.padding), out(w, l.kernel, l.stride, l.padding)];
-    else if (l.op === 'zeropad') [h, w] = [h + 2 * l.padding, w + 2 * l.padding];
-  }
+  const stem: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv, bn };
+  walkStem(a, stem);
+  let { h, w, c } = stem;
 
   const defaultsSe = a.stage_defaults?.se;
   for (const s of a.stages) {
