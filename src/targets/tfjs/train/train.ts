@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../../io/atomic.js'; // renames over the name: never writes through a link
 import { join } from 'node:path';
 import { augments, type AugmentOptions } from '../../../data/augment.js';
 import type { TrainTestSplit } from '../../../data/index.js';
@@ -206,10 +206,10 @@ async function writeReports(
     await saveModel(r.emaModel, join(out, 'ema'));
     emaModelPath = join(out, 'ema', 'model.json');
   }
-  writeFileSync(join(out, 'history.json'), JSON.stringify(r.state, null, 2));
-  writeFileSync(join(out, 'history.csv'), historyCsv(r.history));
-  writeFileSync(join(out, 'curves.svg'), curvesSvg(r.history, r.graphName));
-  writeFileSync(join(out, 'confusion.svg'), confusionSvg(r.evaluation, r.classNames));
+  writeFileAtomic(join(out, 'history.json'), JSON.stringify(r.state, null, 2));
+  writeFileAtomic(join(out, 'history.csv'), historyCsv(r.history));
+  writeFileAtomic(join(out, 'curves.svg'), curvesSvg(r.history, r.graphName));
+  writeFileAtomic(join(out, 'confusion.svg'), confusionSvg(r.evaluation, r.classNames));
   const e = r.evaluation;
   r.log(`held-out top-1 ${(100 * e.top1).toFixed(2)}%, top-5 ${(100 * e.top5).toFixed(2)}%; confusion (rows: true class, columns: predicted):`);
   if (e.confusion.length <= 20) for (const line of formatConfusion(e, r.classNames)) r.log(line);
