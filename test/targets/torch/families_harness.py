@@ -9,7 +9,6 @@ Reads a JSON list of jobs on stdin, writes one JSON line per job. Job kinds:
   again, and both models run a random batch in eval and in train mode, with dropout and
   stochastic depth off (`py` was compiled with drop_path_rate=0; dropout p is set to 0 in both).
 """
-import importlib.util
 import json
 import sys
 
@@ -17,12 +16,7 @@ import torch
 import torchvision
 from torchvision.ops import StochasticDepth
 
-
-def load_module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from harness import load_module, maxdiff  # the torch target's harness, beside this file
 
 
 def macs_and_params(model, size):
@@ -53,10 +47,6 @@ def counts(job):
     uses = [bool(getattr(m, "use_res_connect", False)) for m in model.modules() if hasattr(m, "use_res_connect")]
     params, macs = macs_and_params(model, job["size"])
     return {"params": params, "macs": macs, "sd": sd, "residual": uses, "keys": list(model.state_dict().keys())}
-
-
-def maxdiff(a, b):
-    return (a.double() - b.double()).abs().max().item()
 
 
 def no_dropout(model):
@@ -102,17 +92,14 @@ def outputs(job):
 
 def main():
     torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
-    jobs = json.load(sys.stdin)
-    for i, job in enumerate(jobs):
+    kinds = {"counts": counts, "outputs": outputs}
+    for i, job in enumerate(json.load(sys.stdin)):
         job["index"] = i
         try:
-            res = counts(job) if job["kind"] == "counts" else outputs(job)
-            res["ok"] = True
-        except Exception as e:  # reported to the test, which fails with the message
+            res = dict(kinds[job["kind"]](job), ok=True)
+        except Exception as e:  # the test fails with the message
             res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        res["id"] = job["id"]
-        sys.stdout.write(json.dumps(res) + "\n")
-        sys.stdout.flush()
+        print(json.dumps(dict(res, id=job["id"])), flush=True)
 
 
 if __name__ == "__main__":
