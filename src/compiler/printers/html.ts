@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { CompiledGraph } from '../types.js';
 import { formatShape, macsLabel, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
+import { sha256Base64 } from './sha256.js';
 import { formatExplain } from './explain.js';
 import { layoutGraph, pictureCollapse, stageMembers, type LayoutOptions } from './layout.js';
 import { renderSvg } from './svg.js';
@@ -79,7 +79,7 @@ export function formatHtml(g: CompiledGraph, opts: HtmlOptions = {}): string {
   const layout = layoutGraph(g, opts);
   const svg = renderSvg(g, layout);
   const inserted = g.nodes.filter((n) => n.inserted).length;
-  const hash = createHash('sha256').update(SCRIPT).digest('base64');
+  const hash = sha256Base64(SCRIPT);
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const t = g.totals;
   const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${paramsLabel(t)}, ${macsLabel(t.macs)}; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
