@@ -5,7 +5,7 @@
 
 Used by `skipgraph train FILE --engine torch`, and usable alone (on a machine without Node: carry
 the folder `skipgraph train --engine torch --prepare` writes). It imports only torch, torchvision
-and the standard library, and its three sibling modules (skipgraph_train_{data,recipe,loop}.py)
+and the standard library, and its four sibling modules (skipgraph_train_{check,data,recipe,loop}.py)
 and the recipe file recipes.json (beside it, or the package's src/training/recipes.json).
 
 - One process: trains in this process.
@@ -22,7 +22,8 @@ bf16 autocast and channels_last (both on by default), optional SyncBN.
 
 Entry points besides training (for tools and fuzzers): `--check-data FILE` checks a data file
 (dtypes, offsets, shapes, labels against the classes) and prints one summary line, or one error
-line and exit 1. Any failure is one `error: ...` line on stderr and exit 1; SKIPGRAPH_DEBUG=1
+line and exit 1 (skipgraph_train_check.py, which a fuzzer may also import: its header checks need no
+torch). Any failure is one `error: ...` line on stderr and exit 1; SKIPGRAPH_DEBUG=1
 adds the Python traceback.
 
 With --events, rank 0 prints machine-readable lines `@skipgraph {json}` on stdout (what the
@@ -172,7 +173,7 @@ def _spawned(local_rank, argv, world):
 def main(argv):
     args = parse_args(argv)
     if args.check_data:
-        from skipgraph_train_data import check_data
+        from skipgraph_train_check import check_data  # no torch: fast, for fuzzers too
 
         print(check_data(args.check_data), flush=True)
         return 0
@@ -260,12 +261,10 @@ def run_guarded(fn):
     """Every failure as one `error: ...` line on stderr and exit 1 (SKIPGRAPH_DEBUG=1: the traceback too)."""
     known = (UsageError,)
     try:
-        from skipgraph_train_data import DataError
-        from skipgraph_train_loop import StopTraining
-        from skipgraph_train_recipe import RecipeError
+        from skipgraph_train_check import DataError, RecipeError, StopTraining
 
         known = (UsageError, DataError, RecipeError, StopTraining)
-    except ImportError as e:  # a missing sibling module or torch: said below as any other failure
+    except ImportError as e:  # a missing sibling module: said below as any other failure
         missing = e
     else:
         missing = None

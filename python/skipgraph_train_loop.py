@@ -11,6 +11,7 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
+from skipgraph_train_check import StopTraining
 from skipgraph_train_data import Data, MicroBatches, mix_batch, mix_rng
 from skipgraph_train_recipe import WeightEma, checkpoint_state, load_checkpoint, lr_at, make_optimizer
 
@@ -20,9 +21,6 @@ FINAL = "model.pt"
 EMA_FINAL = "ema.pt"
 HISTORY = "history.json"
 
-
-class StopTraining(Exception):
-    """The run cannot go on (a diverging loss): one line for the user, exit 1."""
 
 
 def json_safe(v):
@@ -103,7 +101,8 @@ def evaluate(model, data, rank, world, device, ctx):
     zero = lambda: torch.zeros((), dtype=torch.float64, device=device)
     loss, correct, top5 = zero(), zero(), zero()
     with torch.no_grad():
-        for xb, yb in data.loader(data.test, batches, 0 if not batches else min(ctx.workers, len(batches)), ctx.cuda, ctx.seed):
+        workers = min(ctx.workers, len(batches)) if data.name.startswith("imagefolder:") else 0  # memory: no decoding to spread
+        for xb, yb in data.loader(data.test, batches, workers, ctx.cuda, ctx.seed):
             x, y = data.on_device(xb, yb, device, ctx.channels_last)
             with autocast(ctx.amp):
                 logits = model(x)
@@ -127,19 +126,18 @@ class Ctx:
         self.eval_batch, self.seed, self.epochs = args.eval_batch, args.seed, args.epochs
         self.is_main = rank == 0
         self.per_rank = s["batch"] // world
-        self.micro = self.per_rank // args.accumulate
-        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-        self.workers = args.workers if args.workers >= 0 else None
-        self.local_world = local_world
+        self.local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        self.workers = args.workers if args.workers >= 0 else None  # None: default_workers decides
+        self.class_names = None
 
 
 def default_workers(ctx, data):
     if ctx.workers is not None:
         return ctx.workers
     cpus = max(1, (os.cpu_count() or 1) // ctx.local_world)
-    folder = data.name.startswith("imagefolder:")
-    augmenting = data.train.transform is not None if hasattr(data.train, "transform") else True
-    return min(8, cpus) if folder else (min(2, cpus) if augmenting and cpus > 1 else 0)
+    if data.name.startswith("imagefolder:"):
+        return min(8, cpus)  # decoding PNG/JPEG: the loop would wait on it
+    return min(2, cpus) if data.train.transform is not None and cpus > 1 else 0  # memory: only augmentation to spread
 
 
 def setup(ctx, module):
@@ -184,7 +182,7 @@ def setup(ctx, module):
     return data, model, net, optimizer, ema, ck, ck_path, params
 
 
-def train_epoch(ctx, epoch, data, net, model, optimizer, ema, loader, micro, state, event):
+def train_epoch(ctx, data, net, model, optimizer, ema, loader, micro, state, event):
     """One epoch; returns (loss sum, correct, seen) as device tensors and a count, and whether --max-steps stopped it."""
     args, s, device = ctx.args, ctx.s, ctx.device
     batches = micro.batches
@@ -283,7 +281,7 @@ def run(ctx, module, event):
         sampler.set_epoch(epoch)
         event("epochStart", epoch=epoch + 1, epochs=args.epochs, batches=micro.batches)
         t0 = time.perf_counter()
-        loss_sum, correct, seen, first_bad, stopped, steps = train_epoch(ctx, epoch, data, net, model, optimizer, ema, loader, micro, state, event)
+        loss_sum, correct, seen, first_bad, stopped, steps = train_epoch(ctx, data, net, model, optimizer, ema, loader, micro, state, event)
         seconds = time.perf_counter() - t0
         loss_all, correct_all, seen_all, bad_any = all_sum([loss_sum, correct, seen, (first_bad >= 0).double()], ctx.device, world)
         if bad_any > 0:  # every process stops here together

@@ -11,6 +11,8 @@ import os
 
 import torch
 
+from skipgraph_train_check import RecipeError
+
 # Defaults of every recipe setting (the TF.js engine's, src/training/settings.ts)
 DEFAULTS = {
     "batch": 64,
@@ -36,9 +38,6 @@ DEFAULTS = {
 SCHEDULES = ("cosine", "constant", "step", "multistep", "onecycle")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
-
-class RecipeError(Exception):
-    """A setting that makes no recipe: one line for the user."""
 
 
 def recipe_file(explicit=None):

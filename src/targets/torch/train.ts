@@ -18,7 +18,7 @@ export const TRAIN_SCRIPT = fileURLToPath(new URL('../../../python/skipgraph_tra
 /** What the script needs beside it (its modules and the recipe file): --prepare copies these into OUT. */
 export const TRAINER_FILES = [
   TRAIN_SCRIPT,
-  ...['data', 'loop', 'recipe'].map((m) => fileURLToPath(new URL(`../../../python/skipgraph_train_${m}.py`, import.meta.url))),
+  ...['check', 'data', 'loop', 'recipe'].map((m) => fileURLToPath(new URL(`../../../python/skipgraph_train_${m}.py`, import.meta.url))),
   RECIPE_FILE,
 ];
 
