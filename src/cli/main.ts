@@ -10,6 +10,7 @@ import * as sweep from './commands/sweep.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, shown, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
+import { missingOptional, needPackage } from '../errors/optional.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
@@ -76,6 +77,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if (err instanceof InputError) {
       if (err.message) io.err(`error: ${shown(err.message)}`); // messages echo paths and values: escaped
+      return EXIT.input;
+    }
+    const pkg = missingOptional(err); // an optional peer (TF.js, onnxruntime-node, ...) not installed
+    if (pkg !== undefined) {
+      const named = argv.slice(2).find((a) => !a.startsWith('-'));
+      io.err(`error: ${shown(needPackage(pkg, named === undefined ? 'this command' : `skipgraph ${named}`).message)}`);
       return EXIT.input;
     }
     return reportUnexpected(err, argv, io); // the last resort: no stack trace, ever

@@ -1,3 +1,4 @@
+import { missingOptional, needPackage } from '../errors/optional.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { UserError } from '../errors/index.js';
@@ -29,6 +30,7 @@ export function loadMnist(options: MnistOptions = {}): TrainTestSplit {
       const file = require.resolve(`mnist/src/digits/${digit}.json`);
       raw = (JSON.parse(readFileSync(file, 'utf8')) as { data: number[] }).data;
     } catch (err) {
+      if (missingOptional(err) === 'mnist') throw needPackage('mnist', '--data mnist'); // an optional peer
       throw new UserError(`cannot read the MNIST digits of the 'mnist' package: ${(err as Error).message}`);
     }
     const count = Math.floor(raw.length / PIXELS);

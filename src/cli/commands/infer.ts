@@ -19,6 +19,9 @@ import { lcg32 } from '../../random/index.js';
 import { EXIT, InputError, parseByteSize, parsePositiveInt, type Io } from '../io.js';
 import { planOutput } from '../../io/output_policy.js';
 import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
+import { importOptional } from '../../errors/optional.js';
+import { loadRuntime } from '../../targets/tfjs/load.js';
+import type { Tensor } from '@tensorflow/tfjs';
 
 interface InferFlags {
   input: string;
@@ -47,17 +50,9 @@ interface Batch {
 
 type Ort = typeof import('onnxruntime-node');
 
-/** onnxruntime-node, or an input error that says how to get it. */
+/** onnxruntime-node, or an input error that gives its install line (an optional peer). */
 export async function loadOnnxRuntime(): Promise<Ort> {
-  try {
-    return await import('onnxruntime-node');
-  } catch (e) {
-    throw new InputError(
-      `onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}).\n` +
-        `  It is an optional dependency of skipgraph: install it with \`npm install onnxruntime-node\`.\n` +
-        `  TF.js inference needs no extra package: export or train a TF.js model and run \`skipgraph infer DIR\`.`,
-    );
-  }
+  return userInputAsync(() => importOptional(() => import('onnxruntime-node'), 'running an ONNX file'));
 }
 
 const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -293,12 +288,8 @@ function report(io: Io, times: number[], batch: number): void {
 }
 
 async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> {
-  const [tf, { selectBackend, describeBackend }, { loadModel }] = await Promise.all([
-    import('@tensorflow/tfjs'),
-    import('../../targets/tfjs/backend.js'),
-    import('../../targets/tfjs/io/model_files.js'),
-    import('../../targets/tfjs/index.js'), // registers skipgraph's layers for loading
-  ]);
+  // The runtime's index registers skipgraph's layers for loading; TF.js is an optional peer.
+  const { tf, selectBackend, describeBackend, loadModel } = await userInputAsync(() => loadRuntime('infer on a TF.js model'));
   const backend = await userInputAsync(() => selectBackend({ force: flags.backend, forceSource: '--backend' }));
   const model = await readingSavedModel(dir, () => loadModel(dir));
   try {
@@ -312,7 +303,7 @@ async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> 
     } else x = await readInput(flags.input, [c, h, w], outputs, flags.maxTensorBytes);
     io.out(`TF.js ${describeBackend(backend)[0].replace(/^backend: /, '')}: ${dir}, input [${x.dims.join(', ')}] (NCHW, given to TF.js as NHWC)`);
     const nhwc = tf.tidy(() => tf.transpose(tf.tensor(x.data, x.dims), [0, 2, 3, 1]));
-    const run = () => tf.tidy(() => model.predict(nhwc) as import('@tensorflow/tfjs').Tensor);
+    const run = () => tf.tidy(() => model.predict(nhwc) as Tensor);
     let y = run();
     await y.data();
     const times: number[] = [];

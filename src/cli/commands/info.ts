@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { describeBackend, selectBackend } from '../../targets/tfjs/backend.js';
+import { loadRuntime } from '../../targets/tfjs/load.js';
 import { UserError } from '../../errors/index.js';
 import { EXIT, InputError, processIo, type Io } from '../io.js';
 
@@ -12,6 +11,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--backend <name>', 'try to force a backend: node-gpu, node, wasm or cpu')
     .action(async (flags: { backend?: string }) => {
       try {
+        const { tf, describeBackend, selectBackend } = await loadRuntime('info');
         const report = await selectBackend({ force: flags.backend });
         io.out(`tfjs ${tf.version.tfjs}, node ${process.versions.node}, ${process.platform}-${process.arch}`);
         for (const line of describeBackend(report)) io.out(line);

@@ -5,6 +5,9 @@
  */
 import { registerFileRouters } from './io/file_io.js';
 
+/** The TF.js instance skipgraph's layers and kernels are registered with (an optional peer of skipgraph). */
+export * as tf from '@tensorflow/tfjs';
+
 export { buildModel, type BuildOptions } from './build.js';
 export { verifyModel } from './verify.js';
 export {

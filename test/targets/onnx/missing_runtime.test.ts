@@ -1,5 +1,5 @@
 /**
- * Without onnxruntime-node (an optional dependency: npm may have left it out), `infer model.onnx`
+ * Without onnxruntime-node (an optional peer: `npm install skipgraph` leaves it out), `infer model.onnx`
  * says what is missing and how to get it, exit 1, and `infer DIR` (TF.js) still works; export
  * never needs it.
  */
@@ -13,7 +13,7 @@ import { runCli } from '../../helpers/cli.js';
 import { randomWeights } from './helpers.js';
 
 vi.mock('onnxruntime-node', () => {
-  throw new Error("Cannot find package 'onnxruntime-node'");
+  throw Object.assign(new Error("Cannot find package 'onnxruntime-node' imported from skipgraph"), { code: 'ERR_MODULE_NOT_FOUND' });
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-onnx-noort-'));
@@ -27,8 +27,8 @@ describe('without onnxruntime-node', () => {
     expect(e.code).toBe(0);
     const r = await runCli('infer', out);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('error: onnxruntime-node cannot be loaded');
-    expect(r.err).toContain('npm install onnxruntime-node');
+    expect(r.err).toContain('error: running an ONNX file needs onnxruntime-node, an optional peer of skipgraph that is not installed');
+    expect(r.err).toContain('\n    ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1');
     expect(r.err).not.toContain('    at ');
     const graph = compileFile(MNIST).graph!;
     const sd = join(dir, 'w.safetensors');
