@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileFile, type CompiledGraph } from '../src/compiler/index.js';
-import { exportOnnx, torchvisionInit, uniformSource } from '../src/targets/onnx/index.js';
+import { splitmix32 as uniformSource } from '../src/random/index.js';
+import { exportOnnx, torchvisionInit } from '../src/targets/onnx/index.js';
 import { serializeSafetensors } from '../src/targets/tfjs/weights/index.js';
 import { arch, argValue, emit, peakRssKiB, ROOT } from './common.js';
 

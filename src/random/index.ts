@@ -8,6 +8,7 @@
  * - mulberry32: shuffles, augmentation, sweep samples, the fuzzers (`random` builds on it);
  * - splitmix32: `export --target onnx --seed N`'s weights (their bytes are tested);
  * - lcg32: `infer --input random` (a reproducible input across runs and runtimes).
+ * And two seed mixers: mixSeed (streams per epoch) and deriveSeed (TF.js's per-weight seeds).
  */
 export interface Random {
   /** Uniform in [0, 1). */
@@ -59,6 +60,19 @@ export function normalFrom(uniform: () => number): () => number {
     const v = uniform();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   };
+}
+
+/**
+ * A per-weight seed from a model seed, a layer's position and a slot (0 kernel, 1 bias), so each
+ * weight of a TF.js model draws different values reproducibly; undefined stays undefined (TF.js's
+ * own unseeded draw). A murmur-style finaliser; its numbers are the TF.js target's seeded weights.
+ */
+export function deriveSeed(seed: number | undefined, index: number, slot: number): number | undefined {
+  if (seed === undefined) return undefined;
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b) ^ Math.imul(slot + 1, 0xc2b2ae35)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** A seed mixed from several whole numbers (seed, epoch, stream), so streams do not overlap. */

@@ -18,22 +18,11 @@ import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { UserError } from '../../src/errors/index.js';
+import { mulberry32 } from '../../src/random/index.js';
 import { saveModel } from '../../src/targets/tfjs/io/model_files.js';
 import { checkStateDict, hasProblems, loadStateDict, openSafetensors, stateDictBytes, stateDictSlots, ValueCheck } from '../../src/targets/tfjs/weights/index.js';
 import { inspectSavedModel, modelFromSaved } from '../../src/targets/tfjs/weights/saved.js';
 import { TINY_FLATTEN_YAML } from '../parity/fixtures.js';
-
-/** mulberry32: a small seeded generator, so a failing case is reproduced by its seed and index. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 4-byte patterns: read as weights they survive any transpose as whole float32s. */
 const SENTINEL_WORD = 'SNTL';
@@ -262,7 +251,7 @@ export function runCases(world: World, seed: number, from: number, to: number, f
   mkdirSync(work, { recursive: true });
   furnish(work, world.root);
   for (let i = from; i < to; i++) {
-    const r = rng(seed * 1_000_003 + i);
+    const r = mulberry32(seed * 1_000_003 + i); // src/random: a failing case is reproduced by its seed and index
     const target = r() < 0.6 ? 'model-folder' : 'safetensors';
     f.byTarget[target] = (f.byTarget[target] ?? 0) + 1;
     let output: Uint8Array | undefined;

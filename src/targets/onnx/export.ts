@@ -18,7 +18,8 @@
  */
 import { nodeAs, unreachableOp } from '../../compiler/ops.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
-import { foldConvBn, planBatchNormFolding } from './fold.js';
+import { planFolding } from '../../compiler/analyses/fold.js';
+import { foldConvBn } from './fold.js';
 import { formatBytes } from '../../compiler/limits.js';
 import { checkWeights, paramSpecs, type WeightMap } from './params.js';
 import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
@@ -122,7 +123,8 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
   if (tooBig !== undefined) throw new OnnxExportError(tooBig);
   const w = checkWeights(graph, weights, options.weightsSource);
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const folding = options.fold ? planBatchNormFolding(graph) : new Map<string, string>();
+  /** conv id -> the batch norm folded into it (the plan without relu fusion: every entry has a bn). */
+  const folding = new Map(options.fold ? planFolding(graph).convs.map((c) => [c.conv, c.bn!]) : []);
   const foldedBns = new Set(folding.values());
   /** The tensor holding a node's value (a folded batch norm's value is its conv's output). */
   const alias = new Map<string, string>();

@@ -1,25 +1,11 @@
 /**
- * `--fold`: each batch norm whose only input is a conv, and which is that conv's only user, goes
- * into the conv's weight and bias: with s = gamma / sqrt(running_var + eps),
- * W' = W * s (per output channel) and b' = (b - running_mean) * s + beta. The plan is the batch
- * norm half of src/targets/tfjs/fold.ts's planFolding, written again here (targets do not import each
- * other); the relu fusion there is TF.js's fused kernel and has no place in ONNX, where
- * onnxruntime fuses Conv + Relu itself.
+ * `--fold`: the arithmetic of folding a batch norm into its conv, on Float32Arrays. Which batch
+ * norm goes into which conv is the compiler's fold plan (src/compiler/analyses/fold.ts, shared
+ * with TF.js's `skipgraph fold`), taken without relu fusion: onnxruntime fuses Conv + Relu itself.
+ * With s = gamma / sqrt(running_var + eps): W' = W * s (per output channel) and
+ * b' = (b - running_mean) * s + beta.
  */
-import type { BnAttrs, CompiledGraph, GraphNode } from '../../compiler/types.js';
-
-/** conv id -> the batch norm folded into it. */
-export function planBatchNormFolding(graph: CompiledGraph): Map<string, string> {
-  const users = new Map<string, GraphNode[]>();
-  for (const node of graph.nodes) for (const id of node.inputs) users.set(id, [...(users.get(id) ?? []), node]);
-  const plan = new Map<string, string>();
-  for (const node of graph.nodes) {
-    if (node.op !== 'conv' || node.id === graph.output) continue;
-    const u = users.get(node.id);
-    if (u?.length === 1 && u[0].op === 'bn') plan.set(node.id, u[0].id);
-  }
-  return plan;
-}
+import type { BnAttrs } from '../../compiler/types.js';
 
 /** The folded weight [O, ...] and bias [O] of one conv. */
 export function foldConvBn(weight: Float32Array, bias: Float32Array | undefined, bn: { weight: Float32Array; bias: Float32Array; running_mean: Float32Array; running_var: Float32Array }, attrs: BnAttrs): { weight: Float32Array; bias: Float32Array } {

@@ -4,6 +4,6 @@
  */
 export { BATCH_DIM, docString, exportOnnx, IR_VERSION, OnnxExportError, OPSET, PROTOBUF_LIMIT, protobufLimitProblem, type ExportOptions, type ExportResult } from './export.js';
 export { checkWeights, paramSpecs, WeightsMismatchError, type ParamSpec, type WeightMap } from './params.js';
-export { torchvisionInit, uniformSource } from './init.js';
-export { foldConvBn, planBatchNormFolding } from './fold.js';
+export { torchvisionInit } from './init.js';
+export { foldConvBn } from './fold.js';
 export { decodeModel, encodeModel, ModelProto, type Model } from './proto.js';

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { unreachableOp } from '../../compiler/ops.js';
 import type { GraphNode, NodeOf, OpKind } from '../../compiler/types.js';
 import { InternalError } from '../../errors/index.js';
-import { convKernelInit, deriveSeed, fanInUniform } from './init.js';
+import { nodeInit } from '../../compiler/analyses/init.js';
+import { deriveSeed } from '../../random/index.js';
+import { initializerOf } from './init.js';
 import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { paddingMode, tfSamePads } from './padding.js';
 
@@ -95,14 +97,14 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
       return apply(new DropPath({ name, rate: node.attrs.rate }), x);
     case 'dense': {
       const units = node.attrs.units;
-      const fanIn = ctx.shapeOf(node.inputs[0]).reduce((a, b) => a * b, 1);
+      const init = nodeInit(node, [ctx.shapeOf(node.inputs[0])]);
       return apply(
         tf.layers.dense({
           name,
           units,
-          useBias: node.attrs.bias !== false,
-          kernelInitializer: fanInUniform(fanIn, deriveSeed(ctx.seed, ctx.index, 0)),
-          biasInitializer: fanInUniform(fanIn, deriveSeed(ctx.seed, ctx.index, 1)),
+          useBias: init.bias !== undefined,
+          kernelInitializer: initializerOf(init.weight!, deriveSeed(ctx.seed, ctx.index, 0)),
+          biasInitializer: init.bias && initializerOf(init.bias, deriveSeed(ctx.seed, ctx.index, 1)),
         }),
         x,
       );
@@ -135,8 +137,10 @@ export function emitConv(node: NodeOf<'conv'>, x: Sym, ctx: Pick<EmitContext, 's
     input = apply(tf.layers.zeroPadding2d({ name: node.id + PAD_SUFFIX, padding: [[t, b], [l, r]] }), x);
     mode = 'valid';
   }
-  const kernelInitializer = convKernelInit(a.kernel, a.filters, deriveSeed(ctx.seed, ctx.index, 0));
-  const biasInitializer = fanInUniform((inChannels / a.groups) * a.kernel[0] * a.kernel[1], deriveSeed(ctx.seed, ctx.index, 1));
+  // The compiler's initialisation plan; a bias the fold adds has none (zeros: the fold sets it).
+  const init = nodeInit(node, [ctx.shapeOf(node.inputs[0])]);
+  const kernelInitializer = initializerOf(init.weight!, deriveSeed(ctx.seed, ctx.index, 0));
+  const biasInitializer = init.bias && initializerOf(init.bias, deriveSeed(ctx.seed, ctx.index, 1));
   const common = {
     name: node.id,
     filters: a.filters,

@@ -1,13 +1,13 @@
 /**
  * The inference emission: each batch norm that follows a conv is folded into that conv's kernel
  * and bias, and a relu that follows is fused into the conv kernel (TF.js's fused conv + bias +
- * relu). Batch norm at inference is a per-channel affine map, y = (x - mean) * s + beta with
- * s = gamma / sqrt(var + eps), so conv-then-bn is one conv with kernel W * s (per output channel)
- * and bias (b - mean) * s + beta. The folded model computes the same function as the trained one
- * in inference mode, with fewer kernels and passes over memory; it cannot be trained further.
+ * relu), as the compiler's fold plan says (src/compiler/analyses/fold.ts, with the arithmetic).
+ * The folded model computes the same function as the trained one in inference mode, with fewer
+ * kernels and passes over memory; it cannot be trained further.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nodeAs } from '../../compiler/ops.js';
+import { planFolding as planFoldingFor, type FoldedConv, type FoldPlan } from '../../compiler/analyses/fold.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { emitGraph } from './build.js';
 import { emitConv, emitNode } from './emit.js';
@@ -15,52 +15,15 @@ import { InternalError, UserError } from '../../errors/index.js';
 import * as skipgraphLayerClasses from './layers/index.js';
 import { verifyModel } from './verify.js';
 
-/** One conv of the inference model and what was folded into it. */
-export interface FoldedConv {
-  /** The conv's node id: the folded layer keeps this name. */
-  conv: string;
-  /** The batch norm folded into the kernel and bias. */
-  bn?: string;
-  /** The relu fused into the conv kernel. */
-  activation?: string;
-}
-
-export interface FoldPlan {
-  convs: FoldedConv[];
-  /** Node id of each folded batch norm or fused relu -> the conv whose layer now yields its value. */
-  absorbedInto: Map<string, string>;
-}
+export type { FoldedConv, FoldPlan } from '../../compiler/analyses/fold.js';
 
 /**
- * Which convs take which batch norm and relu. A node is absorbed only when it is the sole user of
- * the conv's (or the absorbed batch norm's) output, so no other node ever needed the value the
- * fold removes. A relu is fused only into plain (groups == 1) convs: TF.js's grouped path has no
- * fused kernel. Batch norms not preceded by a conv (pre-activation blocks) stay as they are.
+ * Which convs take which batch norm and relu: the compiler's plan (src/compiler/analyses/fold.ts),
+ * with TF.js's relu fusion. A relu is fused only into plain (groups == 1) convs: TF.js's grouped
+ * path has no fused kernel.
  */
 export function planFolding(compiled: CompiledGraph): FoldPlan {
-  const users = new Map<string, GraphNode[]>();
-  for (const node of compiled.nodes) {
-    for (const id of node.inputs) users.set(id, [...(users.get(id) ?? []), node]);
-  }
-  const soleUser = (id: string): GraphNode | undefined => {
-    const u = users.get(id);
-    return id !== compiled.output && u?.length === 1 ? u[0] : undefined;
-  };
-  const plan: FoldPlan = { convs: [], absorbedInto: new Map() };
-  for (const node of compiled.nodes) {
-    if (node.op !== 'conv') continue;
-    const chain: FoldedConv = { conv: node.id };
-    let next = soleUser(node.id);
-    if (next?.op === 'bn') {
-      chain.bn = next.id;
-      next = soleUser(next.id);
-    }
-    if (next?.op === 'relu' && node.attrs.groups === 1) chain.activation = next.id;
-    if (chain.bn === undefined && chain.activation === undefined) continue;
-    plan.convs.push(chain);
-    for (const id of [chain.bn, chain.activation]) if (id !== undefined) plan.absorbedInto.set(id, node.id);
-  }
-  return plan;
+  return planFoldingFor(compiled, { fuseRelu: (conv) => conv.attrs.groups === 1 });
 }
 
 export interface FoldResult {

@@ -1,15 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CompiledGraph } from '../../../../src/compiler/index.js';
+import { lcg32 } from '../../../../src/random/index.js';
 import type { Map3 } from './reference_ops.js';
 
-/** Deterministic values in [-1, 1). */
+/** Deterministic values in [-1, 1) (src/random's lcg32). */
 export function values(size: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
+  const u = lcg32(seed >>> 0 || 1);
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
+  for (let i = 0; i < size; i++) out[i] = u() * 2 - 1;
   return out;
 }
 
