@@ -5,7 +5,7 @@
  * file goes to both readers:
  * - Node: readDataInfo (does the run folder already hold this data?) and writeDataFile over it;
  *   neither may throw, and a file with another key is replaced by a good one;
- * - Python: check_data of python/skipgraph_train_data.py (what `--check-data FILE` and the
+ * - Python: check_data of python/skipgraph_train_check.py (what `--check-data FILE` and the
  *   trainer run before training), in one Python process per batch of files, each file under a
  *   2 s alarm. It must return or raise its DataError: any other exception is uncaught.
  * A case over 2 s is a hang (Node: timed per case; Python: the alarm).
@@ -22,10 +22,10 @@ import type { Figures } from './model_fuzz.js';
 export const PYTHON = process.env.SKIPGRAPH_PYTHON ?? '/usr/bin/python3';
 const PYDIR = resolve('python');
 
-/** Whether Python can import the trainer's data module (torch, torchvision); the reason when not. */
+/** Whether Python can import the trainer's data-file check (python/skipgraph_train_check.py, torch-free); the reason when not. */
 export function pythonDataMissing(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(PYDIR)}); import skipgraph_train_data`], { encoding: 'utf8', timeout: 120_000 });
-  return r.status === 0 ? undefined : `${PYTHON} cannot import skipgraph_train_data: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`;
+  const r = spawnSync(PYTHON, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(PYDIR)}); import skipgraph_train_check, torch`], { encoding: 'utf8', timeout: 120_000 });
+  return r.status === 0 ? undefined : `${PYTHON} cannot import skipgraph_train_check and torch: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`;
 }
 
 export interface DataWorld {
@@ -171,7 +171,7 @@ function mutant(r: Rand, good: Buffer): Buffer {
 const PY_CHECK = `
 import json, signal, sys
 sys.path.insert(0, sys.argv[1])
-from skipgraph_train_data import check_data, DataError
+from skipgraph_train_check import check_data, DataError
 class Hang(Exception):
     pass
 def on_alarm(*a):
