@@ -244,7 +244,7 @@ function emitPlanned(b: GraphBuilder, layers: PlannedLayer[], input: string, pre
   return cur;
 }
 
-/** Squeeze-and-excitation (Hu et al.): pool, 1x1 conv to C/r, ReLU, 1x1 conv to C, sigmoid, scale. */
+/** Squeeze-and-excitation (Hu et al.): pool, 1x1 conv to C/r, ReLU, 1x1 conv to C, sigmoid (or MobileNetV3's hardsigmoid), scale. */
 function emitSe(b: GraphBuilder, l: Extract<PlannedLayer, { op: 'se' }>, x: string, prefix: string, meta: Meta, bag: DiagnosticBag): string | undefined {
   const shape = b.shapeOf(x);
   if (shape.length !== 3) {
@@ -265,7 +265,7 @@ function emitSe(b: GraphBuilder, l: Extract<PlannedLayer, { op: 'se' }>, x: stri
   const actOp = l.attrs.activation ?? 'relu';
   const act = fc1 && b.add({ ...spec, id: `${p}${names.relu ?? actOp}`, op: actOp, inputs: [fc1] });
   const fc2 = act && b.add({ ...spec, id: `${p}${names.fc2 ?? 'fc2'}`, op: 'conv', inputs: [act], attrs: conv1x1(c) });
-  const gate = fc2 && b.add({ ...spec, id: `${p}${names.gate ?? 'gate'}`, op: 'sigmoid', inputs: [fc2] });
+  const gate = fc2 && b.add({ ...spec, id: `${p}${names.gate ?? 'gate'}`, op: l.attrs.gate ?? 'sigmoid', inputs: [fc2] });
   return gate && b.add({ ...spec, id: `${p}scale`, op: 'mul', inputs: [x, gate] });
 }
 

@@ -11,7 +11,7 @@
  */
 import type { LayerOp } from '../parser/index.js';
 import { InternalError } from '../errors/index.js';
-import { relu, relu6, sigmoid, silu, tanh } from './ops/activations.js';
+import { gelu, hardsigmoid, hardswish, relu, relu6, sigmoid, silu, tanh } from './ops/activations.js';
 import { bn } from './ops/bn.js';
 import { channel_pad } from './ops/channel_pad.js';
 import { conv } from './ops/conv.js';
@@ -40,6 +40,9 @@ export const OPS = {
   sigmoid,
   silu,
   tanh,
+  hardswish,
+  hardsigmoid,
+  gelu,
   maxpool,
   avgpool,
   zeropad,

@@ -29,14 +29,14 @@ export interface SeAttrs {
   squeeze?: number;
   /** The activation between the two 1x1 convs (default relu; EfficientNet's SqueezeExcitation has SiLU). */
   activation?: ActivationOp;
-  /** The gate on the excitation (default sigmoid). */
-  gate?: 'sigmoid';
+  /** The gate on the excitation (default sigmoid; MobileNetV3's is hardsigmoid). */
+  gate?: 'sigmoid' | 'hardsigmoid';
   /** Local names of the six nodes, where a family names them its own way. */
   names?: Record<string, string | undefined>;
 }
 
 /** The activations a block may end with (`post`). */
-export type ActivationOp = 'relu' | 'relu6' | 'sigmoid' | 'silu' | 'tanh';
+export type ActivationOp = 'relu' | 'relu6' | 'sigmoid' | 'silu' | 'tanh' | 'hardswish' | 'hardsigmoid' | 'gelu';
 
 /** An op with its attributes, as a discriminated union keyed by `op`. */
 export type OpSpec = { [K in OpKind]: { op: K; attrs: OpAttrs[K] } }[OpKind];

@@ -38,9 +38,9 @@ export interface SeAst {
   ratio?: number;
   of: 'current' | 'input';
   /** The activation between the two 1x1 convs (default relu; EfficientNet's is silu). */
-  activation?: 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'tanh';
-  /** The gate (default sigmoid). */
-  gate?: 'sigmoid';
+  activation?: 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'tanh' | 'hardswish' | 'hardsigmoid' | 'gelu';
+  /** The gate (default sigmoid; MobileNetV3's is hardsigmoid). */
+  gate?: 'sigmoid' | 'hardsigmoid';
   loc: Loc;
 }
 

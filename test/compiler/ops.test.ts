@@ -25,6 +25,9 @@ stem:
   - { op: maxpool, kernel: 3, stride: 1, padding: 1 }
   - { op: avgpool, kernel: 3, stride: 1 }
   - { op: tanh }
+  - { op: hardswish }
+  - { op: hardsigmoid }
+  - { op: gelu }
   - { op: silu }
   - { op: sigmoid }
   - { op: relu }
@@ -47,6 +50,9 @@ const TORCH_FORM: Record<OpKind, string | RegExp> = {
   sigmoid: 'nn.Sigmoid()',
   silu: 'nn.SiLU()',
   tanh: 'nn.Tanh()',
+  hardswish: 'nn.Hardswish()',
+  hardsigmoid: 'nn.Hardsigmoid()',
+  gelu: 'nn.GELU()',
   maxpool: 'nn.MaxPool2d(',
   avgpool: 'nn.AvgPool2d(',
   zeropad: 'nn.ZeroPad2d(',

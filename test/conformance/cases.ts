@@ -83,6 +83,12 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
   sigmoid: [{ name: 'after a conv with bias', yaml: arch('sigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: sigmoid }'] }) }],
   silu: [{ name: 'after a conv with bias', yaml: arch('silu', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: silu }'] }) }],
   tanh: [{ name: 'after a conv with bias (weights x4)', yaml: arch('tanh', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: tanh }'] }), weights: scale('conv1', 4) }],
+  hardswish: [{ name: 'both kinks (weights x8, so values pass -3 and 3)', yaml: arch('hardswish', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: hardswish }'] }), weights: scale('conv1', 8) }],
+  hardsigmoid: [
+    { name: 'both kinks (weights x8, so values pass -3 and 3)', yaml: arch('hardsigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: hardsigmoid }'] }), weights: scale('conv1', 8) },
+    { name: "squeeze-excitation's gate (MobileNetV3: relu inside, hardsigmoid gate)", yaml: arch('hardsigmoid_se', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2, se: { reduction: 4, gate: hardsigmoid } }'] }) },
+  ],
+  gelu: [{ name: 'after a conv with bias (weights x4)', yaml: arch('gelu', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: gelu }'] }), weights: scale('conv1', 4) }],
   maxpool: [
     { name: 'kernel 3, stride 2, padding 1 over negative values (padding never wins)', yaml: arch('maxpool_neg', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: maxpool, kernel: 3, stride: 2, padding: 1 }', '{ op: bn }'] }), weights: bias('conv1', -10) },
     { name: 'kernel 2 on a 7x9 map (floor)', yaml: arch('maxpool_odd', { input: ODD, stem: [...STEM, '{ op: maxpool, kernel: 2 }'] }) },

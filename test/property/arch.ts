@@ -27,7 +27,7 @@ type BlockName = (typeof BUILTIN)[number] | (typeof USER)[number];
 export type StemLayer =
   | { op: 'conv'; filters: number; kernel: number; stride: number; padding?: number; bias?: boolean }
   | { op: 'bn' }
-  | { op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid' }
+  | { op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid' | 'hardswish' | 'hardsigmoid' | 'gelu' }
   | { op: 'maxpool' | 'avgpool'; kernel: number; stride: number; padding: number }
   | { op: 'zeropad'; padding: number }
   | { op: 'dropout'; rate: number };
@@ -107,7 +107,7 @@ interface StemOp<L extends StemLayer> {
 
 /** One entry of the table below (its `apply` takes only its own layers: the table keys it by op). */
 const stemOp = <L extends StemLayer>(op: StemOp<L>): StemOp<StemLayer> => op as unknown as StemOp<StemLayer>;
-const keeps = (op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid') => stemOp({ arb: fc.constant({ op }), apply: () => {} });
+const keeps = (op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid' | 'hardswish' | 'hardsigmoid' | 'gelu') => stemOp({ arb: fc.constant({ op }), apply: () => {} });
 const pool = (op: 'maxpool' | 'avgpool') =>
   stemOp<{ op: typeof op; kernel: number; stride: number; padding: number }>({
     arb: fc.record({ op: fc.constant(op), kernel: fc.constant(3), stride: fc.integer({ min: 1, max: 2 }), padding: fc.constant(1) }),
@@ -137,6 +137,9 @@ const STEM_OPS: { readonly [K in WrittenOp]: StemOp<StemLayer> | 'head' } = {
   sigmoid: keeps('sigmoid'),
   silu: keeps('silu'),
   tanh: keeps('tanh'),
+  hardswish: keeps('hardswish'),
+  hardsigmoid: keeps('hardsigmoid'),
+  gelu: keeps('gelu'),
   maxpool: pool('maxpool'),
   avgpool: pool('avgpool'),
   zeropad: stemOp<{ op: 'zeropad'; padding: number }>({

@@ -10,3 +10,6 @@ export const relu6 = activation('relu6', 'min(max(x, 0), 6).');
 export const sigmoid = activation('sigmoid', '1 / (1 + exp(-x)).');
 export const silu = activation('silu', 'x * sigmoid(x) (swish).');
 export const tanh = activation('tanh', 'Hyperbolic tangent.');
+export const hardswish = activation('hardswish', "x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish).");
+export const hardsigmoid = activation('hardsigmoid', "relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid).");
+export const gelu = activation('gelu', "x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU).");

@@ -23,7 +23,7 @@ const MAIN = '#546e7a';
 const family = (op: string) =>
   op === 'input' || op === 'conv' || op === 'bn' || op === 'dense' || op === 'stage'
     ? op
-    : ['relu', 'relu6', 'sigmoid', 'silu', 'tanh'].includes(op)
+    : ['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'hardswish', 'hardsigmoid', 'gelu'].includes(op)
       ? 'act'
       : op === 'add' || op === 'mul'
         ? 'join'

@@ -4,15 +4,15 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid"],"description":"The gate; default sigmoid."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid"],"description":"The gate (torchvision's scale_activation); default sigmoid."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
-const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid"],"description":"The gate; default sigmoid."}},"additionalProperties":false},"else":{"type":"boolean"}};
+const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid"],"description":"The gate (torchvision's scale_activation); default sigmoid."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern3 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.]*$", "u");
@@ -356,14 +356,14 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema59 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
+const schema62 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -376,7 +376,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(func3(key0) > 64){
-const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema59.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema62.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -386,7 +386,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!pattern1.test(key0)){
-const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema59.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema62.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -398,7 +398,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema59.propertyNames,parentSchema:schema59,data};
+const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema62.propertyNames,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -466,7 +466,7 @@ else {
 const _errs10 = errors;
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 1048576 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema59.additionalProperties.else,data:data0};
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema62.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -476,7 +476,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < -1048576 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema59.additionalProperties.else,data:data0};
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema62.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -487,7 +487,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.additionalProperties.else.type,parentSchema:schema59.additionalProperties.else,data:data0};
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema62.additionalProperties.else.type,parentSchema:schema62.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -501,7 +501,7 @@ valid2 = _valid0;
 ifClause0 = "else";
 }
 if(!valid2){
-const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema59.additionalProperties.if,parentSchema:schema59.additionalProperties,data:data0};
+const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema62.additionalProperties.if,parentSchema:schema62.additionalProperties,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -513,7 +513,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2450,7 +2450,7 @@ vErrors.push(err138);
 errors++;
 }
 }
-else if(tag0 === "maxpool"){
+else if(tag0 === "hardswish"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err139 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
@@ -2462,8 +2462,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err140 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
+for(const key7 in data){
+if(!((key7 === "op") || (key7 === "name"))){
+const err140 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2472,9 +2473,11 @@ vErrors.push(err140);
 }
 errors++;
 }
-for(const key7 in data){
-if(!(((((key7 === "op") || (key7 === "name")) || (key7 === "kernel")) || (key7 === "stride")) || (key7 === "padding"))){
-const err141 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[7],data};
+}
+if(data.op !== undefined){
+let data27 = data.op;
+if("hardswish" !== data27){
+const err141 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "hardswish"},message:"must be equal to constant",schema:"hardswish",parentSchema:schema17.oneOf[7].properties.op,data:data27};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2484,10 +2487,11 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data27 = data.op;
-if("maxpool" !== data27){
-const err142 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[7].properties.op,data:data27};
+if(data.name !== undefined){
+let data28 = data.name;
+if(typeof data28 === "string"){
+if(func3(data28) > 128){
+const err142 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2496,12 +2500,8 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data28 = data.name;
-if(typeof data28 === "string"){
-if(func3(data28) > 128){
-const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data28};
+if(!pattern3.test(data28)){
+const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2510,8 +2510,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-if(!pattern3.test(data28)){
-const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data28};
+}
+else {
+const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data28};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2521,8 +2522,9 @@ vErrors.push(err144);
 errors++;
 }
 }
+}
 else {
-const err145 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data28};
+const err145 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[7].type,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2532,13 +2534,10 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data29 = data.kernel;
-const _errs172 = errors;
-let valid55 = true;
-const _errs173 = errors;
-if(!(Array.isArray(data29))){
-const err146 = {};
+else if(tag0 === "hardsigmoid"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err146 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2547,22 +2546,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-var _valid13 = _errs173 === errors;
-errors = _errs172;
-if(vErrors !== null){
-if(_errs172){
-vErrors.length = _errs172;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause13;
-if(_valid13){
-const _errs175 = errors;
-if(Array.isArray(data29)){
-if(data29.length > 2){
-const err147 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
+for(const key8 in data){
+if(!((key8 === "op") || (key8 === "name"))){
+const err147 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2571,8 +2557,11 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data29.length < 2){
-const err148 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
+}
+if(data.op !== undefined){
+let data29 = data.op;
+if("hardsigmoid" !== data29){
+const err148 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "hardsigmoid"},message:"must be equal to constant",schema:"hardsigmoid",parentSchema:schema17.oneOf[8].properties.op,data:data29};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2581,14 +2570,12 @@ vErrors.push(err148);
 }
 errors++;
 }
-const len3 = data29.length;
-for(let i3=0; i3<len3; i3++){
-let data30 = data29[i3];
-const _errs178 = errors;
-let valid58 = true;
-const _errs179 = errors;
-if(typeof data30 !== "string"){
-const err149 = {};
+}
+if(data.name !== undefined){
+let data30 = data.name;
+if(typeof data30 === "string"){
+if(func3(data30) > 128){
+const err149 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data30};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2597,22 +2584,8 @@ vErrors.push(err149);
 }
 errors++;
 }
-var _valid14 = _errs179 === errors;
-errors = _errs178;
-if(vErrors !== null){
-if(_errs178){
-vErrors.length = _errs178;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause14;
-if(_valid14){
-const _errs181 = errors;
-if(typeof data30 === "string"){
-if(!pattern4.test(data30)){
-const err150 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data30};
+if(!pattern3.test(data30)){
+const err150 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data30};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2623,7 +2596,7 @@ errors++;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data30};
+const err151 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data30};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2632,14 +2605,10 @@ vErrors.push(err151);
 }
 errors++;
 }
-var _valid14 = _errs181 === errors;
-valid58 = _valid14;
-ifClause14 = "then";
+}
 }
 else {
-const _errs184 = errors;
-if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err152 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
+const err152 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[8].type,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2648,9 +2617,11 @@ vErrors.push(err152);
 }
 errors++;
 }
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 64 || isNaN(data30)){
-const err153 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
+}
+else if(tag0 === "gelu"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err153 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2659,8 +2630,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(data30 < 1 || isNaN(data30)){
-const err154 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.kernel.then.items.else,data:data30};
+for(const key9 in data){
+if(!((key9 === "op") || (key9 === "name"))){
+const err154 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2670,12 +2642,10 @@ vErrors.push(err154);
 errors++;
 }
 }
-var _valid14 = _errs184 === errors;
-valid58 = _valid14;
-ifClause14 = "else";
-}
-if(!valid58){
-const err155 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/7/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[7].properties.kernel.then.items.if,parentSchema:schema17.oneOf[7].properties.kernel.then.items,data:data30};
+if(data.op !== undefined){
+let data31 = data.op;
+if("gelu" !== data31){
+const err155 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "gelu"},message:"must be equal to constant",schema:"gelu",parentSchema:schema17.oneOf[9].properties.op,data:data31};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2685,9 +2655,11 @@ vErrors.push(err155);
 errors++;
 }
 }
-}
-else {
-const err156 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[7].properties.kernel.then.type,parentSchema:schema17.oneOf[7].properties.kernel.then,data:data29};
+if(data.name !== undefined){
+let data32 = data.name;
+if(typeof data32 === "string"){
+if(func3(data32) > 128){
+const err156 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data32};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2696,17 +2668,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-var _valid13 = _errs175 === errors;
-valid55 = _valid13;
-ifClause13 = "then";
-}
-else {
-const _errs186 = errors;
-const _errs187 = errors;
-let valid60 = true;
-const _errs188 = errors;
-if(typeof data29 !== "string"){
-const err157 = {};
+if(!pattern3.test(data32)){
+const err157 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data32};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2715,22 +2678,9 @@ vErrors.push(err157);
 }
 errors++;
 }
-var _valid15 = _errs188 === errors;
-errors = _errs187;
-if(vErrors !== null){
-if(_errs187){
-vErrors.length = _errs187;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause15;
-if(_valid15){
-const _errs190 = errors;
-if(typeof data29 === "string"){
-if(!pattern4.test(data29)){
-const err158 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data29};
+const err158 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data32};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2740,8 +2690,9 @@ vErrors.push(err158);
 errors++;
 }
 }
+}
 else {
-const err159 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data29};
+const err159 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[9].type,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2750,14 +2701,11 @@ vErrors.push(err159);
 }
 errors++;
 }
-var _valid15 = _errs190 === errors;
-valid60 = _valid15;
-ifClause15 = "then";
 }
-else {
-const _errs193 = errors;
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err160 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.kernel.else.else.type,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
+else if(tag0 === "maxpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err160 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2766,9 +2714,8 @@ vErrors.push(err160);
 }
 errors++;
 }
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 64 || isNaN(data29)){
-const err161 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
+if(data.kernel === undefined){
+const err161 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2777,8 +2724,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-if(data29 < 1 || isNaN(data29)){
-const err162 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.kernel.else.else,data:data29};
+for(const key10 in data){
+if(!(((((key10 === "op") || (key10 === "name")) || (key10 === "kernel")) || (key10 === "stride")) || (key10 === "padding"))){
+const err162 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2788,12 +2736,10 @@ vErrors.push(err162);
 errors++;
 }
 }
-var _valid15 = _errs193 === errors;
-valid60 = _valid15;
-ifClause15 = "else";
-}
-if(!valid60){
-const err163 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[7].properties.kernel.else.if,parentSchema:schema17.oneOf[7].properties.kernel.else,data:data29};
+if(data.op !== undefined){
+let data33 = data.op;
+if("maxpool" !== data33){
+const err163 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[10].properties.op,data:data33};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2802,12 +2748,12 @@ vErrors.push(err163);
 }
 errors++;
 }
-var _valid13 = _errs186 === errors;
-valid55 = _valid13;
-ifClause13 = "else";
 }
-if(!valid55){
-const err164 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/7/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema17.oneOf[7].properties.kernel.if,parentSchema:schema17.oneOf[7].properties.kernel,data:data29};
+if(data.name !== undefined){
+let data34 = data.name;
+if(typeof data34 === "string"){
+if(func3(data34) > 128){
+const err164 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data34};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2816,14 +2762,8 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-if(data.stride !== undefined){
-let data31 = data.stride;
-const _errs196 = errors;
-let valid62 = true;
-const _errs197 = errors;
-if(!(Array.isArray(data31))){
-const err165 = {};
+if(!pattern3.test(data34)){
+const err165 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data34};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2832,22 +2772,9 @@ vErrors.push(err165);
 }
 errors++;
 }
-var _valid16 = _errs197 === errors;
-errors = _errs196;
-if(vErrors !== null){
-if(_errs196){
-vErrors.length = _errs196;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause16;
-if(_valid16){
-const _errs199 = errors;
-if(Array.isArray(data31)){
-if(data31.length > 2){
-const err166 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
+const err166 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data34};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2856,8 +2783,14 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(data31.length < 2){
-const err167 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
+}
+if(data.kernel !== undefined){
+let data35 = data.kernel;
+const _errs193 = errors;
+let valid64 = true;
+const _errs194 = errors;
+if(!(Array.isArray(data35))){
+const err167 = {};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2866,14 +2799,22 @@ vErrors.push(err167);
 }
 errors++;
 }
-const len4 = data31.length;
-for(let i4=0; i4<len4; i4++){
-let data32 = data31[i4];
-const _errs202 = errors;
-let valid65 = true;
-const _errs203 = errors;
-if(typeof data32 !== "string"){
-const err168 = {};
+var _valid13 = _errs194 === errors;
+errors = _errs193;
+if(vErrors !== null){
+if(_errs193){
+vErrors.length = _errs193;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause13;
+if(_valid13){
+const _errs196 = errors;
+if(Array.isArray(data35)){
+if(data35.length > 2){
+const err168 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2882,22 +2823,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-var _valid17 = _errs203 === errors;
-errors = _errs202;
-if(vErrors !== null){
-if(_errs202){
-vErrors.length = _errs202;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause17;
-if(_valid17){
-const _errs205 = errors;
-if(typeof data32 === "string"){
-if(!pattern4.test(data32)){
-const err169 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data32};
+if(data35.length < 2){
+const err169 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2906,9 +2833,14 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-else {
-const err170 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data32};
+const len3 = data35.length;
+for(let i3=0; i3<len3; i3++){
+let data36 = data35[i3];
+const _errs199 = errors;
+let valid67 = true;
+const _errs200 = errors;
+if(typeof data36 !== "string"){
+const err170 = {};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2917,14 +2849,22 @@ vErrors.push(err170);
 }
 errors++;
 }
-var _valid17 = _errs205 === errors;
-valid65 = _valid17;
-ifClause17 = "then";
+var _valid14 = _errs200 === errors;
+errors = _errs199;
+if(vErrors !== null){
+if(_errs199){
+vErrors.length = _errs199;
 }
 else {
-const _errs208 = errors;
-if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err171 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
+vErrors = null;
+}
+}
+let ifClause14;
+if(_valid14){
+const _errs202 = errors;
+if(typeof data36 === "string"){
+if(!pattern4.test(data36)){
+const err171 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data36};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2933,9 +2873,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 > 64 || isNaN(data32)){
-const err172 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
+}
+else {
+const err172 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data36};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2944,8 +2884,14 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data32 < 1 || isNaN(data32)){
-const err173 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.stride.then.items.else,data:data32};
+var _valid14 = _errs202 === errors;
+valid67 = _valid14;
+ifClause14 = "then";
+}
+else {
+const _errs205 = errors;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err173 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2954,13 +2900,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-var _valid17 = _errs208 === errors;
-valid65 = _valid17;
-ifClause17 = "else";
-}
-if(!valid65){
-const err174 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/7/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[7].properties.stride.then.items.if,parentSchema:schema17.oneOf[7].properties.stride.then.items,data:data32};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 64 || isNaN(data36)){
+const err174 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2969,10 +2911,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-}
-else {
-const err175 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[7].properties.stride.then.type,parentSchema:schema17.oneOf[7].properties.stride.then,data:data31};
+if(data36 < 1 || isNaN(data36)){
+const err175 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2981,17 +2921,13 @@ vErrors.push(err175);
 }
 errors++;
 }
-var _valid16 = _errs199 === errors;
-valid62 = _valid16;
-ifClause16 = "then";
 }
-else {
-const _errs210 = errors;
-const _errs211 = errors;
-let valid67 = true;
-const _errs212 = errors;
-if(typeof data31 !== "string"){
-const err176 = {};
+var _valid14 = _errs205 === errors;
+valid67 = _valid14;
+ifClause14 = "else";
+}
+if(!valid67){
+const err176 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[10].properties.kernel.then.items.if,parentSchema:schema17.oneOf[10].properties.kernel.then.items,data:data36};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -3000,22 +2936,10 @@ vErrors.push(err176);
 }
 errors++;
 }
-var _valid18 = _errs212 === errors;
-errors = _errs211;
-if(vErrors !== null){
-if(_errs211){
-vErrors.length = _errs211;
+}
 }
 else {
-vErrors = null;
-}
-}
-let ifClause18;
-if(_valid18){
-const _errs214 = errors;
-if(typeof data31 === "string"){
-if(!pattern4.test(data31)){
-const err177 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data31};
+const err177 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[10].properties.kernel.then.type,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -3024,9 +2948,17 @@ vErrors.push(err177);
 }
 errors++;
 }
+var _valid13 = _errs196 === errors;
+valid64 = _valid13;
+ifClause13 = "then";
 }
 else {
-const err178 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data31};
+const _errs207 = errors;
+const _errs208 = errors;
+let valid69 = true;
+const _errs209 = errors;
+if(typeof data35 !== "string"){
+const err178 = {};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -3035,14 +2967,22 @@ vErrors.push(err178);
 }
 errors++;
 }
-var _valid18 = _errs214 === errors;
-valid67 = _valid18;
-ifClause18 = "then";
+var _valid15 = _errs209 === errors;
+errors = _errs208;
+if(vErrors !== null){
+if(_errs208){
+vErrors.length = _errs208;
 }
 else {
-const _errs217 = errors;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err179 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[7].properties.stride.else.else.type,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
+vErrors = null;
+}
+}
+let ifClause15;
+if(_valid15){
+const _errs211 = errors;
+if(typeof data35 === "string"){
+if(!pattern4.test(data35)){
+const err179 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data35};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -3051,9 +2991,9 @@ vErrors.push(err179);
 }
 errors++;
 }
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 64 || isNaN(data31)){
-const err180 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
+}
+else {
+const err180 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data35};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -3062,8 +3002,14 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err181 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[7].properties.stride.else.else,data:data31};
+var _valid15 = _errs211 === errors;
+valid69 = _valid15;
+ifClause15 = "then";
+}
+else {
+const _errs214 = errors;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err181 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.kernel.else.else.type,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -3072,13 +3018,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-var _valid18 = _errs217 === errors;
-valid67 = _valid18;
-ifClause18 = "else";
-}
-if(!valid67){
-const err182 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[7].properties.stride.else.if,parentSchema:schema17.oneOf[7].properties.stride.else,data:data31};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 64 || isNaN(data35)){
+const err182 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -3087,12 +3029,8 @@ vErrors.push(err182);
 }
 errors++;
 }
-var _valid16 = _errs210 === errors;
-valid62 = _valid16;
-ifClause16 = "else";
-}
-if(!valid62){
-const err183 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/7/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[7].properties.stride.if,parentSchema:schema17.oneOf[7].properties.stride,data:data31};
+if(data35 < 1 || isNaN(data35)){
+const err183 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -3102,15 +3040,12 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
+var _valid15 = _errs214 === errors;
+valid69 = _valid15;
+ifClause15 = "else";
 }
-}
-}
-else {
-const err184 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[7].type,parentSchema:schema17.oneOf[7],data};
+if(!valid69){
+const err184 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[10].properties.kernel.else.if,parentSchema:schema17.oneOf[10].properties.kernel.else,data:data35};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -3119,11 +3054,12 @@ vErrors.push(err184);
 }
 errors++;
 }
+var _valid13 = _errs207 === errors;
+valid64 = _valid13;
+ifClause13 = "else";
 }
-else if(tag0 === "avgpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err185 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
+if(!valid64){
+const err185 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema17.oneOf[10].properties.kernel.if,parentSchema:schema17.oneOf[10].properties.kernel,data:data35};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -3132,8 +3068,14 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err186 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
+}
+if(data.stride !== undefined){
+let data37 = data.stride;
+const _errs217 = errors;
+let valid71 = true;
+const _errs218 = errors;
+if(!(Array.isArray(data37))){
+const err186 = {};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -3142,9 +3084,22 @@ vErrors.push(err186);
 }
 errors++;
 }
-for(const key8 in data){
-if(!(((((key8 === "op") || (key8 === "name")) || (key8 === "kernel")) || (key8 === "stride")) || (key8 === "padding"))){
-const err187 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[8],data};
+var _valid16 = _errs218 === errors;
+errors = _errs217;
+if(vErrors !== null){
+if(_errs217){
+vErrors.length = _errs217;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause16;
+if(_valid16){
+const _errs220 = errors;
+if(Array.isArray(data37)){
+if(data37.length > 2){
+const err187 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -3153,11 +3108,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data34 = data.op;
-if("avgpool" !== data34){
-const err188 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[8].properties.op,data:data34};
+if(data37.length < 2){
+const err188 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3166,12 +3118,14 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data35 = data.name;
-if(typeof data35 === "string"){
-if(func3(data35) > 128){
-const err189 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data35};
+const len4 = data37.length;
+for(let i4=0; i4<len4; i4++){
+let data38 = data37[i4];
+const _errs223 = errors;
+let valid74 = true;
+const _errs224 = errors;
+if(typeof data38 !== "string"){
+const err189 = {};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3180,8 +3134,22 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(!pattern3.test(data35)){
-const err190 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data35};
+var _valid17 = _errs224 === errors;
+errors = _errs223;
+if(vErrors !== null){
+if(_errs223){
+vErrors.length = _errs223;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause17;
+if(_valid17){
+const _errs226 = errors;
+if(typeof data38 === "string"){
+if(!pattern4.test(data38)){
+const err190 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3192,7 +3160,7 @@ errors++;
 }
 }
 else {
-const err191 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data35};
+const err191 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3201,14 +3169,14 @@ vErrors.push(err191);
 }
 errors++;
 }
+var _valid17 = _errs226 === errors;
+valid74 = _valid17;
+ifClause17 = "then";
 }
-if(data.kernel !== undefined){
-let data36 = data.kernel;
-const _errs228 = errors;
-let valid72 = true;
+else {
 const _errs229 = errors;
-if(!(Array.isArray(data36))){
-const err192 = {};
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err192 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3217,22 +3185,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-var _valid19 = _errs229 === errors;
-errors = _errs228;
-if(vErrors !== null){
-if(_errs228){
-vErrors.length = _errs228;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause19;
-if(_valid19){
-const _errs231 = errors;
-if(Array.isArray(data36)){
-if(data36.length > 2){
-const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 64 || isNaN(data38)){
+const err193 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3241,8 +3196,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data36.length < 2){
-const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
+if(data38 < 1 || isNaN(data38)){
+const err194 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3251,14 +3206,13 @@ vErrors.push(err194);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i5=0; i5<len5; i5++){
-let data37 = data36[i5];
-const _errs234 = errors;
-let valid75 = true;
-const _errs235 = errors;
-if(typeof data37 !== "string"){
-const err195 = {};
+}
+var _valid17 = _errs229 === errors;
+valid74 = _valid17;
+ifClause17 = "else";
+}
+if(!valid74){
+const err195 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[10].properties.stride.then.items.if,parentSchema:schema17.oneOf[10].properties.stride.then.items,data:data38};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3267,22 +3221,10 @@ vErrors.push(err195);
 }
 errors++;
 }
-var _valid20 = _errs235 === errors;
-errors = _errs234;
-if(vErrors !== null){
-if(_errs234){
-vErrors.length = _errs234;
+}
 }
 else {
-vErrors = null;
-}
-}
-let ifClause20;
-if(_valid20){
-const _errs237 = errors;
-if(typeof data37 === "string"){
-if(!pattern4.test(data37)){
-const err196 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data37};
+const err196 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[10].properties.stride.then.type,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3291,9 +3233,17 @@ vErrors.push(err196);
 }
 errors++;
 }
+var _valid16 = _errs220 === errors;
+valid71 = _valid16;
+ifClause16 = "then";
 }
 else {
-const err197 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data37};
+const _errs231 = errors;
+const _errs232 = errors;
+let valid76 = true;
+const _errs233 = errors;
+if(typeof data37 !== "string"){
+const err197 = {};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3302,14 +3252,22 @@ vErrors.push(err197);
 }
 errors++;
 }
-var _valid20 = _errs237 === errors;
-valid75 = _valid20;
-ifClause20 = "then";
+var _valid18 = _errs233 === errors;
+errors = _errs232;
+if(vErrors !== null){
+if(_errs232){
+vErrors.length = _errs232;
 }
 else {
-const _errs240 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err198 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
+vErrors = null;
+}
+}
+let ifClause18;
+if(_valid18){
+const _errs235 = errors;
+if(typeof data37 === "string"){
+if(!pattern4.test(data37)){
+const err198 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data37};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3318,9 +3276,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 64 || isNaN(data37)){
-const err199 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
+}
+else {
+const err199 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data37};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3329,8 +3287,14 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data37 < 1 || isNaN(data37)){
-const err200 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.kernel.then.items.else,data:data37};
+var _valid18 = _errs235 === errors;
+valid76 = _valid18;
+ifClause18 = "then";
+}
+else {
+const _errs238 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err200 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.stride.else.else.type,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3339,13 +3303,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-var _valid20 = _errs240 === errors;
-valid75 = _valid20;
-ifClause20 = "else";
-}
-if(!valid75){
-const err201 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/8/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[8].properties.kernel.then.items.if,parentSchema:schema17.oneOf[8].properties.kernel.then.items,data:data37};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 64 || isNaN(data37)){
+const err201 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3354,10 +3314,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-}
-else {
-const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[8].properties.kernel.then.type,parentSchema:schema17.oneOf[8].properties.kernel.then,data:data36};
+if(data37 < 1 || isNaN(data37)){
+const err202 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3366,17 +3324,13 @@ vErrors.push(err202);
 }
 errors++;
 }
-var _valid19 = _errs231 === errors;
-valid72 = _valid19;
-ifClause19 = "then";
 }
-else {
-const _errs242 = errors;
-const _errs243 = errors;
-let valid77 = true;
-const _errs244 = errors;
-if(typeof data36 !== "string"){
-const err203 = {};
+var _valid18 = _errs238 === errors;
+valid76 = _valid18;
+ifClause18 = "else";
+}
+if(!valid76){
+const err203 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[10].properties.stride.else.if,parentSchema:schema17.oneOf[10].properties.stride.else,data:data37};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -3385,389 +3339,17 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid21 = _errs244 === errors;
-errors = _errs243;
-if(vErrors !== null){
-if(_errs243){
-vErrors.length = _errs243;
+var _valid16 = _errs231 === errors;
+valid71 = _valid16;
+ifClause16 = "else";
 }
-else {
-vErrors = null;
-}
-}
-let ifClause21;
-if(_valid21){
-const _errs246 = errors;
-if(typeof data36 === "string"){
-if(!pattern4.test(data36)){
-const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data36};
+if(!valid71){
+const err204 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[10].properties.stride.if,parentSchema:schema17.oneOf[10].properties.stride,data:data37};
 if(vErrors === null){
 vErrors = [err204];
 }
 else {
 vErrors.push(err204);
-}
-errors++;
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data36};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-}
-var _valid21 = _errs246 === errors;
-valid77 = _valid21;
-ifClause21 = "then";
-}
-else {
-const _errs249 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.kernel.else.else.type,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
-if(vErrors === null){
-vErrors = [err206];
-}
-else {
-vErrors.push(err206);
-}
-errors++;
-}
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 64 || isNaN(data36)){
-const err207 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-if(data36 < 1 || isNaN(data36)){
-const err208 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.kernel.else.else,data:data36};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-}
-var _valid21 = _errs249 === errors;
-valid77 = _valid21;
-ifClause21 = "else";
-}
-if(!valid77){
-const err209 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[8].properties.kernel.else.if,parentSchema:schema17.oneOf[8].properties.kernel.else,data:data36};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-var _valid19 = _errs242 === errors;
-valid72 = _valid19;
-ifClause19 = "else";
-}
-if(!valid72){
-const err210 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/8/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[8].properties.kernel.if,parentSchema:schema17.oneOf[8].properties.kernel,data:data36};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-}
-if(data.stride !== undefined){
-let data38 = data.stride;
-const _errs252 = errors;
-let valid79 = true;
-const _errs253 = errors;
-if(!(Array.isArray(data38))){
-const err211 = {};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-var _valid22 = _errs253 === errors;
-errors = _errs252;
-if(vErrors !== null){
-if(_errs252){
-vErrors.length = _errs252;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause22;
-if(_valid22){
-const _errs255 = errors;
-if(Array.isArray(data38)){
-if(data38.length > 2){
-const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-if(data38.length < 2){
-const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
-if(vErrors === null){
-vErrors = [err213];
-}
-else {
-vErrors.push(err213);
-}
-errors++;
-}
-const len6 = data38.length;
-for(let i6=0; i6<len6; i6++){
-let data39 = data38[i6];
-const _errs258 = errors;
-let valid82 = true;
-const _errs259 = errors;
-if(typeof data39 !== "string"){
-const err214 = {};
-if(vErrors === null){
-vErrors = [err214];
-}
-else {
-vErrors.push(err214);
-}
-errors++;
-}
-var _valid23 = _errs259 === errors;
-errors = _errs258;
-if(vErrors !== null){
-if(_errs258){
-vErrors.length = _errs258;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause23;
-if(_valid23){
-const _errs261 = errors;
-if(typeof data39 === "string"){
-if(!pattern4.test(data39)){
-const err215 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data39};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data39};
-if(vErrors === null){
-vErrors = [err216];
-}
-else {
-vErrors.push(err216);
-}
-errors++;
-}
-var _valid23 = _errs261 === errors;
-valid82 = _valid23;
-ifClause23 = "then";
-}
-else {
-const _errs264 = errors;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err217 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
-if(vErrors === null){
-vErrors = [err217];
-}
-else {
-vErrors.push(err217);
-}
-errors++;
-}
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 64 || isNaN(data39)){
-const err218 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
-if(vErrors === null){
-vErrors = [err218];
-}
-else {
-vErrors.push(err218);
-}
-errors++;
-}
-if(data39 < 1 || isNaN(data39)){
-const err219 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.stride.then.items.else,data:data39};
-if(vErrors === null){
-vErrors = [err219];
-}
-else {
-vErrors.push(err219);
-}
-errors++;
-}
-}
-var _valid23 = _errs264 === errors;
-valid82 = _valid23;
-ifClause23 = "else";
-}
-if(!valid82){
-const err220 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/8/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[8].properties.stride.then.items.if,parentSchema:schema17.oneOf[8].properties.stride.then.items,data:data39};
-if(vErrors === null){
-vErrors = [err220];
-}
-else {
-vErrors.push(err220);
-}
-errors++;
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[8].properties.stride.then.type,parentSchema:schema17.oneOf[8].properties.stride.then,data:data38};
-if(vErrors === null){
-vErrors = [err221];
-}
-else {
-vErrors.push(err221);
-}
-errors++;
-}
-var _valid22 = _errs255 === errors;
-valid79 = _valid22;
-ifClause22 = "then";
-}
-else {
-const _errs266 = errors;
-const _errs267 = errors;
-let valid84 = true;
-const _errs268 = errors;
-if(typeof data38 !== "string"){
-const err222 = {};
-if(vErrors === null){
-vErrors = [err222];
-}
-else {
-vErrors.push(err222);
-}
-errors++;
-}
-var _valid24 = _errs268 === errors;
-errors = _errs267;
-if(vErrors !== null){
-if(_errs267){
-vErrors.length = _errs267;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause24;
-if(_valid24){
-const _errs270 = errors;
-if(typeof data38 === "string"){
-if(!pattern4.test(data38)){
-const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
-if(vErrors === null){
-vErrors = [err223];
-}
-else {
-vErrors.push(err223);
-}
-errors++;
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
-if(vErrors === null){
-vErrors = [err224];
-}
-else {
-vErrors.push(err224);
-}
-errors++;
-}
-var _valid24 = _errs270 === errors;
-valid84 = _valid24;
-ifClause24 = "then";
-}
-else {
-const _errs273 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[8].properties.stride.else.else.type,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
-if(vErrors === null){
-vErrors = [err225];
-}
-else {
-vErrors.push(err225);
-}
-errors++;
-}
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 64 || isNaN(data38)){
-const err226 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
-if(vErrors === null){
-vErrors = [err226];
-}
-else {
-vErrors.push(err226);
-}
-errors++;
-}
-if(data38 < 1 || isNaN(data38)){
-const err227 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[8].properties.stride.else.else,data:data38};
-if(vErrors === null){
-vErrors = [err227];
-}
-else {
-vErrors.push(err227);
-}
-errors++;
-}
-}
-var _valid24 = _errs273 === errors;
-valid84 = _valid24;
-ifClause24 = "else";
-}
-if(!valid84){
-const err228 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[8].properties.stride.else.if,parentSchema:schema17.oneOf[8].properties.stride.else,data:data38};
-if(vErrors === null){
-vErrors = [err228];
-}
-else {
-vErrors.push(err228);
-}
-errors++;
-}
-var _valid22 = _errs266 === errors;
-valid79 = _valid22;
-ifClause22 = "else";
-}
-if(!valid79){
-const err229 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/8/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[8].properties.stride.if,parentSchema:schema17.oneOf[8].properties.stride,data:data38};
-if(vErrors === null){
-vErrors = [err229];
-}
-else {
-vErrors.push(err229);
 }
 errors++;
 }
@@ -3780,7 +3362,360 @@ errors = vErrors.length;
 }
 }
 else {
-const err230 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[8].type,parentSchema:schema17.oneOf[8],data};
+const err205 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[10].type,parentSchema:schema17.oneOf[10],data};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+else if(tag0 === "avgpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err206 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+if(data.kernel === undefined){
+const err207 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+for(const key11 in data){
+if(!(((((key11 === "op") || (key11 === "name")) || (key11 === "kernel")) || (key11 === "stride")) || (key11 === "padding"))){
+const err208 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data40 = data.op;
+if("avgpool" !== data40){
+const err209 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[11].properties.op,data:data40};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data41 = data.name;
+if(typeof data41 === "string"){
+if(func3(data41) > 128){
+const err210 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data41};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+if(!pattern3.test(data41)){
+const err211 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data41};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data41};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+if(data.kernel !== undefined){
+let data42 = data.kernel;
+const _errs249 = errors;
+let valid81 = true;
+const _errs250 = errors;
+if(!(Array.isArray(data42))){
+const err213 = {};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+var _valid19 = _errs250 === errors;
+errors = _errs249;
+if(vErrors !== null){
+if(_errs249){
+vErrors.length = _errs249;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause19;
+if(_valid19){
+const _errs252 = errors;
+if(Array.isArray(data42)){
+if(data42.length > 2){
+const err214 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+if(data42.length < 2){
+const err215 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+const len5 = data42.length;
+for(let i5=0; i5<len5; i5++){
+let data43 = data42[i5];
+const _errs255 = errors;
+let valid84 = true;
+const _errs256 = errors;
+if(typeof data43 !== "string"){
+const err216 = {};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+var _valid20 = _errs256 === errors;
+errors = _errs255;
+if(vErrors !== null){
+if(_errs255){
+vErrors.length = _errs255;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause20;
+if(_valid20){
+const _errs258 = errors;
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
+const err217 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data43};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+else {
+const err218 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data43};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+var _valid20 = _errs258 === errors;
+valid84 = _valid20;
+ifClause20 = "then";
+}
+else {
+const _errs261 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err219 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 64 || isNaN(data43)){
+const err220 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+if(data43 < 1 || isNaN(data43)){
+const err221 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+var _valid20 = _errs261 === errors;
+valid84 = _valid20;
+ifClause20 = "else";
+}
+if(!valid84){
+const err222 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[11].properties.kernel.then.items.if,parentSchema:schema17.oneOf[11].properties.kernel.then.items,data:data43};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+}
+else {
+const err223 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.kernel.then.type,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+var _valid19 = _errs252 === errors;
+valid81 = _valid19;
+ifClause19 = "then";
+}
+else {
+const _errs263 = errors;
+const _errs264 = errors;
+let valid86 = true;
+const _errs265 = errors;
+if(typeof data42 !== "string"){
+const err224 = {};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+var _valid21 = _errs265 === errors;
+errors = _errs264;
+if(vErrors !== null){
+if(_errs264){
+vErrors.length = _errs264;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause21;
+if(_valid21){
+const _errs267 = errors;
+if(typeof data42 === "string"){
+if(!pattern4.test(data42)){
+const err225 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data42};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+}
+else {
+const err226 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data42};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+var _valid21 = _errs267 === errors;
+valid86 = _valid21;
+ifClause21 = "then";
+}
+else {
+const _errs270 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err227 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.else.else.type,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 64 || isNaN(data42)){
+const err228 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+if(data42 < 1 || isNaN(data42)){
+const err229 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+var _valid21 = _errs270 === errors;
+valid86 = _valid21;
+ifClause21 = "else";
+}
+if(!valid86){
+const err230 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[11].properties.kernel.else.if,parentSchema:schema17.oneOf[11].properties.kernel.else,data:data42};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3789,11 +3724,12 @@ vErrors.push(err230);
 }
 errors++;
 }
+var _valid19 = _errs263 === errors;
+valid81 = _valid19;
+ifClause19 = "else";
 }
-else if(tag0 === "zeropad"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err231 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
+if(!valid81){
+const err231 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[11].properties.kernel.if,parentSchema:schema17.oneOf[11].properties.kernel,data:data42};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3802,8 +3738,14 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data.padding === undefined){
-const err232 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
+}
+if(data.stride !== undefined){
+let data44 = data.stride;
+const _errs273 = errors;
+let valid88 = true;
+const _errs274 = errors;
+if(!(Array.isArray(data44))){
+const err232 = {};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3812,9 +3754,22 @@ vErrors.push(err232);
 }
 errors++;
 }
-for(const key9 in data){
-if(!(((key9 === "op") || (key9 === "name")) || (key9 === "padding"))){
-const err233 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[9],data};
+var _valid22 = _errs274 === errors;
+errors = _errs273;
+if(vErrors !== null){
+if(_errs273){
+vErrors.length = _errs273;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause22;
+if(_valid22){
+const _errs276 = errors;
+if(Array.isArray(data44)){
+if(data44.length > 2){
+const err233 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3823,11 +3778,8 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data41 = data.op;
-if("zeropad" !== data41){
-const err234 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[9].properties.op,data:data41};
+if(data44.length < 2){
+const err234 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3836,12 +3788,14 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data42 = data.name;
-if(typeof data42 === "string"){
-if(func3(data42) > 128){
-const err235 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data42};
+const len6 = data44.length;
+for(let i6=0; i6<len6; i6++){
+let data45 = data44[i6];
+const _errs279 = errors;
+let valid91 = true;
+const _errs280 = errors;
+if(typeof data45 !== "string"){
+const err235 = {};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3850,8 +3804,22 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!pattern3.test(data42)){
-const err236 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data42};
+var _valid23 = _errs280 === errors;
+errors = _errs279;
+if(vErrors !== null){
+if(_errs279){
+vErrors.length = _errs279;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause23;
+if(_valid23){
+const _errs282 = errors;
+if(typeof data45 === "string"){
+if(!pattern4.test(data45)){
+const err236 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3862,12 +3830,196 @@ errors++;
 }
 }
 else {
-const err237 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data42};
+const err237 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err237];
 }
 else {
 vErrors.push(err237);
+}
+errors++;
+}
+var _valid23 = _errs282 === errors;
+valid91 = _valid23;
+ifClause23 = "then";
+}
+else {
+const _errs285 = errors;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err238 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 64 || isNaN(data45)){
+const err239 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+if(data45 < 1 || isNaN(data45)){
+const err240 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+var _valid23 = _errs285 === errors;
+valid91 = _valid23;
+ifClause23 = "else";
+}
+if(!valid91){
+const err241 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[11].properties.stride.then.items.if,parentSchema:schema17.oneOf[11].properties.stride.then.items,data:data45};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+}
+else {
+const err242 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.stride.then.type,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var _valid22 = _errs276 === errors;
+valid88 = _valid22;
+ifClause22 = "then";
+}
+else {
+const _errs287 = errors;
+const _errs288 = errors;
+let valid93 = true;
+const _errs289 = errors;
+if(typeof data44 !== "string"){
+const err243 = {};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+var _valid24 = _errs289 === errors;
+errors = _errs288;
+if(vErrors !== null){
+if(_errs288){
+vErrors.length = _errs288;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause24;
+if(_valid24){
+const _errs291 = errors;
+if(typeof data44 === "string"){
+if(!pattern4.test(data44)){
+const err244 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data44};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data44};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+var _valid24 = _errs291 === errors;
+valid93 = _valid24;
+ifClause24 = "then";
+}
+else {
+const _errs294 = errors;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err246 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.else.else.type,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 64 || isNaN(data44)){
+const err247 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if(data44 < 1 || isNaN(data44)){
+const err248 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+var _valid24 = _errs294 === errors;
+valid93 = _valid24;
+ifClause24 = "else";
+}
+if(!valid93){
+const err249 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[11].properties.stride.else.if,parentSchema:schema17.oneOf[11].properties.stride.else,data:data44};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+var _valid22 = _errs287 === errors;
+valid88 = _valid22;
+ifClause22 = "else";
+}
+if(!valid88){
+const err250 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[11].properties.stride.if,parentSchema:schema17.oneOf[11].properties.stride,data:data44};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
 }
 errors++;
 }
@@ -3880,163 +4032,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err238 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[9].type,parentSchema:schema17.oneOf[9],data};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-}
-else if(tag0 === "global_avg_pool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err239 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-for(const key10 in data){
-if(!((key10 === "op") || (key10 === "name"))){
-const err240 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[10],data};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data44 = data.op;
-if("global_avg_pool" !== data44){
-const err241 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[10].properties.op,data:data44};
-if(vErrors === null){
-vErrors = [err241];
-}
-else {
-vErrors.push(err241);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data45 = data.name;
-if(typeof data45 === "string"){
-if(func3(data45) > 128){
-const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data45};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-if(!pattern3.test(data45)){
-const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data45};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-}
-else {
-const err244 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data45};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-}
-}
-else {
-const err245 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[10].type,parentSchema:schema17.oneOf[10],data};
-if(vErrors === null){
-vErrors = [err245];
-}
-else {
-vErrors.push(err245);
-}
-errors++;
-}
-}
-else if(tag0 === "flatten"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err246 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
-if(vErrors === null){
-vErrors = [err246];
-}
-else {
-vErrors.push(err246);
-}
-errors++;
-}
-for(const key11 in data){
-if(!((key11 === "op") || (key11 === "name"))){
-const err247 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
-if(vErrors === null){
-vErrors = [err247];
-}
-else {
-vErrors.push(err247);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data46 = data.op;
-if("flatten" !== data46){
-const err248 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[11].properties.op,data:data46};
-if(vErrors === null){
-vErrors = [err248];
-}
-else {
-vErrors.push(err248);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data47 = data.name;
-if(typeof data47 === "string"){
-if(func3(data47) > 128){
-const err249 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data47};
-if(vErrors === null){
-vErrors = [err249];
-}
-else {
-vErrors.push(err249);
-}
-errors++;
-}
-if(!pattern3.test(data47)){
-const err250 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data47};
-if(vErrors === null){
-vErrors = [err250];
-}
-else {
-vErrors.push(err250);
-}
-errors++;
-}
-}
-else {
-const err251 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data47};
+const err251 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -4046,9 +4042,10 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
+else if(tag0 === "zeropad"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err252 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -4057,11 +4054,8 @@ vErrors.push(err252);
 }
 errors++;
 }
-}
-else if(tag0 === "dropout"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+if(data.padding === undefined){
+const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -4070,8 +4064,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-if(data.rate === undefined){
-const err254 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+for(const key12 in data){
+if(!(((key12 === "op") || (key12 === "name")) || (key12 === "padding"))){
+const err254 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -4080,9 +4075,11 @@ vErrors.push(err254);
 }
 errors++;
 }
-for(const key12 in data){
-if(!(((key12 === "op") || (key12 === "name")) || (key12 === "rate"))){
-const err255 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
+}
+if(data.op !== undefined){
+let data47 = data.op;
+if("zeropad" !== data47){
+const err255 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[12].properties.op,data:data47};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -4092,10 +4089,11 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data48 = data.op;
-if("dropout" !== data48){
-const err256 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[12].properties.op,data:data48};
+if(data.name !== undefined){
+let data48 = data.name;
+if(typeof data48 === "string"){
+if(func3(data48) > 128){
+const err256 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data48};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -4104,12 +4102,8 @@ vErrors.push(err256);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data49 = data.name;
-if(typeof data49 === "string"){
-if(func3(data49) > 128){
-const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data49};
+if(!pattern3.test(data48)){
+const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data48};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -4118,8 +4112,9 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(!pattern3.test(data49)){
-const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data49};
+}
+else {
+const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data48};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -4129,8 +4124,15 @@ vErrors.push(err258);
 errors++;
 }
 }
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err259 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data49};
+const err259 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -4140,13 +4142,10 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data.rate !== undefined){
-let data50 = data.rate;
-const _errs306 = errors;
-let valid98 = true;
-const _errs307 = errors;
-if(typeof data50 !== "string"){
-const err260 = {};
+else if(tag0 === "global_avg_pool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err260 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -4155,22 +4154,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-var _valid25 = _errs307 === errors;
-errors = _errs306;
-if(vErrors !== null){
-if(_errs306){
-vErrors.length = _errs306;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause25;
-if(_valid25){
-const _errs309 = errors;
-if(typeof data50 === "string"){
-if(!pattern4.test(data50)){
-const err261 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data50};
+for(const key13 in data){
+if(!((key13 === "op") || (key13 === "name"))){
+const err261 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -4180,8 +4166,10 @@ vErrors.push(err261);
 errors++;
 }
 }
-else {
-const err262 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data50};
+if(data.op !== undefined){
+let data50 = data.op;
+if("global_avg_pool" !== data50){
+const err262 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[13].properties.op,data:data50};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -4190,15 +4178,12 @@ vErrors.push(err262);
 }
 errors++;
 }
-var _valid25 = _errs309 === errors;
-valid98 = _valid25;
-ifClause25 = "then";
 }
-else {
-const _errs312 = errors;
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 < 0 || isNaN(data50)){
-const err263 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
+if(data.name !== undefined){
+let data51 = data.name;
+if(typeof data51 === "string"){
+if(func3(data51) > 128){
+const err263 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -4207,8 +4192,8 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data50 >= 1 || isNaN(data50)){
-const err264 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
+if(!pattern3.test(data51)){
+const err264 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -4219,7 +4204,7 @@ errors++;
 }
 }
 else {
-const err265 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[12].properties.rate.else.type,parentSchema:schema17.oneOf[12].properties.rate.else,data:data50};
+const err265 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -4228,12 +4213,10 @@ vErrors.push(err265);
 }
 errors++;
 }
-var _valid25 = _errs312 === errors;
-valid98 = _valid25;
-ifClause25 = "else";
 }
-if(!valid98){
-const err266 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/12/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[12].properties.rate.if,parentSchema:schema17.oneOf[12].properties.rate,data:data50};
+}
+else {
+const err266 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -4243,9 +4226,10 @@ vErrors.push(err266);
 errors++;
 }
 }
-}
-else {
-const err267 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
+else if(tag0 === "flatten"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err267 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4254,11 +4238,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-}
-else if(tag0 === "dense"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err268 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+for(const key14 in data){
+if(!((key14 === "op") || (key14 === "name"))){
+const err268 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4267,8 +4249,11 @@ vErrors.push(err268);
 }
 errors++;
 }
-if(data.units === undefined){
-const err269 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+}
+if(data.op !== undefined){
+let data52 = data.op;
+if("flatten" !== data52){
+const err269 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[14].properties.op,data:data52};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4277,9 +4262,12 @@ vErrors.push(err269);
 }
 errors++;
 }
-for(const key13 in data){
-if(!((((key13 === "op") || (key13 === "name")) || (key13 === "units")) || (key13 === "bias"))){
-const err270 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
+}
+if(data.name !== undefined){
+let data53 = data.name;
+if(typeof data53 === "string"){
+if(func3(data53) > 128){
+const err270 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4288,11 +4276,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data51 = data.op;
-if("dense" !== data51){
-const err271 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[13].properties.op,data:data51};
+if(!pattern3.test(data53)){
+const err271 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -4302,11 +4287,8 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data52 = data.name;
-if(typeof data52 === "string"){
-if(func3(data52) > 128){
-const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data52};
+else {
+const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -4315,8 +4297,10 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(!pattern3.test(data52)){
-const err273 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data52};
+}
+}
+else {
+const err273 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4326,8 +4310,10 @@ vErrors.push(err273);
 errors++;
 }
 }
-else {
-const err274 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data52};
+else if(tag0 === "dropout"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err274 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4336,14 +4322,8 @@ vErrors.push(err274);
 }
 errors++;
 }
-}
-if(data.units !== undefined){
-let data53 = data.units;
-const _errs322 = errors;
-let valid103 = true;
-const _errs323 = errors;
-if(typeof data53 !== "string"){
-const err275 = {};
+if(data.rate === undefined){
+const err275 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -4352,22 +4332,9 @@ vErrors.push(err275);
 }
 errors++;
 }
-var _valid26 = _errs323 === errors;
-errors = _errs322;
-if(vErrors !== null){
-if(_errs322){
-vErrors.length = _errs322;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause26;
-if(_valid26){
-const _errs325 = errors;
-if(typeof data53 === "string"){
-if(!pattern4.test(data53)){
-const err276 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data53};
+for(const key15 in data){
+if(!(((key15 === "op") || (key15 === "name")) || (key15 === "rate"))){
+const err276 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4377,8 +4344,10 @@ vErrors.push(err276);
 errors++;
 }
 }
-else {
-const err277 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data53};
+if(data.op !== undefined){
+let data54 = data.op;
+if("dropout" !== data54){
+const err277 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[15].properties.op,data:data54};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4387,14 +4356,12 @@ vErrors.push(err277);
 }
 errors++;
 }
-var _valid26 = _errs325 === errors;
-valid103 = _valid26;
-ifClause26 = "then";
 }
-else {
-const _errs328 = errors;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err278 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.units.else.type,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
+if(data.name !== undefined){
+let data55 = data.name;
+if(typeof data55 === "string"){
+if(func3(data55) > 128){
+const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data55};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4403,9 +4370,8 @@ vErrors.push(err278);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 1048576 || isNaN(data53)){
-const err279 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
+if(!pattern3.test(data55)){
+const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data55};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -4414,8 +4380,9 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data53 < 1 || isNaN(data53)){
-const err280 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.units.else,data:data53};
+}
+else {
+const err280 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data55};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -4425,12 +4392,13 @@ vErrors.push(err280);
 errors++;
 }
 }
-var _valid26 = _errs328 === errors;
-valid103 = _valid26;
-ifClause26 = "else";
-}
-if(!valid103){
-const err281 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/13/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[13].properties.units.if,parentSchema:schema17.oneOf[13].properties.units,data:data53};
+if(data.rate !== undefined){
+let data56 = data.rate;
+const _errs327 = errors;
+let valid107 = true;
+const _errs328 = errors;
+if(typeof data56 !== "string"){
+const err281 = {};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -4439,11 +4407,22 @@ vErrors.push(err281);
 }
 errors++;
 }
+var _valid25 = _errs328 === errors;
+errors = _errs327;
+if(vErrors !== null){
+if(_errs327){
+vErrors.length = _errs327;
 }
-if(data.bias !== undefined){
-let data54 = data.bias;
-if(typeof data54 !== "boolean"){
-const err282 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/13/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[13].properties.bias.type,parentSchema:schema17.oneOf[13].properties.bias,data:data54};
+else {
+vErrors = null;
+}
+}
+let ifClause25;
+if(_valid25){
+const _errs330 = errors;
+if(typeof data56 === "string"){
+if(!pattern4.test(data56)){
+const err282 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data56};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -4453,9 +4432,8 @@ vErrors.push(err282);
 errors++;
 }
 }
-}
 else {
-const err283 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
+const err283 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data56};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4464,11 +4442,15 @@ vErrors.push(err283);
 }
 errors++;
 }
+var _valid25 = _errs330 === errors;
+valid107 = _valid25;
+ifClause25 = "then";
 }
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err284 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
+else {
+const _errs333 = errors;
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 < 0 || isNaN(data56)){
+const err284 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -4477,9 +4459,8 @@ vErrors.push(err284);
 }
 errors++;
 }
-for(const key14 in data){
-if(!((((((key14 === "op") || (key14 === "name")) || (key14 === "reduction")) || (key14 === "squeeze")) || (key14 === "activation")) || (key14 === "gate"))){
-const err285 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
+if(data56 >= 1 || isNaN(data56)){
+const err285 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -4489,10 +4470,8 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data55 = data.op;
-if("se" !== data55){
-const err286 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[14].properties.op,data:data55};
+else {
+const err286 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[15].properties.rate.else.type,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -4501,12 +4480,12 @@ vErrors.push(err286);
 }
 errors++;
 }
+var _valid25 = _errs333 === errors;
+valid107 = _valid25;
+ifClause25 = "else";
 }
-if(data.name !== undefined){
-let data56 = data.name;
-if(typeof data56 === "string"){
-if(func3(data56) > 128){
-const err287 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data56};
+if(!valid107){
+const err287 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[15].properties.rate.if,parentSchema:schema17.oneOf[15].properties.rate,data:data56};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -4515,8 +4494,10 @@ vErrors.push(err287);
 }
 errors++;
 }
-if(!pattern3.test(data56)){
-const err288 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data56};
+}
+}
+else {
+const err288 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -4526,8 +4507,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-else {
-const err289 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data56};
+else if(tag0 === "dense"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err289 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4536,14 +4519,8 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-if(data.reduction !== undefined){
-let data57 = data.reduction;
-const _errs340 = errors;
-let valid108 = true;
-const _errs341 = errors;
-if(typeof data57 !== "string"){
-const err290 = {};
+if(data.units === undefined){
+const err290 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -4552,22 +4529,9 @@ vErrors.push(err290);
 }
 errors++;
 }
-var _valid27 = _errs341 === errors;
-errors = _errs340;
-if(vErrors !== null){
-if(_errs340){
-vErrors.length = _errs340;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause27;
-if(_valid27){
-const _errs343 = errors;
-if(typeof data57 === "string"){
-if(!pattern4.test(data57)){
-const err291 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data57};
+for(const key16 in data){
+if(!((((key16 === "op") || (key16 === "name")) || (key16 === "units")) || (key16 === "bias"))){
+const err291 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4577,8 +4541,10 @@ vErrors.push(err291);
 errors++;
 }
 }
-else {
-const err292 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data57};
+if(data.op !== undefined){
+let data57 = data.op;
+if("dense" !== data57){
+const err292 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[16].properties.op,data:data57};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4587,14 +4553,12 @@ vErrors.push(err292);
 }
 errors++;
 }
-var _valid27 = _errs343 === errors;
-valid108 = _valid27;
-ifClause27 = "then";
 }
-else {
-const _errs346 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err293 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.reduction.else.type,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
+if(data.name !== undefined){
+let data58 = data.name;
+if(typeof data58 === "string"){
+if(func3(data58) > 128){
+const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4603,9 +4567,8 @@ vErrors.push(err293);
 }
 errors++;
 }
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 1024 || isNaN(data57)){
-const err294 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
+if(!pattern3.test(data58)){
+const err294 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4614,8 +4577,9 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(data57 < 1 || isNaN(data57)){
-const err295 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.reduction.else,data:data57};
+}
+else {
+const err295 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4625,12 +4589,13 @@ vErrors.push(err295);
 errors++;
 }
 }
-var _valid27 = _errs346 === errors;
-valid108 = _valid27;
-ifClause27 = "else";
-}
-if(!valid108){
-const err296 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/14/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[14].properties.reduction.if,parentSchema:schema17.oneOf[14].properties.reduction,data:data57};
+if(data.units !== undefined){
+let data59 = data.units;
+const _errs343 = errors;
+let valid112 = true;
+const _errs344 = errors;
+if(typeof data59 !== "string"){
+const err296 = {};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4639,14 +4604,22 @@ vErrors.push(err296);
 }
 errors++;
 }
+var _valid26 = _errs344 === errors;
+errors = _errs343;
+if(vErrors !== null){
+if(_errs343){
+vErrors.length = _errs343;
 }
-if(data.squeeze !== undefined){
-let data58 = data.squeeze;
-const _errs349 = errors;
-let valid110 = true;
-const _errs350 = errors;
-if(typeof data58 !== "string"){
-const err297 = {};
+else {
+vErrors = null;
+}
+}
+let ifClause26;
+if(_valid26){
+const _errs346 = errors;
+if(typeof data59 === "string"){
+if(!pattern4.test(data59)){
+const err297 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data59};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4655,22 +4628,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-var _valid28 = _errs350 === errors;
-errors = _errs349;
-if(vErrors !== null){
-if(_errs349){
-vErrors.length = _errs349;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause28;
-if(_valid28){
-const _errs352 = errors;
-if(typeof data58 === "string"){
-if(!pattern4.test(data58)){
-const err298 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data58};
+const err298 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data59};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4679,9 +4639,14 @@ vErrors.push(err298);
 }
 errors++;
 }
+var _valid26 = _errs346 === errors;
+valid112 = _valid26;
+ifClause26 = "then";
 }
 else {
-const err299 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data58};
+const _errs349 = errors;
+if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
+const err299 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[16].properties.units.else.type,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4690,14 +4655,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-var _valid28 = _errs352 === errors;
-valid110 = _valid28;
-ifClause28 = "then";
-}
-else {
-const _errs355 = errors;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err300 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.squeeze.else.type,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
+if((typeof data59 == "number") && (isFinite(data59))){
+if(data59 > 1048576 || isNaN(data59)){
+const err300 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4706,9 +4666,8 @@ vErrors.push(err300);
 }
 errors++;
 }
-if((typeof data58 == "number") && (isFinite(data58))){
-if(data58 > 65536 || isNaN(data58)){
-const err301 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
+if(data59 < 1 || isNaN(data59)){
+const err301 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4717,8 +4676,13 @@ vErrors.push(err301);
 }
 errors++;
 }
-if(data58 < 1 || isNaN(data58)){
-const err302 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.squeeze.else,data:data58};
+}
+var _valid26 = _errs349 === errors;
+valid112 = _valid26;
+ifClause26 = "else";
+}
+if(!valid112){
+const err302 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[16].properties.units.if,parentSchema:schema17.oneOf[16].properties.units,data:data59};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4728,12 +4692,10 @@ vErrors.push(err302);
 errors++;
 }
 }
-var _valid28 = _errs355 === errors;
-valid110 = _valid28;
-ifClause28 = "else";
-}
-if(!valid110){
-const err303 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/14/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[14].properties.squeeze.if,parentSchema:schema17.oneOf[14].properties.squeeze,data:data58};
+if(data.bias !== undefined){
+let data60 = data.bias;
+if(typeof data60 !== "boolean"){
+const err303 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/16/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[16].properties.bias.type,parentSchema:schema17.oneOf[16].properties.bias,data:data60};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4743,10 +4705,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data.activation !== undefined){
-let data59 = data.activation;
-if(!(((((data59 === "relu") || (data59 === "relu6")) || (data59 === "sigmoid")) || (data59 === "silu")) || (data59 === "tanh"))){
-const err304 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/14/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[14].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[14].properties.activation.enum,parentSchema:schema17.oneOf[14].properties.activation,data:data59};
+}
+else {
+const err304 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4756,10 +4717,10 @@ vErrors.push(err304);
 errors++;
 }
 }
-if(data.gate !== undefined){
-let data60 = data.gate;
-if(!(data60 === "sigmoid")){
-const err305 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/14/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[14].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[14].properties.gate.enum,parentSchema:schema17.oneOf[14].properties.gate,data:data60};
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err305 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4768,10 +4729,9 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-}
-else {
-const err306 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
+for(const key17 in data){
+if(!((((((key17 === "op") || (key17 === "name")) || (key17 === "reduction")) || (key17 === "squeeze")) || (key17 === "activation")) || (key17 === "gate"))){
+const err306 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4781,10 +4741,10 @@ vErrors.push(err306);
 errors++;
 }
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err307 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
+if(data.op !== undefined){
+let data61 = data.op;
+if("se" !== data61){
+const err307 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[17].properties.op,data:data61};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4793,8 +4753,12 @@ vErrors.push(err307);
 }
 errors++;
 }
-if(data.block === undefined){
-const err308 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
+}
+if(data.name !== undefined){
+let data62 = data.name;
+if(typeof data62 === "string"){
+if(func3(data62) > 128){
+const err308 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4803,9 +4767,8 @@ vErrors.push(err308);
 }
 errors++;
 }
-for(const key15 in data){
-if(!((((key15 === "op") || (key15 === "name")) || (key15 === "block")) || (key15 === "params"))){
-const err309 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
+if(!pattern3.test(data62)){
+const err309 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4815,10 +4778,8 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data61 = data.op;
-if("use" !== data61){
-const err310 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[15].properties.op,data:data61};
+else {
+const err310 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data62};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4828,11 +4789,13 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data62 = data.name;
-if(typeof data62 === "string"){
-if(func3(data62) > 128){
-const err311 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data62};
+if(data.reduction !== undefined){
+let data63 = data.reduction;
+const _errs361 = errors;
+let valid117 = true;
+const _errs362 = errors;
+if(typeof data63 !== "string"){
+const err311 = {};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4841,8 +4804,22 @@ vErrors.push(err311);
 }
 errors++;
 }
-if(!pattern3.test(data62)){
-const err312 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data62};
+var _valid27 = _errs362 === errors;
+errors = _errs361;
+if(vErrors !== null){
+if(_errs361){
+vErrors.length = _errs361;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause27;
+if(_valid27){
+const _errs364 = errors;
+if(typeof data63 === "string"){
+if(!pattern4.test(data63)){
+const err312 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data63};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4853,7 +4830,7 @@ errors++;
 }
 }
 else {
-const err313 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data62};
+const err313 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data63};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4862,12 +4839,14 @@ vErrors.push(err313);
 }
 errors++;
 }
+var _valid27 = _errs364 === errors;
+valid117 = _valid27;
+ifClause27 = "then";
 }
-if(data.block !== undefined){
-let data63 = data.block;
-if(typeof data63 === "string"){
-if(func3(data63) > 64){
-const err314 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[15].properties.block,data:data63};
+else {
+const _errs367 = errors;
+if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
+const err314 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.reduction.else.type,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4876,8 +4855,9 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(!pattern1.test(data63)){
-const err315 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[15].properties.block,data:data63};
+if((typeof data63 == "number") && (isFinite(data63))){
+if(data63 > 1024 || isNaN(data63)){
+const err315 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4886,14 +4866,286 @@ vErrors.push(err315);
 }
 errors++;
 }
-}
-else {
-const err316 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/15/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[15].properties.block.type,parentSchema:schema17.oneOf[15].properties.block,data:data63};
+if(data63 < 1 || isNaN(data63)){
+const err316 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
 if(vErrors === null){
 vErrors = [err316];
 }
 else {
 vErrors.push(err316);
+}
+errors++;
+}
+}
+var _valid27 = _errs367 === errors;
+valid117 = _valid27;
+ifClause27 = "else";
+}
+if(!valid117){
+const err317 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[17].properties.reduction.if,parentSchema:schema17.oneOf[17].properties.reduction,data:data63};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+if(data.squeeze !== undefined){
+let data64 = data.squeeze;
+const _errs370 = errors;
+let valid119 = true;
+const _errs371 = errors;
+if(typeof data64 !== "string"){
+const err318 = {};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+}
+var _valid28 = _errs371 === errors;
+errors = _errs370;
+if(vErrors !== null){
+if(_errs370){
+vErrors.length = _errs370;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause28;
+if(_valid28){
+const _errs373 = errors;
+if(typeof data64 === "string"){
+if(!pattern4.test(data64)){
+const err319 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data64};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
+}
+errors++;
+}
+}
+else {
+const err320 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data64};
+if(vErrors === null){
+vErrors = [err320];
+}
+else {
+vErrors.push(err320);
+}
+errors++;
+}
+var _valid28 = _errs373 === errors;
+valid119 = _valid28;
+ifClause28 = "then";
+}
+else {
+const _errs376 = errors;
+if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
+const err321 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.squeeze.else.type,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+if(vErrors === null){
+vErrors = [err321];
+}
+else {
+vErrors.push(err321);
+}
+errors++;
+}
+if((typeof data64 == "number") && (isFinite(data64))){
+if(data64 > 65536 || isNaN(data64)){
+const err322 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+if(vErrors === null){
+vErrors = [err322];
+}
+else {
+vErrors.push(err322);
+}
+errors++;
+}
+if(data64 < 1 || isNaN(data64)){
+const err323 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+if(vErrors === null){
+vErrors = [err323];
+}
+else {
+vErrors.push(err323);
+}
+errors++;
+}
+}
+var _valid28 = _errs376 === errors;
+valid119 = _valid28;
+ifClause28 = "else";
+}
+if(!valid119){
+const err324 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[17].properties.squeeze.if,parentSchema:schema17.oneOf[17].properties.squeeze,data:data64};
+if(vErrors === null){
+vErrors = [err324];
+}
+else {
+vErrors.push(err324);
+}
+errors++;
+}
+}
+if(data.activation !== undefined){
+let data65 = data.activation;
+if(!((((((((data65 === "relu") || (data65 === "relu6")) || (data65 === "sigmoid")) || (data65 === "silu")) || (data65 === "tanh")) || (data65 === "hardswish")) || (data65 === "hardsigmoid")) || (data65 === "gelu"))){
+const err325 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/17/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[17].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[17].properties.activation.enum,parentSchema:schema17.oneOf[17].properties.activation,data:data65};
+if(vErrors === null){
+vErrors = [err325];
+}
+else {
+vErrors.push(err325);
+}
+errors++;
+}
+}
+if(data.gate !== undefined){
+let data66 = data.gate;
+if(!((data66 === "sigmoid") || (data66 === "hardsigmoid"))){
+const err326 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/17/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[17].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[17].properties.gate.enum,parentSchema:schema17.oneOf[17].properties.gate,data:data66};
+if(vErrors === null){
+vErrors = [err326];
+}
+else {
+vErrors.push(err326);
+}
+errors++;
+}
+}
+}
+else {
+const err327 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
+if(vErrors === null){
+vErrors = [err327];
+}
+else {
+vErrors.push(err327);
+}
+errors++;
+}
+}
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err328 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+if(vErrors === null){
+vErrors = [err328];
+}
+else {
+vErrors.push(err328);
+}
+errors++;
+}
+if(data.block === undefined){
+const err329 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+if(vErrors === null){
+vErrors = [err329];
+}
+else {
+vErrors.push(err329);
+}
+errors++;
+}
+for(const key18 in data){
+if(!((((key18 === "op") || (key18 === "name")) || (key18 === "block")) || (key18 === "params"))){
+const err330 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
+if(vErrors === null){
+vErrors = [err330];
+}
+else {
+vErrors.push(err330);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data67 = data.op;
+if("use" !== data67){
+const err331 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[18].properties.op,data:data67};
+if(vErrors === null){
+vErrors = [err331];
+}
+else {
+vErrors.push(err331);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data68 = data.name;
+if(typeof data68 === "string"){
+if(func3(data68) > 128){
+const err332 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data68};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+if(!pattern3.test(data68)){
+const err333 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data68};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+}
+else {
+const err334 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data68};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data69 = data.block;
+if(typeof data69 === "string"){
+if(func3(data69) > 64){
+const err335 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[18].properties.block,data:data69};
+if(vErrors === null){
+vErrors = [err335];
+}
+else {
+vErrors.push(err335);
+}
+errors++;
+}
+if(!pattern1.test(data69)){
+const err336 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[18].properties.block,data:data69};
+if(vErrors === null){
+vErrors = [err336];
+}
+else {
+vErrors.push(err336);
+}
+errors++;
+}
+}
+else {
+const err337 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[18].properties.block.type,parentSchema:schema17.oneOf[18].properties.block,data:data69};
+if(vErrors === null){
+vErrors = [err337];
+}
+else {
+vErrors.push(err337);
 }
 errors++;
 }
@@ -4906,45 +5158,45 @@ errors = vErrors.length;
 }
 }
 else {
-const err317 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
+const err338 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
-vErrors = [err317];
+vErrors = [err338];
 }
 else {
-vErrors.push(err317);
+vErrors.push(err338);
 }
 errors++;
 }
 }
 else {
-const err318 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
+const err339 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err318];
+vErrors = [err339];
 }
 else {
-vErrors.push(err318);
+vErrors.push(err339);
 }
 errors++;
 }
 }
 else {
-const err319 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
+const err340 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err319];
+vErrors = [err340];
 }
 else {
-vErrors.push(err319);
+vErrors.push(err340);
 }
 errors++;
 }
 }
 else {
-const err320 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err341 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err320];
+vErrors = [err341];
 }
 else {
-vErrors.push(err320);
+vErrors.push(err341);
 }
 errors++;
 }
@@ -4952,14 +5204,14 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema61 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema64 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema64.required,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4969,7 +5221,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema64.required,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4979,7 +5231,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema64.required,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4989,7 +5241,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema64.required,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4999,7 +5251,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema64.required,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5009,8 +5261,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema61.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
+if(!(func2.call(schema64.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5023,7 +5275,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.depth.type,parentSchema:schema61.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.depth.type,parentSchema:schema64.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5034,7 +5286,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema61.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema64.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5044,7 +5296,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5059,7 +5311,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5069,7 +5321,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema61.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema64.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5080,7 +5332,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.w0.type,parentSchema:schema61.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.w0.type,parentSchema:schema64.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5094,7 +5346,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5104,7 +5356,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema61.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5115,7 +5367,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.wa.type,parentSchema:schema61.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.wa.type,parentSchema:schema64.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5129,7 +5381,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5139,7 +5391,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema61.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema64.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5150,7 +5402,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.wm.type,parentSchema:schema61.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.wm.type,parentSchema:schema64.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5163,7 +5415,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.group_width.type,parentSchema:schema61.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.group_width.type,parentSchema:schema64.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5174,7 +5426,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema61.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5184,7 +5436,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5199,7 +5451,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5209,7 +5461,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5220,7 +5472,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.bottleneck_ratio.type,parentSchema:schema61.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.bottleneck_ratio.type,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5234,7 +5486,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema61.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema64.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5244,7 +5496,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema61.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5255,7 +5507,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.se_ratio.type,parentSchema:schema61.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.se_ratio.type,parentSchema:schema64.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5268,7 +5520,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.stride.type,parentSchema:schema61.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.stride.type,parentSchema:schema64.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5279,7 +5531,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema61.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5289,7 +5541,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5303,7 +5555,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.quantum.type,parentSchema:schema61.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.quantum.type,parentSchema:schema64.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5314,7 +5566,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema61.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema64.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5324,7 +5576,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -5338,7 +5590,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema61.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.rounding.enum,parentSchema:schema61.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema64.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema64.properties.rounding.enum,parentSchema:schema64.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5351,7 +5603,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema61.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.names.enum,parentSchema:schema61.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema64.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema64.properties.names.enum,parentSchema:schema64.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5376,7 +5628,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5389,16 +5641,16 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema63 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
-const schema64 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
-const pattern46 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
+const schema66 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema67 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
+const pattern49 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema63.required,parentSchema:schema63,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5408,7 +5660,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema63.required,parentSchema:schema63,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5418,7 +5670,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema63.required,parentSchema:schema63,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5428,8 +5680,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema63.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
+if(!(func2.call(schema66.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5443,7 +5695,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func3(data0) > 128){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema64,data:data0};
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema67,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5452,8 +5704,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern46.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema64,data:data0};
+if(!pattern49.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema67,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5464,7 +5716,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.type,parentSchema:schema64,data:data0};
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.type,parentSchema:schema67,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5478,7 +5730,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema63.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5488,7 +5740,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5499,7 +5751,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.block.type,parentSchema:schema63.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.block.type,parentSchema:schema66.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5512,7 +5764,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.channels.type,parentSchema:schema63.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.channels.type,parentSchema:schema66.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5523,7 +5775,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5533,7 +5785,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5547,7 +5799,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.blocks.type,parentSchema:schema63.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.blocks.type,parentSchema:schema66.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5558,7 +5810,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema63.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5568,7 +5820,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5582,7 +5834,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.stride.type,parentSchema:schema63.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.stride.type,parentSchema:schema66.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5593,7 +5845,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5603,7 +5855,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5617,7 +5869,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.groups.type,parentSchema:schema63.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.groups.type,parentSchema:schema66.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5628,7 +5880,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema63.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema66.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5638,7 +5890,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5652,7 +5904,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.width_per_group.type,parentSchema:schema63.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.width_per_group.type,parentSchema:schema66.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5663,7 +5915,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5673,7 +5925,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5687,7 +5939,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.dilation.type,parentSchema:schema63.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.dilation.type,parentSchema:schema66.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5698,7 +5950,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5708,7 +5960,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5722,7 +5974,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.first_dilation.type,parentSchema:schema63.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.first_dilation.type,parentSchema:schema66.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5733,7 +5985,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5743,7 +5995,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5893,7 +6145,7 @@ errors++;
 }
 if(data10.activation !== undefined){
 let data14 = data10.activation;
-if(!(((((data14 === "relu") || (data14 === "relu6")) || (data14 === "sigmoid")) || (data14 === "silu")) || (data14 === "tanh"))){
+if(!((((((((data14 === "relu") || (data14 === "relu6")) || (data14 === "sigmoid")) || (data14 === "silu")) || (data14 === "tanh")) || (data14 === "hardswish")) || (data14 === "hardsigmoid")) || (data14 === "gelu"))){
 const err41 = {instancePath:instancePath+"/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data14};
 if(vErrors === null){
 vErrors = [err41];
@@ -5906,7 +6158,7 @@ errors++;
 }
 if(data10.gate !== undefined){
 let data15 = data10.gate;
-if(!(data15 === "sigmoid")){
+if(!((data15 === "sigmoid") || (data15 === "hardsigmoid"))){
 const err42 = {instancePath:instancePath+"/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data15};
 if(vErrors === null){
 vErrors = [err42];
@@ -6058,7 +6310,7 @@ errors++;
 if(data.group_width !== undefined){
 let data18 = data.group_width;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.group_width.type,parentSchema:schema63.properties.group_width,data:data18};
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.group_width.type,parentSchema:schema66.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6069,7 +6321,7 @@ errors++;
 }
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 65536 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema63.properties.group_width,data:data18};
+const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6079,7 +6331,7 @@ vErrors.push(err55);
 errors++;
 }
 if(data18 < 1 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.properties.group_width,data:data18};
+const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6094,7 +6346,7 @@ if(data.bottleneck_ratio !== undefined){
 let data19 = data.bottleneck_ratio;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 64 || isNaN(data19)){
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6104,7 +6356,7 @@ vErrors.push(err57);
 errors++;
 }
 if(data19 <= 0 || isNaN(data19)){
-const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
+const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6115,7 +6367,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.properties.bottleneck_ratio.type,parentSchema:schema63.properties.bottleneck_ratio,data:data19};
+const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.bottleneck_ratio.type,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6129,7 +6381,7 @@ if(data.drop_path !== undefined){
 let data20 = data.drop_path;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 1 || isNaN(data20)){
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema63.properties.drop_path,data:data20};
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema66.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6139,7 +6391,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data20 < 0 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.drop_path,data:data20};
+const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6150,7 +6402,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.properties.drop_path.type,parentSchema:schema63.properties.drop_path,data:data20};
+const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.drop_path.type,parentSchema:schema66.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6163,7 +6415,7 @@ errors++;
 if(data.numbering !== undefined){
 let data21 = data.numbering;
 if(!(((data21 === "nested") || (data21 === "flat")) || (data21 === "none"))){
-const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema63.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema63.properties.numbering.enum,parentSchema:schema63.properties.numbering,data:data21};
+const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema66.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.numbering.enum,parentSchema:schema66.properties.numbering,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6176,7 +6428,7 @@ errors++;
 if(data.first_index !== undefined){
 let data22 = data.first_index;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.first_index.type,parentSchema:schema63.properties.first_index,data:data22};
+const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.first_index.type,parentSchema:schema66.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6187,7 +6439,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 10000 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema63.properties.first_index,data:data22};
+const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6197,7 +6449,7 @@ vErrors.push(err65);
 errors++;
 }
 if(data22 < 0 || isNaN(data22)){
-const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.first_index,data:data22};
+const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6210,7 +6462,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6223,14 +6475,14 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema68 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema71 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema68.required,parentSchema:schema68,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema71.required,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6241,7 +6493,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6351,7 +6603,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema68.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema71.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6361,7 +6613,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema71.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6379,7 +6631,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.pre.type,parentSchema:schema68.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.pre.type,parentSchema:schema71.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6393,7 +6645,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema68.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema71.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6403,7 +6655,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema71.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6421,7 +6673,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.layers.type,parentSchema:schema68.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.layers.type,parentSchema:schema71.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6433,8 +6685,8 @@ errors++;
 }
 if(data.post !== undefined){
 let data6 = data.post;
-if(!((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema68.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.post.enum,parentSchema:schema68.properties.post,data:data6};
+if(!(((((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "hardswish")) || (data6 === "hardsigmoid")) || (data6 === "gelu")) || (data6 === "none"))){
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema71.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema71.properties.post.enum,parentSchema:schema71.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6446,7 +6698,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7390,7 +7642,7 @@ errors++;
 }
 if(data23.activation !== undefined){
 let data27 = data23.activation;
-if(!(((((data27 === "relu") || (data27 === "relu6")) || (data27 === "sigmoid")) || (data27 === "silu")) || (data27 === "tanh"))){
+if(!((((((((data27 === "relu") || (data27 === "relu6")) || (data27 === "sigmoid")) || (data27 === "silu")) || (data27 === "tanh")) || (data27 === "hardswish")) || (data27 === "hardsigmoid")) || (data27 === "gelu"))){
 const err77 = {instancePath:instancePath+"/stage_defaults/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data27};
 if(vErrors === null){
 vErrors = [err77];
@@ -7403,7 +7655,7 @@ errors++;
 }
 if(data23.gate !== undefined){
 let data28 = data23.gate;
-if(!(data28 === "sigmoid")){
+if(!((data28 === "sigmoid") || (data28 === "hardsigmoid"))){
 const err78 = {instancePath:instancePath+"/stage_defaults/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data28};
 if(vErrors === null){
 vErrors = [err78];
@@ -7870,4 +8122,4 @@ return errors === 0;
 /** The architecture schema (schemas/architecture.schema.json). */
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
-export const LAYER_OPS = /** @type {const} */ (["conv","bn","relu","relu6","sigmoid","silu","tanh","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
+export const LAYER_OPS = /** @type {const} */ (["conv","bn","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);

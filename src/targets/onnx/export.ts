@@ -14,6 +14,7 @@
  *   global_avg_pool  GlobalAveragePool (+ Flatten without keepdims);  flatten  Flatten
  *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is)
  *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
+ *   hardswish        HardSwish;  hardsigmoid  HardSigmoid(alpha 1/6);  gelu  x * (Erf(x / sqrt 2) + 1) * 0.5
  *                    drop_path  Identity (stochastic depth acts in training only)
  */
 import { nodeAs, unreachableOp } from '../../compiler/ops.js';
@@ -193,6 +194,21 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       case 'silu': {
         const s = add('Sigmoid', x, [], `${node.id}/sigmoid`);
         add('Mul', [x[0], s]);
+        break;
+      }
+      case 'hardswish':
+        add('HardSwish', x);
+        break;
+      case 'hardsigmoid':
+        // ONNX's default alpha is 0.2 (Keras's); PyTorch's is 1/6.
+        add('HardSigmoid', x, [float('alpha', 1 / 6), float('beta', 0.5)]);
+        break;
+      case 'gelu': {
+        // Opset 17 has no Gelu (20 does): x * (1 + erf(x / sqrt(2))) / 2.
+        initializers.push(scalar(`${node.id}/sqrt2`, Math.SQRT2), scalar(`${node.id}/one`, 1), scalar(`${node.id}/half`, 0.5));
+        const e = add('Erf', [add('Div', [x[0], `${node.id}/sqrt2`], [], `${node.id}/div`)], [], `${node.id}/erf`);
+        const h = add('Mul', [add('Add', [e, `${node.id}/one`], [], `${node.id}/add`), `${node.id}/half`], [], `${node.id}/half_cdf`);
+        add('Mul', [x[0], h]);
         break;
       }
       case 'maxpool':

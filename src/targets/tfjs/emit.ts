@@ -5,7 +5,7 @@ import { InternalError } from '../../errors/index.js';
 import { nodeInit } from '../../compiler/analyses/init.js';
 import { deriveSeed } from '../../random/index.js';
 import { initializerOf } from './init.js';
-import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
+import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, HardSigmoid, HardSwish, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { paddingMode, tfSamePads } from './padding.js';
 
 type Sym = tf.SymbolicTensor;
@@ -31,6 +31,7 @@ const ACTIVATIONS: Partial<Record<OpKind, string>> = {
   sigmoid: 'sigmoid',
   tanh: 'tanh',
   silu: 'swish', // x * sigmoid(x)
+  gelu: 'gelu', // TF.js's gelu is the exact one (erf), as nn.GELU()
 };
 
 /** Suffix of the helper layers (explicit padding) that precede a node's own layer. */
@@ -52,7 +53,12 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'sigmoid':
     case 'tanh':
     case 'silu':
+    case 'gelu':
       return apply(tf.layers.activation({ name, activation: ACTIVATIONS[node.op] as 'relu' }), x);
+    case 'hardswish':
+      return apply(new HardSwish({ name }), x);
+    case 'hardsigmoid':
+      return apply(new HardSigmoid({ name }), x);
     case 'conv':
       return emitConv(node, x, ctx);
     case 'bn': {

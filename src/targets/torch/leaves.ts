@@ -69,6 +69,12 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       return { ctor: t.lit('nn.SiLU()').done(), call: plain };
     case 'tanh':
       return { ctor: t.lit('nn.Tanh()').done(), call: plain };
+    case 'hardswish':
+      return { ctor: t.lit('nn.Hardswish()').done(), call: plain };
+    case 'hardsigmoid':
+      return { ctor: t.lit('nn.Hardsigmoid()').done(), call: plain };
+    case 'gelu':
+      return { ctor: t.lit('nn.GELU()').done(), call: plain };
     case 'maxpool':
     case 'avgpool': {
       const a = node.attrs;
