@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileFile, compileSource, formatExplain, formatSvg, formatTable, type Collapse, type CompiledGraph } from '../../src/compiler/index.js';
+import { printCompileProblems } from '../../src/cli/io.js';
 import { formatDiagnostics } from '../../src/parser/index.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -67,7 +68,8 @@ export function compileSnippet(s: Snippet) {
  * What the ```text fence after a yaml snippet shows; its info string names it:
  * - `text table`: `skipgraph compile <file>` (formatTable, no colour);
  * - `text explain`: the `--explain` part (formatExplain);
- * - `text error`: the diagnostics of a snippet that must NOT compile (formatDiagnostics, no colour).
+ * - `text error`: what `skipgraph compile FILE` prints for a snippet that must NOT compile (no colour):
+ *   its diagnostics, the count line and the checks that had to wait (printCompileProblems).
  */
 export const OUTPUT_KINDS = ['table', 'explain', 'error'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
@@ -76,7 +78,10 @@ export function snippetOutput(s: Snippet, kind: OutputKind): string {
   const r = compileSnippet(s);
   if (kind === 'error') {
     if (r.graph) throw new Error(`tutorial.md:${s.line}: ${s.file} compiles, but its output block says "text error"`);
-    return formatDiagnostics(r.diagnostics, { sources: r.sources, color: false }, r.dropped);
+    // What `skipgraph compile FILE` prints on stderr, count and skipped checks included.
+    const err: string[] = [];
+    printCompileProblems({ out: () => undefined, err: (t) => void err.push(t), color: false }, r);
+    return err.join('\n');
   }
   if (!r.graph) throw new Error(`tutorial.md:${s.line}: ${s.file} does not compile:\n${formatDiagnostics(r.diagnostics, { sources: r.sources, color: false })}`);
   return kind === 'table' ? formatTable(r.graph) : formatExplain(r.graph);

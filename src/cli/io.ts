@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { formatSkipped, type CompileResult } from '../compiler/index.js';
 import { escapeControl, formatDiagnostics, type Diagnostic } from '../parser/index.js';
 
 /**
@@ -83,6 +84,16 @@ export function printDiagnostics(io: Io, diagnostics: Diagnostic[], sources: Map
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const w = warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '';
   io.err(`\n${errors || !w ? `${errors} error${errors === 1 ? '' : 's'}${w ? `, ${w}` : ''}` : w}.`);
+}
+
+/**
+ * What compile and check print for a file's problems: its diagnostics, the count line, and the
+ * checks that had to wait. docs/tutorial.md's error blocks are made by this function too.
+ */
+export function printCompileProblems(io: Io, r: Pick<CompileResult, 'diagnostics' | 'sources' | 'dropped' | 'skipped'>): void {
+  printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
+  const skipped = formatSkipped(r.skipped);
+  if (skipped) io.err(skipped);
 }
 
 /** `--set` may repeat: commander collects it with this. */

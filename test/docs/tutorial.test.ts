@@ -7,7 +7,8 @@
  * - The next fence after each yaml fence holds what skipgraph prints for it, and its info string
  *   says which printer: ```text table is `formatTable` (what `skipgraph compile <file>` prints,
  *   without colour), ```text explain is `formatExplain` (the `--explain` part), and ```text error
- *   is `formatDiagnostics` for a snippet that must fail to compile.
+ *   is what `skipgraph compile <file>` prints on stderr for a snippet that must fail to compile
+ *   (the CLI's own printCompileProblems: diagnostics, the count line, the checks that waited).
  * - `npm run docs:images -- --tutorial` rewrites those output fences from the snippets.
  */
 import { spawnSync } from 'node:child_process';

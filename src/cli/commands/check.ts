@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { compileFile, formatSkipped } from '../../compiler/index.js';
-import { collect, EXIT, printDiagnostics, type Io } from '../io.js';
+import { compileFile } from '../../compiler/index.js';
+import { collect, EXIT, printCompileProblems, type Io } from '../io.js';
 
 /**
  * `check`: every check `compile` makes (YAML, extends, --set, schema, names, blocks, shapes, the
@@ -17,9 +17,7 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       let bad = 0;
       for (const file of files) {
         const r = compileFile(file, { sets: flags.set, extendsRoot: flags.extendsRoot });
-        printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
-        const skipped = formatSkipped(r.skipped);
-        if (skipped) io.err(skipped);
+        printCompileProblems(io, r);
         if (r.graph) io.out(`${file}: ok (${r.graph.name}, ${r.graph.stages.length} stages, ${r.graph.nodes.length} nodes, ${r.graph.totals.trainableParams.toLocaleString('en-US')} trainable params)`);
         else bad++;
       }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { checkPicture, COLLAPSE_MODES, compileFile, PICTURE_LIMITS, formatSkipped, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
-import { collect, EXIT, parseByteSize, parsePositiveInt, printDiagnostics, UsageError, type Io } from '../io.js';
+import { checkPicture, COLLAPSE_MODES, compileFile, PICTURE_LIMITS, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
+import { collect, EXIT, parseByteSize, parsePositiveInt, printCompileProblems, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */
 export const FORMATS = ['table', 'json', 'dot', 'svg', 'html', 'mermaid'] as const;
@@ -34,9 +34,7 @@ function limitsOf(f: CompileFlags): Partial<Limits> {
 /** Shared by compile and check: parse, validate, compile; print diagnostics; undefined on errors. */
 export function compileForCli(file: string, f: CompileFlags, io: Io): CompileResult {
   const r = compileFile(file, { sets: f.set, extendsRoot: f.extendsRoot, limits: limitsOf(f), batch: f.batch });
-  printDiagnostics(io, r.diagnostics, r.sources, r.dropped);
-  const skipped = formatSkipped(r.skipped);
-  if (skipped) io.err(skipped);
+  printCompileProblems(io, r);
   return r;
 }
 
