@@ -21,9 +21,14 @@ const python = torchPython();
 const HARNESS = join(dirname(fileURLToPath(import.meta.url)), 'families_harness.py');
 const arch = (f: string) => join(ROOT, 'architectures', f);
 
+/** SKIPGRAPH_FAMILIES=mobilenet_v3_large,mobilenet_v3_small runs only those (a family's author checking it). */
+const ONLY = process.env.SKIPGRAPH_FAMILIES?.split(',');
+
 /** torchvision's builder, our file, and the input side for the output comparison (none: counts only). */
 const FAMILIES: { model: string; size?: number }[] = [
   { model: 'mobilenet_v2', size: 224 },
+  { model: 'mobilenet_v3_large', size: 224 },
+  { model: 'mobilenet_v3_small', size: 224 },
   { model: 'efficientnet_b0', size: 224 },
   // Smaller inputs where the model is heavier (every block still runs; counts are at 224 for all).
   { model: 'efficientnet_b1', size: 128 },
@@ -35,7 +40,7 @@ const FAMILIES: { model: string; size?: number }[] = [
   { model: 'efficientnet_b7' },
   // 2.9 GMACs at 224: its outputs are compared at 96 (the last map is 3x3).
   { model: 'efficientnet_v2_s', size: 96 },
-];
+].filter((f) => ONLY === undefined || ONLY.includes(f.model));
 
 function runFamilies(jobs: object[]): Map<string, HarnessResult> {
   const r = spawnSync(python!, [HARNESS, '2'], { input: JSON.stringify(jobs), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 1_200_000 });
