@@ -6,14 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planFolding } from '../../../src/compiler/analyses/fold.js';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import type { CompiledGraph } from '../../../src/compiler/index.js';
+import { compileClean as compile } from './compile.js';
 import { planFolding as tfjsPlan } from '../../../src/targets/tfjs/fold.js';
-
-function compile(text: string): CompiledGraph {
-  const r = compileSource(text, { file: 't.yaml' });
-  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return r.graph!;
-}
 
 const NET = compile(`
 name: t

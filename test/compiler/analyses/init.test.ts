@@ -8,16 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { blockLastBatchNorms } from '../../../src/compiler/analyses/block_last.js';
 import { initPlan, type Draw } from '../../../src/compiler/analyses/init.js';
 import { weightTensors } from '../../../src/compiler/analyses/state_dict.js';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import type { CompiledGraph } from '../../../src/compiler/index.js';
+import { compileClean as compile } from './compile.js';
 import { torchvisionInit } from '../../../src/targets/onnx/index.js';
 import { selectBackend } from '../../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../../src/targets/tfjs/build.js';
-
-function compile(text: string): CompiledGraph {
-  const r = compileSource(text, { file: 't.yaml' });
-  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return r.graph!;
-}
 
 const NET = compile(`
 name: t
