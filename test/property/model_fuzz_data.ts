@@ -172,6 +172,7 @@ const PY_CHECK = `
 import json, signal, sys
 sys.path.insert(0, sys.argv[1])
 from skipgraph_train_check import check_data, DataError
+import torch  # check_data imports it on first use: here, so the 2 s alarm never interrupts the import itself
 class Hang(Exception):
     pass
 def on_alarm(*a):
