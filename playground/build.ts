@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { shippedModels } from '../src/parser/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -32,9 +33,8 @@ const shims: Plugin = {
     });
     b.onResolve({ filter: /^virtual:architectures$/ }, () => ({ path: 'architectures', namespace: 'virtual' }));
     b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => {
-      const dir = join(root, 'architectures');
-      const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
-      const list = files.map((f) => ({ name: f.replace(/\.yaml$/, ''), text: readFileSync(join(dir, f), 'utf8') }));
+      // The shipped-model table the CLI's `list` and the API use (src/parser/files.ts).
+      const list = shippedModels().map((m) => ({ name: m.name, equals: m.equals, text: readFileSync(m.path, 'utf8') }));
       return { contents: `export default ${JSON.stringify(list)};`, loader: 'js' };
     });
   },

@@ -126,6 +126,7 @@ function start(): void {
     const o = document.createElement('option');
     o.value = a.name;
     o.textContent = a.name;
+    o.title = `equals ${a.equals}`;
     menu.append(o);
   }
   menu.addEventListener('change', () => openArchitecture(menu.value));

@@ -1,4 +1,5 @@
 declare module 'virtual:architectures' {
-  const list: { name: string; text: string }[];
+  /** The shipped models (src/parser/files.ts shippedModels): name, the model it equals, the file's text. */
+  const list: { name: string; equals: string; text: string }[];
   export default list;
 }

@@ -5,16 +5,18 @@ import * as compile from './commands/compile.js';
 import * as exportCmd from './commands/export.js';
 import * as fold from './commands/fold.js';
 import * as infer from './commands/infer.js';
+import * as list from './commands/list.js';
 import * as playground from './commands/playground.js';
 import * as sweep from './commands/sweep.js';
 import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, shown, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
 import { missingOptional, needPackage } from '../errors/optional.js';
+import { displayName, locateArchitecture, shippedArchitecture } from '../parser/index.js';
 
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
-const LIGHT_COMMANDS = new Set(['compile', 'check', 'weights', 'fold', 'sweep', 'infer', 'export', 'playground']);
+const LIGHT_COMMANDS = new Set(['list', 'compile', 'check', 'weights', 'fold', 'sweep', 'infer', 'export', 'playground']);
 
 /** Whether this command line may reach a runtime command (or list it, for help). */
 function needsRuntime(argv: string[]): boolean {
@@ -39,8 +41,10 @@ export async function buildProgram(argv: string[] | 'all', io: Io, setExit: (cod
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(shown(s.trimEnd())) })
     .showHelpAfterError('(run skipgraph --help for usage)');
+  program.hook('preAction', (_, action) => noteShipped(action.args, io));
   compile.register(program, io, setExit);
   check.register(program, io, setExit);
+  list.register(program, io, setExit);
   weights.register(program, io, setExit);
   fold.register(program, io, setExit);
   sweep.register(program, io, setExit);
@@ -51,6 +55,19 @@ export async function buildProgram(argv: string[] | 'all', io: Io, setExit: (cod
   const named = argv === 'all' ? undefined : argv.slice(2).find((a) => !a.startsWith('-'));
   if (argv === 'all' || needsRuntime(argv)) for (const load of named === 'train' ? RUNTIME_COMMANDS.slice(0, 1) : RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
   return program;
+}
+
+/**
+ * Says which file a model name stood for when it was not a path that exists: the shipped model
+ * (`skipgraph compile resnet50`) or a local resnet50.yaml that wins over it. On stderr, so the
+ * output itself (a graph, JSON, a file) is the same either way.
+ */
+function noteShipped(args: readonly string[], io: Io): void {
+  for (const arg of args) {
+    const at = locateArchitecture(arg);
+    if (at.shipped !== undefined) io.err(`note: ${shown(arg)} is skipgraph's shipped ${at.shipped} (${shown(displayName(at.path))})`);
+    else if (at.local && shippedArchitecture(arg) !== undefined) io.err(`note: ${shown(arg)} is the local file ${shown(at.path)}, not the shipped model of that name`);
+  }
 }
 
 /**

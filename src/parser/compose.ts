@@ -1,5 +1,5 @@
 import { DiagnosticBag } from './diagnostics.js';
-import { closeFile, dirname, displayName, isAbsolute, openChecked, readOpened, relative, resolve, sep } from './files.js';
+import { closeFile, dirname, displayName, isAbsolute, openable, openChecked, readOpened, relative, resolve, sep, shippedArchitecture } from './files.js';
 import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
 import { cloneTree, getEntry, type LEntry, type LMap, type LNode } from './tree.js';
@@ -48,14 +48,25 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
     ctx.bag.error('extends-outside', `"extends" must be a relative path, not "${target}".`, loc, 'Paths are resolved against the file that contains them.');
     return undefined;
   }
-  if (!/\.ya?ml$/i.test(target)) {
-    ctx.bag.error('extends-not-found', `"extends" must name a .yaml file, not "${target}".`, loc);
+  // `extends: resnet50`: a resnet50.yaml beside this file when there is one, else the shipped
+  // model, read inside the shipped folder (its own extends stay there).
+  let path = resolve(dirname(file), /^[A-Za-z0-9_]+$/.test(target) ? `${target}.yaml` : target);
+  let within = ctx.root;
+  if (/^[A-Za-z0-9_]+$/.test(target) && !openable(path)) {
+    const shipped = shippedArchitecture(target);
+    if (shipped === undefined) {
+      ctx.bag.error('extends-not-found', `Cannot find "${target}.yaml" beside this file, and skipgraph ships no model named "${target}".`, loc, '`skipgraph list` names the shipped models.');
+      return undefined;
+    }
+    path = shipped;
+    within = dirname(shipped);
+  } else if (!/\.ya?ml$/i.test(target) && !/^[A-Za-z0-9_]+$/.test(target)) {
+    ctx.bag.error('extends-not-found', `"extends" must name a .yaml file or a shipped model, not "${target}".`, loc, '`skipgraph list` names the shipped models.');
     return undefined;
   }
-  const path = resolve(dirname(file), target);
-  const rel = relative(ctx.root, path);
+  const rel = relative(within, path);
   if (rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
-    ctx.bag.error('extends-outside', `"${target}" is outside ${ctx.root}.`, loc, 'Keep base files in the same folder tree as the file you compile, or widen it with --extends-root.');
+    ctx.bag.error('extends-outside', `"${target}" is outside ${within}.`, loc, 'Keep base files in the same folder tree as the file you compile, or widen it with --extends-root.');
     return undefined;
   }
   if (chain.length >= MAX_EXTENDS_DEPTH) {
@@ -64,9 +75,9 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   }
   // Opened once, and everything checked on what was opened: a symlink swapped between a check of
   // the path and a read of the path leaked /etc/passwd (37 times in 67,096 compiles).
-  const opened = openChecked(path, ctx.root);
+  const opened = openChecked(path, within);
   if ('problem' in opened) {
-    if (opened.problem === 'outside') ctx.bag.error('extends-outside', `"${target}" links to a file outside ${ctx.root}.`, loc);
+    if (opened.problem === 'outside') ctx.bag.error('extends-outside', `"${target}" links to a file outside ${within}.`, loc);
     else ctx.bag.error('extends-not-found', `Cannot find "${target}" (looked for ${path}${opened.problem === 'not-a-file' ? ': not a regular file' : ''}).`, loc);
     return undefined;
   }
@@ -74,7 +85,7 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   let tree: { root: LMap; text: string } | undefined;
   try {
     if (chain.includes(real)) {
-      ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(ctx.root, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
+      ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(within, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
       return undefined;
     }
     const size = stat.size;
@@ -120,8 +131,14 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   } finally {
     closeFile(fd);
   }
-  const base = resolveExtends(cloneTree(tree.root) as LMap, path, ctx, [...chain, real]);
-  return base ? mergeMaps(base, own) : undefined;
+  const outer = ctx.root;
+  ctx.root = within; // a shipped base's own extends stay in the shipped folder
+  try {
+    const base = resolveExtends(cloneTree(tree.root) as LMap, path, ctx, [...chain, real]);
+    return base ? mergeMaps(base, own) : undefined;
+  } finally {
+    ctx.root = outer;
+  }
 }
 
 /** Override `over` on top of `base`: deep for mappings, whole values otherwise, null deletes. */

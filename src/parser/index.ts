@@ -1,6 +1,6 @@
 import type { ArchitectureAst } from './ast.js';
 import { applySet, resolveExtends } from './compose.js';
-import { absolute, dirname, displayName, readArchitectureFile, realOrNone } from './files.js';
+import { absolute, dirname, displayName, locateArchitecture, readArchitectureFile, realOrNone } from './files.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { readYaml, utf8Length } from './read.js';
 import { validateTree, type SchemaFailure } from './schema.js';
@@ -17,7 +17,7 @@ export { formatLoc, syntheticLoc, type Loc } from './location.js';
 export { architectureSchema, isLayerOp, LAYER_OPS, prettyPath, type LayerOp } from './schema.js';
 export { closest, didYouMean } from './suggest.js';
 export { READ_LIMITS } from './read.js';
-export { nameBeside } from './files.js';
+export { displayName, equalsOf, locateArchitecture, nameBeside, shippedArchitecture, shippedDir, shippedModels, shippedNames, type Located, type ShippedModel } from './files.js';
 
 export interface ParseOptions {
   /** The name diagnostics use for this text (and the base for relative `extends`). */
@@ -103,6 +103,10 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
 
 /** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
 export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
+  // `resnet50` (or a clone's architectures/resnet50.yaml, where there is none) is a shipped model.
+  const located = locateArchitecture(path);
+  path = located.path;
+  if (located.shipped !== undefined) opts = { ...opts, extendsRoot: opts.extendsRoot ?? dirname(path) };
   const file = displayName(absolute(path));
   const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
     const bag = new DiagnosticBag();

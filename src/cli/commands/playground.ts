@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { READ_LIMITS } from '../../parser/index.js';
+import { locateArchitecture, READ_LIMITS } from '../../parser/index.js';
 import { EXIT, InputError, isClosedPipe, parsePositiveInt, UsageError, type Io } from '../io.js';
 import { EditedFile } from './playground_file.js';
 
@@ -56,7 +56,7 @@ export interface PlaygroundServer {
 /** Starts the server; resolves once it listens. */
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundServer> {
   const dir = opts.dir ?? playgroundDir();
-  if (!existsSync(join(dir, 'index.html'))) throw new InputError(`the playground is not built (${relative(process.cwd(), dir) || dir} has no index.html): run npm run build:playground`);
+  if (!existsSync(join(dir, 'index.html'))) throw new InputError(`the playground is not built (${relative(process.cwd(), dir) || dir} has no index.html): in a clone of skipgraph, run npm run build:playground (the published package ships it built)`);
   const assets = new Set(readdirSync(dir));
   const file = opts.file === undefined ? undefined : resolve(opts.file);
   if (file !== undefined) {
@@ -178,8 +178,13 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       // end of it, unlike for the other commands, which stop quietly (io.ts).
       keepServingOnClosedPipe();
       if (flags.port !== undefined && flags.port > 65535) throw new UsageError(`--port must be at most 65535, not ${flags.port}`);
-      const s = await startPlayground({ file: fileArg, port: flags.port });
-      io.out(`skipgraph playground: ${s.url}${fileArg ? ` (editing ${basename(fileArg)}; Save writes it back)` : ''}`);
+      // A shipped model's name opens it in the page's menu (no file to save into); a local file of
+      // that name wins and is edited (main.ts has said which, on stderr).
+      const at = fileArg === undefined ? undefined : locateArchitecture(fileArg);
+      const file = at?.shipped === undefined ? at?.path : undefined;
+      const s = await startPlayground({ file, port: flags.port });
+      const url = at?.shipped === undefined ? s.url : `${s.url}?arch=${encodeURIComponent(at.shipped)}`;
+      io.out(`skipgraph playground: ${url}${file ? ` (editing ${basename(file)}; Save writes it back)` : ''}`);
       io.out('Press Ctrl-C to stop.');
       await new Promise<void>((done) => {
         const stop = () => {
