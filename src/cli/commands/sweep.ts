@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { formatCount, formatPareto, parseAxis, parseCount, sweep, type Axis, type Constraint, type SweepFigure, type SweepRow } from '../../compiler/index.js';
 import { parseFile } from '../../parser/index.js';
 import { UserError } from '../../errors/index.js';
-import { checkOutDir, makeFolders } from '../../io/out_dir.js';
+import { makeFolders } from '../../io/out_dir.js';
 import { kindOf, planOutput, SWEEP_PLOT_MARK, writeOutput, type PlannedOutput } from '../../io/output_policy.js';
 import { collect, EXIT, parsePositiveInt, shown, UsageError, type Io } from '../io.js';
 import { sourceFiles } from './compile.js';
@@ -132,8 +132,7 @@ function emitFolder(emit: string): string {
   try {
     st = statSync(dir);
   } catch {
-    checkOutDir(dir, { flag: '--emit' });
-    makeFolders(dir);
+    makeFolders(dir); // one level at a time; a part that is a file, or /proc, is a clear error
     return dir;
   }
   if (!st.isDirectory()) throw new UserError(`--emit ${emit} is ${kindOf(st)}; --emit names a folder (the variant files are written inside it)`);
