@@ -22,6 +22,7 @@ import { dropout } from './ops/dropout.js';
 import { flatten } from './ops/flatten.js';
 import { global_avg_pool } from './ops/global_avg_pool.js';
 import { input } from './ops/input.js';
+import { layernorm } from './ops/layernorm.js';
 import { add, mul } from './ops/merge.js';
 import { avgpool, maxpool } from './ops/pool.js';
 import { subsample } from './ops/subsample.js';
@@ -35,6 +36,7 @@ export const OPS = {
   input,
   conv,
   bn,
+  layernorm,
   relu,
   relu6,
   sigmoid,

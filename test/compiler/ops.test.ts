@@ -25,6 +25,7 @@ stem:
   - { op: maxpool, kernel: 3, stride: 1, padding: 1 }
   - { op: avgpool, kernel: 3, stride: 1 }
   - { op: tanh }
+  - { op: layernorm, epsilon: 1.0e-6 }
   - { op: hardswish }
   - { op: hardsigmoid }
   - { op: gelu }
@@ -45,6 +46,7 @@ const TORCH_FORM: Record<OpKind, string | RegExp> = {
   input: 'def forward(self, x: torch.Tensor)',
   conv: 'nn.Conv2d(',
   bn: 'nn.BatchNorm2d(',
+  layernorm: 'nn.LayerNorm(',
   relu: 'nn.ReLU(',
   relu6: 'nn.ReLU6(',
   sigmoid: 'nn.Sigmoid()',

@@ -62,6 +62,14 @@ const scale = (id: string, k: number) => (w: Weights) => {
   t.data.forEach((v, i) => (t.data[i] = v * k));
 };
 
+/** The gain and bias of every layernorm made distinct per channel (they start at ones and zeros). */
+const layernormAffine = (w: Weights, g: CompiledGraph) => {
+  for (const n of g.nodes.filter((m) => m.op === 'layernorm')) {
+    w.get(`${n.id}.weight`)!.data.forEach((_, i, a) => (a[i] = 0.5 + 0.25 * (i % 5)));
+    w.get(`${n.id}.bias`)!.data.forEach((_, i, a) => (a[i] = 0.1 * ((i % 3) - 1)));
+  }
+};
+
 /** The bias of node `id` set to `v` (a conv with bias: true). */
 const bias = (id: string, v: number) => (w: Weights) => {
   const t = w.get(`${id}.bias`);
@@ -78,6 +86,10 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
     { name: 'grouped bottleneck (groups 2), then dilation 2 (a dilated stage)', yaml: arch('conv_dil', { stages: ['{ block: bottleneck, channels: 8, blocks: 1, stride: 2, groups: 2, width_per_group: 16 }', '{ block: basic, channels: 8, blocks: 1, stride: 1, dilation: 2 }'] }) },
   ],
   bn: [{ name: 'epsilon 1e-3, momentum 0.3 (train: running statistics)', yaml: arch('bn', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: bn, epsilon: 0.001, momentum: 0.3 }', '{ op: relu }'] }) }],
+  layernorm: [
+    { name: "over the channels of a map, epsilon 1e-6 (ConvNeXt's LayerNorm2d)", yaml: arch('layernorm', { stem: ['{ op: conv, filters: 6, kernel: 3, bias: true }', '{ op: layernorm, epsilon: 1.0e-6 }'] }), weights: layernormAffine },
+    { name: 'on a flat tensor in the head (nn.LayerNorm)', yaml: arch('layernorm_flat', { head: ['{ op: global_avg_pool }', '{ op: layernorm }', '{ op: dense, units: $classes }'] }), weights: layernormAffine },
+  ],
   relu: [{ name: 'after the stem and the add', yaml: arch('relu') }],
   relu6: [{ name: 'clipping (stem weights x8, so values pass 6)', yaml: arch('relu6', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: relu6 }'] }), weights: scale('conv1', 8) }],
   sigmoid: [{ name: 'after a conv with bias', yaml: arch('sigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: sigmoid }'] }) }],

@@ -27,6 +27,7 @@ type BlockName = (typeof BUILTIN)[number] | (typeof USER)[number];
 export type StemLayer =
   | { op: 'conv'; filters: number; kernel: number; stride: number; padding?: number; bias?: boolean }
   | { op: 'bn' }
+  | { op: 'layernorm' }
   | { op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid' | 'hardswish' | 'hardsigmoid' | 'gelu' }
   | { op: 'maxpool' | 'avgpool'; kernel: number; stride: number; padding: number }
   | { op: 'zeropad'; padding: number }
@@ -96,6 +97,8 @@ interface StemModel {
   c: number;
   conv(cin: number, cout: number, k: number, ho: number, wo: number, groups?: number, bias?: boolean): void;
   bn(c: number): void;
+  /** A per-channel gain and bias (layernorm): 2c trainable, no statistics. */
+  affine(c: number): void;
 }
 
 /** How random stems write one op, and what it does to the map and the counts (by hand, from PyTorch's docs). */
@@ -132,6 +135,7 @@ const STEM_OPS: { readonly [K in WrittenOp]: StemOp<StemLayer> | 'head' } = {
     },
   }),
   bn: stemOp({ arb: fc.constant({ op: 'bn' as const }), apply: (_, m) => m.bn(m.c) }),
+  layernorm: stemOp({ arb: fc.constant({ op: 'layernorm' as const }), apply: (_, m) => m.affine(m.c) }),
   relu: keeps('relu'),
   relu6: keeps('relu6'),
   sigmoid: keeps('sigmoid'),
@@ -281,7 +285,7 @@ export function outChannels(s: Stage): number {
 }
 
 function stemShape(a: Arch) {
-  const m: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv: () => {}, bn: () => {} };
+  const m: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv: () => {}, bn: () => {}, affine: () => {} };
   walkStem(a, m);
   return { h: m.h, w: m.w, c: m.c };
 }
@@ -319,13 +323,16 @@ export function expected(a: Arch): Expected {
     trainable += 2 * c;
     nonTrainable += 2 * c;
   };
+  const affine = (c: number) => {
+    trainable += 2 * c;
+  };
   const se = (c: number, r: number) => {
     const rd = Math.max(1, Math.floor(c / r));
     conv(c, rd, 1, 1, 1, 1, true);
     conv(rd, c, 1, 1, 1, 1, true);
   };
 
-  const stem: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv, bn };
+  const stem: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv, bn, affine };
   walkStem(a, stem);
   let { h, w, c } = stem;
 

@@ -50,6 +50,8 @@ const RULES: Record<OpKind, Rule | undefined> = {
   conv: (role, weight) => (role === 'weight' ? kaimingFanOut(weight) : fanInUniform(size(weight.slice(1)))),
   dense: (_role, weight) => fanInUniform(weight[1]),
   bn: (role, _weight, zeroGamma) => ({ kind: 'constant', value: role === 'running_var' ? 1 : role === 'weight' && !zeroGamma ? 1 : 0 }),
+  // nn.LayerNorm's reset_parameters: weight ones, bias zeros.
+  layernorm: (role) => ({ kind: 'constant', value: role === 'weight' ? 1 : 0 }),
   input: undefined,
   relu: undefined,
   relu6: undefined,

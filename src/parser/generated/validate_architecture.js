@@ -4,7 +4,7 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
 const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
@@ -12,7 +12,7 @@ const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern3 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.]*$", "u");
@@ -356,14 +356,14 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema62 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
+const schema64 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema62,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -376,7 +376,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(func3(key0) > 64){
-const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema62.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema64.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -386,7 +386,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!pattern1.test(key0)){
-const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema62.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema64.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -398,7 +398,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema62.propertyNames,parentSchema:schema62,data};
+const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema64.propertyNames,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -466,7 +466,7 @@ else {
 const _errs10 = errors;
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 1048576 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema62.additionalProperties.else,data:data0};
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema64.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -476,7 +476,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < -1048576 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema62.additionalProperties.else,data:data0};
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema64.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -487,7 +487,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema62.additionalProperties.else.type,parentSchema:schema62.additionalProperties.else,data:data0};
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.additionalProperties.else.type,parentSchema:schema64.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -501,7 +501,7 @@ valid2 = _valid0;
 ifClause0 = "else";
 }
 if(!valid2){
-const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema62.additionalProperties.if,parentSchema:schema62.additionalProperties,data:data0};
+const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema64.additionalProperties.if,parentSchema:schema64.additionalProperties,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -513,7 +513,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2030,7 +2030,7 @@ vErrors.push(err103);
 errors++;
 }
 }
-else if(tag0 === "relu"){
+else if(tag0 === "layernorm"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err104 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[2].required,parentSchema:schema17.oneOf[2],data};
@@ -2043,7 +2043,7 @@ vErrors.push(err104);
 errors++;
 }
 for(const key2 in data){
-if(!((key2 === "op") || (key2 === "name"))){
+if(!(((key2 === "op") || (key2 === "name")) || (key2 === "epsilon"))){
 const err105 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err105];
@@ -2056,8 +2056,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data17 = data.op;
-if("relu" !== data17){
-const err106 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema17.oneOf[2].properties.op,data:data17};
+if("layernorm" !== data17){
+const err106 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "layernorm"},message:"must be equal to constant",schema:"layernorm",parentSchema:schema17.oneOf[2].properties.op,data:data17};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -2102,9 +2102,13 @@ vErrors.push(err109);
 errors++;
 }
 }
-}
-else {
-const err110 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[2].type,parentSchema:schema17.oneOf[2],data};
+if(data.epsilon !== undefined){
+let data19 = data.epsilon;
+const _errs137 = errors;
+let valid40 = true;
+const _errs138 = errors;
+if(typeof data19 !== "string"){
+const err110 = {};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -2113,11 +2117,22 @@ vErrors.push(err110);
 }
 errors++;
 }
+var _valid13 = _errs138 === errors;
+errors = _errs137;
+if(vErrors !== null){
+if(_errs137){
+vErrors.length = _errs137;
 }
-else if(tag0 === "relu6"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err111 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[3].required,parentSchema:schema17.oneOf[3],data};
+else {
+vErrors = null;
+}
+}
+let ifClause13;
+if(_valid13){
+const _errs140 = errors;
+if(typeof data19 === "string"){
+if(!pattern4.test(data19)){
+const err111 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data19};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -2126,9 +2141,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-for(const key3 in data){
-if(!((key3 === "op") || (key3 === "name"))){
-const err112 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[3],data};
+}
+else {
+const err112 = {instancePath:instancePath+"/epsilon",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data19};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -2137,11 +2152,15 @@ vErrors.push(err112);
 }
 errors++;
 }
+var _valid13 = _errs140 === errors;
+valid40 = _valid13;
+ifClause13 = "then";
 }
-if(data.op !== undefined){
-let data19 = data.op;
-if("relu6" !== data19){
-const err113 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema17.oneOf[3].properties.op,data:data19};
+else {
+const _errs143 = errors;
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 1 || isNaN(data19)){
+const err113 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/2/properties/epsilon/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema17.oneOf[2].properties.epsilon.else,data:data19};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -2150,12 +2169,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data20 = data.name;
-if(typeof data20 === "string"){
-if(func3(data20) > 128){
-const err114 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data20};
+if(data19 <= 0 || isNaN(data19)){
+const err114 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/2/properties/epsilon/else/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema17.oneOf[2].properties.epsilon.else,data:data19};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -2164,8 +2179,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(!pattern3.test(data20)){
-const err115 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data20};
+}
+else {
+const err115 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/2/properties/epsilon/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[2].properties.epsilon.else.type,parentSchema:schema17.oneOf[2].properties.epsilon.else,data:data19};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -2174,9 +2190,12 @@ vErrors.push(err115);
 }
 errors++;
 }
+var _valid13 = _errs143 === errors;
+valid40 = _valid13;
+ifClause13 = "else";
 }
-else {
-const err116 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data20};
+if(!valid40){
+const err116 = {instancePath:instancePath+"/epsilon",schemaPath:"#/oneOf/2/properties/epsilon/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema17.oneOf[2].properties.epsilon.if,parentSchema:schema17.oneOf[2].properties.epsilon,data:data19};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -2188,7 +2207,7 @@ errors++;
 }
 }
 else {
-const err117 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[3].type,parentSchema:schema17.oneOf[3],data};
+const err117 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[2].type,parentSchema:schema17.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -2198,10 +2217,10 @@ vErrors.push(err117);
 errors++;
 }
 }
-else if(tag0 === "sigmoid"){
+else if(tag0 === "relu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err118 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[4].required,parentSchema:schema17.oneOf[4],data};
+const err118 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[3].required,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -2210,9 +2229,9 @@ vErrors.push(err118);
 }
 errors++;
 }
-for(const key4 in data){
-if(!((key4 === "op") || (key4 === "name"))){
-const err119 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[4],data};
+for(const key3 in data){
+if(!((key3 === "op") || (key3 === "name"))){
+const err119 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -2223,9 +2242,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data21 = data.op;
-if("sigmoid" !== data21){
-const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema17.oneOf[4].properties.op,data:data21};
+let data20 = data.op;
+if("relu" !== data20){
+const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema17.oneOf[3].properties.op,data:data20};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -2236,10 +2255,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data22 = data.name;
-if(typeof data22 === "string"){
-if(func3(data22) > 128){
-const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data22};
+let data21 = data.name;
+if(typeof data21 === "string"){
+if(func3(data21) > 128){
+const err121 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data21};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -2248,8 +2267,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(!pattern3.test(data22)){
-const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data22};
+if(!pattern3.test(data21)){
+const err122 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data21};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -2260,7 +2279,7 @@ errors++;
 }
 }
 else {
-const err123 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data22};
+const err123 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data21};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -2272,7 +2291,7 @@ errors++;
 }
 }
 else {
-const err124 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[4].type,parentSchema:schema17.oneOf[4],data};
+const err124 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[3].type,parentSchema:schema17.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -2282,10 +2301,10 @@ vErrors.push(err124);
 errors++;
 }
 }
-else if(tag0 === "silu"){
+else if(tag0 === "relu6"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err125 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[5].required,parentSchema:schema17.oneOf[5],data};
+const err125 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[4].required,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -2294,9 +2313,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-for(const key5 in data){
-if(!((key5 === "op") || (key5 === "name"))){
-const err126 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[5],data};
+for(const key4 in data){
+if(!((key4 === "op") || (key4 === "name"))){
+const err126 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -2307,9 +2326,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data23 = data.op;
-if("silu" !== data23){
-const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema17.oneOf[5].properties.op,data:data23};
+let data22 = data.op;
+if("relu6" !== data22){
+const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema17.oneOf[4].properties.op,data:data22};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -2320,10 +2339,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data24 = data.name;
-if(typeof data24 === "string"){
-if(func3(data24) > 128){
-const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data24};
+let data23 = data.name;
+if(typeof data23 === "string"){
+if(func3(data23) > 128){
+const err128 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data23};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -2332,8 +2351,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(!pattern3.test(data24)){
-const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data24};
+if(!pattern3.test(data23)){
+const err129 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data23};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -2344,7 +2363,7 @@ errors++;
 }
 }
 else {
-const err130 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data24};
+const err130 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data23};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -2356,7 +2375,7 @@ errors++;
 }
 }
 else {
-const err131 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[5].type,parentSchema:schema17.oneOf[5],data};
+const err131 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[4].type,parentSchema:schema17.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -2366,10 +2385,10 @@ vErrors.push(err131);
 errors++;
 }
 }
-else if(tag0 === "tanh"){
+else if(tag0 === "sigmoid"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err132 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[6].required,parentSchema:schema17.oneOf[6],data};
+const err132 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[5].required,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -2378,9 +2397,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-for(const key6 in data){
-if(!((key6 === "op") || (key6 === "name"))){
-const err133 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[6],data};
+for(const key5 in data){
+if(!((key5 === "op") || (key5 === "name"))){
+const err133 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -2391,9 +2410,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data25 = data.op;
-if("tanh" !== data25){
-const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema17.oneOf[6].properties.op,data:data25};
+let data24 = data.op;
+if("sigmoid" !== data24){
+const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema17.oneOf[5].properties.op,data:data24};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -2404,10 +2423,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data26 = data.name;
-if(typeof data26 === "string"){
-if(func3(data26) > 128){
-const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data26};
+let data25 = data.name;
+if(typeof data25 === "string"){
+if(func3(data25) > 128){
+const err135 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data25};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -2416,8 +2435,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(!pattern3.test(data26)){
-const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data26};
+if(!pattern3.test(data25)){
+const err136 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data25};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2428,7 +2447,7 @@ errors++;
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data26};
+const err137 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data25};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2440,7 +2459,7 @@ errors++;
 }
 }
 else {
-const err138 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[6].type,parentSchema:schema17.oneOf[6],data};
+const err138 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[5].type,parentSchema:schema17.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2450,10 +2469,10 @@ vErrors.push(err138);
 errors++;
 }
 }
-else if(tag0 === "hardswish"){
+else if(tag0 === "silu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err139 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
+const err139 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[6].required,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2462,9 +2481,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-for(const key7 in data){
-if(!((key7 === "op") || (key7 === "name"))){
-const err140 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[7],data};
+for(const key6 in data){
+if(!((key6 === "op") || (key6 === "name"))){
+const err140 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2475,9 +2494,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data27 = data.op;
-if("hardswish" !== data27){
-const err141 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "hardswish"},message:"must be equal to constant",schema:"hardswish",parentSchema:schema17.oneOf[7].properties.op,data:data27};
+let data26 = data.op;
+if("silu" !== data26){
+const err141 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema17.oneOf[6].properties.op,data:data26};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2488,10 +2507,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data28 = data.name;
-if(typeof data28 === "string"){
-if(func3(data28) > 128){
-const err142 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data28};
+let data27 = data.name;
+if(typeof data27 === "string"){
+if(func3(data27) > 128){
+const err142 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data27};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2500,8 +2519,8 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(!pattern3.test(data28)){
-const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data28};
+if(!pattern3.test(data27)){
+const err143 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data27};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2512,7 +2531,7 @@ errors++;
 }
 }
 else {
-const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data28};
+const err144 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data27};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2524,7 +2543,7 @@ errors++;
 }
 }
 else {
-const err145 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[7].type,parentSchema:schema17.oneOf[7],data};
+const err145 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[6].type,parentSchema:schema17.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2534,10 +2553,10 @@ vErrors.push(err145);
 errors++;
 }
 }
-else if(tag0 === "hardsigmoid"){
+else if(tag0 === "tanh"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err146 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
+const err146 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2546,9 +2565,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-for(const key8 in data){
-if(!((key8 === "op") || (key8 === "name"))){
-const err147 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[8],data};
+for(const key7 in data){
+if(!((key7 === "op") || (key7 === "name"))){
+const err147 = {instancePath,schemaPath:"#/oneOf/7/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2559,9 +2578,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data29 = data.op;
-if("hardsigmoid" !== data29){
-const err148 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "hardsigmoid"},message:"must be equal to constant",schema:"hardsigmoid",parentSchema:schema17.oneOf[8].properties.op,data:data29};
+let data28 = data.op;
+if("tanh" !== data28){
+const err148 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema17.oneOf[7].properties.op,data:data28};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2572,10 +2591,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data30 = data.name;
-if(typeof data30 === "string"){
-if(func3(data30) > 128){
-const err149 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data30};
+let data29 = data.name;
+if(typeof data29 === "string"){
+if(func3(data29) > 128){
+const err149 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data29};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2584,8 +2603,8 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(!pattern3.test(data30)){
-const err150 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data30};
+if(!pattern3.test(data29)){
+const err150 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data29};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2596,7 +2615,7 @@ errors++;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data30};
+const err151 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data29};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2608,7 +2627,7 @@ errors++;
 }
 }
 else {
-const err152 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[8].type,parentSchema:schema17.oneOf[8],data};
+const err152 = {instancePath,schemaPath:"#/oneOf/7/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[7].type,parentSchema:schema17.oneOf[7],data};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2618,10 +2637,10 @@ vErrors.push(err152);
 errors++;
 }
 }
-else if(tag0 === "gelu"){
+else if(tag0 === "hardswish"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err153 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
+const err153 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2630,9 +2649,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-for(const key9 in data){
-if(!((key9 === "op") || (key9 === "name"))){
-const err154 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[9],data};
+for(const key8 in data){
+if(!((key8 === "op") || (key8 === "name"))){
+const err154 = {instancePath,schemaPath:"#/oneOf/8/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2643,9 +2662,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data31 = data.op;
-if("gelu" !== data31){
-const err155 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "gelu"},message:"must be equal to constant",schema:"gelu",parentSchema:schema17.oneOf[9].properties.op,data:data31};
+let data30 = data.op;
+if("hardswish" !== data30){
+const err155 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "hardswish"},message:"must be equal to constant",schema:"hardswish",parentSchema:schema17.oneOf[8].properties.op,data:data30};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2656,10 +2675,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data32 = data.name;
-if(typeof data32 === "string"){
-if(func3(data32) > 128){
-const err156 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data32};
+let data31 = data.name;
+if(typeof data31 === "string"){
+if(func3(data31) > 128){
+const err156 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data31};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2668,8 +2687,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(!pattern3.test(data32)){
-const err157 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data32};
+if(!pattern3.test(data31)){
+const err157 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data31};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2680,7 +2699,7 @@ errors++;
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data32};
+const err158 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data31};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2692,7 +2711,7 @@ errors++;
 }
 }
 else {
-const err159 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[9].type,parentSchema:schema17.oneOf[9],data};
+const err159 = {instancePath,schemaPath:"#/oneOf/8/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[8].type,parentSchema:schema17.oneOf[8],data};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2702,10 +2721,10 @@ vErrors.push(err159);
 errors++;
 }
 }
-else if(tag0 === "maxpool"){
+else if(tag0 === "hardsigmoid"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err160 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
+const err160 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2714,8 +2733,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err161 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
+for(const key9 in data){
+if(!((key9 === "op") || (key9 === "name"))){
+const err161 = {instancePath,schemaPath:"#/oneOf/9/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2724,9 +2744,11 @@ vErrors.push(err161);
 }
 errors++;
 }
-for(const key10 in data){
-if(!(((((key10 === "op") || (key10 === "name")) || (key10 === "kernel")) || (key10 === "stride")) || (key10 === "padding"))){
-const err162 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[10],data};
+}
+if(data.op !== undefined){
+let data32 = data.op;
+if("hardsigmoid" !== data32){
+const err162 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "hardsigmoid"},message:"must be equal to constant",schema:"hardsigmoid",parentSchema:schema17.oneOf[9].properties.op,data:data32};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2736,10 +2758,11 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data33 = data.op;
-if("maxpool" !== data33){
-const err163 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[10].properties.op,data:data33};
+if(data.name !== undefined){
+let data33 = data.name;
+if(typeof data33 === "string"){
+if(func3(data33) > 128){
+const err163 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data33};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2748,12 +2771,8 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data34 = data.name;
-if(typeof data34 === "string"){
-if(func3(data34) > 128){
-const err164 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data34};
+if(!pattern3.test(data33)){
+const err164 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data33};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2762,8 +2781,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(!pattern3.test(data34)){
-const err165 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data34};
+}
+else {
+const err165 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data33};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2773,8 +2793,9 @@ vErrors.push(err165);
 errors++;
 }
 }
+}
 else {
-const err166 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data34};
+const err166 = {instancePath,schemaPath:"#/oneOf/9/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[9].type,parentSchema:schema17.oneOf[9],data};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2784,13 +2805,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data35 = data.kernel;
-const _errs193 = errors;
-let valid64 = true;
-const _errs194 = errors;
-if(!(Array.isArray(data35))){
-const err167 = {};
+else if(tag0 === "gelu"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err167 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2799,22 +2817,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-var _valid13 = _errs194 === errors;
-errors = _errs193;
-if(vErrors !== null){
-if(_errs193){
-vErrors.length = _errs193;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause13;
-if(_valid13){
-const _errs196 = errors;
-if(Array.isArray(data35)){
-if(data35.length > 2){
-const err168 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
+for(const key10 in data){
+if(!((key10 === "op") || (key10 === "name"))){
+const err168 = {instancePath,schemaPath:"#/oneOf/10/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2823,8 +2828,11 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data35.length < 2){
-const err169 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
+}
+if(data.op !== undefined){
+let data34 = data.op;
+if("gelu" !== data34){
+const err169 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "gelu"},message:"must be equal to constant",schema:"gelu",parentSchema:schema17.oneOf[10].properties.op,data:data34};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2833,14 +2841,12 @@ vErrors.push(err169);
 }
 errors++;
 }
-const len3 = data35.length;
-for(let i3=0; i3<len3; i3++){
-let data36 = data35[i3];
-const _errs199 = errors;
-let valid67 = true;
-const _errs200 = errors;
-if(typeof data36 !== "string"){
-const err170 = {};
+}
+if(data.name !== undefined){
+let data35 = data.name;
+if(typeof data35 === "string"){
+if(func3(data35) > 128){
+const err170 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2849,22 +2855,8 @@ vErrors.push(err170);
 }
 errors++;
 }
-var _valid14 = _errs200 === errors;
-errors = _errs199;
-if(vErrors !== null){
-if(_errs199){
-vErrors.length = _errs199;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause14;
-if(_valid14){
-const _errs202 = errors;
-if(typeof data36 === "string"){
-if(!pattern4.test(data36)){
-const err171 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data36};
+if(!pattern3.test(data35)){
+const err171 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2875,7 +2867,7 @@ errors++;
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data36};
+const err172 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data35};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2884,14 +2876,10 @@ vErrors.push(err172);
 }
 errors++;
 }
-var _valid14 = _errs202 === errors;
-valid67 = _valid14;
-ifClause14 = "then";
+}
 }
 else {
-const _errs205 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err173 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
+const err173 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[10].type,parentSchema:schema17.oneOf[10],data};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2900,9 +2888,11 @@ vErrors.push(err173);
 }
 errors++;
 }
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 64 || isNaN(data36)){
-const err174 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
+}
+else if(tag0 === "maxpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err174 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2911,8 +2901,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data36 < 1 || isNaN(data36)){
-const err175 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.kernel.then.items.else,data:data36};
+if(data.kernel === undefined){
+const err175 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2921,13 +2911,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-var _valid14 = _errs205 === errors;
-valid67 = _valid14;
-ifClause14 = "else";
-}
-if(!valid67){
-const err176 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/10/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[10].properties.kernel.then.items.if,parentSchema:schema17.oneOf[10].properties.kernel.then.items,data:data36};
+for(const key11 in data){
+if(!(((((key11 === "op") || (key11 === "name")) || (key11 === "kernel")) || (key11 === "stride")) || (key11 === "padding"))){
+const err176 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2937,9 +2923,10 @@ vErrors.push(err176);
 errors++;
 }
 }
-}
-else {
-const err177 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[10].properties.kernel.then.type,parentSchema:schema17.oneOf[10].properties.kernel.then,data:data35};
+if(data.op !== undefined){
+let data36 = data.op;
+if("maxpool" !== data36){
+const err177 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[11].properties.op,data:data36};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2948,17 +2935,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-var _valid13 = _errs196 === errors;
-valid64 = _valid13;
-ifClause13 = "then";
 }
-else {
-const _errs207 = errors;
-const _errs208 = errors;
-let valid69 = true;
-const _errs209 = errors;
-if(typeof data35 !== "string"){
-const err178 = {};
+if(data.name !== undefined){
+let data37 = data.name;
+if(typeof data37 === "string"){
+if(func3(data37) > 128){
+const err178 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2967,22 +2949,8 @@ vErrors.push(err178);
 }
 errors++;
 }
-var _valid15 = _errs209 === errors;
-errors = _errs208;
-if(vErrors !== null){
-if(_errs208){
-vErrors.length = _errs208;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause15;
-if(_valid15){
-const _errs211 = errors;
-if(typeof data35 === "string"){
-if(!pattern4.test(data35)){
-const err179 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data35};
+if(!pattern3.test(data37)){
+const err179 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2993,7 +2961,7 @@ errors++;
 }
 }
 else {
-const err180 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data35};
+const err180 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -3002,14 +2970,14 @@ vErrors.push(err180);
 }
 errors++;
 }
-var _valid15 = _errs211 === errors;
-valid69 = _valid15;
-ifClause15 = "then";
 }
-else {
-const _errs214 = errors;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err181 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.kernel.else.else.type,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
+if(data.kernel !== undefined){
+let data38 = data.kernel;
+const _errs209 = errors;
+let valid69 = true;
+const _errs210 = errors;
+if(!(Array.isArray(data38))){
+const err181 = {};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -3018,9 +2986,22 @@ vErrors.push(err181);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 64 || isNaN(data35)){
-const err182 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
+var _valid14 = _errs210 === errors;
+errors = _errs209;
+if(vErrors !== null){
+if(_errs209){
+vErrors.length = _errs209;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause14;
+if(_valid14){
+const _errs212 = errors;
+if(Array.isArray(data38)){
+if(data38.length > 2){
+const err182 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -3029,8 +3010,8 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data35 < 1 || isNaN(data35)){
-const err183 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.kernel.else.else,data:data35};
+if(data38.length < 2){
+const err183 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -3039,13 +3020,14 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-var _valid15 = _errs214 === errors;
-valid69 = _valid15;
-ifClause15 = "else";
-}
-if(!valid69){
-const err184 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[10].properties.kernel.else.if,parentSchema:schema17.oneOf[10].properties.kernel.else,data:data35};
+const len3 = data38.length;
+for(let i3=0; i3<len3; i3++){
+let data39 = data38[i3];
+const _errs215 = errors;
+let valid72 = true;
+const _errs216 = errors;
+if(typeof data39 !== "string"){
+const err184 = {};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -3054,12 +3036,22 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid13 = _errs207 === errors;
-valid64 = _valid13;
-ifClause13 = "else";
+var _valid15 = _errs216 === errors;
+errors = _errs215;
+if(vErrors !== null){
+if(_errs215){
+vErrors.length = _errs215;
 }
-if(!valid64){
-const err185 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/10/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause13},message:"must match \""+ifClause13+"\" schema",schema:schema17.oneOf[10].properties.kernel.if,parentSchema:schema17.oneOf[10].properties.kernel,data:data35};
+else {
+vErrors = null;
+}
+}
+let ifClause15;
+if(_valid15){
+const _errs218 = errors;
+if(typeof data39 === "string"){
+if(!pattern4.test(data39)){
+const err185 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data39};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -3069,13 +3061,8 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data.stride !== undefined){
-let data37 = data.stride;
-const _errs217 = errors;
-let valid71 = true;
-const _errs218 = errors;
-if(!(Array.isArray(data37))){
-const err186 = {};
+else {
+const err186 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data39};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -3084,22 +3071,14 @@ vErrors.push(err186);
 }
 errors++;
 }
-var _valid16 = _errs218 === errors;
-errors = _errs217;
-if(vErrors !== null){
-if(_errs217){
-vErrors.length = _errs217;
+var _valid15 = _errs218 === errors;
+valid72 = _valid15;
+ifClause15 = "then";
 }
 else {
-vErrors = null;
-}
-}
-let ifClause16;
-if(_valid16){
-const _errs220 = errors;
-if(Array.isArray(data37)){
-if(data37.length > 2){
-const err187 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
+const _errs221 = errors;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err187 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -3108,8 +3087,9 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(data37.length < 2){
-const err188 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 64 || isNaN(data39)){
+const err188 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3118,14 +3098,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-const len4 = data37.length;
-for(let i4=0; i4<len4; i4++){
-let data38 = data37[i4];
-const _errs223 = errors;
-let valid74 = true;
-const _errs224 = errors;
-if(typeof data38 !== "string"){
-const err189 = {};
+if(data39 < 1 || isNaN(data39)){
+const err189 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3134,22 +3108,13 @@ vErrors.push(err189);
 }
 errors++;
 }
-var _valid17 = _errs224 === errors;
-errors = _errs223;
-if(vErrors !== null){
-if(_errs223){
-vErrors.length = _errs223;
 }
-else {
-vErrors = null;
+var _valid15 = _errs221 === errors;
+valid72 = _valid15;
+ifClause15 = "else";
 }
-}
-let ifClause17;
-if(_valid17){
-const _errs226 = errors;
-if(typeof data38 === "string"){
-if(!pattern4.test(data38)){
-const err190 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
+if(!valid72){
+const err190 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[11].properties.kernel.then.items.if,parentSchema:schema17.oneOf[11].properties.kernel.then.items,data:data39};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3159,8 +3124,9 @@ vErrors.push(err190);
 errors++;
 }
 }
+}
 else {
-const err191 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
+const err191 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.kernel.then.type,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3169,14 +3135,17 @@ vErrors.push(err191);
 }
 errors++;
 }
-var _valid17 = _errs226 === errors;
-valid74 = _valid17;
-ifClause17 = "then";
+var _valid14 = _errs212 === errors;
+valid69 = _valid14;
+ifClause14 = "then";
 }
 else {
-const _errs229 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err192 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
+const _errs223 = errors;
+const _errs224 = errors;
+let valid74 = true;
+const _errs225 = errors;
+if(typeof data38 !== "string"){
+const err192 = {};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3185,9 +3154,22 @@ vErrors.push(err192);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 64 || isNaN(data38)){
-const err193 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
+var _valid16 = _errs225 === errors;
+errors = _errs224;
+if(vErrors !== null){
+if(_errs224){
+vErrors.length = _errs224;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause16;
+if(_valid16){
+const _errs227 = errors;
+if(typeof data38 === "string"){
+if(!pattern4.test(data38)){
+const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3196,8 +3178,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data38 < 1 || isNaN(data38)){
-const err194 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.stride.then.items.else,data:data38};
+}
+else {
+const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3206,13 +3189,14 @@ vErrors.push(err194);
 }
 errors++;
 }
+var _valid16 = _errs227 === errors;
+valid74 = _valid16;
+ifClause16 = "then";
 }
-var _valid17 = _errs229 === errors;
-valid74 = _valid17;
-ifClause17 = "else";
-}
-if(!valid74){
-const err195 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/10/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[10].properties.stride.then.items.if,parentSchema:schema17.oneOf[10].properties.stride.then.items,data:data38};
+else {
+const _errs230 = errors;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err195 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.else.else.type,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3221,10 +3205,9 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-}
-else {
-const err196 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[10].properties.stride.then.type,parentSchema:schema17.oneOf[10].properties.stride.then,data:data37};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 64 || isNaN(data38)){
+const err196 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3233,17 +3216,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid16 = _errs220 === errors;
-valid71 = _valid16;
-ifClause16 = "then";
-}
-else {
-const _errs231 = errors;
-const _errs232 = errors;
-let valid76 = true;
-const _errs233 = errors;
-if(typeof data37 !== "string"){
-const err197 = {};
+if(data38 < 1 || isNaN(data38)){
+const err197 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3252,22 +3226,13 @@ vErrors.push(err197);
 }
 errors++;
 }
-var _valid18 = _errs233 === errors;
-errors = _errs232;
-if(vErrors !== null){
-if(_errs232){
-vErrors.length = _errs232;
 }
-else {
-vErrors = null;
+var _valid16 = _errs230 === errors;
+valid74 = _valid16;
+ifClause16 = "else";
 }
-}
-let ifClause18;
-if(_valid18){
-const _errs235 = errors;
-if(typeof data37 === "string"){
-if(!pattern4.test(data37)){
-const err198 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data37};
+if(!valid74){
+const err198 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[11].properties.kernel.else.if,parentSchema:schema17.oneOf[11].properties.kernel.else,data:data38};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3276,9 +3241,12 @@ vErrors.push(err198);
 }
 errors++;
 }
+var _valid14 = _errs223 === errors;
+valid69 = _valid14;
+ifClause14 = "else";
 }
-else {
-const err199 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data37};
+if(!valid69){
+const err199 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[11].properties.kernel.if,parentSchema:schema17.oneOf[11].properties.kernel,data:data38};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3287,14 +3255,14 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid18 = _errs235 === errors;
-valid76 = _valid18;
-ifClause18 = "then";
 }
-else {
-const _errs238 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err200 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[10].properties.stride.else.else.type,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
+if(data.stride !== undefined){
+let data40 = data.stride;
+const _errs233 = errors;
+let valid76 = true;
+const _errs234 = errors;
+if(!(Array.isArray(data40))){
+const err200 = {};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3303,9 +3271,22 @@ vErrors.push(err200);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 64 || isNaN(data37)){
-const err201 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
+var _valid17 = _errs234 === errors;
+errors = _errs233;
+if(vErrors !== null){
+if(_errs233){
+vErrors.length = _errs233;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause17;
+if(_valid17){
+const _errs236 = errors;
+if(Array.isArray(data40)){
+if(data40.length > 2){
+const err201 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3314,8 +3295,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data37 < 1 || isNaN(data37)){
-const err202 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[10].properties.stride.else.else,data:data37};
+if(data40.length < 2){
+const err202 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3324,13 +3305,14 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-var _valid18 = _errs238 === errors;
-valid76 = _valid18;
-ifClause18 = "else";
-}
-if(!valid76){
-const err203 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[10].properties.stride.else.if,parentSchema:schema17.oneOf[10].properties.stride.else,data:data37};
+const len4 = data40.length;
+for(let i4=0; i4<len4; i4++){
+let data41 = data40[i4];
+const _errs239 = errors;
+let valid79 = true;
+const _errs240 = errors;
+if(typeof data41 !== "string"){
+const err203 = {};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -3339,17 +3321,222 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid16 = _errs231 === errors;
-valid71 = _valid16;
-ifClause16 = "else";
+var _valid18 = _errs240 === errors;
+errors = _errs239;
+if(vErrors !== null){
+if(_errs239){
+vErrors.length = _errs239;
 }
-if(!valid71){
-const err204 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/10/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[10].properties.stride.if,parentSchema:schema17.oneOf[10].properties.stride,data:data37};
+else {
+vErrors = null;
+}
+}
+let ifClause18;
+if(_valid18){
+const _errs242 = errors;
+if(typeof data41 === "string"){
+if(!pattern4.test(data41)){
+const err204 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data41};
 if(vErrors === null){
 vErrors = [err204];
 }
 else {
 vErrors.push(err204);
+}
+errors++;
+}
+}
+else {
+const err205 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data41};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+var _valid18 = _errs242 === errors;
+valid79 = _valid18;
+ifClause18 = "then";
+}
+else {
+const _errs245 = errors;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err206 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 64 || isNaN(data41)){
+const err207 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+if(data41 < 1 || isNaN(data41)){
+const err208 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+var _valid18 = _errs245 === errors;
+valid79 = _valid18;
+ifClause18 = "else";
+}
+if(!valid79){
+const err209 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[11].properties.stride.then.items.if,parentSchema:schema17.oneOf[11].properties.stride.then.items,data:data41};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.stride.then.type,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+var _valid17 = _errs236 === errors;
+valid76 = _valid17;
+ifClause17 = "then";
+}
+else {
+const _errs247 = errors;
+const _errs248 = errors;
+let valid81 = true;
+const _errs249 = errors;
+if(typeof data40 !== "string"){
+const err211 = {};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+var _valid19 = _errs249 === errors;
+errors = _errs248;
+if(vErrors !== null){
+if(_errs248){
+vErrors.length = _errs248;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause19;
+if(_valid19){
+const _errs251 = errors;
+if(typeof data40 === "string"){
+if(!pattern4.test(data40)){
+const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data40};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+else {
+const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data40};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+var _valid19 = _errs251 === errors;
+valid81 = _valid19;
+ifClause19 = "then";
+}
+else {
+const _errs254 = errors;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err214 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.else.else.type,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 64 || isNaN(data40)){
+const err215 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+if(data40 < 1 || isNaN(data40)){
+const err216 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+var _valid19 = _errs254 === errors;
+valid81 = _valid19;
+ifClause19 = "else";
+}
+if(!valid81){
+const err217 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[11].properties.stride.else.if,parentSchema:schema17.oneOf[11].properties.stride.else,data:data40};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+var _valid17 = _errs247 === errors;
+valid76 = _valid17;
+ifClause17 = "else";
+}
+if(!valid76){
+const err218 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[11].properties.stride.if,parentSchema:schema17.oneOf[11].properties.stride,data:data40};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
 }
 errors++;
 }
@@ -3362,206 +3549,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err205 = {instancePath,schemaPath:"#/oneOf/10/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[10].type,parentSchema:schema17.oneOf[10],data};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-}
-}
-else if(tag0 === "avgpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err206 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
-if(vErrors === null){
-vErrors = [err206];
-}
-else {
-vErrors.push(err206);
-}
-errors++;
-}
-if(data.kernel === undefined){
-const err207 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-for(const key11 in data){
-if(!(((((key11 === "op") || (key11 === "name")) || (key11 === "kernel")) || (key11 === "stride")) || (key11 === "padding"))){
-const err208 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data40 = data.op;
-if("avgpool" !== data40){
-const err209 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[11].properties.op,data:data40};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data41 = data.name;
-if(typeof data41 === "string"){
-if(func3(data41) > 128){
-const err210 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data41};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-if(!pattern3.test(data41)){
-const err211 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data41};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-}
-else {
-const err212 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data41};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-}
-if(data.kernel !== undefined){
-let data42 = data.kernel;
-const _errs249 = errors;
-let valid81 = true;
-const _errs250 = errors;
-if(!(Array.isArray(data42))){
-const err213 = {};
-if(vErrors === null){
-vErrors = [err213];
-}
-else {
-vErrors.push(err213);
-}
-errors++;
-}
-var _valid19 = _errs250 === errors;
-errors = _errs249;
-if(vErrors !== null){
-if(_errs249){
-vErrors.length = _errs249;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause19;
-if(_valid19){
-const _errs252 = errors;
-if(Array.isArray(data42)){
-if(data42.length > 2){
-const err214 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
-if(vErrors === null){
-vErrors = [err214];
-}
-else {
-vErrors.push(err214);
-}
-errors++;
-}
-if(data42.length < 2){
-const err215 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
-}
-const len5 = data42.length;
-for(let i5=0; i5<len5; i5++){
-let data43 = data42[i5];
-const _errs255 = errors;
-let valid84 = true;
-const _errs256 = errors;
-if(typeof data43 !== "string"){
-const err216 = {};
-if(vErrors === null){
-vErrors = [err216];
-}
-else {
-vErrors.push(err216);
-}
-errors++;
-}
-var _valid20 = _errs256 === errors;
-errors = _errs255;
-if(vErrors !== null){
-if(_errs255){
-vErrors.length = _errs255;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause20;
-if(_valid20){
-const _errs258 = errors;
-if(typeof data43 === "string"){
-if(!pattern4.test(data43)){
-const err217 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data43};
-if(vErrors === null){
-vErrors = [err217];
-}
-else {
-vErrors.push(err217);
-}
-errors++;
-}
-}
-else {
-const err218 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data43};
-if(vErrors === null){
-vErrors = [err218];
-}
-else {
-vErrors.push(err218);
-}
-errors++;
-}
-var _valid20 = _errs258 === errors;
-valid84 = _valid20;
-ifClause20 = "then";
-}
-else {
-const _errs261 = errors;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err219 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+const err219 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3570,9 +3558,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 64 || isNaN(data43)){
-const err220 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+}
+else if(tag0 === "avgpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err220 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3581,8 +3571,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data43 < 1 || isNaN(data43)){
-const err221 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data43};
+if(data.kernel === undefined){
+const err221 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3591,13 +3581,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-var _valid20 = _errs261 === errors;
-valid84 = _valid20;
-ifClause20 = "else";
-}
-if(!valid84){
-const err222 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/11/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[11].properties.kernel.then.items.if,parentSchema:schema17.oneOf[11].properties.kernel.then.items,data:data43};
+for(const key12 in data){
+if(!(((((key12 === "op") || (key12 === "name")) || (key12 === "kernel")) || (key12 === "stride")) || (key12 === "padding"))){
+const err222 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3607,9 +3593,10 @@ vErrors.push(err222);
 errors++;
 }
 }
-}
-else {
-const err223 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.kernel.then.type,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data42};
+if(data.op !== undefined){
+let data43 = data.op;
+if("avgpool" !== data43){
+const err223 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[12].properties.op,data:data43};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3618,17 +3605,12 @@ vErrors.push(err223);
 }
 errors++;
 }
-var _valid19 = _errs252 === errors;
-valid81 = _valid19;
-ifClause19 = "then";
 }
-else {
-const _errs263 = errors;
-const _errs264 = errors;
-let valid86 = true;
-const _errs265 = errors;
-if(typeof data42 !== "string"){
-const err224 = {};
+if(data.name !== undefined){
+let data44 = data.name;
+if(typeof data44 === "string"){
+if(func3(data44) > 128){
+const err224 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data44};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3637,22 +3619,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid21 = _errs265 === errors;
-errors = _errs264;
-if(vErrors !== null){
-if(_errs264){
-vErrors.length = _errs264;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause21;
-if(_valid21){
-const _errs267 = errors;
-if(typeof data42 === "string"){
-if(!pattern4.test(data42)){
-const err225 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data42};
+if(!pattern3.test(data44)){
+const err225 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data44};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3663,7 +3631,7 @@ errors++;
 }
 }
 else {
-const err226 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data42};
+const err226 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data44};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3672,14 +3640,14 @@ vErrors.push(err226);
 }
 errors++;
 }
-var _valid21 = _errs267 === errors;
-valid86 = _valid21;
-ifClause21 = "then";
 }
-else {
-const _errs270 = errors;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err227 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.else.else.type,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+if(data.kernel !== undefined){
+let data45 = data.kernel;
+const _errs265 = errors;
+let valid86 = true;
+const _errs266 = errors;
+if(!(Array.isArray(data45))){
+const err227 = {};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3688,9 +3656,22 @@ vErrors.push(err227);
 }
 errors++;
 }
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 64 || isNaN(data42)){
-const err228 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+var _valid20 = _errs266 === errors;
+errors = _errs265;
+if(vErrors !== null){
+if(_errs265){
+vErrors.length = _errs265;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause20;
+if(_valid20){
+const _errs268 = errors;
+if(Array.isArray(data45)){
+if(data45.length > 2){
+const err228 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3699,8 +3680,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(data42 < 1 || isNaN(data42)){
-const err229 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data42};
+if(data45.length < 2){
+const err229 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3709,13 +3690,14 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-var _valid21 = _errs270 === errors;
-valid86 = _valid21;
-ifClause21 = "else";
-}
-if(!valid86){
-const err230 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[11].properties.kernel.else.if,parentSchema:schema17.oneOf[11].properties.kernel.else,data:data42};
+const len5 = data45.length;
+for(let i5=0; i5<len5; i5++){
+let data46 = data45[i5];
+const _errs271 = errors;
+let valid89 = true;
+const _errs272 = errors;
+if(typeof data46 !== "string"){
+const err230 = {};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3724,12 +3706,22 @@ vErrors.push(err230);
 }
 errors++;
 }
-var _valid19 = _errs263 === errors;
-valid81 = _valid19;
-ifClause19 = "else";
+var _valid21 = _errs272 === errors;
+errors = _errs271;
+if(vErrors !== null){
+if(_errs271){
+vErrors.length = _errs271;
 }
-if(!valid81){
-const err231 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[11].properties.kernel.if,parentSchema:schema17.oneOf[11].properties.kernel,data:data42};
+else {
+vErrors = null;
+}
+}
+let ifClause21;
+if(_valid21){
+const _errs274 = errors;
+if(typeof data46 === "string"){
+if(!pattern4.test(data46)){
+const err231 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3739,13 +3731,8 @@ vErrors.push(err231);
 errors++;
 }
 }
-if(data.stride !== undefined){
-let data44 = data.stride;
-const _errs273 = errors;
-let valid88 = true;
-const _errs274 = errors;
-if(!(Array.isArray(data44))){
-const err232 = {};
+else {
+const err232 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3754,22 +3741,14 @@ vErrors.push(err232);
 }
 errors++;
 }
-var _valid22 = _errs274 === errors;
-errors = _errs273;
-if(vErrors !== null){
-if(_errs273){
-vErrors.length = _errs273;
+var _valid21 = _errs274 === errors;
+valid89 = _valid21;
+ifClause21 = "then";
 }
 else {
-vErrors = null;
-}
-}
-let ifClause22;
-if(_valid22){
-const _errs276 = errors;
-if(Array.isArray(data44)){
-if(data44.length > 2){
-const err233 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
+const _errs277 = errors;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err233 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3778,8 +3757,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(data44.length < 2){
-const err234 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 64 || isNaN(data46)){
+const err234 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3788,14 +3768,8 @@ vErrors.push(err234);
 }
 errors++;
 }
-const len6 = data44.length;
-for(let i6=0; i6<len6; i6++){
-let data45 = data44[i6];
-const _errs279 = errors;
-let valid91 = true;
-const _errs280 = errors;
-if(typeof data45 !== "string"){
-const err235 = {};
+if(data46 < 1 || isNaN(data46)){
+const err235 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3804,22 +3778,13 @@ vErrors.push(err235);
 }
 errors++;
 }
-var _valid23 = _errs280 === errors;
-errors = _errs279;
-if(vErrors !== null){
-if(_errs279){
-vErrors.length = _errs279;
 }
-else {
-vErrors = null;
+var _valid21 = _errs277 === errors;
+valid89 = _valid21;
+ifClause21 = "else";
 }
-}
-let ifClause23;
-if(_valid23){
-const _errs282 = errors;
-if(typeof data45 === "string"){
-if(!pattern4.test(data45)){
-const err236 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data45};
+if(!valid89){
+const err236 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[12].properties.kernel.then.items.if,parentSchema:schema17.oneOf[12].properties.kernel.then.items,data:data46};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3829,8 +3794,9 @@ vErrors.push(err236);
 errors++;
 }
 }
+}
 else {
-const err237 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data45};
+const err237 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.kernel.then.type,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3839,14 +3805,17 @@ vErrors.push(err237);
 }
 errors++;
 }
-var _valid23 = _errs282 === errors;
-valid91 = _valid23;
-ifClause23 = "then";
+var _valid20 = _errs268 === errors;
+valid86 = _valid20;
+ifClause20 = "then";
 }
 else {
-const _errs285 = errors;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err238 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+const _errs279 = errors;
+const _errs280 = errors;
+let valid91 = true;
+const _errs281 = errors;
+if(typeof data45 !== "string"){
+const err238 = {};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3855,9 +3824,22 @@ vErrors.push(err238);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 64 || isNaN(data45)){
-const err239 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+var _valid22 = _errs281 === errors;
+errors = _errs280;
+if(vErrors !== null){
+if(_errs280){
+vErrors.length = _errs280;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause22;
+if(_valid22){
+const _errs283 = errors;
+if(typeof data45 === "string"){
+if(!pattern4.test(data45)){
+const err239 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3866,8 +3848,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(data45 < 1 || isNaN(data45)){
-const err240 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data45};
+}
+else {
+const err240 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3876,13 +3859,14 @@ vErrors.push(err240);
 }
 errors++;
 }
+var _valid22 = _errs283 === errors;
+valid91 = _valid22;
+ifClause22 = "then";
 }
-var _valid23 = _errs285 === errors;
-valid91 = _valid23;
-ifClause23 = "else";
-}
-if(!valid91){
-const err241 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/11/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[11].properties.stride.then.items.if,parentSchema:schema17.oneOf[11].properties.stride.then.items,data:data45};
+else {
+const _errs286 = errors;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err241 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.else.else.type,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3891,10 +3875,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-}
-else {
-const err242 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.stride.then.type,parentSchema:schema17.oneOf[11].properties.stride.then,data:data44};
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 64 || isNaN(data45)){
+const err242 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3903,17 +3886,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-var _valid22 = _errs276 === errors;
-valid88 = _valid22;
-ifClause22 = "then";
-}
-else {
-const _errs287 = errors;
-const _errs288 = errors;
-let valid93 = true;
-const _errs289 = errors;
-if(typeof data44 !== "string"){
-const err243 = {};
+if(data45 < 1 || isNaN(data45)){
+const err243 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3922,22 +3896,13 @@ vErrors.push(err243);
 }
 errors++;
 }
-var _valid24 = _errs289 === errors;
-errors = _errs288;
-if(vErrors !== null){
-if(_errs288){
-vErrors.length = _errs288;
 }
-else {
-vErrors = null;
+var _valid22 = _errs286 === errors;
+valid91 = _valid22;
+ifClause22 = "else";
 }
-}
-let ifClause24;
-if(_valid24){
-const _errs291 = errors;
-if(typeof data44 === "string"){
-if(!pattern4.test(data44)){
-const err244 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data44};
+if(!valid91){
+const err244 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[12].properties.kernel.else.if,parentSchema:schema17.oneOf[12].properties.kernel.else,data:data45};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3946,9 +3911,12 @@ vErrors.push(err244);
 }
 errors++;
 }
+var _valid20 = _errs279 === errors;
+valid86 = _valid20;
+ifClause20 = "else";
 }
-else {
-const err245 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data44};
+if(!valid86){
+const err245 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[12].properties.kernel.if,parentSchema:schema17.oneOf[12].properties.kernel,data:data45};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3957,14 +3925,14 @@ vErrors.push(err245);
 }
 errors++;
 }
-var _valid24 = _errs291 === errors;
-valid93 = _valid24;
-ifClause24 = "then";
 }
-else {
-const _errs294 = errors;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err246 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.else.else.type,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+if(data.stride !== undefined){
+let data47 = data.stride;
+const _errs289 = errors;
+let valid93 = true;
+const _errs290 = errors;
+if(!(Array.isArray(data47))){
+const err246 = {};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3973,9 +3941,22 @@ vErrors.push(err246);
 }
 errors++;
 }
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 64 || isNaN(data44)){
-const err247 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+var _valid23 = _errs290 === errors;
+errors = _errs289;
+if(vErrors !== null){
+if(_errs289){
+vErrors.length = _errs289;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause23;
+if(_valid23){
+const _errs292 = errors;
+if(Array.isArray(data47)){
+if(data47.length > 2){
+const err247 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3984,8 +3965,8 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(data44 < 1 || isNaN(data44)){
-const err248 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data44};
+if(data47.length < 2){
+const err248 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3994,13 +3975,14 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-var _valid24 = _errs294 === errors;
-valid93 = _valid24;
-ifClause24 = "else";
-}
-if(!valid93){
-const err249 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[11].properties.stride.else.if,parentSchema:schema17.oneOf[11].properties.stride.else,data:data44};
+const len6 = data47.length;
+for(let i6=0; i6<len6; i6++){
+let data48 = data47[i6];
+const _errs295 = errors;
+let valid96 = true;
+const _errs296 = errors;
+if(typeof data48 !== "string"){
+const err249 = {};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -4009,12 +3991,22 @@ vErrors.push(err249);
 }
 errors++;
 }
-var _valid22 = _errs287 === errors;
-valid88 = _valid22;
-ifClause22 = "else";
+var _valid24 = _errs296 === errors;
+errors = _errs295;
+if(vErrors !== null){
+if(_errs295){
+vErrors.length = _errs295;
 }
-if(!valid88){
-const err250 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[11].properties.stride.if,parentSchema:schema17.oneOf[11].properties.stride,data:data44};
+else {
+vErrors = null;
+}
+}
+let ifClause24;
+if(_valid24){
+const _errs298 = errors;
+if(typeof data48 === "string"){
+if(!pattern4.test(data48)){
+const err250 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data48};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -4024,15 +4016,8 @@ vErrors.push(err250);
 errors++;
 }
 }
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
-}
-}
-}
 else {
-const err251 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
+const err251 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data48};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -4041,11 +4026,14 @@ vErrors.push(err251);
 }
 errors++;
 }
+var _valid24 = _errs298 === errors;
+valid96 = _valid24;
+ifClause24 = "then";
 }
-else if(tag0 === "zeropad"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err252 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+else {
+const _errs301 = errors;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err252 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -4054,8 +4042,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data.padding === undefined){
-const err253 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 64 || isNaN(data48)){
+const err253 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -4064,9 +4053,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-for(const key12 in data){
-if(!(((key12 === "op") || (key12 === "name")) || (key12 === "padding"))){
-const err254 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
+if(data48 < 1 || isNaN(data48)){
+const err254 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -4076,10 +4064,12 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data47 = data.op;
-if("zeropad" !== data47){
-const err255 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[12].properties.op,data:data47};
+var _valid24 = _errs301 === errors;
+valid96 = _valid24;
+ifClause24 = "else";
+}
+if(!valid96){
+const err255 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[12].properties.stride.then.items.if,parentSchema:schema17.oneOf[12].properties.stride.then.items,data:data48};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -4089,11 +4079,9 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data48 = data.name;
-if(typeof data48 === "string"){
-if(func3(data48) > 128){
-const err256 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data48};
+}
+else {
+const err256 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.stride.then.type,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -4102,8 +4090,17 @@ vErrors.push(err256);
 }
 errors++;
 }
-if(!pattern3.test(data48)){
-const err257 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data48};
+var _valid23 = _errs292 === errors;
+valid93 = _valid23;
+ifClause23 = "then";
+}
+else {
+const _errs303 = errors;
+const _errs304 = errors;
+let valid98 = true;
+const _errs305 = errors;
+if(typeof data47 !== "string"){
+const err257 = {};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -4112,14 +4109,104 @@ vErrors.push(err257);
 }
 errors++;
 }
+var _valid25 = _errs305 === errors;
+errors = _errs304;
+if(vErrors !== null){
+if(_errs304){
+vErrors.length = _errs304;
 }
 else {
-const err258 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data48};
+vErrors = null;
+}
+}
+let ifClause25;
+if(_valid25){
+const _errs307 = errors;
+if(typeof data47 === "string"){
+if(!pattern4.test(data47)){
+const err258 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data47};
 if(vErrors === null){
 vErrors = [err258];
 }
 else {
 vErrors.push(err258);
+}
+errors++;
+}
+}
+else {
+const err259 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data47};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+var _valid25 = _errs307 === errors;
+valid98 = _valid25;
+ifClause25 = "then";
+}
+else {
+const _errs310 = errors;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err260 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.else.else.type,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 > 64 || isNaN(data47)){
+const err261 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+if(data47 < 1 || isNaN(data47)){
+const err262 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+}
+var _valid25 = _errs310 === errors;
+valid98 = _valid25;
+ifClause25 = "else";
+}
+if(!valid98){
+const err263 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[12].properties.stride.else.if,parentSchema:schema17.oneOf[12].properties.stride.else,data:data47};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+var _valid23 = _errs303 === errors;
+valid93 = _valid23;
+ifClause23 = "else";
+}
+if(!valid93){
+const err264 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[12].properties.stride.if,parentSchema:schema17.oneOf[12].properties.stride,data:data47};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
 }
 errors++;
 }
@@ -4132,79 +4219,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err259 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
-if(vErrors === null){
-vErrors = [err259];
-}
-else {
-vErrors.push(err259);
-}
-errors++;
-}
-}
-else if(tag0 === "global_avg_pool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err260 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
-if(vErrors === null){
-vErrors = [err260];
-}
-else {
-vErrors.push(err260);
-}
-errors++;
-}
-for(const key13 in data){
-if(!((key13 === "op") || (key13 === "name"))){
-const err261 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
-if(vErrors === null){
-vErrors = [err261];
-}
-else {
-vErrors.push(err261);
-}
-errors++;
-}
-}
-if(data.op !== undefined){
-let data50 = data.op;
-if("global_avg_pool" !== data50){
-const err262 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[13].properties.op,data:data50};
-if(vErrors === null){
-vErrors = [err262];
-}
-else {
-vErrors.push(err262);
-}
-errors++;
-}
-}
-if(data.name !== undefined){
-let data51 = data.name;
-if(typeof data51 === "string"){
-if(func3(data51) > 128){
-const err263 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data51};
-if(vErrors === null){
-vErrors = [err263];
-}
-else {
-vErrors.push(err263);
-}
-errors++;
-}
-if(!pattern3.test(data51)){
-const err264 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data51};
-if(vErrors === null){
-vErrors = [err264];
-}
-else {
-vErrors.push(err264);
-}
-errors++;
-}
-}
-else {
-const err265 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data51};
+const err265 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -4214,9 +4229,10 @@ vErrors.push(err265);
 errors++;
 }
 }
-}
-else {
-const err266 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
+else if(tag0 === "zeropad"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err266 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -4225,11 +4241,8 @@ vErrors.push(err266);
 }
 errors++;
 }
-}
-else if(tag0 === "flatten"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err267 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
+if(data.padding === undefined){
+const err267 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4238,9 +4251,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-for(const key14 in data){
-if(!((key14 === "op") || (key14 === "name"))){
-const err268 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
+for(const key13 in data){
+if(!(((key13 === "op") || (key13 === "name")) || (key13 === "padding"))){
+const err268 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4251,9 +4264,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data52 = data.op;
-if("flatten" !== data52){
-const err269 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[14].properties.op,data:data52};
+let data50 = data.op;
+if("zeropad" !== data50){
+const err269 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[13].properties.op,data:data50};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4264,10 +4277,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data53 = data.name;
-if(typeof data53 === "string"){
-if(func3(data53) > 128){
-const err270 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data53};
+let data51 = data.name;
+if(typeof data51 === "string"){
+if(func3(data51) > 128){
+const err270 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4276,8 +4289,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(!pattern3.test(data53)){
-const err271 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data53};
+if(!pattern3.test(data51)){
+const err271 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -4288,7 +4301,7 @@ errors++;
 }
 }
 else {
-const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
+const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data51};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -4298,9 +4311,15 @@ vErrors.push(err272);
 errors++;
 }
 }
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
-const err273 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
+const err273 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4310,10 +4329,10 @@ vErrors.push(err273);
 errors++;
 }
 }
-else if(tag0 === "dropout"){
+else if(tag0 === "global_avg_pool"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
-const err274 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
+const err274 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4322,8 +4341,9 @@ vErrors.push(err274);
 }
 errors++;
 }
-if(data.rate === undefined){
-const err275 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
+for(const key14 in data){
+if(!((key14 === "op") || (key14 === "name"))){
+const err275 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -4332,9 +4352,11 @@ vErrors.push(err275);
 }
 errors++;
 }
-for(const key15 in data){
-if(!(((key15 === "op") || (key15 === "name")) || (key15 === "rate"))){
-const err276 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
+}
+if(data.op !== undefined){
+let data53 = data.op;
+if("global_avg_pool" !== data53){
+const err276 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[14].properties.op,data:data53};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4344,10 +4366,11 @@ vErrors.push(err276);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data54 = data.op;
-if("dropout" !== data54){
-const err277 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[15].properties.op,data:data54};
+if(data.name !== undefined){
+let data54 = data.name;
+if(typeof data54 === "string"){
+if(func3(data54) > 128){
+const err277 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data54};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4356,12 +4379,8 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data55 = data.name;
-if(typeof data55 === "string"){
-if(func3(data55) > 128){
-const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data55};
+if(!pattern3.test(data54)){
+const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data54};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4370,8 +4389,9 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(!pattern3.test(data55)){
-const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data55};
+}
+else {
+const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data54};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -4381,8 +4401,9 @@ vErrors.push(err279);
 errors++;
 }
 }
+}
 else {
-const err280 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data55};
+const err280 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -4392,13 +4413,10 @@ vErrors.push(err280);
 errors++;
 }
 }
-if(data.rate !== undefined){
-let data56 = data.rate;
-const _errs327 = errors;
-let valid107 = true;
-const _errs328 = errors;
-if(typeof data56 !== "string"){
-const err281 = {};
+else if(tag0 === "flatten"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err281 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -4407,22 +4425,9 @@ vErrors.push(err281);
 }
 errors++;
 }
-var _valid25 = _errs328 === errors;
-errors = _errs327;
-if(vErrors !== null){
-if(_errs327){
-vErrors.length = _errs327;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause25;
-if(_valid25){
-const _errs330 = errors;
-if(typeof data56 === "string"){
-if(!pattern4.test(data56)){
-const err282 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data56};
+for(const key15 in data){
+if(!((key15 === "op") || (key15 === "name"))){
+const err282 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -4432,8 +4437,10 @@ vErrors.push(err282);
 errors++;
 }
 }
-else {
-const err283 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data56};
+if(data.op !== undefined){
+let data55 = data.op;
+if("flatten" !== data55){
+const err283 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[15].properties.op,data:data55};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4442,15 +4449,12 @@ vErrors.push(err283);
 }
 errors++;
 }
-var _valid25 = _errs330 === errors;
-valid107 = _valid25;
-ifClause25 = "then";
 }
-else {
-const _errs333 = errors;
-if((typeof data56 == "number") && (isFinite(data56))){
-if(data56 < 0 || isNaN(data56)){
-const err284 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
+if(data.name !== undefined){
+let data56 = data.name;
+if(typeof data56 === "string"){
+if(func3(data56) > 128){
+const err284 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -4459,8 +4463,8 @@ vErrors.push(err284);
 }
 errors++;
 }
-if(data56 >= 1 || isNaN(data56)){
-const err285 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
+if(!pattern3.test(data56)){
+const err285 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -4471,7 +4475,7 @@ errors++;
 }
 }
 else {
-const err286 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[15].properties.rate.else.type,parentSchema:schema17.oneOf[15].properties.rate.else,data:data56};
+const err286 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -4480,12 +4484,10 @@ vErrors.push(err286);
 }
 errors++;
 }
-var _valid25 = _errs333 === errors;
-valid107 = _valid25;
-ifClause25 = "else";
 }
-if(!valid107){
-const err287 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/15/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[15].properties.rate.if,parentSchema:schema17.oneOf[15].properties.rate,data:data56};
+}
+else {
+const err287 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -4495,9 +4497,10 @@ vErrors.push(err287);
 errors++;
 }
 }
-}
-else {
-const err288 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
+else if(tag0 === "dropout"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err288 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -4506,11 +4509,8 @@ vErrors.push(err288);
 }
 errors++;
 }
-}
-else if(tag0 === "dense"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err289 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
+if(data.rate === undefined){
+const err289 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4519,8 +4519,9 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(data.units === undefined){
-const err290 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
+for(const key16 in data){
+if(!(((key16 === "op") || (key16 === "name")) || (key16 === "rate"))){
+const err290 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -4529,9 +4530,11 @@ vErrors.push(err290);
 }
 errors++;
 }
-for(const key16 in data){
-if(!((((key16 === "op") || (key16 === "name")) || (key16 === "units")) || (key16 === "bias"))){
-const err291 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
+}
+if(data.op !== undefined){
+let data57 = data.op;
+if("dropout" !== data57){
+const err291 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[16].properties.op,data:data57};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4541,10 +4544,11 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data57 = data.op;
-if("dense" !== data57){
-const err292 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[16].properties.op,data:data57};
+if(data.name !== undefined){
+let data58 = data.name;
+if(typeof data58 === "string"){
+if(func3(data58) > 128){
+const err292 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4553,12 +4557,8 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data58 = data.name;
-if(typeof data58 === "string"){
-if(func3(data58) > 128){
-const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
+if(!pattern3.test(data58)){
+const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4567,8 +4567,9 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(!pattern3.test(data58)){
-const err294 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
+}
+else {
+const err294 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4578,29 +4579,18 @@ vErrors.push(err294);
 errors++;
 }
 }
-else {
-const err295 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
+if(data.rate !== undefined){
+let data59 = data.rate;
+const _errs343 = errors;
+let valid112 = true;
+const _errs344 = errors;
+if(typeof data59 !== "string"){
+const err295 = {};
 if(vErrors === null){
 vErrors = [err295];
 }
 else {
 vErrors.push(err295);
-}
-errors++;
-}
-}
-if(data.units !== undefined){
-let data59 = data.units;
-const _errs343 = errors;
-let valid112 = true;
-const _errs344 = errors;
-if(typeof data59 !== "string"){
-const err296 = {};
-if(vErrors === null){
-vErrors = [err296];
-}
-else {
-vErrors.push(err296);
 }
 errors++;
 }
@@ -4619,23 +4609,23 @@ if(_valid26){
 const _errs346 = errors;
 if(typeof data59 === "string"){
 if(!pattern4.test(data59)){
-const err297 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data59};
+const err296 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data59};
 if(vErrors === null){
-vErrors = [err297];
+vErrors = [err296];
 }
 else {
-vErrors.push(err297);
+vErrors.push(err296);
 }
 errors++;
 }
 }
 else {
-const err298 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data59};
+const err297 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data59};
 if(vErrors === null){
-vErrors = [err298];
+vErrors = [err297];
 }
 else {
-vErrors.push(err298);
+vErrors.push(err297);
 }
 errors++;
 }
@@ -4645,8 +4635,19 @@ ifClause26 = "then";
 }
 else {
 const _errs349 = errors;
-if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
-const err299 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[16].properties.units.else.type,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
+if((typeof data59 == "number") && (isFinite(data59))){
+if(data59 < 0 || isNaN(data59)){
+const err298 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+if(data59 >= 1 || isNaN(data59)){
+const err299 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4655,9 +4656,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-if((typeof data59 == "number") && (isFinite(data59))){
-if(data59 > 1048576 || isNaN(data59)){
-const err300 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
+}
+else {
+const err300 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[16].properties.rate.else.type,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4666,8 +4667,12 @@ vErrors.push(err300);
 }
 errors++;
 }
-if(data59 < 1 || isNaN(data59)){
-const err301 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[16].properties.units.else,data:data59};
+var _valid26 = _errs349 === errors;
+valid112 = _valid26;
+ifClause26 = "else";
+}
+if(!valid112){
+const err301 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[16].properties.rate.if,parentSchema:schema17.oneOf[16].properties.rate,data:data59};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4677,12 +4682,9 @@ vErrors.push(err301);
 errors++;
 }
 }
-var _valid26 = _errs349 === errors;
-valid112 = _valid26;
-ifClause26 = "else";
 }
-if(!valid112){
-const err302 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/16/properties/units/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[16].properties.units.if,parentSchema:schema17.oneOf[16].properties.units,data:data59};
+else {
+const err302 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4692,10 +4694,10 @@ vErrors.push(err302);
 errors++;
 }
 }
-if(data.bias !== undefined){
-let data60 = data.bias;
-if(typeof data60 !== "boolean"){
-const err303 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/16/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[16].properties.bias.type,parentSchema:schema17.oneOf[16].properties.bias,data:data60};
+else if(tag0 === "dense"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err303 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4704,10 +4706,8 @@ vErrors.push(err303);
 }
 errors++;
 }
-}
-}
-else {
-const err304 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
+if(data.units === undefined){
+const err304 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4716,11 +4716,9 @@ vErrors.push(err304);
 }
 errors++;
 }
-}
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err305 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
+for(const key17 in data){
+if(!((((key17 === "op") || (key17 === "name")) || (key17 === "units")) || (key17 === "bias"))){
+const err305 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4729,9 +4727,11 @@ vErrors.push(err305);
 }
 errors++;
 }
-for(const key17 in data){
-if(!((((((key17 === "op") || (key17 === "name")) || (key17 === "reduction")) || (key17 === "squeeze")) || (key17 === "activation")) || (key17 === "gate"))){
-const err306 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
+}
+if(data.op !== undefined){
+let data60 = data.op;
+if("dense" !== data60){
+const err306 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[17].properties.op,data:data60};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4741,10 +4741,11 @@ vErrors.push(err306);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data61 = data.op;
-if("se" !== data61){
-const err307 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[17].properties.op,data:data61};
+if(data.name !== undefined){
+let data61 = data.name;
+if(typeof data61 === "string"){
+if(func3(data61) > 128){
+const err307 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4753,12 +4754,8 @@ vErrors.push(err307);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data62 = data.name;
-if(typeof data62 === "string"){
-if(func3(data62) > 128){
-const err308 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data62};
+if(!pattern3.test(data61)){
+const err308 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4767,8 +4764,9 @@ vErrors.push(err308);
 }
 errors++;
 }
-if(!pattern3.test(data62)){
-const err309 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data62};
+}
+else {
+const err309 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4778,8 +4776,13 @@ vErrors.push(err309);
 errors++;
 }
 }
-else {
-const err310 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data62};
+if(data.units !== undefined){
+let data62 = data.units;
+const _errs359 = errors;
+let valid117 = true;
+const _errs360 = errors;
+if(typeof data62 !== "string"){
+const err310 = {};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4788,14 +4791,22 @@ vErrors.push(err310);
 }
 errors++;
 }
+var _valid27 = _errs360 === errors;
+errors = _errs359;
+if(vErrors !== null){
+if(_errs359){
+vErrors.length = _errs359;
 }
-if(data.reduction !== undefined){
-let data63 = data.reduction;
-const _errs361 = errors;
-let valid117 = true;
+else {
+vErrors = null;
+}
+}
+let ifClause27;
+if(_valid27){
 const _errs362 = errors;
-if(typeof data63 !== "string"){
-const err311 = {};
+if(typeof data62 === "string"){
+if(!pattern4.test(data62)){
+const err311 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data62};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4804,22 +4815,9 @@ vErrors.push(err311);
 }
 errors++;
 }
-var _valid27 = _errs362 === errors;
-errors = _errs361;
-if(vErrors !== null){
-if(_errs361){
-vErrors.length = _errs361;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause27;
-if(_valid27){
-const _errs364 = errors;
-if(typeof data63 === "string"){
-if(!pattern4.test(data63)){
-const err312 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data63};
+const err312 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data62};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4828,9 +4826,14 @@ vErrors.push(err312);
 }
 errors++;
 }
+var _valid27 = _errs362 === errors;
+valid117 = _valid27;
+ifClause27 = "then";
 }
 else {
-const err313 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data63};
+const _errs365 = errors;
+if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
+const err313 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.units.else.type,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4839,14 +4842,9 @@ vErrors.push(err313);
 }
 errors++;
 }
-var _valid27 = _errs364 === errors;
-valid117 = _valid27;
-ifClause27 = "then";
-}
-else {
-const _errs367 = errors;
-if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
-const err314 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.reduction.else.type,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
+if((typeof data62 == "number") && (isFinite(data62))){
+if(data62 > 1048576 || isNaN(data62)){
+const err314 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4855,9 +4853,8 @@ vErrors.push(err314);
 }
 errors++;
 }
-if((typeof data63 == "number") && (isFinite(data63))){
-if(data63 > 1024 || isNaN(data63)){
-const err315 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
+if(data62 < 1 || isNaN(data62)){
+const err315 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4866,8 +4863,13 @@ vErrors.push(err315);
 }
 errors++;
 }
-if(data63 < 1 || isNaN(data63)){
-const err316 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.reduction.else,data:data63};
+}
+var _valid27 = _errs365 === errors;
+valid117 = _valid27;
+ifClause27 = "else";
+}
+if(!valid117){
+const err316 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[17].properties.units.if,parentSchema:schema17.oneOf[17].properties.units,data:data62};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4877,12 +4879,10 @@ vErrors.push(err316);
 errors++;
 }
 }
-var _valid27 = _errs367 === errors;
-valid117 = _valid27;
-ifClause27 = "else";
-}
-if(!valid117){
-const err317 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/17/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[17].properties.reduction.if,parentSchema:schema17.oneOf[17].properties.reduction,data:data63};
+if(data.bias !== undefined){
+let data63 = data.bias;
+if(typeof data63 !== "boolean"){
+const err317 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/17/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[17].properties.bias.type,parentSchema:schema17.oneOf[17].properties.bias,data:data63};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4892,13 +4892,9 @@ vErrors.push(err317);
 errors++;
 }
 }
-if(data.squeeze !== undefined){
-let data64 = data.squeeze;
-const _errs370 = errors;
-let valid119 = true;
-const _errs371 = errors;
-if(typeof data64 !== "string"){
-const err318 = {};
+}
+else {
+const err318 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4907,22 +4903,11 @@ vErrors.push(err318);
 }
 errors++;
 }
-var _valid28 = _errs371 === errors;
-errors = _errs370;
-if(vErrors !== null){
-if(_errs370){
-vErrors.length = _errs370;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause28;
-if(_valid28){
-const _errs373 = errors;
-if(typeof data64 === "string"){
-if(!pattern4.test(data64)){
-const err319 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data64};
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err319 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4931,9 +4916,9 @@ vErrors.push(err319);
 }
 errors++;
 }
-}
-else {
-const err320 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data64};
+for(const key18 in data){
+if(!((((((key18 === "op") || (key18 === "name")) || (key18 === "reduction")) || (key18 === "squeeze")) || (key18 === "activation")) || (key18 === "gate"))){
+const err320 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4942,14 +4927,11 @@ vErrors.push(err320);
 }
 errors++;
 }
-var _valid28 = _errs373 === errors;
-valid119 = _valid28;
-ifClause28 = "then";
 }
-else {
-const _errs376 = errors;
-if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
-const err321 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.squeeze.else.type,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+if(data.op !== undefined){
+let data64 = data.op;
+if("se" !== data64){
+const err321 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[18].properties.op,data:data64};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4958,9 +4940,12 @@ vErrors.push(err321);
 }
 errors++;
 }
-if((typeof data64 == "number") && (isFinite(data64))){
-if(data64 > 65536 || isNaN(data64)){
-const err322 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+}
+if(data.name !== undefined){
+let data65 = data.name;
+if(typeof data65 === "string"){
+if(func3(data65) > 128){
+const err322 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data65};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4969,8 +4954,8 @@ vErrors.push(err322);
 }
 errors++;
 }
-if(data64 < 1 || isNaN(data64)){
-const err323 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.squeeze.else,data:data64};
+if(!pattern3.test(data65)){
+const err323 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data65};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4980,12 +4965,8 @@ vErrors.push(err323);
 errors++;
 }
 }
-var _valid28 = _errs376 === errors;
-valid119 = _valid28;
-ifClause28 = "else";
-}
-if(!valid119){
-const err324 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/17/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[17].properties.squeeze.if,parentSchema:schema17.oneOf[17].properties.squeeze,data:data64};
+else {
+const err324 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data65};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4995,10 +4976,13 @@ vErrors.push(err324);
 errors++;
 }
 }
-if(data.activation !== undefined){
-let data65 = data.activation;
-if(!((((((((data65 === "relu") || (data65 === "relu6")) || (data65 === "sigmoid")) || (data65 === "silu")) || (data65 === "tanh")) || (data65 === "hardswish")) || (data65 === "hardsigmoid")) || (data65 === "gelu"))){
-const err325 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/17/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[17].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[17].properties.activation.enum,parentSchema:schema17.oneOf[17].properties.activation,data:data65};
+if(data.reduction !== undefined){
+let data66 = data.reduction;
+const _errs377 = errors;
+let valid122 = true;
+const _errs378 = errors;
+if(typeof data66 !== "string"){
+const err325 = {};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -5007,11 +4991,22 @@ vErrors.push(err325);
 }
 errors++;
 }
+var _valid28 = _errs378 === errors;
+errors = _errs377;
+if(vErrors !== null){
+if(_errs377){
+vErrors.length = _errs377;
 }
-if(data.gate !== undefined){
-let data66 = data.gate;
-if(!((data66 === "sigmoid") || (data66 === "hardsigmoid"))){
-const err326 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/17/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[17].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[17].properties.gate.enum,parentSchema:schema17.oneOf[17].properties.gate,data:data66};
+else {
+vErrors = null;
+}
+}
+let ifClause28;
+if(_valid28){
+const _errs380 = errors;
+if(typeof data66 === "string"){
+if(!pattern4.test(data66)){
+const err326 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data66};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -5021,9 +5016,8 @@ vErrors.push(err326);
 errors++;
 }
 }
-}
 else {
-const err327 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
+const err327 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data66};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -5032,11 +5026,14 @@ vErrors.push(err327);
 }
 errors++;
 }
+var _valid28 = _errs380 === errors;
+valid122 = _valid28;
+ifClause28 = "then";
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err328 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+else {
+const _errs383 = errors;
+if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
+const err328 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.reduction.else.type,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -5045,8 +5042,9 @@ vErrors.push(err328);
 }
 errors++;
 }
-if(data.block === undefined){
-const err329 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+if((typeof data66 == "number") && (isFinite(data66))){
+if(data66 > 1024 || isNaN(data66)){
+const err329 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -5055,9 +5053,8 @@ vErrors.push(err329);
 }
 errors++;
 }
-for(const key18 in data){
-if(!((((key18 === "op") || (key18 === "name")) || (key18 === "block")) || (key18 === "params"))){
-const err330 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
+if(data66 < 1 || isNaN(data66)){
+const err330 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -5067,10 +5064,12 @@ vErrors.push(err330);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data67 = data.op;
-if("use" !== data67){
-const err331 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[18].properties.op,data:data67};
+var _valid28 = _errs383 === errors;
+valid122 = _valid28;
+ifClause28 = "else";
+}
+if(!valid122){
+const err331 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[18].properties.reduction.if,parentSchema:schema17.oneOf[18].properties.reduction,data:data66};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -5080,11 +5079,13 @@ vErrors.push(err331);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data68 = data.name;
-if(typeof data68 === "string"){
-if(func3(data68) > 128){
-const err332 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data68};
+if(data.squeeze !== undefined){
+let data67 = data.squeeze;
+const _errs386 = errors;
+let valid124 = true;
+const _errs387 = errors;
+if(typeof data67 !== "string"){
+const err332 = {};
 if(vErrors === null){
 vErrors = [err332];
 }
@@ -5093,8 +5094,22 @@ vErrors.push(err332);
 }
 errors++;
 }
-if(!pattern3.test(data68)){
-const err333 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data68};
+var _valid29 = _errs387 === errors;
+errors = _errs386;
+if(vErrors !== null){
+if(_errs386){
+vErrors.length = _errs386;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause29;
+if(_valid29){
+const _errs389 = errors;
+if(typeof data67 === "string"){
+if(!pattern4.test(data67)){
+const err333 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data67};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -5105,7 +5120,7 @@ errors++;
 }
 }
 else {
-const err334 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data68};
+const err334 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data67};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -5114,12 +5129,14 @@ vErrors.push(err334);
 }
 errors++;
 }
+var _valid29 = _errs389 === errors;
+valid124 = _valid29;
+ifClause29 = "then";
 }
-if(data.block !== undefined){
-let data69 = data.block;
-if(typeof data69 === "string"){
-if(func3(data69) > 64){
-const err335 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[18].properties.block,data:data69};
+else {
+const _errs392 = errors;
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err335 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.squeeze.else.type,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -5128,8 +5145,9 @@ vErrors.push(err335);
 }
 errors++;
 }
-if(!pattern1.test(data69)){
-const err336 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[18].properties.block,data:data69};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 65536 || isNaN(data67)){
+const err336 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -5138,14 +5156,183 @@ vErrors.push(err336);
 }
 errors++;
 }
-}
-else {
-const err337 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/18/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[18].properties.block.type,parentSchema:schema17.oneOf[18].properties.block,data:data69};
+if(data67 < 1 || isNaN(data67)){
+const err337 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
 if(vErrors === null){
 vErrors = [err337];
 }
 else {
 vErrors.push(err337);
+}
+errors++;
+}
+}
+var _valid29 = _errs392 === errors;
+valid124 = _valid29;
+ifClause29 = "else";
+}
+if(!valid124){
+const err338 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[18].properties.squeeze.if,parentSchema:schema17.oneOf[18].properties.squeeze,data:data67};
+if(vErrors === null){
+vErrors = [err338];
+}
+else {
+vErrors.push(err338);
+}
+errors++;
+}
+}
+if(data.activation !== undefined){
+let data68 = data.activation;
+if(!((((((((data68 === "relu") || (data68 === "relu6")) || (data68 === "sigmoid")) || (data68 === "silu")) || (data68 === "tanh")) || (data68 === "hardswish")) || (data68 === "hardsigmoid")) || (data68 === "gelu"))){
+const err339 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/18/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[18].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[18].properties.activation.enum,parentSchema:schema17.oneOf[18].properties.activation,data:data68};
+if(vErrors === null){
+vErrors = [err339];
+}
+else {
+vErrors.push(err339);
+}
+errors++;
+}
+}
+if(data.gate !== undefined){
+let data69 = data.gate;
+if(!((data69 === "sigmoid") || (data69 === "hardsigmoid"))){
+const err340 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/18/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[18].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[18].properties.gate.enum,parentSchema:schema17.oneOf[18].properties.gate,data:data69};
+if(vErrors === null){
+vErrors = [err340];
+}
+else {
+vErrors.push(err340);
+}
+errors++;
+}
+}
+}
+else {
+const err341 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
+if(vErrors === null){
+vErrors = [err341];
+}
+else {
+vErrors.push(err341);
+}
+errors++;
+}
+}
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err342 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+if(vErrors === null){
+vErrors = [err342];
+}
+else {
+vErrors.push(err342);
+}
+errors++;
+}
+if(data.block === undefined){
+const err343 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+if(vErrors === null){
+vErrors = [err343];
+}
+else {
+vErrors.push(err343);
+}
+errors++;
+}
+for(const key19 in data){
+if(!((((key19 === "op") || (key19 === "name")) || (key19 === "block")) || (key19 === "params"))){
+const err344 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
+if(vErrors === null){
+vErrors = [err344];
+}
+else {
+vErrors.push(err344);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data70 = data.op;
+if("use" !== data70){
+const err345 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[19].properties.op,data:data70};
+if(vErrors === null){
+vErrors = [err345];
+}
+else {
+vErrors.push(err345);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data71 = data.name;
+if(typeof data71 === "string"){
+if(func3(data71) > 128){
+const err346 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data71};
+if(vErrors === null){
+vErrors = [err346];
+}
+else {
+vErrors.push(err346);
+}
+errors++;
+}
+if(!pattern3.test(data71)){
+const err347 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data71};
+if(vErrors === null){
+vErrors = [err347];
+}
+else {
+vErrors.push(err347);
+}
+errors++;
+}
+}
+else {
+const err348 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data71};
+if(vErrors === null){
+vErrors = [err348];
+}
+else {
+vErrors.push(err348);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data72 = data.block;
+if(typeof data72 === "string"){
+if(func3(data72) > 64){
+const err349 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[19].properties.block,data:data72};
+if(vErrors === null){
+vErrors = [err349];
+}
+else {
+vErrors.push(err349);
+}
+errors++;
+}
+if(!pattern1.test(data72)){
+const err350 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[19].properties.block,data:data72};
+if(vErrors === null){
+vErrors = [err350];
+}
+else {
+vErrors.push(err350);
+}
+errors++;
+}
+}
+else {
+const err351 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[19].properties.block.type,parentSchema:schema17.oneOf[19].properties.block,data:data72};
+if(vErrors === null){
+vErrors = [err351];
+}
+else {
+vErrors.push(err351);
 }
 errors++;
 }
@@ -5158,45 +5345,45 @@ errors = vErrors.length;
 }
 }
 else {
-const err338 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
+const err352 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
-vErrors = [err338];
+vErrors = [err352];
 }
 else {
-vErrors.push(err338);
+vErrors.push(err352);
 }
 errors++;
 }
 }
 else {
-const err339 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
+const err353 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err339];
+vErrors = [err353];
 }
 else {
-vErrors.push(err339);
+vErrors.push(err353);
 }
 errors++;
 }
 }
 else {
-const err340 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
+const err354 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err340];
+vErrors = [err354];
 }
 else {
-vErrors.push(err340);
+vErrors.push(err354);
 }
 errors++;
 }
 }
 else {
-const err341 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err355 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err341];
+vErrors = [err355];
 }
 else {
-vErrors.push(err341);
+vErrors.push(err355);
 }
 errors++;
 }
@@ -5204,14 +5391,14 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema64 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema66 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5221,7 +5408,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5231,7 +5418,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5241,7 +5428,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5251,7 +5438,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5261,8 +5448,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema64.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+if(!(func2.call(schema66.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5275,7 +5462,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.depth.type,parentSchema:schema64.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.depth.type,parentSchema:schema66.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5286,7 +5473,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema64.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5296,7 +5483,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5311,7 +5498,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5321,7 +5508,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema64.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5332,7 +5519,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.w0.type,parentSchema:schema64.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.w0.type,parentSchema:schema66.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5346,7 +5533,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5356,7 +5543,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5367,7 +5554,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.wa.type,parentSchema:schema64.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.wa.type,parentSchema:schema66.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5381,7 +5568,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5391,7 +5578,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema64.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema66.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5402,7 +5589,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.wm.type,parentSchema:schema64.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.wm.type,parentSchema:schema66.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5415,7 +5602,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.group_width.type,parentSchema:schema64.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.group_width.type,parentSchema:schema66.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5426,7 +5613,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema64.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5436,7 +5623,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5451,7 +5638,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5461,7 +5648,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5472,7 +5659,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.bottleneck_ratio.type,parentSchema:schema64.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.bottleneck_ratio.type,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5486,7 +5673,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema64.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema66.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5496,7 +5683,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5507,7 +5694,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.properties.se_ratio.type,parentSchema:schema64.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.se_ratio.type,parentSchema:schema66.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5520,7 +5707,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.stride.type,parentSchema:schema64.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.stride.type,parentSchema:schema66.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5531,7 +5718,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema64.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5541,7 +5728,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5555,7 +5742,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.quantum.type,parentSchema:schema64.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.quantum.type,parentSchema:schema66.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5566,7 +5753,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema64.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema66.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5576,7 +5763,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -5590,7 +5777,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema64.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema64.properties.rounding.enum,parentSchema:schema64.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema66.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.rounding.enum,parentSchema:schema66.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5603,7 +5790,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema64.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema64.properties.names.enum,parentSchema:schema64.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema66.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.names.enum,parentSchema:schema66.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5628,7 +5815,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5641,16 +5828,16 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema66 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
-const schema67 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
-const pattern49 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
+const schema68 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema69 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
+const pattern51 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5660,7 +5847,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5670,7 +5857,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5680,8 +5867,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema66.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
+if(!(func2.call(schema68.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5695,7 +5882,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func3(data0) > 128){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema67,data:data0};
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5704,8 +5891,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern49.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema67,data:data0};
+if(!pattern51.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5716,7 +5903,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.type,parentSchema:schema67,data:data0};
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5730,7 +5917,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema68.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5740,7 +5927,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5751,7 +5938,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.block.type,parentSchema:schema66.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.block.type,parentSchema:schema68.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5764,7 +5951,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.channels.type,parentSchema:schema66.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.channels.type,parentSchema:schema68.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5775,7 +5962,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5785,7 +5972,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5799,7 +5986,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.blocks.type,parentSchema:schema66.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.blocks.type,parentSchema:schema68.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5810,7 +5997,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema68.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5820,7 +6007,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5834,7 +6021,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.stride.type,parentSchema:schema66.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.stride.type,parentSchema:schema68.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5845,7 +6032,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5855,7 +6042,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5869,7 +6056,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.groups.type,parentSchema:schema66.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.groups.type,parentSchema:schema68.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5880,7 +6067,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema66.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema68.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5890,7 +6077,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5904,7 +6091,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.width_per_group.type,parentSchema:schema66.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.width_per_group.type,parentSchema:schema68.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5915,7 +6102,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5925,7 +6112,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5939,7 +6126,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.dilation.type,parentSchema:schema66.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.dilation.type,parentSchema:schema68.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5950,7 +6137,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5960,7 +6147,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5974,7 +6161,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.first_dilation.type,parentSchema:schema66.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.first_dilation.type,parentSchema:schema68.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5985,7 +6172,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5995,7 +6182,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6310,7 +6497,7 @@ errors++;
 if(data.group_width !== undefined){
 let data18 = data.group_width;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.group_width.type,parentSchema:schema66.properties.group_width,data:data18};
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.group_width.type,parentSchema:schema68.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6321,7 +6508,7 @@ errors++;
 }
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 65536 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.group_width,data:data18};
+const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6331,7 +6518,7 @@ vErrors.push(err55);
 errors++;
 }
 if(data18 < 1 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.group_width,data:data18};
+const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6346,7 +6533,7 @@ if(data.bottleneck_ratio !== undefined){
 let data19 = data.bottleneck_ratio;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 64 || isNaN(data19)){
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6356,7 +6543,7 @@ vErrors.push(err57);
 errors++;
 }
 if(data19 <= 0 || isNaN(data19)){
-const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
+const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6367,7 +6554,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.bottleneck_ratio.type,parentSchema:schema66.properties.bottleneck_ratio,data:data19};
+const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.bottleneck_ratio.type,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6381,7 +6568,7 @@ if(data.drop_path !== undefined){
 let data20 = data.drop_path;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 1 || isNaN(data20)){
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema66.properties.drop_path,data:data20};
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema68.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6391,7 +6578,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data20 < 0 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.drop_path,data:data20};
+const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6402,7 +6589,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.drop_path.type,parentSchema:schema66.properties.drop_path,data:data20};
+const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.drop_path.type,parentSchema:schema68.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6415,7 +6602,7 @@ errors++;
 if(data.numbering !== undefined){
 let data21 = data.numbering;
 if(!(((data21 === "nested") || (data21 === "flat")) || (data21 === "none"))){
-const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema66.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.numbering.enum,parentSchema:schema66.properties.numbering,data:data21};
+const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema68.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.numbering.enum,parentSchema:schema68.properties.numbering,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6428,7 +6615,7 @@ errors++;
 if(data.first_index !== undefined){
 let data22 = data.first_index;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.first_index.type,parentSchema:schema66.properties.first_index,data:data22};
+const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.first_index.type,parentSchema:schema68.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6439,7 +6626,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 10000 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.first_index,data:data22};
+const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema68.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6449,7 +6636,7 @@ vErrors.push(err65);
 errors++;
 }
 if(data22 < 0 || isNaN(data22)){
-const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.first_index,data:data22};
+const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6462,7 +6649,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6475,14 +6662,14 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema71 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema73 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema71.required,parentSchema:schema71,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema73.required,parentSchema:schema73,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6493,7 +6680,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6603,7 +6790,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema71.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema73.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6613,7 +6800,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema71.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema73.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6631,7 +6818,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.pre.type,parentSchema:schema71.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.pre.type,parentSchema:schema73.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6645,7 +6832,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema71.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema73.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6655,7 +6842,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema71.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema73.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6673,7 +6860,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.layers.type,parentSchema:schema71.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.layers.type,parentSchema:schema73.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6686,7 +6873,7 @@ errors++;
 if(data.post !== undefined){
 let data6 = data.post;
 if(!(((((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "hardswish")) || (data6 === "hardsigmoid")) || (data6 === "gelu")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema71.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema71.properties.post.enum,parentSchema:schema71.properties.post,data:data6};
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema73.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema73.properties.post.enum,parentSchema:schema73.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6698,7 +6885,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.type,parentSchema:schema73,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8122,4 +8309,4 @@ return errors === 0;
 /** The architecture schema (schemas/architecture.schema.json). */
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
-export const LAYER_OPS = /** @type {const} */ (["conv","bn","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
+export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);

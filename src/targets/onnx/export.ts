@@ -6,6 +6,7 @@
  *
  *   conv             Conv (explicit pads [top, left, bottom, right], group, dilations)
  *   bn               BatchNormalization (inference), or folded into its conv (`fold`)
+ *   layernorm        LayerNormalization (axis -1; on a map between Transposes to NHWC and back)
  *   maxpool/avgpool  MaxPool / AveragePool with explicit pads: MaxPool's pads never win (they
  *                    are -inf to ONNX); AveragePool counts padding as PyTorch's default does
  *                    (count_include_pad=1), avgdown's ceil-mode pool does not (ceil_mode=1,
@@ -176,6 +177,20 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         const p = (r: string) => param(`${node.id}.${r}`, spec(`${node.id}.${r}`), [c]);
         // ONNX's momentum weighs the running value (PyTorch's weighs the batch): 1 - m. Only training reads it.
         add('BatchNormalization', [x[0], p('weight'), p('bias'), p('running_mean'), p('running_var')], [float('epsilon', a.epsilon), float('momentum', 1 - a.momentum)]);
+        break;
+      }
+      case 'layernorm': {
+        const c = node.shape[node.shape.length - 1];
+        const p = (r: string) => param(`${node.id}.${r}`, spec(`${node.id}.${r}`), [c]);
+        const eps = float('epsilon', node.attrs.epsilon);
+        if (node.shape.length === 1) {
+          add('LayerNormalization', [x[0], p('weight'), p('bias')], [int('axis', -1), eps]);
+          break;
+        }
+        // Over the channels of an NCHW map: to NHWC, normalise the last axis, back (LayerNorm2d).
+        const nhwc = add('Transpose', x, [ints('perm', [0, 2, 3, 1])], `${node.id}/nhwc`);
+        const ln = add('LayerNormalization', [nhwc, p('weight'), p('bias')], [int('axis', -1), eps], `${node.id}/ln`);
+        add('Transpose', [ln], [ints('perm', [0, 3, 1, 2])]);
         break;
       }
       case 'relu':

@@ -75,6 +75,9 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
         x,
       );
     }
+    case 'layernorm':
+      // Over the last axis: the channels of a channels-last map (LayerNorm2d), or a flat tensor.
+      return apply(tf.layers.layerNormalization({ name, axis: -1, epsilon: node.attrs.epsilon }), x);
     case 'maxpool':
     case 'avgpool':
       return emitPool(node, x, ctx);

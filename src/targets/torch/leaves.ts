@@ -58,6 +58,13 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       if (a.momentum !== 0.1) t.lit(`, momentum=${pyNum(a.momentum)}`);
       return { ctor: t.lit(')').done(), call: plain };
     }
+    case 'layernorm': {
+      // nn.LayerNorm over channels; on a map, as torchvision's LayerNorm2d: NCHW -> NHWC and back.
+      t.lit('nn.LayerNorm(').slot('channels', pyNum(node.shape[node.shape.length - 1]));
+      if (node.attrs.epsilon !== 1e-5) t.lit(`, eps=${pyNum(node.attrs.epsilon)}`);
+      const map = inShape.length === 3;
+      return { ctor: t.lit(')').done(), call: map ? (args, self) => `${self}(${args[0]}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)` : plain };
+    }
     case 'relu':
     case 'relu6': {
       const cls = node.op === 'relu' ? 'nn.ReLU' : 'nn.ReLU6';

@@ -124,6 +124,7 @@ const TF_TENSORS: { readonly [K in OpKind]: Partial<Record<StateRole, TfTensor>>
     running_mean: { variable: 'moving_mean', layout: 'same' },
     running_var: { variable: 'moving_variance', layout: 'same' },
   },
+  layernorm: { weight: { variable: 'gamma', layout: 'same' }, bias: { variable: 'beta', layout: 'same' } },
   relu: {},
   relu6: {},
   sigmoid: {},

@@ -1,0 +1,32 @@
+import type { WrittenOpDef } from './define.js';
+
+export interface LayerNormAttrs {
+  /** Added to the variance; PyTorch's default 1e-5 (ConvNeXt writes 1e-6). */
+  epsilon: number;
+}
+
+/**
+ * Layer normalisation over the channels of each position, with a per-channel gain and bias:
+ * on a [H, W, C] map, torchvision's LayerNorm2d (ConvNeXt's: nn.LayerNorm over the channels of a
+ * permuted NCHW tensor); on a flat [C] tensor, nn.LayerNorm(C). state_dict: weight, bias [C].
+ */
+export const layernorm: WrittenOpDef<LayerNormAttrs> = {
+  description: 'Layer normalisation over channels, at every position (ConvNeXt\'s LayerNorm2d; nn.LayerNorm on a flat tensor).',
+  plan(args) {
+    const epsilon = args.numbers('epsilon');
+    if (!epsilon) return undefined;
+    return { epsilon: epsilon.length ? epsilon[0] : 1e-5 };
+  },
+  shape: (_, [x]) => x,
+  state(_, __, out) {
+    const c = [out[out.length - 1]];
+    return [
+      { role: 'weight', shape: c, kind: 'param' },
+      { role: 'bias', shape: c, kind: 'param' },
+    ];
+  },
+  macs: () => 0,
+  countsActivations: false,
+  keepsBlockPath: false,
+  describe: () => 'layernorm',
+};
