@@ -310,8 +310,8 @@ def finish(ctx, meta, model, ema, history, start_epoch, ck_path, step, event):
         save_atomic(model.state_dict(), final)  # `model`, not the DDP wrapper: no `module.` prefix
         if ema is not None:
             save_atomic(ema.state, os.path.join(args.out, EMA_FINAL))
-        with open(os.path.join(args.out, HISTORY), "w") as f:
-            json.dump(json_safe({"name": meta["name"], "source": meta.get("source"), "epochs": args.epochs, "history": history, "classes": ctx.class_names, "args": vars(args), "settings": ctx.s}), f, indent=2, allow_nan=False)
+        text = json.dumps(json_safe({"name": meta["name"], "source": meta.get("source"), "epochs": args.epochs, "history": history, "classes": ctx.class_names, "args": vars(args), "settings": ctx.s}), indent=2, allow_nan=False)
+        write_atomic(lambda f: f.write(text.encode("utf-8")), os.path.join(args.out, HISTORY))
     last = history[-1] if history else None
     event(
         "done", valAcc=last["valAcc"] if last else None, valLoss=last["valLoss"] if last else None, epochs=len(history), startEpoch=start_epoch,
@@ -320,7 +320,23 @@ def finish(ctx, meta, model, ema, history, start_epoch, ck_path, step, event):
     return 0
 
 
-def save_atomic(obj, path):
+def write_atomic(write, path):
+    """Writes a new file beside `path`, then renames it over `path` (the output policy of
+    src/io/output_policy.ts, on the Python side): the temporary name is created exclusively and
+    never through a link, and the rename replaces a link at `path` itself, never its target."""
     tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_atomic(obj, path):
+    write_atomic(lambda f: torch.save(obj, f), path)

@@ -6,7 +6,7 @@
  * prints. Python cases run `python3 skipgraph_train.py` directly; skips in one line without torch.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,23 @@ torch.save({"format": "skipgraph-torch-checkpoint/2", "meta": json.dumps(meta), 
     expect(raw.err).toMatch(/^error: the training loss became NaN or infinite at step \d+ \(epoch 1\); the run stopped, its last checkpoint is the last whole epoch\. Try a lower --lr \(this step's was [\d.]+e\+(29|30)\), --clip-grad 1, a warm-up \(--warmup 1\), or --no-amp\n$/);
     expect(existsSync(join(dir, 'nan-raw', 'checkpoint.pt'))).toBe(false);
     await expect(runTorchTraining({ python: python!, model: MODEL, data: DATA, out: join(dir, 'nan-node'), epochs: 1, batch: 8, lr: 1e30, extra: ['--threads', '1'], log: () => {}, err: () => {} })).rejects.toThrow(/^the training loss became NaN or infinite at step \d+/);
+  }, 180_000);
+});
+
+describe.skipIf(python === undefined)('the trainer writes through no link', () => {
+  it('links left in the run folder (history.json, model.pt, their temporary names) are replaced, never written through', () => {
+    const out = join(dir, 'links');
+    mkdirSync(out, { recursive: true });
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'the user\'s file\n');
+    // A link at each final name, and at the temporary name the trainer would use (its pid is unknown: the
+    // exclusive, no-follow create is what keeps it safe, so a link at any `.tmp` name is refused, not followed).
+    for (const name of ['history.json', 'model.pt']) symlinkSync(outside, join(out, name));
+    const r = script(['--model', MODEL, '--data', DATA, '--out', out, '--batch', '8', '--epochs', '1', '--threads', '1']);
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(outside, 'utf8')).toBe('the user\'s file\n');
+    for (const name of ['history.json', 'model.pt']) expect(lstatSync(join(out, name)).isFile(), name).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs).toBe(1);
   }, 180_000);
 });
 
