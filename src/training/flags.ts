@@ -46,3 +46,16 @@ export function recipeArgs(flags: RecipeFlags): string[] {
   }
   return out;
 }
+
+/** The engines `skipgraph train` runs on. */
+export type Engine = 'tfjs' | 'torch';
+
+/**
+ * Where a run goes without --out: runs/<name> for TF.js, runs/<name>-torch for PyTorch. The two
+ * engines' folders hold different files (model.json vs model.pt), so each engine has its own
+ * default and neither meets the other's run there (src/io/run_folder.ts refuses that anyway).
+ */
+export function defaultRunFolder(file: string, engine: Engine): string {
+  const name = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '');
+  return engine === 'torch' ? `runs/${name}-torch` : `runs/${name}`;
+}

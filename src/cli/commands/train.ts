@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../errors/index.js';
-import type { RecipeFlags } from '../../training/flags.js';
+import { defaultRunFolder, type RecipeFlags } from '../../training/flags.js';
 import { parseProgressEvery, progressBar, type ProgressEvery } from '../../training/progress.js';
 import { collect, EXIT, InputError, parsePositiveInt, processIo, UsageError, type Io } from '../io.js';
 
@@ -73,7 +73,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
     .option('--lr <x>', 'learning rate (the peak of the cosine schedule)', positiveNumber('--lr'), 0.1)
     .option('--optimizer <name>', 'sgd (momentum 0.9), adam or adamw (decoupled weight decay)', 'sgd')
     .option('--schedule <name>', 'learning rate schedule: cosine (to 0 over all epochs), constant, step, multistep or onecycle', 'cosine')
-    .option('--out <dir>', 'output folder for checkpoints and the final model (default: runs/<name>)')
+    .option('--out <dir>', 'output folder for checkpoints and the final model (default: runs/<name>; runs/<name>-torch with --engine torch)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--backend <name>', 'force a backend: node-gpu, webgpu, node, wasm or cpu (else SKIPGRAPH_BACKEND, else the best present)')
     .option('--seed <n>', 'seed for initialisation and shuffling', wholeNumber('--seed'), 0)
@@ -114,7 +114,7 @@ export function register(program: Command, io: Io = processIo(), setExit: (code:
       for (const f of ['device', 'nproc', 'syncBn', 'prepare', 'compile', 'workers', 'force'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f.replace('B', '-b')} needs --engine torch`);
       const { train } = await import('../../targets/tfjs/train/train.js');
       const { claimRunFolder } = await import('../../targets/tfjs/train/checkpoint.js');
-      const out = flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`;
+      const out = flags.out ?? defaultRunFolder(file, 'tfjs');
       // First Ctrl-C: finish the epoch and its checkpoint, then stop (--resume continues). Second: quit.
       const stop = new AbortController();
       const onInterrupt = () => {

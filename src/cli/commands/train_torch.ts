@@ -18,7 +18,7 @@ import { planOutput, writeOutput, type OwnedKind } from '../../io/output_policy.
 import { markRunFolder } from '../../io/run_folder.js';
 import { listImageFolder } from '../../data/imagefolder.js';
 import { parseAugment } from '../../data/augment.js';
-import { RECIPE_FLAG_NAMES, type RecipeFlags } from '../../training/flags.js';
+import { defaultRunFolder, RECIPE_FLAG_NAMES, type RecipeFlags } from '../../training/flags.js';
 import { progressBar } from '../../training/progress.js';
 import { resolveRecipe } from '../../training/recipes.js';
 import { SCHEDULES } from '../../training/schedule.js';
@@ -61,7 +61,7 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
     if (r.graph === undefined) throw new UserError(`${file} does not compile:\n${formatDiagnostics(r.diagnostics, { sources: r.sources, color: false }, r.dropped)}`);
     const graph = r.graph;
     const python = flags.prepare ? undefined : findPython();
-    const out = resolve(flags.out ?? `runs/${file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')}`);
+    const out = resolve(flags.out ?? defaultRunFolder(file, 'torch'));
     checkOutDir(out, { allowModel: true, run: 'torch' }); // never a TF.js run's folder (src/io/run_folder.ts)
     if (!flags.resume && !flags.prepare && existsSync(join(out, 'checkpoint.pt'))) {
       throw new UserError(`${out} already holds a training run (checkpoint.pt); add --resume to continue it, or choose another --out`);
