@@ -24,6 +24,8 @@ export function readFileSync(path: string | URL, enc?: string): string | Uint8Ar
   return enc ? new TextDecoder().decode(f) : f;
 }
 export const existsSync = (p: string): boolean => isDir(p) || fileOf(p) !== undefined;
+/** Every folder holds the shipped architectures (the parser's shipped-model table lists them by name). */
+export const readdirSync = (): string[] => [...FILES.keys()].sort();
 export function realpathSync(p: string): string {
   if (existsSync(p)) return p;
   throw enoent(p);
