@@ -22,6 +22,7 @@ import { dropout } from './ops/dropout.js';
 import { flatten } from './ops/flatten.js';
 import { global_avg_pool } from './ops/global_avg_pool.js';
 import { input } from './ops/input.js';
+import { layer_scale } from './ops/layer_scale.js';
 import { layernorm } from './ops/layernorm.js';
 import { add, mul } from './ops/merge.js';
 import { avgpool, maxpool } from './ops/pool.js';
@@ -30,6 +31,7 @@ import { zeropad } from './ops/zeropad.js';
 import type { GraphNode, NodeOf } from './types.js';
 
 export type { LayerArgs, NoAttrs, OpDef, ShapeError, StateEntry, StateRole } from './ops/define.js';
+export { LAYER_SCALE_INIT } from './ops/layer_scale.js';
 
 /** Every op, in the order tables and docs list them. */
 export const OPS = {
@@ -37,6 +39,7 @@ export const OPS = {
   conv,
   bn,
   layernorm,
+  layer_scale,
   relu,
   relu6,
   sigmoid,

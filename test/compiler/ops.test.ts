@@ -26,6 +26,7 @@ stem:
   - { op: avgpool, kernel: 3, stride: 1 }
   - { op: tanh }
   - { op: layernorm, epsilon: 1.0e-6 }
+  - { op: layer_scale }
   - { op: hardswish }
   - { op: hardsigmoid }
   - { op: gelu }
@@ -47,6 +48,7 @@ const TORCH_FORM: Record<OpKind, string | RegExp> = {
   conv: 'nn.Conv2d(',
   bn: 'nn.BatchNorm2d(',
   layernorm: 'nn.LayerNorm(',
+  layer_scale: 'nn.Parameter(torch.full((',
   relu: 'nn.ReLU(',
   relu6: 'nn.ReLU6(',
   sigmoid: 'nn.Sigmoid()',

@@ -90,6 +90,17 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
     { name: "over the channels of a map, epsilon 1e-6 (ConvNeXt's LayerNorm2d)", yaml: arch('layernorm', { stem: ['{ op: conv, filters: 6, kernel: 3, bias: true }', '{ op: layernorm, epsilon: 1.0e-6 }'] }), weights: layernormAffine },
     { name: 'on a flat tensor in the head (nn.LayerNorm)', yaml: arch('layernorm_flat', { head: ['{ op: global_avg_pool }', '{ op: layernorm }', '{ op: dense, units: $classes }'] }), weights: layernormAffine },
   ],
+  layer_scale: [
+    {
+      name: "a gain per channel on a block's branch, as ConvNeXt's CNBlock (gains randomised: 1e-6 would hide the branch)",
+      yaml: arch('layer_scale', {
+        stem: ['{ op: conv, filters: 6, kernel: 3 }', '{ op: bn }'],
+        extra: ['blocks:', '  scaled:', '    layers:', '      - { op: conv, name: block.0, filters: 6, kernel: 3, groups: 6, bias: true }', '      - { op: layer_scale, name: layer_scale }', '    post: none'],
+        stages: ['{ block: scaled, channels: 6, blocks: 2 }'],
+      }),
+      weights: (w, g) => g.nodes.filter((n) => n.op === 'layer_scale').forEach((n) => w.get(n.id)!.data.forEach((_, i, a) => (a[i] = 0.5 + 0.2 * i))),
+    },
+  ],
   relu: [{ name: 'after the stem and the add', yaml: arch('relu') }],
   relu6: [{ name: 'clipping (stem weights x8, so values pass 6)', yaml: arch('relu6', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: relu6 }'] }), weights: scale('conv1', 8) }],
   sigmoid: [{ name: 'after a conv with bias', yaml: arch('sigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: sigmoid }'] }) }],

@@ -28,6 +28,7 @@ export type StemLayer =
   | { op: 'conv'; filters: number; kernel: number; stride: number; padding?: number; bias?: boolean }
   | { op: 'bn' }
   | { op: 'layernorm' }
+  | { op: 'layer_scale' }
   | { op: 'relu' | 'relu6' | 'silu' | 'tanh' | 'sigmoid' | 'hardswish' | 'hardsigmoid' | 'gelu' }
   | { op: 'maxpool' | 'avgpool'; kernel: number; stride: number; padding: number }
   | { op: 'zeropad'; padding: number }
@@ -99,6 +100,8 @@ interface StemModel {
   bn(c: number): void;
   /** A per-channel gain and bias (layernorm): 2c trainable, no statistics. */
   affine(c: number): void;
+  /** A per-channel gain (layer_scale): c trainable. */
+  gain(c: number): void;
 }
 
 /** How random stems write one op, and what it does to the map and the counts (by hand, from PyTorch's docs). */
@@ -136,6 +139,7 @@ const STEM_OPS: { readonly [K in WrittenOp]: StemOp<StemLayer> | 'head' } = {
   }),
   bn: stemOp({ arb: fc.constant({ op: 'bn' as const }), apply: (_, m) => m.bn(m.c) }),
   layernorm: stemOp({ arb: fc.constant({ op: 'layernorm' as const }), apply: (_, m) => m.affine(m.c) }),
+  layer_scale: stemOp({ arb: fc.constant({ op: 'layer_scale' as const }), apply: (_, m) => m.gain(m.c) }),
   relu: keeps('relu'),
   relu6: keeps('relu6'),
   sigmoid: keeps('sigmoid'),
@@ -285,7 +289,7 @@ export function outChannels(s: Stage): number {
 }
 
 function stemShape(a: Arch) {
-  const m: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv: () => {}, bn: () => {}, affine: () => {} };
+  const m: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv: () => {}, bn: () => {}, affine: () => {}, gain: () => {} };
   walkStem(a, m);
   return { h: m.h, w: m.w, c: m.c };
 }
@@ -326,13 +330,16 @@ export function expected(a: Arch): Expected {
   const affine = (c: number) => {
     trainable += 2 * c;
   };
+  const gain = (c: number) => {
+    trainable += c;
+  };
   const se = (c: number, r: number) => {
     const rd = Math.max(1, Math.floor(c / r));
     conv(c, rd, 1, 1, 1, 1, true);
     conv(rd, c, 1, 1, 1, 1, true);
   };
 
-  const stem: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv, bn, affine };
+  const stem: StemModel = { h: a.input.height, w: a.input.width, c: a.input.channels, conv, bn, affine, gain };
   walkStem(a, stem);
   let { h, w, c } = stem;
 

@@ -37,6 +37,10 @@ export function recountNode(n: GraphNode, ins: number[][]): NodeCount {
     }
     case 'bn':
       return { shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 2 * x[x.length - 1], macs: 0 };
+    case 'layernorm':
+      return { shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 0, macs: 0 };
+    case 'layer_scale':
+      return { shape: x, trainable: x[2], nonTrainable: 0, macs: 0 };
     case 'maxpool':
     case 'avgpool': {
       const f = a.ceil ? ceilOut : floorOut;
@@ -58,7 +62,7 @@ export function recountNode(n: GraphNode, ins: number[][]): NodeCount {
     case 'mul':
       return { shape: x, ...none };
     default:
-      // relu, relu6, sigmoid, silu, tanh, dropout
+      // relu, relu6, sigmoid, silu, tanh, hardswish, hardsigmoid, gelu, dropout
       return { shape: x, ...none };
   }
 }

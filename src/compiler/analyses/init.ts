@@ -17,6 +17,7 @@
  */
 import { InternalError } from '../../errors/index.js';
 import { opDef, type OpKind, type StateRole } from '../ops.js';
+import { LAYER_SCALE_INIT } from '../ops/layer_scale.js';
 import type { CompiledGraph, GraphNode } from '../types.js';
 import { blockLastBatchNorms } from './block_last.js';
 import { weightTensors, type StateTensor } from './state_dict.js';
@@ -52,6 +53,7 @@ const RULES: Record<OpKind, Rule | undefined> = {
   bn: (role, _weight, zeroGamma) => ({ kind: 'constant', value: role === 'running_var' ? 1 : role === 'weight' && !zeroGamma ? 1 : 0 }),
   // nn.LayerNorm's reset_parameters: weight ones, bias zeros.
   layernorm: (role) => ({ kind: 'constant', value: role === 'weight' ? 1 : 0 }),
+  layer_scale: () => ({ kind: 'constant', value: LAYER_SCALE_INIT }),
   input: undefined,
   relu: undefined,
   relu6: undefined,

@@ -28,7 +28,7 @@ export function stateDictLayout(graph: CompiledGraph): StateTensor[] {
   for (const node of graph.nodes) {
     const inputs = node.inputs.map((i) => byId.get(i)!.shape);
     for (const e of opDef(node.op).state(node.attrs, inputs, node.shape)) {
-      out.push({ key: `${node.id}.${e.role}`, node, role: e.role, shape: e.shape, kind: e.kind });
+      out.push({ key: e.role === 'self' ? node.id : `${node.id}.${e.role}`, node, role: e.role, shape: e.shape, kind: e.kind });
     }
   }
   return out;

@@ -15,8 +15,11 @@ export interface ShapeError {
   hint?: string;
 }
 
-/** The suffix of a state_dict key after the node id: `layer1.0.bn1.running_var`. */
-export type StateRole = 'weight' | 'bias' | 'running_mean' | 'running_var' | 'num_batches_tracked';
+/**
+ * The suffix of a state_dict key after the node id: `layer1.0.bn1.running_var`; `self`: no
+ * suffix, the key is the node id (an nn.Parameter its parent module holds: `features.1.0.layer_scale`).
+ */
+export type StateRole = 'weight' | 'bias' | 'running_mean' | 'running_var' | 'num_batches_tracked' | 'self';
 
 /**
  * One tensor of the op's PyTorch module state_dict. `param`: trainable (counted in "params");

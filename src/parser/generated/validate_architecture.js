@@ -4,7 +4,7 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
 const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
@@ -12,7 +12,7 @@ const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern3 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.]*$", "u");
@@ -356,14 +356,14 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema64 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
+const schema65 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema64,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -376,7 +376,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(func3(key0) > 64){
-const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema64.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema65.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -386,7 +386,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!pattern1.test(key0)){
-const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema64.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema65.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -398,7 +398,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema64.propertyNames,parentSchema:schema64,data};
+const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema65.propertyNames,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -466,7 +466,7 @@ else {
 const _errs10 = errors;
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 1048576 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema64.additionalProperties.else,data:data0};
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema65.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -476,7 +476,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < -1048576 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema64.additionalProperties.else,data:data0};
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema65.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -487,7 +487,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema64.additionalProperties.else.type,parentSchema:schema64.additionalProperties.else,data:data0};
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema65.additionalProperties.else.type,parentSchema:schema65.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -501,7 +501,7 @@ valid2 = _valid0;
 ifClause0 = "else";
 }
 if(!valid2){
-const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema64.additionalProperties.if,parentSchema:schema64.additionalProperties,data:data0};
+const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema65.additionalProperties.if,parentSchema:schema65.additionalProperties,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -513,7 +513,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2217,7 +2217,7 @@ vErrors.push(err117);
 errors++;
 }
 }
-else if(tag0 === "relu"){
+else if(tag0 === "layer_scale"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err118 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[3].required,parentSchema:schema17.oneOf[3],data};
@@ -2243,8 +2243,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data20 = data.op;
-if("relu" !== data20){
-const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema17.oneOf[3].properties.op,data:data20};
+if("layer_scale" !== data20){
+const err120 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/3/properties/op/const",keyword:"const",params:{allowedValue: "layer_scale"},message:"must be equal to constant",schema:"layer_scale",parentSchema:schema17.oneOf[3].properties.op,data:data20};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -2301,7 +2301,7 @@ vErrors.push(err124);
 errors++;
 }
 }
-else if(tag0 === "relu6"){
+else if(tag0 === "relu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err125 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[4].required,parentSchema:schema17.oneOf[4],data};
@@ -2327,8 +2327,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data22 = data.op;
-if("relu6" !== data22){
-const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema17.oneOf[4].properties.op,data:data22};
+if("relu" !== data22){
+const err127 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/4/properties/op/const",keyword:"const",params:{allowedValue: "relu"},message:"must be equal to constant",schema:"relu",parentSchema:schema17.oneOf[4].properties.op,data:data22};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -2385,7 +2385,7 @@ vErrors.push(err131);
 errors++;
 }
 }
-else if(tag0 === "sigmoid"){
+else if(tag0 === "relu6"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err132 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[5].required,parentSchema:schema17.oneOf[5],data};
@@ -2411,8 +2411,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data24 = data.op;
-if("sigmoid" !== data24){
-const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema17.oneOf[5].properties.op,data:data24};
+if("relu6" !== data24){
+const err134 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/5/properties/op/const",keyword:"const",params:{allowedValue: "relu6"},message:"must be equal to constant",schema:"relu6",parentSchema:schema17.oneOf[5].properties.op,data:data24};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -2469,7 +2469,7 @@ vErrors.push(err138);
 errors++;
 }
 }
-else if(tag0 === "silu"){
+else if(tag0 === "sigmoid"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err139 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[6].required,parentSchema:schema17.oneOf[6],data};
@@ -2495,8 +2495,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data26 = data.op;
-if("silu" !== data26){
-const err141 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema17.oneOf[6].properties.op,data:data26};
+if("sigmoid" !== data26){
+const err141 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/6/properties/op/const",keyword:"const",params:{allowedValue: "sigmoid"},message:"must be equal to constant",schema:"sigmoid",parentSchema:schema17.oneOf[6].properties.op,data:data26};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2553,7 +2553,7 @@ vErrors.push(err145);
 errors++;
 }
 }
-else if(tag0 === "tanh"){
+else if(tag0 === "silu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err146 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[7].required,parentSchema:schema17.oneOf[7],data};
@@ -2579,8 +2579,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data28 = data.op;
-if("tanh" !== data28){
-const err148 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema17.oneOf[7].properties.op,data:data28};
+if("silu" !== data28){
+const err148 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/7/properties/op/const",keyword:"const",params:{allowedValue: "silu"},message:"must be equal to constant",schema:"silu",parentSchema:schema17.oneOf[7].properties.op,data:data28};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2637,7 +2637,7 @@ vErrors.push(err152);
 errors++;
 }
 }
-else if(tag0 === "hardswish"){
+else if(tag0 === "tanh"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err153 = {instancePath,schemaPath:"#/oneOf/8/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[8].required,parentSchema:schema17.oneOf[8],data};
@@ -2663,8 +2663,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data30 = data.op;
-if("hardswish" !== data30){
-const err155 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "hardswish"},message:"must be equal to constant",schema:"hardswish",parentSchema:schema17.oneOf[8].properties.op,data:data30};
+if("tanh" !== data30){
+const err155 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/8/properties/op/const",keyword:"const",params:{allowedValue: "tanh"},message:"must be equal to constant",schema:"tanh",parentSchema:schema17.oneOf[8].properties.op,data:data30};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2721,7 +2721,7 @@ vErrors.push(err159);
 errors++;
 }
 }
-else if(tag0 === "hardsigmoid"){
+else if(tag0 === "hardswish"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err160 = {instancePath,schemaPath:"#/oneOf/9/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[9].required,parentSchema:schema17.oneOf[9],data};
@@ -2747,8 +2747,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data32 = data.op;
-if("hardsigmoid" !== data32){
-const err162 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "hardsigmoid"},message:"must be equal to constant",schema:"hardsigmoid",parentSchema:schema17.oneOf[9].properties.op,data:data32};
+if("hardswish" !== data32){
+const err162 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/9/properties/op/const",keyword:"const",params:{allowedValue: "hardswish"},message:"must be equal to constant",schema:"hardswish",parentSchema:schema17.oneOf[9].properties.op,data:data32};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2805,7 +2805,7 @@ vErrors.push(err166);
 errors++;
 }
 }
-else if(tag0 === "gelu"){
+else if(tag0 === "hardsigmoid"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err167 = {instancePath,schemaPath:"#/oneOf/10/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[10].required,parentSchema:schema17.oneOf[10],data};
@@ -2831,8 +2831,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data34 = data.op;
-if("gelu" !== data34){
-const err169 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "gelu"},message:"must be equal to constant",schema:"gelu",parentSchema:schema17.oneOf[10].properties.op,data:data34};
+if("hardsigmoid" !== data34){
+const err169 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/10/properties/op/const",keyword:"const",params:{allowedValue: "hardsigmoid"},message:"must be equal to constant",schema:"hardsigmoid",parentSchema:schema17.oneOf[10].properties.op,data:data34};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2889,7 +2889,7 @@ vErrors.push(err173);
 errors++;
 }
 }
-else if(tag0 === "maxpool"){
+else if(tag0 === "gelu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err174 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
@@ -2901,8 +2901,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err175 = {instancePath,schemaPath:"#/oneOf/11/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[11].required,parentSchema:schema17.oneOf[11],data};
+for(const key11 in data){
+if(!((key11 === "op") || (key11 === "name"))){
+const err175 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2911,9 +2912,11 @@ vErrors.push(err175);
 }
 errors++;
 }
-for(const key11 in data){
-if(!(((((key11 === "op") || (key11 === "name")) || (key11 === "kernel")) || (key11 === "stride")) || (key11 === "padding"))){
-const err176 = {instancePath,schemaPath:"#/oneOf/11/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[11],data};
+}
+if(data.op !== undefined){
+let data36 = data.op;
+if("gelu" !== data36){
+const err176 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "gelu"},message:"must be equal to constant",schema:"gelu",parentSchema:schema17.oneOf[11].properties.op,data:data36};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2923,10 +2926,11 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data36 = data.op;
-if("maxpool" !== data36){
-const err177 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/11/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[11].properties.op,data:data36};
+if(data.name !== undefined){
+let data37 = data.name;
+if(typeof data37 === "string"){
+if(func3(data37) > 128){
+const err177 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2935,12 +2939,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data37 = data.name;
-if(typeof data37 === "string"){
-if(func3(data37) > 128){
-const err178 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data37};
+if(!pattern3.test(data37)){
+const err178 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2949,8 +2949,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-if(!pattern3.test(data37)){
-const err179 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data37};
+}
+else {
+const err179 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2960,8 +2961,9 @@ vErrors.push(err179);
 errors++;
 }
 }
+}
 else {
-const err180 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data37};
+const err180 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2971,13 +2973,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data38 = data.kernel;
-const _errs209 = errors;
-let valid69 = true;
-const _errs210 = errors;
-if(!(Array.isArray(data38))){
-const err181 = {};
+else if(tag0 === "maxpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err181 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2986,22 +2985,8 @@ vErrors.push(err181);
 }
 errors++;
 }
-var _valid14 = _errs210 === errors;
-errors = _errs209;
-if(vErrors !== null){
-if(_errs209){
-vErrors.length = _errs209;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause14;
-if(_valid14){
-const _errs212 = errors;
-if(Array.isArray(data38)){
-if(data38.length > 2){
-const err182 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
+if(data.kernel === undefined){
+const err182 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -3010,8 +2995,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data38.length < 2){
-const err183 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
+for(const key12 in data){
+if(!(((((key12 === "op") || (key12 === "name")) || (key12 === "kernel")) || (key12 === "stride")) || (key12 === "padding"))){
+const err183 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -3020,14 +3006,11 @@ vErrors.push(err183);
 }
 errors++;
 }
-const len3 = data38.length;
-for(let i3=0; i3<len3; i3++){
-let data39 = data38[i3];
-const _errs215 = errors;
-let valid72 = true;
-const _errs216 = errors;
-if(typeof data39 !== "string"){
-const err184 = {};
+}
+if(data.op !== undefined){
+let data38 = data.op;
+if("maxpool" !== data38){
+const err184 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[12].properties.op,data:data38};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -3036,22 +3019,12 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid15 = _errs216 === errors;
-errors = _errs215;
-if(vErrors !== null){
-if(_errs215){
-vErrors.length = _errs215;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause15;
-if(_valid15){
-const _errs218 = errors;
+if(data.name !== undefined){
+let data39 = data.name;
 if(typeof data39 === "string"){
-if(!pattern4.test(data39)){
-const err185 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data39};
+if(func3(data39) > 128){
+const err185 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -3060,9 +3033,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-}
-else {
-const err186 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data39};
+if(!pattern3.test(data39)){
+const err186 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -3071,14 +3043,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-var _valid15 = _errs218 === errors;
-valid72 = _valid15;
-ifClause15 = "then";
 }
 else {
-const _errs221 = errors;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err187 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
+const err187 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -3087,9 +3054,14 @@ vErrors.push(err187);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 64 || isNaN(data39)){
-const err188 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
+}
+if(data.kernel !== undefined){
+let data40 = data.kernel;
+const _errs216 = errors;
+let valid72 = true;
+const _errs217 = errors;
+if(!(Array.isArray(data40))){
+const err188 = {};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3098,8 +3070,22 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data39 < 1 || isNaN(data39)){
-const err189 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.then.items.else,data:data39};
+var _valid14 = _errs217 === errors;
+errors = _errs216;
+if(vErrors !== null){
+if(_errs216){
+vErrors.length = _errs216;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause14;
+if(_valid14){
+const _errs219 = errors;
+if(Array.isArray(data40)){
+if(data40.length > 2){
+const err189 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3108,13 +3094,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-var _valid15 = _errs221 === errors;
-valid72 = _valid15;
-ifClause15 = "else";
-}
-if(!valid72){
-const err190 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/11/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[11].properties.kernel.then.items.if,parentSchema:schema17.oneOf[11].properties.kernel.then.items,data:data39};
+if(data40.length < 2){
+const err190 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3123,10 +3104,14 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.kernel.then.type,parentSchema:schema17.oneOf[11].properties.kernel.then,data:data38};
+const len3 = data40.length;
+for(let i3=0; i3<len3; i3++){
+let data41 = data40[i3];
+const _errs222 = errors;
+let valid75 = true;
+const _errs223 = errors;
+if(typeof data41 !== "string"){
+const err191 = {};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3135,17 +3120,22 @@ vErrors.push(err191);
 }
 errors++;
 }
-var _valid14 = _errs212 === errors;
-valid69 = _valid14;
-ifClause14 = "then";
+var _valid15 = _errs223 === errors;
+errors = _errs222;
+if(vErrors !== null){
+if(_errs222){
+vErrors.length = _errs222;
 }
 else {
-const _errs223 = errors;
-const _errs224 = errors;
-let valid74 = true;
+vErrors = null;
+}
+}
+let ifClause15;
+if(_valid15){
 const _errs225 = errors;
-if(typeof data38 !== "string"){
-const err192 = {};
+if(typeof data41 === "string"){
+if(!pattern4.test(data41)){
+const err192 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data41};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3154,22 +3144,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-var _valid16 = _errs225 === errors;
-errors = _errs224;
-if(vErrors !== null){
-if(_errs224){
-vErrors.length = _errs224;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause16;
-if(_valid16){
-const _errs227 = errors;
-if(typeof data38 === "string"){
-if(!pattern4.test(data38)){
-const err193 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data38};
+const err193 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data41};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3178,9 +3155,14 @@ vErrors.push(err193);
 }
 errors++;
 }
+var _valid15 = _errs225 === errors;
+valid75 = _valid15;
+ifClause15 = "then";
 }
 else {
-const err194 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data38};
+const _errs228 = errors;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err194 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3189,14 +3171,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-var _valid16 = _errs227 === errors;
-valid74 = _valid16;
-ifClause16 = "then";
-}
-else {
-const _errs230 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err195 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.kernel.else.else.type,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 64 || isNaN(data41)){
+const err195 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3205,9 +3182,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 64 || isNaN(data38)){
-const err196 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
+if(data41 < 1 || isNaN(data41)){
+const err196 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3216,8 +3192,13 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data38 < 1 || isNaN(data38)){
-const err197 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.kernel.else.else,data:data38};
+}
+var _valid15 = _errs228 === errors;
+valid75 = _valid15;
+ifClause15 = "else";
+}
+if(!valid75){
+const err197 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[12].properties.kernel.then.items.if,parentSchema:schema17.oneOf[12].properties.kernel.then.items,data:data41};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3227,12 +3208,9 @@ vErrors.push(err197);
 errors++;
 }
 }
-var _valid16 = _errs230 === errors;
-valid74 = _valid16;
-ifClause16 = "else";
 }
-if(!valid74){
-const err198 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[11].properties.kernel.else.if,parentSchema:schema17.oneOf[11].properties.kernel.else,data:data38};
+else {
+const err198 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.kernel.then.type,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3241,12 +3219,17 @@ vErrors.push(err198);
 }
 errors++;
 }
-var _valid14 = _errs223 === errors;
-valid69 = _valid14;
-ifClause14 = "else";
+var _valid14 = _errs219 === errors;
+valid72 = _valid14;
+ifClause14 = "then";
 }
-if(!valid69){
-const err199 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/11/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[11].properties.kernel.if,parentSchema:schema17.oneOf[11].properties.kernel,data:data38};
+else {
+const _errs230 = errors;
+const _errs231 = errors;
+let valid77 = true;
+const _errs232 = errors;
+if(typeof data40 !== "string"){
+const err199 = {};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3255,14 +3238,22 @@ vErrors.push(err199);
 }
 errors++;
 }
+var _valid16 = _errs232 === errors;
+errors = _errs231;
+if(vErrors !== null){
+if(_errs231){
+vErrors.length = _errs231;
 }
-if(data.stride !== undefined){
-let data40 = data.stride;
-const _errs233 = errors;
-let valid76 = true;
+else {
+vErrors = null;
+}
+}
+let ifClause16;
+if(_valid16){
 const _errs234 = errors;
-if(!(Array.isArray(data40))){
-const err200 = {};
+if(typeof data40 === "string"){
+if(!pattern4.test(data40)){
+const err200 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data40};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3271,22 +3262,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-var _valid17 = _errs234 === errors;
-errors = _errs233;
-if(vErrors !== null){
-if(_errs233){
-vErrors.length = _errs233;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause17;
-if(_valid17){
-const _errs236 = errors;
-if(Array.isArray(data40)){
-if(data40.length > 2){
-const err201 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
+const err201 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data40};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3295,8 +3273,14 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data40.length < 2){
-const err202 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
+var _valid16 = _errs234 === errors;
+valid77 = _valid16;
+ifClause16 = "then";
+}
+else {
+const _errs237 = errors;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.else.else.type,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3305,14 +3289,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-const len4 = data40.length;
-for(let i4=0; i4<len4; i4++){
-let data41 = data40[i4];
-const _errs239 = errors;
-let valid79 = true;
-const _errs240 = errors;
-if(typeof data41 !== "string"){
-const err203 = {};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 64 || isNaN(data40)){
+const err203 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -3321,22 +3300,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid18 = _errs240 === errors;
-errors = _errs239;
-if(vErrors !== null){
-if(_errs239){
-vErrors.length = _errs239;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause18;
-if(_valid18){
-const _errs242 = errors;
-if(typeof data41 === "string"){
-if(!pattern4.test(data41)){
-const err204 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data41};
+if(data40 < 1 || isNaN(data40)){
+const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -3346,8 +3311,12 @@ vErrors.push(err204);
 errors++;
 }
 }
-else {
-const err205 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data41};
+var _valid16 = _errs237 === errors;
+valid77 = _valid16;
+ifClause16 = "else";
+}
+if(!valid77){
+const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[12].properties.kernel.else.if,parentSchema:schema17.oneOf[12].properties.kernel.else,data:data40};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3356,14 +3325,12 @@ vErrors.push(err205);
 }
 errors++;
 }
-var _valid18 = _errs242 === errors;
-valid79 = _valid18;
-ifClause18 = "then";
+var _valid14 = _errs230 === errors;
+valid72 = _valid14;
+ifClause14 = "else";
 }
-else {
-const _errs245 = errors;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err206 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+if(!valid72){
+const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[12].properties.kernel.if,parentSchema:schema17.oneOf[12].properties.kernel,data:data40};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3372,9 +3339,14 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 64 || isNaN(data41)){
-const err207 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+}
+if(data.stride !== undefined){
+let data42 = data.stride;
+const _errs240 = errors;
+let valid79 = true;
+const _errs241 = errors;
+if(!(Array.isArray(data42))){
+const err207 = {};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3383,8 +3355,22 @@ vErrors.push(err207);
 }
 errors++;
 }
-if(data41 < 1 || isNaN(data41)){
-const err208 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.then.items.else,data:data41};
+var _valid17 = _errs241 === errors;
+errors = _errs240;
+if(vErrors !== null){
+if(_errs240){
+vErrors.length = _errs240;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause17;
+if(_valid17){
+const _errs243 = errors;
+if(Array.isArray(data42)){
+if(data42.length > 2){
+const err208 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3393,13 +3379,8 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-var _valid18 = _errs245 === errors;
-valid79 = _valid18;
-ifClause18 = "else";
-}
-if(!valid79){
-const err209 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/11/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[11].properties.stride.then.items.if,parentSchema:schema17.oneOf[11].properties.stride.then.items,data:data41};
+if(data42.length < 2){
+const err209 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3408,10 +3389,14 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-else {
-const err210 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[11].properties.stride.then.type,parentSchema:schema17.oneOf[11].properties.stride.then,data:data40};
+const len4 = data42.length;
+for(let i4=0; i4<len4; i4++){
+let data43 = data42[i4];
+const _errs246 = errors;
+let valid82 = true;
+const _errs247 = errors;
+if(typeof data43 !== "string"){
+const err210 = {};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3420,17 +3405,22 @@ vErrors.push(err210);
 }
 errors++;
 }
-var _valid17 = _errs236 === errors;
-valid76 = _valid17;
-ifClause17 = "then";
+var _valid18 = _errs247 === errors;
+errors = _errs246;
+if(vErrors !== null){
+if(_errs246){
+vErrors.length = _errs246;
 }
 else {
-const _errs247 = errors;
-const _errs248 = errors;
-let valid81 = true;
+vErrors = null;
+}
+}
+let ifClause18;
+if(_valid18){
 const _errs249 = errors;
-if(typeof data40 !== "string"){
-const err211 = {};
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
+const err211 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data43};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3439,22 +3429,9 @@ vErrors.push(err211);
 }
 errors++;
 }
-var _valid19 = _errs249 === errors;
-errors = _errs248;
-if(vErrors !== null){
-if(_errs248){
-vErrors.length = _errs248;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause19;
-if(_valid19){
-const _errs251 = errors;
-if(typeof data40 === "string"){
-if(!pattern4.test(data40)){
-const err212 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data40};
+const err212 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data43};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3463,9 +3440,14 @@ vErrors.push(err212);
 }
 errors++;
 }
+var _valid18 = _errs249 === errors;
+valid82 = _valid18;
+ifClause18 = "then";
 }
 else {
-const err213 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data40};
+const _errs252 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err213 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3474,14 +3456,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-var _valid19 = _errs251 === errors;
-valid81 = _valid19;
-ifClause19 = "then";
-}
-else {
-const _errs254 = errors;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err214 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[11].properties.stride.else.else.type,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 64 || isNaN(data43)){
+const err214 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -3490,9 +3467,8 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 64 || isNaN(data40)){
-const err215 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+if(data43 < 1 || isNaN(data43)){
+const err215 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3501,8 +3477,13 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data40 < 1 || isNaN(data40)){
-const err216 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[11].properties.stride.else.else,data:data40};
+}
+var _valid18 = _errs252 === errors;
+valid82 = _valid18;
+ifClause18 = "else";
+}
+if(!valid82){
+const err216 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[12].properties.stride.then.items.if,parentSchema:schema17.oneOf[12].properties.stride.then.items,data:data43};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3512,12 +3493,9 @@ vErrors.push(err216);
 errors++;
 }
 }
-var _valid19 = _errs254 === errors;
-valid81 = _valid19;
-ifClause19 = "else";
 }
-if(!valid81){
-const err217 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[11].properties.stride.else.if,parentSchema:schema17.oneOf[11].properties.stride.else,data:data40};
+else {
+const err217 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.stride.then.type,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3526,12 +3504,17 @@ vErrors.push(err217);
 }
 errors++;
 }
-var _valid17 = _errs247 === errors;
-valid76 = _valid17;
-ifClause17 = "else";
+var _valid17 = _errs243 === errors;
+valid79 = _valid17;
+ifClause17 = "then";
 }
-if(!valid76){
-const err218 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/11/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[11].properties.stride.if,parentSchema:schema17.oneOf[11].properties.stride,data:data40};
+else {
+const _errs254 = errors;
+const _errs255 = errors;
+let valid84 = true;
+const _errs256 = errors;
+if(typeof data42 !== "string"){
+const err218 = {};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3540,16 +3523,22 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
-}
-}
+var _valid19 = _errs256 === errors;
+errors = _errs255;
+if(vErrors !== null){
+if(_errs255){
+vErrors.length = _errs255;
 }
 else {
-const err219 = {instancePath,schemaPath:"#/oneOf/11/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[11].type,parentSchema:schema17.oneOf[11],data};
+vErrors = null;
+}
+}
+let ifClause19;
+if(_valid19){
+const _errs258 = errors;
+if(typeof data42 === "string"){
+if(!pattern4.test(data42)){
+const err219 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data42};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3559,10 +3548,8 @@ vErrors.push(err219);
 errors++;
 }
 }
-else if(tag0 === "avgpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err220 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+else {
+const err220 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data42};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3571,8 +3558,14 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err221 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+var _valid19 = _errs258 === errors;
+valid84 = _valid19;
+ifClause19 = "then";
+}
+else {
+const _errs261 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.else.else.type,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3581,9 +3574,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-for(const key12 in data){
-if(!(((((key12 === "op") || (key12 === "name")) || (key12 === "kernel")) || (key12 === "stride")) || (key12 === "padding"))){
-const err222 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 64 || isNaN(data42)){
+const err222 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3592,11 +3585,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data43 = data.op;
-if("avgpool" !== data43){
-const err223 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[12].properties.op,data:data43};
+if(data42 < 1 || isNaN(data42)){
+const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3606,11 +3596,12 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data44 = data.name;
-if(typeof data44 === "string"){
-if(func3(data44) > 128){
-const err224 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data44};
+var _valid19 = _errs261 === errors;
+valid84 = _valid19;
+ifClause19 = "else";
+}
+if(!valid84){
+const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[12].properties.stride.else.if,parentSchema:schema17.oneOf[12].properties.stride.else,data:data42};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3619,8 +3610,12 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(!pattern3.test(data44)){
-const err225 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data44};
+var _valid17 = _errs254 === errors;
+valid79 = _valid17;
+ifClause17 = "else";
+}
+if(!valid79){
+const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[12].properties.stride.if,parentSchema:schema17.oneOf[12].properties.stride,data:data42};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3630,8 +3625,15 @@ vErrors.push(err225);
 errors++;
 }
 }
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err226 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data44};
+const err226 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3641,13 +3643,10 @@ vErrors.push(err226);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data45 = data.kernel;
-const _errs265 = errors;
-let valid86 = true;
-const _errs266 = errors;
-if(!(Array.isArray(data45))){
-const err227 = {};
+else if(tag0 === "avgpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err227 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3656,22 +3655,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-var _valid20 = _errs266 === errors;
-errors = _errs265;
-if(vErrors !== null){
-if(_errs265){
-vErrors.length = _errs265;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause20;
-if(_valid20){
-const _errs268 = errors;
-if(Array.isArray(data45)){
-if(data45.length > 2){
-const err228 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
+if(data.kernel === undefined){
+const err228 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3680,8 +3665,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(data45.length < 2){
-const err229 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
+for(const key13 in data){
+if(!(((((key13 === "op") || (key13 === "name")) || (key13 === "kernel")) || (key13 === "stride")) || (key13 === "padding"))){
+const err229 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3690,14 +3676,11 @@ vErrors.push(err229);
 }
 errors++;
 }
-const len5 = data45.length;
-for(let i5=0; i5<len5; i5++){
-let data46 = data45[i5];
-const _errs271 = errors;
-let valid89 = true;
-const _errs272 = errors;
-if(typeof data46 !== "string"){
-const err230 = {};
+}
+if(data.op !== undefined){
+let data45 = data.op;
+if("avgpool" !== data45){
+const err230 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[13].properties.op,data:data45};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3706,22 +3689,12 @@ vErrors.push(err230);
 }
 errors++;
 }
-var _valid21 = _errs272 === errors;
-errors = _errs271;
-if(vErrors !== null){
-if(_errs271){
-vErrors.length = _errs271;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause21;
-if(_valid21){
-const _errs274 = errors;
+if(data.name !== undefined){
+let data46 = data.name;
 if(typeof data46 === "string"){
-if(!pattern4.test(data46)){
-const err231 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data46};
+if(func3(data46) > 128){
+const err231 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data46};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3730,9 +3703,8 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-else {
-const err232 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data46};
+if(!pattern3.test(data46)){
+const err232 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data46};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3741,14 +3713,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-var _valid21 = _errs274 === errors;
-valid89 = _valid21;
-ifClause21 = "then";
 }
 else {
-const _errs277 = errors;
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err233 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
+const err233 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data46};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3757,9 +3724,14 @@ vErrors.push(err233);
 }
 errors++;
 }
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 > 64 || isNaN(data46)){
-const err234 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
+}
+if(data.kernel !== undefined){
+let data47 = data.kernel;
+const _errs272 = errors;
+let valid89 = true;
+const _errs273 = errors;
+if(!(Array.isArray(data47))){
+const err234 = {};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3768,8 +3740,22 @@ vErrors.push(err234);
 }
 errors++;
 }
-if(data46 < 1 || isNaN(data46)){
-const err235 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data46};
+var _valid20 = _errs273 === errors;
+errors = _errs272;
+if(vErrors !== null){
+if(_errs272){
+vErrors.length = _errs272;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause20;
+if(_valid20){
+const _errs275 = errors;
+if(Array.isArray(data47)){
+if(data47.length > 2){
+const err235 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3778,13 +3764,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-var _valid21 = _errs277 === errors;
-valid89 = _valid21;
-ifClause21 = "else";
-}
-if(!valid89){
-const err236 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/12/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[12].properties.kernel.then.items.if,parentSchema:schema17.oneOf[12].properties.kernel.then.items,data:data46};
+if(data47.length < 2){
+const err236 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3793,10 +3774,14 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-}
-else {
-const err237 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.kernel.then.type,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data45};
+const len5 = data47.length;
+for(let i5=0; i5<len5; i5++){
+let data48 = data47[i5];
+const _errs278 = errors;
+let valid92 = true;
+const _errs279 = errors;
+if(typeof data48 !== "string"){
+const err237 = {};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3805,17 +3790,22 @@ vErrors.push(err237);
 }
 errors++;
 }
-var _valid20 = _errs268 === errors;
-valid86 = _valid20;
-ifClause20 = "then";
+var _valid21 = _errs279 === errors;
+errors = _errs278;
+if(vErrors !== null){
+if(_errs278){
+vErrors.length = _errs278;
 }
 else {
-const _errs279 = errors;
-const _errs280 = errors;
-let valid91 = true;
+vErrors = null;
+}
+}
+let ifClause21;
+if(_valid21){
 const _errs281 = errors;
-if(typeof data45 !== "string"){
-const err238 = {};
+if(typeof data48 === "string"){
+if(!pattern4.test(data48)){
+const err238 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data48};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3824,22 +3814,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-var _valid22 = _errs281 === errors;
-errors = _errs280;
-if(vErrors !== null){
-if(_errs280){
-vErrors.length = _errs280;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause22;
-if(_valid22){
-const _errs283 = errors;
-if(typeof data45 === "string"){
-if(!pattern4.test(data45)){
-const err239 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data45};
+const err239 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data48};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3848,9 +3825,14 @@ vErrors.push(err239);
 }
 errors++;
 }
+var _valid21 = _errs281 === errors;
+valid92 = _valid21;
+ifClause21 = "then";
 }
 else {
-const err240 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data45};
+const _errs284 = errors;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err240 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3859,14 +3841,9 @@ vErrors.push(err240);
 }
 errors++;
 }
-var _valid22 = _errs283 === errors;
-valid91 = _valid22;
-ifClause22 = "then";
-}
-else {
-const _errs286 = errors;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err241 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.else.else.type,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 64 || isNaN(data48)){
+const err241 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3875,9 +3852,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 64 || isNaN(data45)){
-const err242 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
+if(data48 < 1 || isNaN(data48)){
+const err242 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3886,8 +3862,13 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data45 < 1 || isNaN(data45)){
-const err243 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data45};
+}
+var _valid21 = _errs284 === errors;
+valid92 = _valid21;
+ifClause21 = "else";
+}
+if(!valid92){
+const err243 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[13].properties.kernel.then.items.if,parentSchema:schema17.oneOf[13].properties.kernel.then.items,data:data48};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3897,12 +3878,9 @@ vErrors.push(err243);
 errors++;
 }
 }
-var _valid22 = _errs286 === errors;
-valid91 = _valid22;
-ifClause22 = "else";
 }
-if(!valid91){
-const err244 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[12].properties.kernel.else.if,parentSchema:schema17.oneOf[12].properties.kernel.else,data:data45};
+else {
+const err244 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.kernel.then.type,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3911,12 +3889,17 @@ vErrors.push(err244);
 }
 errors++;
 }
-var _valid20 = _errs279 === errors;
-valid86 = _valid20;
-ifClause20 = "else";
+var _valid20 = _errs275 === errors;
+valid89 = _valid20;
+ifClause20 = "then";
 }
-if(!valid86){
-const err245 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[12].properties.kernel.if,parentSchema:schema17.oneOf[12].properties.kernel,data:data45};
+else {
+const _errs286 = errors;
+const _errs287 = errors;
+let valid94 = true;
+const _errs288 = errors;
+if(typeof data47 !== "string"){
+const err245 = {};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3925,14 +3908,22 @@ vErrors.push(err245);
 }
 errors++;
 }
+var _valid22 = _errs288 === errors;
+errors = _errs287;
+if(vErrors !== null){
+if(_errs287){
+vErrors.length = _errs287;
 }
-if(data.stride !== undefined){
-let data47 = data.stride;
-const _errs289 = errors;
-let valid93 = true;
+else {
+vErrors = null;
+}
+}
+let ifClause22;
+if(_valid22){
 const _errs290 = errors;
-if(!(Array.isArray(data47))){
-const err246 = {};
+if(typeof data47 === "string"){
+if(!pattern4.test(data47)){
+const err246 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data47};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3941,22 +3932,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-var _valid23 = _errs290 === errors;
-errors = _errs289;
-if(vErrors !== null){
-if(_errs289){
-vErrors.length = _errs289;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause23;
-if(_valid23){
-const _errs292 = errors;
-if(Array.isArray(data47)){
-if(data47.length > 2){
-const err247 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
+const err247 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data47};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3965,8 +3943,14 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(data47.length < 2){
-const err248 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
+var _valid22 = _errs290 === errors;
+valid94 = _valid22;
+ifClause22 = "then";
+}
+else {
+const _errs293 = errors;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err248 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.else.else.type,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3975,14 +3959,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-const len6 = data47.length;
-for(let i6=0; i6<len6; i6++){
-let data48 = data47[i6];
-const _errs295 = errors;
-let valid96 = true;
-const _errs296 = errors;
-if(typeof data48 !== "string"){
-const err249 = {};
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 > 64 || isNaN(data47)){
+const err249 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3991,22 +3970,8 @@ vErrors.push(err249);
 }
 errors++;
 }
-var _valid24 = _errs296 === errors;
-errors = _errs295;
-if(vErrors !== null){
-if(_errs295){
-vErrors.length = _errs295;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause24;
-if(_valid24){
-const _errs298 = errors;
-if(typeof data48 === "string"){
-if(!pattern4.test(data48)){
-const err250 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data48};
+if(data47 < 1 || isNaN(data47)){
+const err250 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -4016,8 +3981,12 @@ vErrors.push(err250);
 errors++;
 }
 }
-else {
-const err251 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data48};
+var _valid22 = _errs293 === errors;
+valid94 = _valid22;
+ifClause22 = "else";
+}
+if(!valid94){
+const err251 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[13].properties.kernel.else.if,parentSchema:schema17.oneOf[13].properties.kernel.else,data:data47};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -4026,14 +3995,12 @@ vErrors.push(err251);
 }
 errors++;
 }
-var _valid24 = _errs298 === errors;
-valid96 = _valid24;
-ifClause24 = "then";
+var _valid20 = _errs286 === errors;
+valid89 = _valid20;
+ifClause20 = "else";
 }
-else {
-const _errs301 = errors;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err252 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
+if(!valid89){
+const err252 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[13].properties.kernel.if,parentSchema:schema17.oneOf[13].properties.kernel,data:data47};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -4042,9 +4009,14 @@ vErrors.push(err252);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 > 64 || isNaN(data48)){
-const err253 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
+}
+if(data.stride !== undefined){
+let data49 = data.stride;
+const _errs296 = errors;
+let valid96 = true;
+const _errs297 = errors;
+if(!(Array.isArray(data49))){
+const err253 = {};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -4053,8 +4025,22 @@ vErrors.push(err253);
 }
 errors++;
 }
-if(data48 < 1 || isNaN(data48)){
-const err254 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data48};
+var _valid23 = _errs297 === errors;
+errors = _errs296;
+if(vErrors !== null){
+if(_errs296){
+vErrors.length = _errs296;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause23;
+if(_valid23){
+const _errs299 = errors;
+if(Array.isArray(data49)){
+if(data49.length > 2){
+const err254 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -4063,13 +4049,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-var _valid24 = _errs301 === errors;
-valid96 = _valid24;
-ifClause24 = "else";
-}
-if(!valid96){
-const err255 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/12/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[12].properties.stride.then.items.if,parentSchema:schema17.oneOf[12].properties.stride.then.items,data:data48};
+if(data49.length < 2){
+const err255 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -4078,10 +4059,14 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-}
-else {
-const err256 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.stride.then.type,parentSchema:schema17.oneOf[12].properties.stride.then,data:data47};
+const len6 = data49.length;
+for(let i6=0; i6<len6; i6++){
+let data50 = data49[i6];
+const _errs302 = errors;
+let valid99 = true;
+const _errs303 = errors;
+if(typeof data50 !== "string"){
+const err256 = {};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -4090,17 +4075,22 @@ vErrors.push(err256);
 }
 errors++;
 }
-var _valid23 = _errs292 === errors;
-valid93 = _valid23;
-ifClause23 = "then";
+var _valid24 = _errs303 === errors;
+errors = _errs302;
+if(vErrors !== null){
+if(_errs302){
+vErrors.length = _errs302;
 }
 else {
-const _errs303 = errors;
-const _errs304 = errors;
-let valid98 = true;
+vErrors = null;
+}
+}
+let ifClause24;
+if(_valid24){
 const _errs305 = errors;
-if(typeof data47 !== "string"){
-const err257 = {};
+if(typeof data50 === "string"){
+if(!pattern4.test(data50)){
+const err257 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -4109,22 +4099,9 @@ vErrors.push(err257);
 }
 errors++;
 }
-var _valid25 = _errs305 === errors;
-errors = _errs304;
-if(vErrors !== null){
-if(_errs304){
-vErrors.length = _errs304;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause25;
-if(_valid25){
-const _errs307 = errors;
-if(typeof data47 === "string"){
-if(!pattern4.test(data47)){
-const err258 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data47};
+const err258 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -4133,9 +4110,14 @@ vErrors.push(err258);
 }
 errors++;
 }
+var _valid24 = _errs305 === errors;
+valid99 = _valid24;
+ifClause24 = "then";
 }
 else {
-const err259 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data47};
+const _errs308 = errors;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err259 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -4144,14 +4126,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-var _valid25 = _errs307 === errors;
-valid98 = _valid25;
-ifClause25 = "then";
-}
-else {
-const _errs310 = errors;
-if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
-const err260 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.else.else.type,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 > 64 || isNaN(data50)){
+const err260 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -4160,9 +4137,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if((typeof data47 == "number") && (isFinite(data47))){
-if(data47 > 64 || isNaN(data47)){
-const err261 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+if(data50 < 1 || isNaN(data50)){
+const err261 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -4171,8 +4147,13 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data47 < 1 || isNaN(data47)){
-const err262 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data47};
+}
+var _valid24 = _errs308 === errors;
+valid99 = _valid24;
+ifClause24 = "else";
+}
+if(!valid99){
+const err262 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[13].properties.stride.then.items.if,parentSchema:schema17.oneOf[13].properties.stride.then.items,data:data50};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -4182,12 +4163,9 @@ vErrors.push(err262);
 errors++;
 }
 }
-var _valid25 = _errs310 === errors;
-valid98 = _valid25;
-ifClause25 = "else";
 }
-if(!valid98){
-const err263 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[12].properties.stride.else.if,parentSchema:schema17.oneOf[12].properties.stride.else,data:data47};
+else {
+const err263 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.stride.then.type,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -4196,12 +4174,17 @@ vErrors.push(err263);
 }
 errors++;
 }
-var _valid23 = _errs303 === errors;
-valid93 = _valid23;
-ifClause23 = "else";
+var _valid23 = _errs299 === errors;
+valid96 = _valid23;
+ifClause23 = "then";
 }
-if(!valid93){
-const err264 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[12].properties.stride.if,parentSchema:schema17.oneOf[12].properties.stride,data:data47};
+else {
+const _errs310 = errors;
+const _errs311 = errors;
+let valid101 = true;
+const _errs312 = errors;
+if(typeof data49 !== "string"){
+const err264 = {};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -4210,16 +4193,22 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
-}
-}
+var _valid25 = _errs312 === errors;
+errors = _errs311;
+if(vErrors !== null){
+if(_errs311){
+vErrors.length = _errs311;
 }
 else {
-const err265 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
+vErrors = null;
+}
+}
+let ifClause25;
+if(_valid25){
+const _errs314 = errors;
+if(typeof data49 === "string"){
+if(!pattern4.test(data49)){
+const err265 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data49};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -4229,10 +4218,8 @@ vErrors.push(err265);
 errors++;
 }
 }
-else if(tag0 === "zeropad"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err266 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+else {
+const err266 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data49};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -4241,8 +4228,14 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(data.padding === undefined){
-const err267 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+var _valid25 = _errs314 === errors;
+valid101 = _valid25;
+ifClause25 = "then";
+}
+else {
+const _errs317 = errors;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err267 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.else.else.type,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4251,9 +4244,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-for(const key13 in data){
-if(!(((key13 === "op") || (key13 === "name")) || (key13 === "padding"))){
-const err268 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 64 || isNaN(data49)){
+const err268 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4262,11 +4255,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data50 = data.op;
-if("zeropad" !== data50){
-const err269 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[13].properties.op,data:data50};
+if(data49 < 1 || isNaN(data49)){
+const err269 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4276,11 +4266,12 @@ vErrors.push(err269);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data51 = data.name;
-if(typeof data51 === "string"){
-if(func3(data51) > 128){
-const err270 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data51};
+var _valid25 = _errs317 === errors;
+valid101 = _valid25;
+ifClause25 = "else";
+}
+if(!valid101){
+const err270 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[13].properties.stride.else.if,parentSchema:schema17.oneOf[13].properties.stride.else,data:data49};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4289,24 +4280,17 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(!pattern3.test(data51)){
-const err271 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data51};
+var _valid23 = _errs310 === errors;
+valid96 = _valid23;
+ifClause23 = "else";
+}
+if(!valid96){
+const err271 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[13].properties.stride.if,parentSchema:schema17.oneOf[13].properties.stride,data:data49};
 if(vErrors === null){
 vErrors = [err271];
 }
 else {
 vErrors.push(err271);
-}
-errors++;
-}
-}
-else {
-const err272 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data51};
-if(vErrors === null){
-vErrors = [err272];
-}
-else {
-vErrors.push(err272);
 }
 errors++;
 }
@@ -4319,7 +4303,20 @@ errors = vErrors.length;
 }
 }
 else {
-const err273 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
+const err272 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+else if(tag0 === "zeropad"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err273 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4328,11 +4325,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-else if(tag0 === "global_avg_pool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err274 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
+if(data.padding === undefined){
+const err274 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4342,7 +4336,7 @@ vErrors.push(err274);
 errors++;
 }
 for(const key14 in data){
-if(!((key14 === "op") || (key14 === "name"))){
+if(!(((key14 === "op") || (key14 === "name")) || (key14 === "padding"))){
 const err275 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err275];
@@ -4354,9 +4348,9 @@ errors++;
 }
 }
 if(data.op !== undefined){
-let data53 = data.op;
-if("global_avg_pool" !== data53){
-const err276 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[14].properties.op,data:data53};
+let data52 = data.op;
+if("zeropad" !== data52){
+const err276 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[14].properties.op,data:data52};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4367,10 +4361,10 @@ errors++;
 }
 }
 if(data.name !== undefined){
-let data54 = data.name;
-if(typeof data54 === "string"){
-if(func3(data54) > 128){
-const err277 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data54};
+let data53 = data.name;
+if(typeof data53 === "string"){
+if(func3(data53) > 128){
+const err277 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4379,8 +4373,8 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(!pattern3.test(data54)){
-const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data54};
+if(!pattern3.test(data53)){
+const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4391,7 +4385,7 @@ errors++;
 }
 }
 else {
-const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data54};
+const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -4399,6 +4393,12 @@ else {
 vErrors.push(err279);
 }
 errors++;
+}
+}
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
 }
 }
 }
@@ -4413,7 +4413,7 @@ vErrors.push(err280);
 errors++;
 }
 }
-else if(tag0 === "flatten"){
+else if(tag0 === "global_avg_pool"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err281 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
@@ -4439,8 +4439,8 @@ errors++;
 }
 if(data.op !== undefined){
 let data55 = data.op;
-if("flatten" !== data55){
-const err283 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[15].properties.op,data:data55};
+if("global_avg_pool" !== data55){
+const err283 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[15].properties.op,data:data55};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4497,7 +4497,7 @@ vErrors.push(err287);
 errors++;
 }
 }
-else if(tag0 === "dropout"){
+else if(tag0 === "flatten"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err288 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
@@ -4509,8 +4509,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-if(data.rate === undefined){
-const err289 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
+for(const key16 in data){
+if(!((key16 === "op") || (key16 === "name"))){
+const err289 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4519,9 +4520,11 @@ vErrors.push(err289);
 }
 errors++;
 }
-for(const key16 in data){
-if(!(((key16 === "op") || (key16 === "name")) || (key16 === "rate"))){
-const err290 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
+}
+if(data.op !== undefined){
+let data57 = data.op;
+if("flatten" !== data57){
+const err290 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[16].properties.op,data:data57};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -4531,10 +4534,11 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data57 = data.op;
-if("dropout" !== data57){
-const err291 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[16].properties.op,data:data57};
+if(data.name !== undefined){
+let data58 = data.name;
+if(typeof data58 === "string"){
+if(func3(data58) > 128){
+const err291 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4543,12 +4547,8 @@ vErrors.push(err291);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data58 = data.name;
-if(typeof data58 === "string"){
-if(func3(data58) > 128){
-const err292 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
+if(!pattern3.test(data58)){
+const err292 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4557,8 +4557,9 @@ vErrors.push(err292);
 }
 errors++;
 }
-if(!pattern3.test(data58)){
-const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
+}
+else {
+const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4568,8 +4569,9 @@ vErrors.push(err293);
 errors++;
 }
 }
+}
 else {
-const err294 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
+const err294 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4579,13 +4581,10 @@ vErrors.push(err294);
 errors++;
 }
 }
-if(data.rate !== undefined){
-let data59 = data.rate;
-const _errs343 = errors;
-let valid112 = true;
-const _errs344 = errors;
-if(typeof data59 !== "string"){
-const err295 = {};
+else if(tag0 === "dropout"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err295 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4594,22 +4593,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-var _valid26 = _errs344 === errors;
-errors = _errs343;
-if(vErrors !== null){
-if(_errs343){
-vErrors.length = _errs343;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause26;
-if(_valid26){
-const _errs346 = errors;
-if(typeof data59 === "string"){
-if(!pattern4.test(data59)){
-const err296 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data59};
+if(data.rate === undefined){
+const err296 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4618,9 +4603,9 @@ vErrors.push(err296);
 }
 errors++;
 }
-}
-else {
-const err297 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data59};
+for(const key17 in data){
+if(!(((key17 === "op") || (key17 === "name")) || (key17 === "rate"))){
+const err297 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4629,15 +4614,11 @@ vErrors.push(err297);
 }
 errors++;
 }
-var _valid26 = _errs346 === errors;
-valid112 = _valid26;
-ifClause26 = "then";
 }
-else {
-const _errs349 = errors;
-if((typeof data59 == "number") && (isFinite(data59))){
-if(data59 < 0 || isNaN(data59)){
-const err298 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
+if(data.op !== undefined){
+let data59 = data.op;
+if("dropout" !== data59){
+const err298 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[17].properties.op,data:data59};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4646,8 +4627,12 @@ vErrors.push(err298);
 }
 errors++;
 }
-if(data59 >= 1 || isNaN(data59)){
-const err299 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
+}
+if(data.name !== undefined){
+let data60 = data.name;
+if(typeof data60 === "string"){
+if(func3(data60) > 128){
+const err299 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data60};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4656,9 +4641,8 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-else {
-const err300 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[16].properties.rate.else.type,parentSchema:schema17.oneOf[16].properties.rate.else,data:data59};
+if(!pattern3.test(data60)){
+const err300 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data60};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4667,12 +4651,9 @@ vErrors.push(err300);
 }
 errors++;
 }
-var _valid26 = _errs349 === errors;
-valid112 = _valid26;
-ifClause26 = "else";
 }
-if(!valid112){
-const err301 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/16/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[16].properties.rate.if,parentSchema:schema17.oneOf[16].properties.rate,data:data59};
+else {
+const err301 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data60};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4682,9 +4663,13 @@ vErrors.push(err301);
 errors++;
 }
 }
-}
-else {
-const err302 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
+if(data.rate !== undefined){
+let data61 = data.rate;
+const _errs350 = errors;
+let valid115 = true;
+const _errs351 = errors;
+if(typeof data61 !== "string"){
+const err302 = {};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4693,11 +4678,22 @@ vErrors.push(err302);
 }
 errors++;
 }
+var _valid26 = _errs351 === errors;
+errors = _errs350;
+if(vErrors !== null){
+if(_errs350){
+vErrors.length = _errs350;
 }
-else if(tag0 === "dense"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err303 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
+else {
+vErrors = null;
+}
+}
+let ifClause26;
+if(_valid26){
+const _errs353 = errors;
+if(typeof data61 === "string"){
+if(!pattern4.test(data61)){
+const err303 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data61};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4706,8 +4702,9 @@ vErrors.push(err303);
 }
 errors++;
 }
-if(data.units === undefined){
-const err304 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
+}
+else {
+const err304 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data61};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4716,9 +4713,15 @@ vErrors.push(err304);
 }
 errors++;
 }
-for(const key17 in data){
-if(!((((key17 === "op") || (key17 === "name")) || (key17 === "units")) || (key17 === "bias"))){
-const err305 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
+var _valid26 = _errs353 === errors;
+valid115 = _valid26;
+ifClause26 = "then";
+}
+else {
+const _errs356 = errors;
+if((typeof data61 == "number") && (isFinite(data61))){
+if(data61 < 0 || isNaN(data61)){
+const err305 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4727,11 +4730,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data60 = data.op;
-if("dense" !== data60){
-const err306 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[17].properties.op,data:data60};
+if(data61 >= 1 || isNaN(data61)){
+const err306 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4741,11 +4741,8 @@ vErrors.push(err306);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data61 = data.name;
-if(typeof data61 === "string"){
-if(func3(data61) > 128){
-const err307 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data61};
+else {
+const err307 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[17].properties.rate.else.type,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4754,8 +4751,12 @@ vErrors.push(err307);
 }
 errors++;
 }
-if(!pattern3.test(data61)){
-const err308 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data61};
+var _valid26 = _errs356 === errors;
+valid115 = _valid26;
+ifClause26 = "else";
+}
+if(!valid115){
+const err308 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[17].properties.rate.if,parentSchema:schema17.oneOf[17].properties.rate,data:data61};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4765,8 +4766,9 @@ vErrors.push(err308);
 errors++;
 }
 }
+}
 else {
-const err309 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data61};
+const err309 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4776,13 +4778,10 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data.units !== undefined){
-let data62 = data.units;
-const _errs359 = errors;
-let valid117 = true;
-const _errs360 = errors;
-if(typeof data62 !== "string"){
-const err310 = {};
+else if(tag0 === "dense"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err310 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4791,22 +4790,8 @@ vErrors.push(err310);
 }
 errors++;
 }
-var _valid27 = _errs360 === errors;
-errors = _errs359;
-if(vErrors !== null){
-if(_errs359){
-vErrors.length = _errs359;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause27;
-if(_valid27){
-const _errs362 = errors;
-if(typeof data62 === "string"){
-if(!pattern4.test(data62)){
-const err311 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data62};
+if(data.units === undefined){
+const err311 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4815,9 +4800,9 @@ vErrors.push(err311);
 }
 errors++;
 }
-}
-else {
-const err312 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data62};
+for(const key18 in data){
+if(!((((key18 === "op") || (key18 === "name")) || (key18 === "units")) || (key18 === "bias"))){
+const err312 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4826,14 +4811,11 @@ vErrors.push(err312);
 }
 errors++;
 }
-var _valid27 = _errs362 === errors;
-valid117 = _valid27;
-ifClause27 = "then";
 }
-else {
-const _errs365 = errors;
-if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
-const err313 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[17].properties.units.else.type,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
+if(data.op !== undefined){
+let data62 = data.op;
+if("dense" !== data62){
+const err313 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[18].properties.op,data:data62};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4842,9 +4824,12 @@ vErrors.push(err313);
 }
 errors++;
 }
-if((typeof data62 == "number") && (isFinite(data62))){
-if(data62 > 1048576 || isNaN(data62)){
-const err314 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
+}
+if(data.name !== undefined){
+let data63 = data.name;
+if(typeof data63 === "string"){
+if(func3(data63) > 128){
+const err314 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4853,8 +4838,8 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(data62 < 1 || isNaN(data62)){
-const err315 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[17].properties.units.else,data:data62};
+if(!pattern3.test(data63)){
+const err315 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4864,12 +4849,8 @@ vErrors.push(err315);
 errors++;
 }
 }
-var _valid27 = _errs365 === errors;
-valid117 = _valid27;
-ifClause27 = "else";
-}
-if(!valid117){
-const err316 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/17/properties/units/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[17].properties.units.if,parentSchema:schema17.oneOf[17].properties.units,data:data62};
+else {
+const err316 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4879,10 +4860,13 @@ vErrors.push(err316);
 errors++;
 }
 }
-if(data.bias !== undefined){
-let data63 = data.bias;
-if(typeof data63 !== "boolean"){
-const err317 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/17/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[17].properties.bias.type,parentSchema:schema17.oneOf[17].properties.bias,data:data63};
+if(data.units !== undefined){
+let data64 = data.units;
+const _errs366 = errors;
+let valid120 = true;
+const _errs367 = errors;
+if(typeof data64 !== "string"){
+const err317 = {};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4891,10 +4875,22 @@ vErrors.push(err317);
 }
 errors++;
 }
-}
+var _valid27 = _errs367 === errors;
+errors = _errs366;
+if(vErrors !== null){
+if(_errs366){
+vErrors.length = _errs366;
 }
 else {
-const err318 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
+vErrors = null;
+}
+}
+let ifClause27;
+if(_valid27){
+const _errs369 = errors;
+if(typeof data64 === "string"){
+if(!pattern4.test(data64)){
+const err318 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data64};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4904,10 +4900,8 @@ vErrors.push(err318);
 errors++;
 }
 }
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err319 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+else {
+const err319 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data64};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4916,9 +4910,14 @@ vErrors.push(err319);
 }
 errors++;
 }
-for(const key18 in data){
-if(!((((((key18 === "op") || (key18 === "name")) || (key18 === "reduction")) || (key18 === "squeeze")) || (key18 === "activation")) || (key18 === "gate"))){
-const err320 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
+var _valid27 = _errs369 === errors;
+valid120 = _valid27;
+ifClause27 = "then";
+}
+else {
+const _errs372 = errors;
+if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
+const err320 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.units.else.type,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4927,11 +4926,9 @@ vErrors.push(err320);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data64 = data.op;
-if("se" !== data64){
-const err321 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[18].properties.op,data:data64};
+if((typeof data64 == "number") && (isFinite(data64))){
+if(data64 > 1048576 || isNaN(data64)){
+const err321 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4940,12 +4937,8 @@ vErrors.push(err321);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data65 = data.name;
-if(typeof data65 === "string"){
-if(func3(data65) > 128){
-const err322 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data65};
+if(data64 < 1 || isNaN(data64)){
+const err322 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4954,8 +4947,13 @@ vErrors.push(err322);
 }
 errors++;
 }
-if(!pattern3.test(data65)){
-const err323 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data65};
+}
+var _valid27 = _errs372 === errors;
+valid120 = _valid27;
+ifClause27 = "else";
+}
+if(!valid120){
+const err323 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[18].properties.units.if,parentSchema:schema17.oneOf[18].properties.units,data:data64};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4965,8 +4963,10 @@ vErrors.push(err323);
 errors++;
 }
 }
-else {
-const err324 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data65};
+if(data.bias !== undefined){
+let data65 = data.bias;
+if(typeof data65 !== "boolean"){
+const err324 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/18/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[18].properties.bias.type,parentSchema:schema17.oneOf[18].properties.bias,data:data65};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4976,13 +4976,9 @@ vErrors.push(err324);
 errors++;
 }
 }
-if(data.reduction !== undefined){
-let data66 = data.reduction;
-const _errs377 = errors;
-let valid122 = true;
-const _errs378 = errors;
-if(typeof data66 !== "string"){
-const err325 = {};
+}
+else {
+const err325 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4991,22 +4987,11 @@ vErrors.push(err325);
 }
 errors++;
 }
-var _valid28 = _errs378 === errors;
-errors = _errs377;
-if(vErrors !== null){
-if(_errs377){
-vErrors.length = _errs377;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause28;
-if(_valid28){
-const _errs380 = errors;
-if(typeof data66 === "string"){
-if(!pattern4.test(data66)){
-const err326 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data66};
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err326 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -5015,9 +5000,9 @@ vErrors.push(err326);
 }
 errors++;
 }
-}
-else {
-const err327 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data66};
+for(const key19 in data){
+if(!((((((key19 === "op") || (key19 === "name")) || (key19 === "reduction")) || (key19 === "squeeze")) || (key19 === "activation")) || (key19 === "gate"))){
+const err327 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -5026,14 +5011,11 @@ vErrors.push(err327);
 }
 errors++;
 }
-var _valid28 = _errs380 === errors;
-valid122 = _valid28;
-ifClause28 = "then";
 }
-else {
-const _errs383 = errors;
-if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
-const err328 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.reduction.else.type,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
+if(data.op !== undefined){
+let data66 = data.op;
+if("se" !== data66){
+const err328 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[19].properties.op,data:data66};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -5042,9 +5024,12 @@ vErrors.push(err328);
 }
 errors++;
 }
-if((typeof data66 == "number") && (isFinite(data66))){
-if(data66 > 1024 || isNaN(data66)){
-const err329 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
+}
+if(data.name !== undefined){
+let data67 = data.name;
+if(typeof data67 === "string"){
+if(func3(data67) > 128){
+const err329 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data67};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -5053,8 +5038,8 @@ vErrors.push(err329);
 }
 errors++;
 }
-if(data66 < 1 || isNaN(data66)){
-const err330 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.reduction.else,data:data66};
+if(!pattern3.test(data67)){
+const err330 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data67};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -5064,12 +5049,8 @@ vErrors.push(err330);
 errors++;
 }
 }
-var _valid28 = _errs383 === errors;
-valid122 = _valid28;
-ifClause28 = "else";
-}
-if(!valid122){
-const err331 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/18/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[18].properties.reduction.if,parentSchema:schema17.oneOf[18].properties.reduction,data:data66};
+else {
+const err331 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data67};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -5079,12 +5060,12 @@ vErrors.push(err331);
 errors++;
 }
 }
-if(data.squeeze !== undefined){
-let data67 = data.squeeze;
-const _errs386 = errors;
-let valid124 = true;
-const _errs387 = errors;
-if(typeof data67 !== "string"){
+if(data.reduction !== undefined){
+let data68 = data.reduction;
+const _errs384 = errors;
+let valid125 = true;
+const _errs385 = errors;
+if(typeof data68 !== "string"){
 const err332 = {};
 if(vErrors === null){
 vErrors = [err332];
@@ -5094,22 +5075,22 @@ vErrors.push(err332);
 }
 errors++;
 }
-var _valid29 = _errs387 === errors;
-errors = _errs386;
+var _valid28 = _errs385 === errors;
+errors = _errs384;
 if(vErrors !== null){
-if(_errs386){
-vErrors.length = _errs386;
+if(_errs384){
+vErrors.length = _errs384;
 }
 else {
 vErrors = null;
 }
 }
-let ifClause29;
-if(_valid29){
-const _errs389 = errors;
-if(typeof data67 === "string"){
-if(!pattern4.test(data67)){
-const err333 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data67};
+let ifClause28;
+if(_valid28){
+const _errs387 = errors;
+if(typeof data68 === "string"){
+if(!pattern4.test(data68)){
+const err333 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data68};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -5120,7 +5101,7 @@ errors++;
 }
 }
 else {
-const err334 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data67};
+const err334 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data68};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -5129,14 +5110,14 @@ vErrors.push(err334);
 }
 errors++;
 }
-var _valid29 = _errs389 === errors;
-valid124 = _valid29;
-ifClause29 = "then";
+var _valid28 = _errs387 === errors;
+valid125 = _valid28;
+ifClause28 = "then";
 }
 else {
-const _errs392 = errors;
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err335 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.squeeze.else.type,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
+const _errs390 = errors;
+if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+const err335 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.reduction.else.type,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -5145,9 +5126,9 @@ vErrors.push(err335);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 65536 || isNaN(data67)){
-const err336 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
+if((typeof data68 == "number") && (isFinite(data68))){
+if(data68 > 1024 || isNaN(data68)){
+const err336 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -5156,8 +5137,8 @@ vErrors.push(err336);
 }
 errors++;
 }
-if(data67 < 1 || isNaN(data67)){
-const err337 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.squeeze.else,data:data67};
+if(data68 < 1 || isNaN(data68)){
+const err337 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
 if(vErrors === null){
 vErrors = [err337];
 }
@@ -5167,12 +5148,12 @@ vErrors.push(err337);
 errors++;
 }
 }
-var _valid29 = _errs392 === errors;
-valid124 = _valid29;
-ifClause29 = "else";
+var _valid28 = _errs390 === errors;
+valid125 = _valid28;
+ifClause28 = "else";
 }
-if(!valid124){
-const err338 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/18/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[18].properties.squeeze.if,parentSchema:schema17.oneOf[18].properties.squeeze,data:data67};
+if(!valid125){
+const err338 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[19].properties.reduction.if,parentSchema:schema17.oneOf[19].properties.reduction,data:data68};
 if(vErrors === null){
 vErrors = [err338];
 }
@@ -5182,10 +5163,13 @@ vErrors.push(err338);
 errors++;
 }
 }
-if(data.activation !== undefined){
-let data68 = data.activation;
-if(!((((((((data68 === "relu") || (data68 === "relu6")) || (data68 === "sigmoid")) || (data68 === "silu")) || (data68 === "tanh")) || (data68 === "hardswish")) || (data68 === "hardsigmoid")) || (data68 === "gelu"))){
-const err339 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/18/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[18].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[18].properties.activation.enum,parentSchema:schema17.oneOf[18].properties.activation,data:data68};
+if(data.squeeze !== undefined){
+let data69 = data.squeeze;
+const _errs393 = errors;
+let valid127 = true;
+const _errs394 = errors;
+if(typeof data69 !== "string"){
+const err339 = {};
 if(vErrors === null){
 vErrors = [err339];
 }
@@ -5194,11 +5178,22 @@ vErrors.push(err339);
 }
 errors++;
 }
+var _valid29 = _errs394 === errors;
+errors = _errs393;
+if(vErrors !== null){
+if(_errs393){
+vErrors.length = _errs393;
 }
-if(data.gate !== undefined){
-let data69 = data.gate;
-if(!((data69 === "sigmoid") || (data69 === "hardsigmoid"))){
-const err340 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/18/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[18].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[18].properties.gate.enum,parentSchema:schema17.oneOf[18].properties.gate,data:data69};
+else {
+vErrors = null;
+}
+}
+let ifClause29;
+if(_valid29){
+const _errs396 = errors;
+if(typeof data69 === "string"){
+if(!pattern4.test(data69)){
+const err340 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data69};
 if(vErrors === null){
 vErrors = [err340];
 }
@@ -5208,9 +5203,8 @@ vErrors.push(err340);
 errors++;
 }
 }
-}
 else {
-const err341 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
+const err341 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data69};
 if(vErrors === null){
 vErrors = [err341];
 }
@@ -5219,11 +5213,14 @@ vErrors.push(err341);
 }
 errors++;
 }
+var _valid29 = _errs396 === errors;
+valid127 = _valid29;
+ifClause29 = "then";
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err342 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+else {
+const _errs399 = errors;
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
+const err342 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.squeeze.else.type,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
 if(vErrors === null){
 vErrors = [err342];
 }
@@ -5232,8 +5229,9 @@ vErrors.push(err342);
 }
 errors++;
 }
-if(data.block === undefined){
-const err343 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 65536 || isNaN(data69)){
+const err343 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
 if(vErrors === null){
 vErrors = [err343];
 }
@@ -5242,9 +5240,8 @@ vErrors.push(err343);
 }
 errors++;
 }
-for(const key19 in data){
-if(!((((key19 === "op") || (key19 === "name")) || (key19 === "block")) || (key19 === "params"))){
-const err344 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
+if(data69 < 1 || isNaN(data69)){
+const err344 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
 if(vErrors === null){
 vErrors = [err344];
 }
@@ -5254,10 +5251,12 @@ vErrors.push(err344);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data70 = data.op;
-if("use" !== data70){
-const err345 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[19].properties.op,data:data70};
+var _valid29 = _errs399 === errors;
+valid127 = _valid29;
+ifClause29 = "else";
+}
+if(!valid127){
+const err345 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[19].properties.squeeze.if,parentSchema:schema17.oneOf[19].properties.squeeze,data:data69};
 if(vErrors === null){
 vErrors = [err345];
 }
@@ -5267,11 +5266,10 @@ vErrors.push(err345);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data71 = data.name;
-if(typeof data71 === "string"){
-if(func3(data71) > 128){
-const err346 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data71};
+if(data.activation !== undefined){
+let data70 = data.activation;
+if(!((((((((data70 === "relu") || (data70 === "relu6")) || (data70 === "sigmoid")) || (data70 === "silu")) || (data70 === "tanh")) || (data70 === "hardswish")) || (data70 === "hardsigmoid")) || (data70 === "gelu"))){
+const err346 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/19/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.activation.enum,parentSchema:schema17.oneOf[19].properties.activation,data:data70};
 if(vErrors === null){
 vErrors = [err346];
 }
@@ -5280,8 +5278,11 @@ vErrors.push(err346);
 }
 errors++;
 }
-if(!pattern3.test(data71)){
-const err347 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data71};
+}
+if(data.gate !== undefined){
+let data71 = data.gate;
+if(!((data71 === "sigmoid") || (data71 === "hardsigmoid"))){
+const err347 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/19/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.gate.enum,parentSchema:schema17.oneOf[19].properties.gate,data:data71};
 if(vErrors === null){
 vErrors = [err347];
 }
@@ -5291,8 +5292,9 @@ vErrors.push(err347);
 errors++;
 }
 }
+}
 else {
-const err348 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data71};
+const err348 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err348];
 }
@@ -5302,11 +5304,10 @@ vErrors.push(err348);
 errors++;
 }
 }
-if(data.block !== undefined){
-let data72 = data.block;
-if(typeof data72 === "string"){
-if(func3(data72) > 64){
-const err349 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[19].properties.block,data:data72};
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err349 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err349];
 }
@@ -5315,8 +5316,8 @@ vErrors.push(err349);
 }
 errors++;
 }
-if(!pattern1.test(data72)){
-const err350 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[19].properties.block,data:data72};
+if(data.block === undefined){
+const err350 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err350];
 }
@@ -5325,14 +5326,97 @@ vErrors.push(err350);
 }
 errors++;
 }
-}
-else {
-const err351 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/19/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[19].properties.block.type,parentSchema:schema17.oneOf[19].properties.block,data:data72};
+for(const key20 in data){
+if(!((((key20 === "op") || (key20 === "name")) || (key20 === "block")) || (key20 === "params"))){
+const err351 = {instancePath,schemaPath:"#/oneOf/20/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err351];
 }
 else {
 vErrors.push(err351);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data72 = data.op;
+if("use" !== data72){
+const err352 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/20/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[20].properties.op,data:data72};
+if(vErrors === null){
+vErrors = [err352];
+}
+else {
+vErrors.push(err352);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data73 = data.name;
+if(typeof data73 === "string"){
+if(func3(data73) > 128){
+const err353 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data73};
+if(vErrors === null){
+vErrors = [err353];
+}
+else {
+vErrors.push(err353);
+}
+errors++;
+}
+if(!pattern3.test(data73)){
+const err354 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data73};
+if(vErrors === null){
+vErrors = [err354];
+}
+else {
+vErrors.push(err354);
+}
+errors++;
+}
+}
+else {
+const err355 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data73};
+if(vErrors === null){
+vErrors = [err355];
+}
+else {
+vErrors.push(err355);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data74 = data.block;
+if(typeof data74 === "string"){
+if(func3(data74) > 64){
+const err356 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[20].properties.block,data:data74};
+if(vErrors === null){
+vErrors = [err356];
+}
+else {
+vErrors.push(err356);
+}
+errors++;
+}
+if(!pattern1.test(data74)){
+const err357 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[20].properties.block,data:data74};
+if(vErrors === null){
+vErrors = [err357];
+}
+else {
+vErrors.push(err357);
+}
+errors++;
+}
+}
+else {
+const err358 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[20].properties.block.type,parentSchema:schema17.oneOf[20].properties.block,data:data74};
+if(vErrors === null){
+vErrors = [err358];
+}
+else {
+vErrors.push(err358);
 }
 errors++;
 }
@@ -5345,45 +5429,45 @@ errors = vErrors.length;
 }
 }
 else {
-const err352 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
+const err359 = {instancePath,schemaPath:"#/oneOf/20/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[20].type,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
-vErrors = [err352];
+vErrors = [err359];
 }
 else {
-vErrors.push(err352);
+vErrors.push(err359);
 }
 errors++;
 }
 }
 else {
-const err353 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
+const err360 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err353];
+vErrors = [err360];
 }
 else {
-vErrors.push(err353);
+vErrors.push(err360);
 }
 errors++;
 }
 }
 else {
-const err354 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
+const err361 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err354];
+vErrors = [err361];
 }
 else {
-vErrors.push(err354);
+vErrors.push(err361);
 }
 errors++;
 }
 }
 else {
-const err355 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err362 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err355];
+vErrors = [err362];
 }
 else {
-vErrors.push(err355);
+vErrors.push(err362);
 }
 errors++;
 }
@@ -5391,14 +5475,14 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema66 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema67 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema67.required,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5408,7 +5492,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema67.required,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5418,7 +5502,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema67.required,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5428,7 +5512,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema67.required,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5438,7 +5522,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema66.required,parentSchema:schema66,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema67.required,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5448,8 +5532,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema66.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
+if(!(func2.call(schema67.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5462,7 +5546,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.depth.type,parentSchema:schema66.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.depth.type,parentSchema:schema67.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5473,7 +5557,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema66.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema67.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5483,7 +5567,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5498,7 +5582,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5508,7 +5592,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema67.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5519,7 +5603,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.w0.type,parentSchema:schema66.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.w0.type,parentSchema:schema67.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5533,7 +5617,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5543,7 +5627,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5554,7 +5638,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.wa.type,parentSchema:schema66.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.wa.type,parentSchema:schema67.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5568,7 +5652,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5578,7 +5662,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema66.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema67.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5589,7 +5673,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.wm.type,parentSchema:schema66.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.wm.type,parentSchema:schema67.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5602,7 +5686,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.group_width.type,parentSchema:schema66.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.group_width.type,parentSchema:schema67.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5613,7 +5697,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema66.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5623,7 +5707,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5638,7 +5722,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5648,7 +5732,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5659,7 +5743,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.bottleneck_ratio.type,parentSchema:schema66.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.bottleneck_ratio.type,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5673,7 +5757,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema66.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema67.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5683,7 +5767,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5694,7 +5778,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.properties.se_ratio.type,parentSchema:schema66.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.se_ratio.type,parentSchema:schema67.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5707,7 +5791,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.stride.type,parentSchema:schema66.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.stride.type,parentSchema:schema67.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5718,7 +5802,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema66.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5728,7 +5812,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5742,7 +5826,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.quantum.type,parentSchema:schema66.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.quantum.type,parentSchema:schema67.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5753,7 +5837,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema66.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema67.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5763,7 +5847,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -5777,7 +5861,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema66.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.rounding.enum,parentSchema:schema66.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema67.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema67.properties.rounding.enum,parentSchema:schema67.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5790,7 +5874,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema66.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.names.enum,parentSchema:schema66.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema67.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema67.properties.names.enum,parentSchema:schema67.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5815,7 +5899,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5828,16 +5912,16 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema68 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
-const schema69 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
-const pattern51 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
+const schema69 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema70 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
+const pattern52 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema68.required,parentSchema:schema68,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema69.required,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5847,7 +5931,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema68.required,parentSchema:schema68,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema69.required,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5857,7 +5941,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema68.required,parentSchema:schema68,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema69.required,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5867,8 +5951,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema68.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
+if(!(func2.call(schema69.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5882,7 +5966,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func3(data0) > 128){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema69,data:data0};
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5891,8 +5975,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern51.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema69,data:data0};
+if(!pattern52.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5903,7 +5987,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5917,7 +6001,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema68.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema69.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5927,7 +6011,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5938,7 +6022,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.block.type,parentSchema:schema68.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.block.type,parentSchema:schema69.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5951,7 +6035,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.channels.type,parentSchema:schema68.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.channels.type,parentSchema:schema69.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5962,7 +6046,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5972,7 +6056,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5986,7 +6070,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.blocks.type,parentSchema:schema68.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.blocks.type,parentSchema:schema69.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5997,7 +6081,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema68.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema69.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6007,7 +6091,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6021,7 +6105,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.stride.type,parentSchema:schema68.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.stride.type,parentSchema:schema69.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6032,7 +6116,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6042,7 +6126,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6056,7 +6140,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.groups.type,parentSchema:schema68.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.groups.type,parentSchema:schema69.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6067,7 +6151,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema68.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema69.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6077,7 +6161,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6091,7 +6175,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.width_per_group.type,parentSchema:schema68.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.width_per_group.type,parentSchema:schema69.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6102,7 +6186,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6112,7 +6196,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6126,7 +6210,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.dilation.type,parentSchema:schema68.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.dilation.type,parentSchema:schema69.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6137,7 +6221,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6147,7 +6231,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6161,7 +6245,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.first_dilation.type,parentSchema:schema68.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.first_dilation.type,parentSchema:schema69.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6172,7 +6256,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6182,7 +6266,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6497,7 +6581,7 @@ errors++;
 if(data.group_width !== undefined){
 let data18 = data.group_width;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.group_width.type,parentSchema:schema68.properties.group_width,data:data18};
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.group_width.type,parentSchema:schema69.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6508,7 +6592,7 @@ errors++;
 }
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 65536 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.group_width,data:data18};
+const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6518,7 +6602,7 @@ vErrors.push(err55);
 errors++;
 }
 if(data18 < 1 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.group_width,data:data18};
+const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6533,7 +6617,7 @@ if(data.bottleneck_ratio !== undefined){
 let data19 = data.bottleneck_ratio;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 64 || isNaN(data19)){
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6543,7 +6627,7 @@ vErrors.push(err57);
 errors++;
 }
 if(data19 <= 0 || isNaN(data19)){
-const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
+const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6554,7 +6638,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.bottleneck_ratio.type,parentSchema:schema68.properties.bottleneck_ratio,data:data19};
+const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.bottleneck_ratio.type,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6568,7 +6652,7 @@ if(data.drop_path !== undefined){
 let data20 = data.drop_path;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 1 || isNaN(data20)){
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema68.properties.drop_path,data:data20};
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema69.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6578,7 +6662,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data20 < 0 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.drop_path,data:data20};
+const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6589,7 +6673,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.drop_path.type,parentSchema:schema68.properties.drop_path,data:data20};
+const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.drop_path.type,parentSchema:schema69.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6602,7 +6686,7 @@ errors++;
 if(data.numbering !== undefined){
 let data21 = data.numbering;
 if(!(((data21 === "nested") || (data21 === "flat")) || (data21 === "none"))){
-const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema68.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.numbering.enum,parentSchema:schema68.properties.numbering,data:data21};
+const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema69.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.numbering.enum,parentSchema:schema69.properties.numbering,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6615,7 +6699,7 @@ errors++;
 if(data.first_index !== undefined){
 let data22 = data.first_index;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.first_index.type,parentSchema:schema68.properties.first_index,data:data22};
+const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.first_index.type,parentSchema:schema69.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6626,7 +6710,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 10000 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema68.properties.first_index,data:data22};
+const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema69.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6636,7 +6720,7 @@ vErrors.push(err65);
 errors++;
 }
 if(data22 < 0 || isNaN(data22)){
-const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.first_index,data:data22};
+const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6649,7 +6733,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema69.type,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6662,14 +6746,14 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema73 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema74 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema73.required,parentSchema:schema73,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema74.required,parentSchema:schema74,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6680,7 +6764,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6790,7 +6874,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema73.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema74.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6800,7 +6884,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema73.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema74.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6818,7 +6902,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.pre.type,parentSchema:schema73.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.pre.type,parentSchema:schema74.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6832,7 +6916,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema73.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema74.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6842,7 +6926,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema73.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema74.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6860,7 +6944,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.layers.type,parentSchema:schema73.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.layers.type,parentSchema:schema74.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6873,7 +6957,7 @@ errors++;
 if(data.post !== undefined){
 let data6 = data.post;
 if(!(((((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "hardswish")) || (data6 === "hardsigmoid")) || (data6 === "gelu")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema73.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema73.properties.post.enum,parentSchema:schema73.properties.post,data:data6};
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema74.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.post.enum,parentSchema:schema74.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6885,7 +6969,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.type,parentSchema:schema73,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8309,4 +8393,4 @@ return errors === 0;
 /** The architecture schema (schemas/architecture.schema.json). */
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
-export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
+export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","layer_scale","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);

@@ -7,6 +7,7 @@
  *   conv             Conv (explicit pads [top, left, bottom, right], group, dilations)
  *   bn               BatchNormalization (inference), or folded into its conv (`fold`)
  *   layernorm        LayerNormalization (axis -1; on a map between Transposes to NHWC and back)
+ *   layer_scale      Mul by the [C, 1, 1] initializer named as torchvision's key (`features.1.0.layer_scale`)
  *   maxpool/avgpool  MaxPool / AveragePool with explicit pads: MaxPool's pads never win (they
  *                    are -inf to ONNX); AveragePool counts padding as PyTorch's default does
  *                    (count_include_pad=1), avgdown's ceil-mode pool does not (ceil_mode=1,
@@ -193,6 +194,12 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         add('Transpose', [ln], [ints('perm', [0, 3, 1, 2])]);
         break;
       }
+      case 'layer_scale':
+        // The [C, 1, 1] gain broadcasts over NCHW as it is. Its initializer takes the state_dict
+        // key, which is the node id, so the product is the value `<id>:out`.
+        add('Mul', [x[0], param(node.id, spec(node.id), [node.shape[2], 1, 1])], [], node.id, `${node.id}:out`);
+        alias.set(node.id, `${node.id}:out`);
+        break;
       case 'relu':
         add('Relu', x);
         break;
@@ -308,7 +315,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       default:
         return unreachableOp(node, 'ONNX');
     }
-    if (node.id !== graph.output) valueInfos.push(valueInfo(node.id, node.shape));
+    if (node.id !== graph.output) valueInfos.push(valueInfo(value(node.id), node.shape));
   }
 
   const outNode = byId.get(graph.output)!;

@@ -5,7 +5,7 @@ import { InternalError } from '../../errors/index.js';
 import { nodeInit } from '../../compiler/analyses/init.js';
 import { deriveSeed } from '../../random/index.js';
 import { initializerOf } from './init.js';
-import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, HardSigmoid, HardSwish, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
+import { ChannelPad, DropPath, GlobalAveragePooling2DKeepDims, GroupedConv2D, HardSigmoid, HardSwish, LayerScale, NegInfPadding2D, Subsample, TorchBatchNorm } from './layers/index.js';
 import { paddingMode, tfSamePads } from './padding.js';
 
 type Sym = tf.SymbolicTensor;
@@ -78,6 +78,10 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'layernorm':
       // Over the last axis: the channels of a channels-last map (LayerNorm2d), or a flat tensor.
       return apply(tf.layers.layerNormalization({ name, axis: -1, epsilon: node.attrs.epsilon }), x);
+    case 'layer_scale': {
+      const init = nodeInit(node, [ctx.shapeOf(node.inputs[0])]);
+      return apply(new LayerScale({ name, gammaInitializer: initializerOf(init.self!) }), x);
+    }
     case 'maxpool':
     case 'avgpool':
       return emitPool(node, x, ctx);

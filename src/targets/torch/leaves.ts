@@ -3,10 +3,10 @@
  * instances may differ in are template slots (template.ts); every op is a case of the switch, so
  * an op the registry gains and this target lacks is a tsc error here.
  */
-import { unreachableOp } from '../../compiler/ops.js';
+import { LAYER_SCALE_INIT, unreachableOp } from '../../compiler/ops.js';
 import type { GraphNode, OpKind } from '../../compiler/types.js';
 import { TorchEmitError } from './error.js';
-import { pair, pyNum } from './quote.js';
+import { pair, pyNum, safeAttr } from './quote.js';
 import { TemplateBuilder, type Template } from './template.js';
 import type { GraphIndex } from './tree.js';
 
@@ -64,6 +64,14 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       if (node.attrs.epsilon !== 1e-5) t.lit(`, eps=${pyNum(node.attrs.epsilon)}`);
       const map = inShape.length === 3;
       return { ctor: t.lit(')').done(), call: map ? (args, self) => `${self}(${args[0]}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)` : plain };
+    }
+    case 'layer_scale': {
+      // An nn.Parameter of the enclosing module (CNBlock's self.layer_scale), so its key is the
+      // node id; only an attribute assignment registers it, so the name must be a plain attribute.
+      const local = node.id.slice(node.id.lastIndexOf('.') + 1);
+      if (!safeAttr(local)) throw new TorchEmitError(`layer_scale '${node.id}': its last name part must be a Python identifier that nn.Module does not use (it becomes an attribute holding an nn.Parameter)`);
+      t.lit('nn.Parameter(torch.full((').slot('channels', pyNum(node.shape[2])).lit(`, 1, 1), ${pyNum(LAYER_SCALE_INIT)}))`);
+      return { ctor: t.done(), call: (args, self) => `${self} * ${args[0]}` };
     }
     case 'relu':
     case 'relu6': {

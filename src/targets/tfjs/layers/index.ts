@@ -5,5 +5,6 @@ export { DropPath } from './drop_path.js';
 export { GroupedConv2D, type GroupedConv2DArgs } from './grouped_conv2d.js';
 export { GlobalAveragePooling2DKeepDims } from './global_avg_pool.js';
 export { HardSigmoid, HardSwish } from './hard_activations.js';
+export { LayerScale } from './layer_scale.js';
 export { NegInfPadding2D } from './neg_inf_padding.js';
 export { Subsample } from './subsample.js';

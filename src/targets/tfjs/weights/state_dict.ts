@@ -125,6 +125,7 @@ const TF_TENSORS: { readonly [K in OpKind]: Partial<Record<StateRole, TfTensor>>
     running_var: { variable: 'moving_variance', layout: 'same' },
   },
   layernorm: { weight: { variable: 'gamma', layout: 'same' }, bias: { variable: 'beta', layout: 'same' } },
+  layer_scale: { self: { variable: 'gamma', layout: 'same' } },
   relu: {},
   relu6: {},
   sigmoid: {},
