@@ -82,20 +82,35 @@ export function parseCount(text: string): number | undefined {
   return Number(m[1]) * scale;
 }
 
-/** The settings of every variant: the grid's cartesian product, or `sample` seeded draws. */
+/**
+ * How many distinct variants the axes hold: the product of each axis's choices (Infinity with a
+ * real-valued range, whose draws are 4 significant digits and practically never repeat).
+ */
+export function spaceSize(axes: SweepOptions['axes']): number {
+  return axes.reduce((n, a) => n * ('values' in a ? new Set(a.values).size : a.integer ? a.range[1] - a.range[0] + 1 : Infinity), 1);
+}
+
+/** The settings of every variant: the grid's cartesian product, or `sample` seeded draws (distinct). */
 export function variants(opts: Pick<SweepOptions, 'axes' | 'sample' | 'seed' | 'maxVariants'>): Record<string, string>[] | { error: string } {
   const max = opts.maxVariants ?? DEFAULT_MAX_VARIANTS;
   if (opts.sample !== undefined) {
     if (opts.sample > max) return { error: `--sample ${opts.sample} is over the limit of ${max.toLocaleString('en-US')} variants` };
     const rnd = mulberry32(opts.seed ?? 0); // src/random: the same seed draws the same variants everywhere
+    // Distinct variants only: a draw equal to an earlier one is drawn again. A space smaller than
+    // the sample (e.g. 7 x 3 choices) gives each of its variants once, and no more.
+    const want = Math.min(opts.sample, spaceSize(opts.axes));
     const out: Record<string, string>[] = [];
-    for (let i = 0; i < opts.sample; i++) {
+    const seen = new Set<string>();
+    for (let tries = 0; out.length < want && tries < 100 * opts.sample; tries++) {
       const v: Record<string, string> = {};
       for (const a of opts.axes) {
         if ('values' in a) v[a.path] = a.values[Math.floor(rnd() * a.values.length)];
         else if (a.integer) v[a.path] = String(a.range[0] + Math.floor(rnd() * (a.range[1] - a.range[0] + 1)));
         else v[a.path] = String(Number((a.range[0] + rnd() * (a.range[1] - a.range[0])).toPrecision(4)));
       }
+      const key = JSON.stringify(opts.axes.map((a) => v[a.path]));
+      if (seen.has(key)) continue;
+      seen.add(key);
       out.push(v);
     }
     return out;

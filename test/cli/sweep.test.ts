@@ -64,6 +64,27 @@ describe('skipgraph sweep', () => {
     expect(new Set(a.map((v) => v['stages.2.blocks'])).size).toBeGreaterThan(3);
   });
 
+  it('--sample draws distinct variants, and no more than the axes hold (issue 25: duplicates were counted as kept)', async () => {
+    const axes = [
+      { path: 'stages.2.blocks', range: [2, 8] as [number, number], integer: true },
+      { path: 'stages.3.channels', values: ['256', '384', '512'] },
+    ];
+    const key = (v: Record<string, string>) => `${v['stages.2.blocks']}/${v['stages.3.channels']}`;
+    const some = variants({ axes, sample: 15, seed: 3 });
+    if ('error' in some) throw new Error(some.error);
+    expect(some).toHaveLength(15);
+    expect(new Set(some.map(key)).size).toBe(15);
+    const all = variants({ axes, sample: 50, seed: 3 });
+    if ('error' in all) throw new Error(all.error);
+    expect(all).toHaveLength(21); // 7 block counts x 3 widths
+    expect(new Set(all.map(key)).size).toBe(21);
+    const r = await runCli('sweep', 'architectures/resnet18.yaml', '--range', 'stages.0.blocks=1..3', '--sample', '20', '--format', 'csv');
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toHaveLength(1 + 3);
+    expect(r.err).toMatch(/3 variants in [\d.]+ s: 3 kept/);
+    expect(r.err).toContain('(--sample 20: the axes hold 3 distinct variants, each drawn once; a --grid lists them all)');
+  });
+
   it('the Pareto front: no kept point beats a front point in both coordinates', () => {
     const rows = sweep('architectures/resnet50.yaml', { axes: [{ path: 'stages.2.blocks', values: ['2', '4', '6'] }, { path: 'stages.1.channels', values: ['64', '128', '192'] }] });
     if ('error' in rows) throw new Error(rows.error);

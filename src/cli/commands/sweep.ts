@@ -184,6 +184,9 @@ export function register(program: Command, io: Io, setExit: (code: number) => vo
       const kept = rows.filter((r) => r.status === 'ok');
       const summary = `${rows.length} variants in ${seconds.toFixed(2)} s: ${kept.length} kept, ${rows.filter((r) => r.status === 'rejected').length} rejected by limits, ${rows.filter((r) => r.status === 'error').length} failed`;
       io.err(summary);
+      if (flags.sample !== undefined && rows.length < flags.sample) {
+        io.err(`(--sample ${flags.sample}: the axes hold ${rows.length} distinct variant${rows.length === 1 ? '' : 's'}, each drawn once; a --grid lists them all)`);
+      }
       // Every output is checked before any is written (the output policy: src/io/output_policy.ts).
       const inputs = sourceFiles(file, parseFile(file, { sets: flags.set }));
       const plot = flags.plot === undefined ? undefined : userInput(() => {
