@@ -1,7 +1,7 @@
 /**
  * skipgraph's benchmark harness (GitHub issue 6). Not a test: it measures, never fails on a figure.
  *
- *   npm run bench [-- --only compile|cli|profile|train|overhead|fold|torch|sweep|torch-epoch] [-- --quick] [-- --report]
+ *   npm run bench [-- --only compile|cli|cold-start|profile|train|overhead|fold|torch|sweep|torch-epoch] [-- --quick] [-- --report]
  *
  * --report only regenerates docs/benchmarks.md from bench/results/latest.json and bench/notes.md.
  *
@@ -21,7 +21,7 @@ import { benchTorch, torchMarkdown } from './torch_case.js';
 import { benchTorchEpoch, torchEpochMarkdown } from './torch_epoch.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's torch lives there
-const CASES = ['compile', 'cli', 'profile', 'train', 'overhead', 'fold', 'torch', 'sweep', 'torch-epoch'] as const;
+const CASES = ['compile', 'cli', 'cold-start', 'profile', 'train', 'overhead', 'fold', 'torch', 'sweep', 'torch-epoch'] as const;
 type Case = (typeof CASES)[number];
 
 const argv = process.argv.slice(2);
@@ -162,6 +162,26 @@ function benchCli() {
     log(`cli round ${i + 1}/${reps}: skipgraph ${t.cli.at(-1)!.toFixed(2)} s, torch ${t.torch.at(-1)!.toFixed(2)} s`);
   }
   return { seconds: { cli: stats(t.cli), torch: stats(t.torch), nodeEmpty: stats(t.nodeEmpty) }, ratioTorchOverCli: stats(ratios(t.torch, t.cli)), raw: t };
+}
+
+// ---------------------------------------------------------------- 1b'. CLI cold start against Node's own
+
+/** A command a user types first, and the start of Node itself (issue 25: aim for at most 1.6x). */
+const COLD = ['bin/skipgraph.js', 'compile', 'architectures/resnet18.yaml'];
+
+function benchColdStart() {
+  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) buildDist();
+  const pairs = quick ? 3 : 9;
+  const t = { cli: [] as number[], nodeEmpty: [] as number[] };
+  wall('node', COLD); wall('node', ['-e', '']); // warm-up: file cache (and Node 22's compile cache)
+  const loadAtStart = loadavg()[0];
+  for (let i = 0; i < pairs; i++) {
+    t.cli.push(wall('node', COLD));
+    t.nodeEmpty.push(wall('node', ['-e', '']));
+  }
+  const result = { command: `node ${COLD.join(' ')}`, seconds: { cli: stats(t.cli), nodeEmpty: stats(t.nodeEmpty) }, ratio: stats(ratios(t.cli, t.nodeEmpty)), load: { start: loadAtStart, end: loadavg()[0] }, raw: t };
+  log(`cold start: skipgraph compile resnet18 ${result.seconds.cli.median.toFixed(3)} s, node -e '' ${result.seconds.nodeEmpty.median.toFixed(3)} s, ratio ${result.ratio.median.toFixed(2)}x (median of ${pairs} interleaved pairs); load average ${loadAtStart.toFixed(2)} -> ${result.load.end.toFixed(2)}`);
+  return result;
 }
 
 // ---------------------------------------------------------------- 1c. profile of the CLI
@@ -390,6 +410,16 @@ function markdown(R: any): string {
       `| \`node -e ''\` (Node start alone, for scale) | ${spread(c.seconds.nodeEmpty, 3)} |`,
       `| **ratio PyTorch / skipgraph** (per round) | ${spread(c.ratioTorchOverCli, 1)} |`, '');
   }
+  if (R.coldStart) {
+    const c = R.coldStart;
+    out.push("## 1b'. CLI cold start against Node's own", '',
+      `\`${c.command}\` against \`node -e ''\`, interleaved, one of each per pair (goal: at most 1.6x).`,
+      `Load average ${f(c.load.start, 2)} at the start, ${f(c.load.end, 2)} at the end.`, '',
+      '| job | wall s, median (min .. max, n) |', '| --- | --- |',
+      `| skipgraph compile resnet18 | ${spread(c.seconds.cli, 3)} |`,
+      `| \`node -e ''\` | ${spread(c.seconds.nodeEmpty, 3)} |`,
+      `| **ratio skipgraph / node** (per pair) | ${spread(c.ratio, 2)} |`, '');
+  }
   if (R.profile) {
     const table = (title: string, p: any): void => {
       out.push(`${p.perCompileMs ? p.command : `\`node --cpu-prof --cpu-prof-interval 100 ${p.command}\``}, ${p.runs} run(s); ${f(p.totalMs, 0)} ms of samples per run${p.perCompileMs ? ` (${f(p.perCompileMs)} ms per compile, profiler on)` : ''}.`,
@@ -490,6 +520,7 @@ if (!reportOnly) {
   R.machine = machine();
   if (wanted('compile')) R.compile = benchCompile();
   if (wanted('cli')) R.cli = benchCli();
+  if (wanted('cold-start')) R.coldStart = benchColdStart();
   if (wanted('profile')) R.profile = benchProfile();
   if (wanted('train')) R.train = benchTrain();
   if (wanted('overhead')) R.overhead = benchOverhead();

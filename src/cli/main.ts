@@ -1,22 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import * as check from './commands/check.js';
-import * as compile from './commands/compile.js';
-import * as exportCmd from './commands/export.js';
-import * as fold from './commands/fold.js';
-import * as infer from './commands/infer.js';
-import * as list from './commands/list.js';
-import * as playground from './commands/playground.js';
-import * as sweep from './commands/sweep.js';
-import * as weights from './commands/weights.js';
 import { EXIT, InputError, processIo, shown, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
 import { missingOptional, needPackage } from '../errors/optional.js';
 import { displayName, locateArchitecture, shippedArchitecture } from '../parser/index.js';
 
+type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
+
+/**
+ * Every command's module, in the order --help lists them. Only the named command's module is
+ * imported (start-up is mostly module loading: `compile` need not load the exporters, the
+ * playground server or the sweep); --help, no command or an unknown one loads them all.
+ */
+const LIGHT: Record<string, () => Promise<{ register: Register }>> = {
+  compile: () => import('./commands/compile.js'),
+  check: () => import('./commands/check.js'),
+  list: () => import('./commands/list.js'),
+  weights: () => import('./commands/weights.js'),
+  fold: () => import('./commands/fold.js'),
+  sweep: () => import('./commands/sweep.js'),
+  infer: () => import('./commands/infer.js'),
+  export: () => import('./commands/export.js'),
+  playground: () => import('./commands/playground.js'),
+};
+
 /** Commands that load TensorFlow.js: imported only when they may run, so `compile` starts fast. */
 const RUNTIME_COMMANDS = [() => import('./commands/train.js'), () => import('./commands/info.js')];
-const LIGHT_COMMANDS = new Set(['list', 'compile', 'check', 'weights', 'fold', 'sweep', 'infer', 'export', 'playground']);
+const LIGHT_COMMANDS = new Set(Object.keys(LIGHT));
 
 /** Whether this command line may reach a runtime command (or list it, for help). */
 function needsRuntime(argv: string[]): boolean {
@@ -42,17 +52,11 @@ export async function buildProgram(argv: string[] | 'all', io: Io, setExit: (cod
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(shown(s.trimEnd())) })
     .showHelpAfterError('(run skipgraph --help for usage)');
   program.hook('preAction', (_, action) => noteShipped(action.args, io));
-  compile.register(program, io, setExit);
-  check.register(program, io, setExit);
-  list.register(program, io, setExit);
-  weights.register(program, io, setExit);
-  fold.register(program, io, setExit);
-  sweep.register(program, io, setExit);
-  infer.register(program, io, setExit);
-  exportCmd.register(program, io, setExit);
-  playground.register(program, io, setExit);
   // train imports TF.js only when it runs on the tfjs engine: `train --engine torch` never loads it.
   const named = argv === 'all' ? undefined : argv.slice(2).find((a) => !a.startsWith('-'));
+  const runtimeNamed = named === 'train' || named === 'info';
+  const light = named !== undefined && Object.hasOwn(LIGHT, named) ? [LIGHT[named]] : runtimeNamed ? [] : Object.values(LIGHT);
+  for (const mod of await Promise.all(light.map((load) => load()))) mod.register(program, io, setExit);
   if (argv === 'all' || needsRuntime(argv)) for (const load of named === 'train' ? RUNTIME_COMMANDS.slice(0, 1) : RUNTIME_COMMANDS) (await load()).register(program, io, setExit);
   return program;
 }
