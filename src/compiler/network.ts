@@ -49,7 +49,8 @@ export function applyScaling(ast: ArchitectureAst): ArchitectureAst {
  * A block's stochastic-depth rate: the stage's `drop_path` when written, else the network's
  * schedule over every block j of n (counted over all stages, with a residual or not):
  * `linspace` (timm; torchvision's ConvNeXt) rate * j / (n - 1), `efficientnet` (torchvision's
- * EfficientNet) rate * j / n.
+ * EfficientNet) rate * j / n. Layers between stages (`numbering: none`) are not blocks there:
+ * torchvision's ConvNeXt counts its 18 CNBlocks, not its 3 downsample layers.
  */
 export function dropPathRate(ast: ArchitectureAst, stage: StageAst, index: number): number {
   if (stage.dropPath !== undefined) return stage.dropPath;
@@ -57,6 +58,7 @@ export function dropPathRate(ast: ArchitectureAst, stage: StageAst, index: numbe
   let before = 0;
   let total = 0;
   for (const s of ast.stages) {
+    if (s.numbering === 'none') continue;
     if (s.index < stage.index) before += s.blocks;
     total += s.blocks;
   }

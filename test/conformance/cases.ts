@@ -138,7 +138,13 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
       graph: (g) => g.nodes.forEach((n) => n.op === 'drop_path' && (n.attrs.rate = 0)),
     },
   ],
-  dense: [{ name: 'two denses, the second without bias', yaml: arch('dense', { head: ['{ op: global_avg_pool }', '{ op: dense, units: 6 }', '{ op: relu }', '{ op: dense, units: $classes, bias: false }'] }) }],
+  dense: [
+    { name: 'two denses, the second without bias', yaml: arch('dense', { head: ['{ op: global_avg_pool }', '{ op: dense, units: 6 }', '{ op: relu }', '{ op: dense, units: $classes, bias: false }'] }) },
+    {
+      name: "pointwise on a 7x9 map's channels, with and without bias (ConvNeXt's nn.Linear on a permuted tensor)",
+      yaml: arch('dense_pointwise', { input: ODD, stem: [...STEM, '{ op: dense, units: 7, pointwise: true }', '{ op: gelu }', '{ op: dense, units: 5, pointwise: true, bias: false }'] }),
+    },
+  ],
   add: [{ name: 'two blocks, identity shortcuts', yaml: arch('add', { stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
   mul: [
     { name: 'squeeze-excitation (reduction 2) in a bottleneck', yaml: arch('mul', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 1, se: { reduction: 2 } }'] }) },

@@ -57,6 +57,7 @@ export function recountNode(n: GraphNode, ins: number[][]): NodeCount {
     case 'flatten':
       return { shape: [x.reduce((p, q) => p * q, 1)], ...none };
     case 'dense':
+      if (a.pointwise) return { shape: [x[0], x[1], a.units], trainable: x[2] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * x[1] * x[2] * a.units };
       return { shape: [a.units], trainable: x[0] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * a.units };
     case 'add':
     case 'mul':

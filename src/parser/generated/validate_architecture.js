@@ -4,7 +4,7 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
 const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
@@ -12,7 +12,7 @@ const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern3 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.]*$", "u");
@@ -4801,7 +4801,7 @@ vErrors.push(err311);
 errors++;
 }
 for(const key18 in data){
-if(!((((key18 === "op") || (key18 === "name")) || (key18 === "units")) || (key18 === "bias"))){
+if(!(((((key18 === "op") || (key18 === "name")) || (key18 === "units")) || (key18 === "bias")) || (key18 === "pointwise"))){
 const err312 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err312];
@@ -4976,9 +4976,10 @@ vErrors.push(err324);
 errors++;
 }
 }
-}
-else {
-const err325 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
+if(data.pointwise !== undefined){
+let data66 = data.pointwise;
+if(typeof data66 !== "boolean"){
+const err325 = {instancePath:instancePath+"/pointwise",schemaPath:"#/oneOf/18/properties/pointwise/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[18].properties.pointwise.type,parentSchema:schema17.oneOf[18].properties.pointwise,data:data66};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4988,10 +4989,9 @@ vErrors.push(err325);
 errors++;
 }
 }
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err326 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+}
+else {
+const err326 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -5000,9 +5000,11 @@ vErrors.push(err326);
 }
 errors++;
 }
-for(const key19 in data){
-if(!((((((key19 === "op") || (key19 === "name")) || (key19 === "reduction")) || (key19 === "squeeze")) || (key19 === "activation")) || (key19 === "gate"))){
-const err327 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
+}
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err327 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -5011,11 +5013,9 @@ vErrors.push(err327);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data66 = data.op;
-if("se" !== data66){
-const err328 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[19].properties.op,data:data66};
+for(const key19 in data){
+if(!((((((key19 === "op") || (key19 === "name")) || (key19 === "reduction")) || (key19 === "squeeze")) || (key19 === "activation")) || (key19 === "gate"))){
+const err328 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -5025,11 +5025,10 @@ vErrors.push(err328);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data67 = data.name;
-if(typeof data67 === "string"){
-if(func3(data67) > 128){
-const err329 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data67};
+if(data.op !== undefined){
+let data67 = data.op;
+if("se" !== data67){
+const err329 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[19].properties.op,data:data67};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -5038,8 +5037,12 @@ vErrors.push(err329);
 }
 errors++;
 }
-if(!pattern3.test(data67)){
-const err330 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data67};
+}
+if(data.name !== undefined){
+let data68 = data.name;
+if(typeof data68 === "string"){
+if(func3(data68) > 128){
+const err330 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data68};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -5048,9 +5051,8 @@ vErrors.push(err330);
 }
 errors++;
 }
-}
-else {
-const err331 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data67};
+if(!pattern3.test(data68)){
+const err331 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data68};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -5060,13 +5062,8 @@ vErrors.push(err331);
 errors++;
 }
 }
-if(data.reduction !== undefined){
-let data68 = data.reduction;
-const _errs384 = errors;
-let valid125 = true;
-const _errs385 = errors;
-if(typeof data68 !== "string"){
-const err332 = {};
+else {
+const err332 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data68};
 if(vErrors === null){
 vErrors = [err332];
 }
@@ -5075,22 +5072,14 @@ vErrors.push(err332);
 }
 errors++;
 }
-var _valid28 = _errs385 === errors;
-errors = _errs384;
-if(vErrors !== null){
-if(_errs384){
-vErrors.length = _errs384;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause28;
-if(_valid28){
+if(data.reduction !== undefined){
+let data69 = data.reduction;
+const _errs386 = errors;
+let valid125 = true;
 const _errs387 = errors;
-if(typeof data68 === "string"){
-if(!pattern4.test(data68)){
-const err333 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data68};
+if(typeof data69 !== "string"){
+const err333 = {};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -5099,9 +5088,22 @@ vErrors.push(err333);
 }
 errors++;
 }
+var _valid28 = _errs387 === errors;
+errors = _errs386;
+if(vErrors !== null){
+if(_errs386){
+vErrors.length = _errs386;
 }
 else {
-const err334 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data68};
+vErrors = null;
+}
+}
+let ifClause28;
+if(_valid28){
+const _errs389 = errors;
+if(typeof data69 === "string"){
+if(!pattern4.test(data69)){
+const err334 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data69};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -5110,14 +5112,9 @@ vErrors.push(err334);
 }
 errors++;
 }
-var _valid28 = _errs387 === errors;
-valid125 = _valid28;
-ifClause28 = "then";
 }
 else {
-const _errs390 = errors;
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err335 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.reduction.else.type,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
+const err335 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data69};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -5126,9 +5123,14 @@ vErrors.push(err335);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 1024 || isNaN(data68)){
-const err336 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
+var _valid28 = _errs389 === errors;
+valid125 = _valid28;
+ifClause28 = "then";
+}
+else {
+const _errs392 = errors;
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
+const err336 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.reduction.else.type,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -5137,8 +5139,9 @@ vErrors.push(err336);
 }
 errors++;
 }
-if(data68 < 1 || isNaN(data68)){
-const err337 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data68};
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 1024 || isNaN(data69)){
+const err337 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
 if(vErrors === null){
 vErrors = [err337];
 }
@@ -5147,13 +5150,8 @@ vErrors.push(err337);
 }
 errors++;
 }
-}
-var _valid28 = _errs390 === errors;
-valid125 = _valid28;
-ifClause28 = "else";
-}
-if(!valid125){
-const err338 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[19].properties.reduction.if,parentSchema:schema17.oneOf[19].properties.reduction,data:data68};
+if(data69 < 1 || isNaN(data69)){
+const err338 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
 if(vErrors === null){
 vErrors = [err338];
 }
@@ -5163,13 +5161,12 @@ vErrors.push(err338);
 errors++;
 }
 }
-if(data.squeeze !== undefined){
-let data69 = data.squeeze;
-const _errs393 = errors;
-let valid127 = true;
-const _errs394 = errors;
-if(typeof data69 !== "string"){
-const err339 = {};
+var _valid28 = _errs392 === errors;
+valid125 = _valid28;
+ifClause28 = "else";
+}
+if(!valid125){
+const err339 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[19].properties.reduction.if,parentSchema:schema17.oneOf[19].properties.reduction,data:data69};
 if(vErrors === null){
 vErrors = [err339];
 }
@@ -5178,22 +5175,14 @@ vErrors.push(err339);
 }
 errors++;
 }
-var _valid29 = _errs394 === errors;
-errors = _errs393;
-if(vErrors !== null){
-if(_errs393){
-vErrors.length = _errs393;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause29;
-if(_valid29){
+if(data.squeeze !== undefined){
+let data70 = data.squeeze;
+const _errs395 = errors;
+let valid127 = true;
 const _errs396 = errors;
-if(typeof data69 === "string"){
-if(!pattern4.test(data69)){
-const err340 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data69};
+if(typeof data70 !== "string"){
+const err340 = {};
 if(vErrors === null){
 vErrors = [err340];
 }
@@ -5202,9 +5191,22 @@ vErrors.push(err340);
 }
 errors++;
 }
+var _valid29 = _errs396 === errors;
+errors = _errs395;
+if(vErrors !== null){
+if(_errs395){
+vErrors.length = _errs395;
 }
 else {
-const err341 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data69};
+vErrors = null;
+}
+}
+let ifClause29;
+if(_valid29){
+const _errs398 = errors;
+if(typeof data70 === "string"){
+if(!pattern4.test(data70)){
+const err341 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data70};
 if(vErrors === null){
 vErrors = [err341];
 }
@@ -5213,14 +5215,9 @@ vErrors.push(err341);
 }
 errors++;
 }
-var _valid29 = _errs396 === errors;
-valid127 = _valid29;
-ifClause29 = "then";
 }
 else {
-const _errs399 = errors;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err342 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.squeeze.else.type,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
+const err342 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data70};
 if(vErrors === null){
 vErrors = [err342];
 }
@@ -5229,9 +5226,14 @@ vErrors.push(err342);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 65536 || isNaN(data69)){
-const err343 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
+var _valid29 = _errs398 === errors;
+valid127 = _valid29;
+ifClause29 = "then";
+}
+else {
+const _errs401 = errors;
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err343 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.squeeze.else.type,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
 if(vErrors === null){
 vErrors = [err343];
 }
@@ -5240,8 +5242,9 @@ vErrors.push(err343);
 }
 errors++;
 }
-if(data69 < 1 || isNaN(data69)){
-const err344 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data69};
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 > 65536 || isNaN(data70)){
+const err344 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
 if(vErrors === null){
 vErrors = [err344];
 }
@@ -5250,13 +5253,8 @@ vErrors.push(err344);
 }
 errors++;
 }
-}
-var _valid29 = _errs399 === errors;
-valid127 = _valid29;
-ifClause29 = "else";
-}
-if(!valid127){
-const err345 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[19].properties.squeeze.if,parentSchema:schema17.oneOf[19].properties.squeeze,data:data69};
+if(data70 < 1 || isNaN(data70)){
+const err345 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
 if(vErrors === null){
 vErrors = [err345];
 }
@@ -5266,10 +5264,12 @@ vErrors.push(err345);
 errors++;
 }
 }
-if(data.activation !== undefined){
-let data70 = data.activation;
-if(!((((((((data70 === "relu") || (data70 === "relu6")) || (data70 === "sigmoid")) || (data70 === "silu")) || (data70 === "tanh")) || (data70 === "hardswish")) || (data70 === "hardsigmoid")) || (data70 === "gelu"))){
-const err346 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/19/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.activation.enum,parentSchema:schema17.oneOf[19].properties.activation,data:data70};
+var _valid29 = _errs401 === errors;
+valid127 = _valid29;
+ifClause29 = "else";
+}
+if(!valid127){
+const err346 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[19].properties.squeeze.if,parentSchema:schema17.oneOf[19].properties.squeeze,data:data70};
 if(vErrors === null){
 vErrors = [err346];
 }
@@ -5279,10 +5279,10 @@ vErrors.push(err346);
 errors++;
 }
 }
-if(data.gate !== undefined){
-let data71 = data.gate;
-if(!((data71 === "sigmoid") || (data71 === "hardsigmoid"))){
-const err347 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/19/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.gate.enum,parentSchema:schema17.oneOf[19].properties.gate,data:data71};
+if(data.activation !== undefined){
+let data71 = data.activation;
+if(!((((((((data71 === "relu") || (data71 === "relu6")) || (data71 === "sigmoid")) || (data71 === "silu")) || (data71 === "tanh")) || (data71 === "hardswish")) || (data71 === "hardsigmoid")) || (data71 === "gelu"))){
+const err347 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/19/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.activation.enum,parentSchema:schema17.oneOf[19].properties.activation,data:data71};
 if(vErrors === null){
 vErrors = [err347];
 }
@@ -5292,9 +5292,10 @@ vErrors.push(err347);
 errors++;
 }
 }
-}
-else {
-const err348 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
+if(data.gate !== undefined){
+let data72 = data.gate;
+if(!((data72 === "sigmoid") || (data72 === "hardsigmoid"))){
+const err348 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/19/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.gate.enum,parentSchema:schema17.oneOf[19].properties.gate,data:data72};
 if(vErrors === null){
 vErrors = [err348];
 }
@@ -5304,10 +5305,9 @@ vErrors.push(err348);
 errors++;
 }
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err349 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
+}
+else {
+const err349 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err349];
 }
@@ -5316,8 +5316,11 @@ vErrors.push(err349);
 }
 errors++;
 }
-if(data.block === undefined){
-const err350 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
+}
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err350 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err350];
 }
@@ -5326,9 +5329,8 @@ vErrors.push(err350);
 }
 errors++;
 }
-for(const key20 in data){
-if(!((((key20 === "op") || (key20 === "name")) || (key20 === "block")) || (key20 === "params"))){
-const err351 = {instancePath,schemaPath:"#/oneOf/20/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[20],data};
+if(data.block === undefined){
+const err351 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err351];
 }
@@ -5337,11 +5339,9 @@ vErrors.push(err351);
 }
 errors++;
 }
-}
-if(data.op !== undefined){
-let data72 = data.op;
-if("use" !== data72){
-const err352 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/20/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[20].properties.op,data:data72};
+for(const key20 in data){
+if(!((((key20 === "op") || (key20 === "name")) || (key20 === "block")) || (key20 === "params"))){
+const err352 = {instancePath,schemaPath:"#/oneOf/20/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err352];
 }
@@ -5351,11 +5351,10 @@ vErrors.push(err352);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data73 = data.name;
-if(typeof data73 === "string"){
-if(func3(data73) > 128){
-const err353 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data73};
+if(data.op !== undefined){
+let data73 = data.op;
+if("use" !== data73){
+const err353 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/20/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[20].properties.op,data:data73};
 if(vErrors === null){
 vErrors = [err353];
 }
@@ -5364,8 +5363,12 @@ vErrors.push(err353);
 }
 errors++;
 }
-if(!pattern3.test(data73)){
-const err354 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data73};
+}
+if(data.name !== undefined){
+let data74 = data.name;
+if(typeof data74 === "string"){
+if(func3(data74) > 128){
+const err354 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data74};
 if(vErrors === null){
 vErrors = [err354];
 }
@@ -5374,9 +5377,8 @@ vErrors.push(err354);
 }
 errors++;
 }
-}
-else {
-const err355 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data73};
+if(!pattern3.test(data74)){
+const err355 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data74};
 if(vErrors === null){
 vErrors = [err355];
 }
@@ -5386,11 +5388,8 @@ vErrors.push(err355);
 errors++;
 }
 }
-if(data.block !== undefined){
-let data74 = data.block;
-if(typeof data74 === "string"){
-if(func3(data74) > 64){
-const err356 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[20].properties.block,data:data74};
+else {
+const err356 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data74};
 if(vErrors === null){
 vErrors = [err356];
 }
@@ -5399,8 +5398,12 @@ vErrors.push(err356);
 }
 errors++;
 }
-if(!pattern1.test(data74)){
-const err357 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[20].properties.block,data:data74};
+}
+if(data.block !== undefined){
+let data75 = data.block;
+if(typeof data75 === "string"){
+if(func3(data75) > 64){
+const err357 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[20].properties.block,data:data75};
 if(vErrors === null){
 vErrors = [err357];
 }
@@ -5409,14 +5412,24 @@ vErrors.push(err357);
 }
 errors++;
 }
-}
-else {
-const err358 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[20].properties.block.type,parentSchema:schema17.oneOf[20].properties.block,data:data74};
+if(!pattern1.test(data75)){
+const err358 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[20].properties.block,data:data75};
 if(vErrors === null){
 vErrors = [err358];
 }
 else {
 vErrors.push(err358);
+}
+errors++;
+}
+}
+else {
+const err359 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[20].properties.block.type,parentSchema:schema17.oneOf[20].properties.block,data:data75};
+if(vErrors === null){
+vErrors = [err359];
+}
+else {
+vErrors.push(err359);
 }
 errors++;
 }
@@ -5429,18 +5442,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err359 = {instancePath,schemaPath:"#/oneOf/20/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[20].type,parentSchema:schema17.oneOf[20],data};
-if(vErrors === null){
-vErrors = [err359];
-}
-else {
-vErrors.push(err359);
-}
-errors++;
-}
-}
-else {
-const err360 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
+const err360 = {instancePath,schemaPath:"#/oneOf/20/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[20].type,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err360];
 }
@@ -5451,7 +5453,7 @@ errors++;
 }
 }
 else {
-const err361 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
+const err361 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err361];
 }
@@ -5462,12 +5464,23 @@ errors++;
 }
 }
 else {
-const err362 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err362 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err362];
 }
 else {
 vErrors.push(err362);
+}
+errors++;
+}
+}
+else {
+const err363 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err363];
+}
+else {
+vErrors.push(err363);
 }
 errors++;
 }

@@ -14,7 +14,8 @@
  *                    count_include_pad=0)
  *   zeropad          Pad;  subsample  Slice with steps;  channel_pad  Pad on the channel axis
  *   global_avg_pool  GlobalAveragePool (+ Flatten without keepdims);  flatten  Flatten
- *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is)
+ *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is); pointwise: Transpose,
+ *                    MatMul by the transposed weight, Add bias, Transpose back
  *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
  *   hardswish        HardSwish;  hardsigmoid  HardSigmoid(alpha 1/6);  gelu  x * (Erf(x / sqrt 2) + 1) * 0.5
  *                    drop_path  Identity (stochastic depth acts in training only)
@@ -296,6 +297,16 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         break;
       case 'dense': {
         const units = node.attrs.units;
+        if (node.attrs.pointwise) {
+          // nn.Linear on the channels-last view: to NHWC, MatMul by weight^T (+ bias), back to NCHW.
+          const w = param(`${node.id}.weight`, spec(`${node.id}.weight`), [units, inShape[2]]);
+          const nhwc = add('Transpose', x, [ints('perm', [0, 2, 3, 1])], `${node.id}/nhwc`);
+          const wt = add('Transpose', [w], [ints('perm', [1, 0])], `${node.id}/weight_t`);
+          let y = add('MatMul', [nhwc, wt], [], `${node.id}/matmul`);
+          if (node.attrs.bias !== false) y = add('Add', [y, param(`${node.id}.bias`, spec(`${node.id}.bias`), [units])], [], `${node.id}/add_bias`);
+          add('Transpose', [y], [ints('perm', [0, 3, 1, 2])]);
+          break;
+        }
         const inN = inShape.reduce((p, q) => p * q, 1);
         const a = inShape.length === 1 ? x[0] : add('Flatten', x, [int('axis', 1)], `${node.id}/flatten`);
         const inputs = [a, param(`${node.id}.weight`, spec(`${node.id}.weight`), [units, inN])];

@@ -127,8 +127,12 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       helpers.add('DropPath');
       return { ctor: t.lit('DropPath(').slot('p', pyNum(node.attrs.rate)).lit(')').done(), call: plain };
     case 'dense':
-      t.lit('nn.Linear(').slot('in', pyNum(inShape[0])).lit(', ').slot('out', pyNum(node.attrs.units));
-      return { ctor: t.lit(node.attrs.bias ? ')' : ', bias=False)').done(), call: plain };
+      t.lit('nn.Linear(').slot('in', pyNum(inShape[inShape.length - 1])).lit(', ').slot('out', pyNum(node.attrs.units));
+      // Pointwise: nn.Linear on the channels-last view, as ConvNeXt's permute, Linear, permute.
+      return {
+        ctor: t.lit(node.attrs.bias ? ')' : ', bias=False)').done(),
+        call: node.attrs.pointwise ? (args, self) => `${self}(${args[0]}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)` : plain,
+      };
     case 'add':
       return { ctor: null, call: (args) => `${args[0]} + ${args[1]}` };
     case 'mul':

@@ -40,6 +40,8 @@ const FAMILIES: { model: string; size?: number }[] = [
   { model: 'efficientnet_b7' },
   // 2.9 GMACs at 224: its outputs are compared at 96 (the last map is 3x3).
   { model: 'efficientnet_v2_s', size: 96 },
+  // 4.5 GMACs at 224: outputs at 96 (the last map is 3x3); its pointwise Linears are counted per position.
+  { model: 'convnext_tiny', size: 96 },
 ].filter((f) => ONLY === undefined || ONLY.includes(f.model));
 
 function runFamilies(jobs: object[]): Map<string, HarnessResult> {
@@ -54,13 +56,15 @@ function runFamilies(jobs: object[]): Map<string, HarnessResult> {
   );
 }
 
-/** The state_dict keys our graph has, in node order (conv weight/bias, BN's five, dense weight/bias). */
+/** The state_dict keys our graph has, in node order (conv weight/bias, BN's five, layernorm and dense weight/bias, layer_scale's own). */
 function stateKeys(g: CompiledGraph): string[] {
   const keys: string[] = [];
   for (const n of g.nodes) {
     if (n.op === 'conv') keys.push(`${n.id}.weight`, ...(n.attrs.bias ? [`${n.id}.bias`] : []));
     else if (n.op === 'bn') keys.push(...['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((k) => `${n.id}.${k}`));
     else if (n.op === 'dense') keys.push(`${n.id}.weight`, ...(n.attrs.bias ? [`${n.id}.bias`] : []));
+    else if (n.op === 'layernorm') keys.push(`${n.id}.weight`, `${n.id}.bias`);
+    else if (n.op === 'layer_scale') keys.push(n.id);
   }
   return keys;
 }

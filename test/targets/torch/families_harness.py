@@ -14,6 +14,7 @@ import sys
 
 import torch
 import torchvision
+from torchvision.models.convnext import CNBlock
 from torchvision.ops import StochasticDepth
 
 from harness import load_module, maxdiff  # the torch target's harness, beside this file
@@ -28,7 +29,8 @@ def macs_and_params(model, size):
         total[0] += out.shape[2] * out.shape[3] * mod.out_channels * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
 
     def linear_hook(mod, inp, out):
-        total[0] += mod.in_features * mod.out_features
+        # Per position when applied to a channels-last map (ConvNeXt's pointwise layers).
+        total[0] += out.numel() // out.shape[-1] // out.shape[0] * mod.in_features * mod.out_features
 
     for mod in model.modules():
         if isinstance(mod, torch.nn.Conv2d):
@@ -44,7 +46,8 @@ def macs_and_params(model, size):
 def counts(job):
     model = getattr(torchvision.models, job["model"])()
     sd = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
-    uses = [bool(getattr(m, "use_res_connect", False)) for m in model.modules() if hasattr(m, "use_res_connect")]
+    # Blocks with a residual add: MBConv and InvertedResidual say so; ConvNeXt's CNBlock always adds.
+    uses = [bool(getattr(m, "use_res_connect", False)) or isinstance(m, CNBlock) for m in model.modules() if hasattr(m, "use_res_connect") or isinstance(m, CNBlock)]
     params, macs = macs_and_params(model, job["size"])
     return {"params": params, "macs": macs, "sd": sd, "residual": uses, "keys": list(model.state_dict().keys())}
 

@@ -168,7 +168,8 @@ export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
         const [units, inN] = torchShape;
         const src = byId.get(node.inputs[0])!;
         const flat = src.op === 'flatten' ? inShape(src) : [];
-        const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, size(src.shape)];
+        // Pointwise (on a map's channels): inN is the channels, a plain transpose.
+        const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, inN];
         return { ...slot, tfShape: [inN, units], toTf: denseReorder(units, map, 'toTf'), toTorch: denseReorder(units, map, 'toTorch') };
       }
     }
