@@ -30,6 +30,27 @@ export interface CompileResult {
   skipped: string[];
 }
 
+/**
+ * A problem found in a base file says how the compiled file reached it: "reached through
+ * resnet152.yaml -> resnet50.yaml -> resnet18.yaml", pointing at the compiled file's `extends`
+ * line (issue 25: a limit error named resnet18.yaml alone when resnet152.yaml was compiled).
+ * `sources` lists the compiled file first, then each base in the order `extends` reached it.
+ */
+function noteExtendsPath(items: Diagnostic[], sources: ReadonlyMap<string, string>): void {
+  const files = [...sources.keys()].filter((f) => !f.startsWith('--set'));
+  if (files.length < 2) return;
+  const root = files[0];
+  const text = sources.get(root) ?? '';
+  const m = /^extends:/m.exec(text);
+  const line = m ? text.slice(0, m.index).split('\n').length : 1;
+  const at = { file: root, line, col: 1, endLine: line, endCol: 1 + 'extends'.length, offset: m?.index ?? -1, endOffset: m ? m.index + 'extends'.length : -1 };
+  for (const d of items) {
+    const i = files.indexOf(d.loc.file);
+    if (i < 1) continue;
+    (d.related ??= []).push({ message: `reached through ${files.slice(0, i + 1).join(' -> ')} (extends)`, loc: at });
+  }
+}
+
 function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
   // API misuse reported like bad input (the CLI's --batch is checked by its parser): batch 0 made
   // the activation estimate 0 bytes, which silently turned the memory check off.
@@ -40,6 +61,7 @@ function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
   // With errors already, the AST the parser could still build is compiled too, for its errors only.
   const ast = parsed.ast ?? parsed.partial;
   const graph = ast ? compileAst(ast, parsed.bag, { limits: opts.limits, batch: opts.batch, sets: opts.sets, skipped }) : undefined;
+  noteExtendsPath(parsed.bag.items, parsed.sources);
   sortDiagnostics(parsed.bag, [...parsed.sources.keys()]);
   return { graph: parsed.bag.hasErrors ? undefined : graph, ast: parsed.ast, diagnostics: parsed.bag.items, dropped: parsed.bag.dropped, sources: parsed.sources, skipped: parsed.bag.hasErrors ? skipped : [] };
 }

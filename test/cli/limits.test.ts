@@ -154,6 +154,22 @@ describe('limits through the API', () => {
     expect(limitErrors(compileFile(arch('resnet152.yaml'), { limits: { maxActivationBytes: 2 ** 30 } }))[0].loc.file).toMatch(/resnet18\.yaml$/);
   });
 
+  it('a limit reached in a base file says which extends chain reached it (resnet152 -> resnet50 -> resnet18)', () => {
+    const r = compileFile(arch('resnet152.yaml'), { limits: { maxNodes: 3 } });
+    const [d] = limitErrors(r);
+    const [top, mid, base] = [...r.sources.keys()]; // the files as diagnostics name them
+    expect([top, mid, base].map((f) => f.replace(/^.*\//, ''))).toEqual(['resnet152.yaml', 'resnet50.yaml', 'resnet18.yaml']);
+    expect(d.loc.file).toBe(base);
+    expect(d.related).toContainEqual({
+      message: `reached through ${top} -> ${mid} -> ${base} (extends)`,
+      loc: expect.objectContaining({ file: top, line: 2, col: 1 }),
+    });
+    // A problem in the compiled file itself has no such note.
+    const own = limitErrors(compileFile(arch('resnet152.yaml'), { limits: { maxNodes: 100 } }))[0];
+    expect(own.loc.file).toBe(top);
+    expect(own.related ?? []).toEqual([]);
+  });
+
   it('a huge input is refused by activation memory, pointing at input', () => {
     const r = compileFile(join(repoRoot, 'test/corpus/bad/limit-activation.yaml'));
     const d = limitErrors(r)[0];
