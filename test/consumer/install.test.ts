@@ -106,6 +106,10 @@ describe('the packed package in an empty project', () => {
     expect(k.code).toBe(0);
     const l = skipgraph('list');
     expect(l.out).toMatch(/^resnet50\s+224x224x3\s+25,557,032\s+4\.09G\s+torchvision\.models\.resnet50$/m);
+    // The docs' clone paths work in a project too: the shipped file stands in where there is none.
+    const docPath = skipgraph('compile', 'architectures/resnet18.yaml', '--format', 'json');
+    expect(docPath.err).toContain("note: architectures/resnet18.yaml is skipgraph's shipped resnet18");
+    expect(JSON.parse(docPath.out).name).toBe('resnet18');
     writeFileSync(join(proj, 'mine.yaml'), 'extends: resnet18\nname: mine\n');
     expect(skipgraph('compile', 'mine.yaml').out).toMatch(/^mine: input 224x224x3/);
     const t = skipgraph('export', 'mobilenet_v2', '--target', 'torch', '--out', 'mobilenet_v2.py');
