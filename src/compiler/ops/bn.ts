@@ -1,4 +1,4 @@
-import type { WrittenOpDef } from './define.js';
+import { channelAffine, type WrittenOpDef } from './define.js';
 
 export interface BnAttrs {
   /** PyTorch's epsilon (default 1e-5). */
@@ -21,8 +21,7 @@ export const bn: WrittenOpDef<BnAttrs> = {
   state(_, __, out) {
     const c = [out[out.length - 1]];
     return [
-      { role: 'weight', shape: c, kind: 'param' },
-      { role: 'bias', shape: c, kind: 'param' },
+      ...channelAffine(out),
       { role: 'running_mean', shape: c, kind: 'buffer' },
       { role: 'running_var', shape: c, kind: 'buffer' },
       { role: 'num_batches_tracked', shape: [], kind: 'counter' },

@@ -92,6 +92,15 @@ export const hw = ([a, b]: readonly number[]) => (a === b ? `${a}x${a}` : `${a}x
 /** `''` for stride 1, `/2`, `/2x1`. */
 export const st = ([a, b]: readonly number[]) => (a === 1 && b === 1 ? '' : a === b ? `/${a}` : `/${a}x${b}`);
 
+/** A learned gain and bias per channel (the last axis of `out`): batch norm's and layer norm's first two entries. */
+export function channelAffine(out: readonly number[]): StateEntry[] {
+  const c = [out[out.length - 1]];
+  return [
+    { role: 'weight', shape: c, kind: 'param' },
+    { role: 'bias', shape: [...c], kind: 'param' },
+  ];
+}
+
 /** No state, no MACs: most ops. */
 export const stateless = {
   state: (): StateEntry[] => [],

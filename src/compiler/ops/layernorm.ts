@@ -1,4 +1,4 @@
-import type { WrittenOpDef } from './define.js';
+import { channelAffine, type WrittenOpDef } from './define.js';
 
 export interface LayerNormAttrs {
   /** Added to the variance; PyTorch's default 1e-5 (ConvNeXt writes 1e-6). */
@@ -18,13 +18,7 @@ export const layernorm: WrittenOpDef<LayerNormAttrs> = {
     return { epsilon: epsilon.length ? epsilon[0] : 1e-5 };
   },
   shape: (_, [x]) => x,
-  state(_, __, out) {
-    const c = [out[out.length - 1]];
-    return [
-      { role: 'weight', shape: c, kind: 'param' },
-      { role: 'bias', shape: c, kind: 'param' },
-    ];
-  },
+  state: (_, __, out) => channelAffine(out),
   macs: () => 0,
   countsActivations: false,
   keepsBlockPath: false,
