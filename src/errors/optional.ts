@@ -24,14 +24,14 @@ export type OptionalPackage = keyof typeof INSTALL_LINES;
 
 /** What each optional package adds, for the refusal and the README. */
 const PURPOSE: Record<OptionalPackage, string> = {
-  '@tensorflow/tfjs': 'TensorFlow.js runs skipgraph models (train, infer DIR, info, skipgraph/runtime)',
+  '@tensorflow/tfjs': 'TensorFlow.js runs skipgraph models: train, infer DIR, info, skipgraph/runtime',
   '@tensorflow/tfjs-backend-wasm': 'the wasm backend makes TF.js several times faster than its cpu backend',
   '@tensorflow/tfjs-backend-webgpu': 'the WebGPU backend runs TF.js on a GPU through Dawn',
   '@tensorflow/tfjs-node': 'the native TensorFlow backend',
   '@tensorflow/tfjs-node-gpu': 'the native TensorFlow backend on CUDA',
   webgpu: 'Dawn, the WebGPU implementation Node lacks',
   mnist: 'the MNIST digits for --data mnist',
-  'onnxruntime-node': 'onnxruntime runs exported ONNX files (infer FILE.onnx, skipgraph/onnx checks)',
+  'onnxruntime-node': 'onnxruntime runs exported ONNX files: infer FILE.onnx',
 };
 
 /**
@@ -51,8 +51,8 @@ export function missingOptional(err: unknown): OptionalPackage | undefined {
 /** The refusal for a missing optional package: what it is for and the line that installs it. */
 export function needPackage(pkg: OptionalPackage, forWhat: string): UserError {
   return new UserError(
-    `${forWhat} needs ${pkg}, an optional peer of skipgraph that is not installed (${PURPOSE[pkg]}).\n` +
-      `  Install it in your project with:\n    ${INSTALL_LINES[pkg]}`,
+    `${forWhat} needs ${pkg}, an optional peer of skipgraph that is not installed.\n` +
+      `  ${PURPOSE[pkg]}. Install it in your project with:\n    ${INSTALL_LINES[pkg]}`,
   );
 }
 
