@@ -42,6 +42,8 @@ const FAMILIES: { model: string; size?: number }[] = [
   { model: 'efficientnet_v2_s', size: 96 },
   // 4.5 GMACs at 224: outputs at 96 (the last map is 3x3); its pointwise Linears are counted per position.
   { model: 'convnext_tiny', size: 96 },
+  { model: 'convnext_small', size: 64 },
+  { model: 'convnext_base' },
 ].filter((f) => ONLY === undefined || ONLY.includes(f.model));
 
 function runFamilies(jobs: object[]): Map<string, HarnessResult> {
