@@ -6,6 +6,8 @@ fuzzers can call read_header/read_data directly. Every problem is one DataError 
 """
 import json
 import math
+import os
+import stat
 import struct
 
 _SIZES = {"F32": 4, "U8": 1, "I32": 4, "I64": 8}
@@ -24,6 +26,22 @@ class StopTraining(Exception):
     """The run cannot go on (a diverging loss, data that does not fit the model): one line, exit 1."""
 
 
+def open_regular(path):
+    """Opens `path` for reading only if it is a regular file: a FIFO, a device or a socket is
+    refused at once (opened non-blocking, then fstat), so nothing the trainer reads can block it
+    or stream forever. Raises OSError (ENXIO/EISDIR/...) or ValueError("not a regular file")."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file (a FIFO, device, socket or folder)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -38,10 +56,12 @@ def read_header(path):
     mean, std). Every field is checked before a tensor is made; DataError names the first problem."""
     bad = lambda why: DataError(f"{path} is not a valid skipgraph data file: {why}")
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             raw = f.read()
     except OSError as e:
         raise DataError(f"cannot read the data file {path}: {e.strerror}")
+    except ValueError as e:
+        raise DataError(f"cannot read the data file {path}: {e}")
     if len(raw) < 8:
         raise bad("too short")
     (n,) = struct.unpack("<Q", raw[:8])

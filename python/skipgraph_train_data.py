@@ -13,7 +13,7 @@ import torch
 import torchvision
 from torchvision import transforms as T
 
-from skipgraph_train_check import DataError, read_data
+from skipgraph_train_check import DataError, open_regular, read_data
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -78,7 +78,7 @@ def _pil_open(path, grey):
     from PIL import Image
 
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO named x.png must not block a loader worker
             img = Image.open(f)
             return img.convert("L" if grey else "RGB")
     except Exception as e:

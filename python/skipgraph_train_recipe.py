@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from skipgraph_train_check import RecipeError
+from skipgraph_train_check import RecipeError, open_regular
 
 # Defaults of every recipe setting (the TF.js engine's, src/training/settings.ts)
 DEFAULTS = {
@@ -244,7 +244,8 @@ def load_checkpoint(path, name, model):
     Returns {epoch, history, model, optimizer (a state_dict), ema, emaUpdates, ...}; raises
     RecipeError naming what is wrong."""
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        with open_regular(path) as f:  # never a FIFO or device (it would block or stream forever)
+            ck = torch.load(f, map_location="cpu", weights_only=True)
     except Exception as e:  # UnpicklingError for anything but tensors and plain data; OSError; zip errors
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         first = first.split("WeightsUnpickler error:")[-1].strip()[:160]

@@ -101,6 +101,22 @@ describe.skipIf(python === undefined)('the PyTorch trainer refuses broken input 
     expect(r.err.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 
+  it('a FIFO or a device as the data file or as checkpoint.pt is refused at once, never read', () => {
+    const fifo = join(dir, 'data.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const file of [fifo, '/dev/zero']) {
+      const r = script(['--check-data', file]); // script() has a timeout: a blocked read would fail here
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toBe(`error: cannot read the data file ${file}: not a regular file (a FIFO, device, socket or folder)\n`);
+    }
+    const out = join(dir, 'fifo-run');
+    mkdirSync(out);
+    expect(spawnSync('mkfifo', [join(out, 'checkpoint.pt')]).status).toBe(0);
+    const r = script(['--model', MODEL, '--data', DATA, '--out', out, '--resume', '--threads', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^error: \S+checkpoint\.pt is not a checkpoint skipgraph can load safely \(ValueError: not a regular file/);
+  }, 120_000);
+
   it('a malformed data file given to training is the same one line through Node (TorchError), before any training', async () => {
     const bad = join(dir, 'bad_train.safetensors');
     writeFileSync(bad, CORPUS[11][1]);
