@@ -63,6 +63,11 @@ const expected: Record<string, { params: number; macs: number; nonTrainable?: nu
   // 534.54 MiB of activations per sample: a batch of 32 is over the 16 GiB warning line.
   efficientnet_b7: { params: 66_347_960, macs: 5_169_865_152, warnings: ['limit-exceeded'] },
   efficientnet_v2_s: { params: 21_458_488, macs: 2_849_895_872 },
+  mobilenet_v3_large: { params: 5_483_032, macs: 216_589_760 },
+  mobilenet_v3_small: { params: 2_542_856, macs: 56_510_400 },
+  convnext_tiny: { params: 28_589_128, macs: 4_455_531_264 },
+  convnext_small: { params: 50_223_688, macs: 8_683_712_256 },
+  convnext_base: { params: 88_591_464, macs: 15_354_729_472 },
 };
 
 const files = readdirSync(new URL('../../architectures/', import.meta.url)).filter((f) => f.endsWith('.yaml'));
