@@ -292,24 +292,42 @@ function readFully(fd: number, buf: Uint8Array, position: number, path: string):
   }
 }
 
-export interface TensorToWrite {
+/** A float32 tensor to write (weights: every state_dict tensor skipgraph writes is one). */
+export interface Float32ToWrite {
   dtype?: 'F32';
   shape: number[];
   data: Float32Array;
 }
 
-/** Serializes float32 tensors (in the given order) and optional string metadata. */
+/** A tensor to write: float32 (the default dtype), or uint8 / int32 (data files: pixels, labels). */
+export type TensorToWrite =
+  | Float32ToWrite
+  | { dtype: 'U8'; shape: number[]; data: Uint8Array }
+  | { dtype: 'I32'; shape: number[]; data: Int32Array };
+
+const ELEMENT_BYTES = { F32: 4, U8: 1, I32: 4 } as const;
+
+/**
+ * Serializes tensors (in the given order) and optional string metadata. Each tensor starts at a
+ * multiple of its element size (zero bytes between, only after a uint8 tensor of odd length), so
+ * float32-only files are packed exactly as before.
+ */
 export function serializeSafetensors(tensors: Record<string, TensorToWrite> | Map<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const starts: number[] = [];
   let at = 0;
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new Error('"__metadata__" is reserved and cannot name a tensor');
+    const dtype = t.dtype ?? 'F32';
+    const size = ELEMENT_BYTES[dtype];
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new Error(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${count} values, data has ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [at, at + 4 * count] };
-    at += 4 * count;
+    at = Math.ceil(at / size) * size;
+    starts.push(at);
+    header[name] = { dtype, shape: t.shape, data_offsets: [at, at + size * count] };
+    at += size * count;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8; // pad with spaces so the data starts 8-aligned
@@ -322,12 +340,12 @@ export function serializeSafetensors(tensors: Record<string, TensorToWrite> | Ma
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
-  let pos = 8 + json.length;
-  for (const [, t] of entries) {
-    if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+  entries.forEach(([, t], k) => {
+    const pos = 8 + json.length + starts[k];
+    if (LITTLE_ENDIAN || t.dtype === 'U8') out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    else if (t.dtype === 'I32') for (let i = 0; i < t.data.length; i++) view.setInt32(pos + 4 * i, t.data[i], true);
     else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i], true);
-    pos += t.data.byteLength;
-  }
+  });
   return out;
 }
 

@@ -16,7 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mulberry32 } from '../../src/random/index.js';
-import { readDataInfo, writeDataFile, type ImageArrays } from '../../src/targets/torch/data_file.js';
+import type { ImageSet } from '../../src/data/dataset.js';
+import { readDataInfo, writeDataFile } from '../../src/targets/torch/data_file.js';
 import type { Figures } from './model_fuzz.js';
 
 export const PYTHON = process.env.SKIPGRAPH_PYTHON ?? '/usr/bin/python3';
@@ -32,10 +33,10 @@ export interface DataWorld {
   root: string;
   /** Good files: uint8 pixels with uint8 labels, float32 pixels with int32 labels (past 256 classes). */
   goods: Buffer[];
-  split: { train: ImageArrays; test: ImageArrays };
+  split: { train: ImageSet; test: ImageSet };
 }
 
-function arrays(r: () => number, count: number, float: boolean, classes: number): ImageArrays {
+function arrays(r: () => number, count: number, float: boolean, classes: number): ImageSet {
   const [height, width, channels] = [5, 4, 3];
   const n = count * height * width * channels;
   const pixels = float ? Float32Array.from({ length: n }, () => r()) : Uint8Array.from({ length: n }, () => Math.floor(r() * 256));

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../../src/compiler/index.js';
-import { writeDataFile, type ImageArrays } from '../../../src/targets/torch/data_file.js';
+import type { ImageSet } from '../../../src/data/dataset.js';
+import { writeDataFile } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, runTorchTraining, TorchError, type PythonInfo, type TorchTrainOptions } from '../../../src/targets/torch/train.js';
 import { skipWithout } from '../../helpers/require.js';
@@ -44,7 +45,7 @@ const MODEL = join(dir, 'tiny.py');
 writeFileSync(MODEL, emitTorch(graph, { version: 'test' }));
 
 /** n 1x8x8 images whose class k lights every tenth pixel from k: learnable, seeded. */
-function toy(n: number, seed: number): ImageArrays {
+function toy(n: number, seed: number): ImageSet {
   const pixels = new Float32Array(n * 64);
   const labels = new Uint8Array(n);
   let s = seed;

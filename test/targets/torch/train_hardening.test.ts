@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../../src/compiler/index.js';
-import { writeDataFile, type ImageArrays } from '../../../src/targets/torch/data_file.js';
+import type { ImageSet } from '../../../src/data/dataset.js';
+import { writeDataFile } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, parseEvent, runTorchTraining, TorchError, TRAIN_SCRIPT } from '../../../src/targets/torch/train.js';
 import { skipWithout } from '../../helpers/require.js';
@@ -41,7 +42,7 @@ head:
 const MODEL = join(dir, 'tiny.py');
 writeFileSync(MODEL, emitTorch(compileSource(TINY, { file: 'tiny.yaml' }).graph!, { version: 'test' }));
 
-function toy(n: number): ImageArrays {
+function toy(n: number): ImageSet {
   const pixels = new Uint8Array(n * 64).map((_, i) => (i * 37) % 256);
   const labels = new Uint8Array(n).map((_, i) => i % 10);
   return { name: 'toy', height: 8, width: 8, channels: 1, classes: 10, count: n, pixels, scale: 1 / 255, labels, mean: [0.5], std: [0.25] };

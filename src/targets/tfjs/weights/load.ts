@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CompiledGraph } from '../../../compiler/types.js';
 import { InternalError } from '../../../errors/index.js';
 import { ValueCheck } from '../../../formats/finite.js';
-import { openSafetensors, serializeSafetensors, type TensorSource, type TensorToWrite } from '../../../formats/safetensors.js';
+import { openSafetensors, serializeSafetensors, type TensorSource, type Float32ToWrite } from '../../../formats/safetensors.js';
 import { checkStateDict, hasProblems, layerVariable, StateDictError, stateDictSlots, type ParamSlot } from './state_dict.js';
 
 export interface LoadOptions {
@@ -80,8 +80,8 @@ export function loadStateDict(model: tf.LayersModel, graph: CompiledGraph, from:
 }
 
 /** The model's weights as a PyTorch state_dict (torch names and layouts, float32), in graph order. */
-export function readStateDict(model: tf.LayersModel, graph: CompiledGraph): Map<string, TensorToWrite> {
-  const out = new Map<string, TensorToWrite>();
+export function readStateDict(model: tf.LayersModel, graph: CompiledGraph): Map<string, Float32ToWrite> {
+  const out = new Map<string, Float32ToWrite>();
   for (const slot of stateDictSlots(graph)) {
     const variable = layerVariable(model.getLayer(slot.node), slot.variable);
     const data = variable.read().dataSync() as Float32Array;
