@@ -143,7 +143,7 @@ head:
     expect(d.folded).toBeLessThan(TOLERANCE);
   });
 
-  it('stochastic depth (identity at inference), zeropad, relu6, silu, tanh and a flatten head: the ops no file above holds', async (ctx) => {
+  it('stochastic depth (identity at inference), zeropad, relu6, silu, tanh, hardswish, gelu, hardsigmoid and a flatten head: the ops no file above holds', async (ctx) => {
     if (typeof ort === 'string') return skipTestWithout(ctx, 'onnxruntime outputs', ort);
     const r = compileSource(`
 name: rest
@@ -158,6 +158,9 @@ stem:
   - { op: silu }
   - { op: bn }
   - { op: tanh }
+  - { op: hardswish }
+  - { op: gelu }
+  - { op: hardsigmoid }
 stages:
   - { block: basic, channels: 4, blocks: 3, stride: 1 }
 head:
@@ -165,7 +168,7 @@ head:
   - { op: dense, units: $classes }
 `);
     const ops = new Set(r.graph!.nodes.map((n) => n.op));
-    for (const op of ['drop_path', 'zeropad', 'relu6', 'silu', 'tanh', 'flatten']) expect(ops).toContain(op);
+    for (const op of ['drop_path', 'zeropad', 'relu6', 'silu', 'tanh', 'hardswish', 'gelu', 'hardsigmoid', 'flatten']) expect(ops).toContain(op);
     const d = await compare(r.graph!, 9);
     expect(d.plain).toBeLessThan(TOLERANCE);
     expect(d.folded).toBeLessThan(TOLERANCE);
