@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { blockLastBatchNorms } from '../../../src/compiler/analyses/block_last.js';
+import { stateDictLayout } from '../../../src/compiler/analyses/state_dict.js';
 import type { CompiledGraph } from '../../../src/compiler/index.js';
 import { pyText } from '../../../src/targets/torch/quote.js';
 import { HARNESS } from './helpers.js';
@@ -86,7 +87,9 @@ export function expectModule(res: EmitCheck | undefined, graph: CompiledGraph, s
   expect(r.ZERO_INIT_RESIDUAL).toEqual(blockLastBatchNorms(graph));
   expect(r.model_doc).toBe(`${pyText(graph.name)}, compiled by skipgraph from ${pyText(source)}.`);
   if (!run) return;
-  const withParams = graph.nodes.filter((n) => n.op === 'conv' || n.op === 'bn' || n.op === 'dense').map((n) => n.id);
+  // The modules that hold state_dict entries, as the compiler's layout names them (a layer_scale's
+  // key is its own id, held by its parent module).
+  const withParams = new Set(stateDictLayout(graph).map((t) => (t.key.includes('.') ? t.key.slice(0, t.key.lastIndexOf('.')) : t.key)));
   expect(r.param_modules).toEqual([...withParams].sort(codeUnitOrder));
   expect(r.zeroed).toEqual([...blockLastBatchNorms(graph)].sort(codeUnitOrder));
   const out = graph.nodes.find((n) => n.id === graph.output)!.shape;

@@ -119,12 +119,27 @@ describe.skipIf(python === undefined)('torch emitter: input text never runs', ()
       pool: fc.array(segment, { minLength: 8, maxLength: 8 }),
       pick: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
     });
-    const cases = fc.sample(arb, { numRuns: RUNS, seed: SEED }).map((c, k) => {
+    // A layer_scale is an nn.Parameter of its parent module, so its own name must be a plain
+    // attribute name: the emitter refuses any other (TorchEmitError, exit 1), and that refusal is
+    // the expected outcome for such a case (checked here), never a file.
+    let refused = 0;
+    const cases = fc.sample(arb, { numRuns: RUNS, seed: SEED }).flatMap((c, k) => {
       const graph = renamed(graphs[c.base], c.name, c.pool, c.pick);
       const path = join(dir, `m${k}.py`);
-      writeFileSync(path, emitTorch(graph, { version: 'test', source: c.source }));
-      return { id: `m${k}`, graph, source: c.source, path };
+      const plainScale = graph.nodes.every((n) => n.op !== 'layer_scale' || /^[A-Za-z][A-Za-z0-9_]*$/.test(n.id.slice(n.id.lastIndexOf('.') + 1)));
+      let text: string;
+      try {
+        text = emitTorch(graph, { version: 'test', source: c.source });
+      } catch (e) {
+        expect(plainScale, `m${k} was refused: ${(e as Error).message}`).toBe(false);
+        expect((e as Error).message).toMatch(/^layer_scale '.*': its last name part must be a Python identifier/s);
+        refused++;
+        return [];
+      }
+      writeFileSync(path, text);
+      return [{ id: `m${k}`, graph, source: c.source, path }];
     });
+    expect(cases.length, `${refused} of ${RUNS} cases refused for their layer_scale names`).toBeGreaterThan(RUNS / 2);
     const results = emitCheck(python!, cases.map((c) => ({ id: c.id, path: c.path, run: true })), dir);
     expect(existsSync(join(dir, 'CANARY')), 'a canary fired: input ran as code').toBe(false);
     for (const c of cases) {

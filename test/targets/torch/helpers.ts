@@ -60,11 +60,16 @@ export function toNchw(x: Float32Array, [n, h, w, c]: number[]): Float32Array {
 /** A node's output shape as PyTorch sees it for a batch of n (the module's output, for nodes that are modules). */
 export function torchShape(shape: number[], n: number, op: string, keepdims?: boolean): number[] {
   if (op === 'global_avg_pool' && keepdims === false) return [n, shape[0], 1, 1];
+  // nn.LayerNorm on a map runs on the NHWC view (torchvision's LayerNorm2d permutes around it).
+  if (op === 'layernorm' && shape.length === 3) return [n, ...shape];
+  // A pointwise dense on a map is nn.Linear on the NHWC view too.
+  if (op === 'dense' && shape.length === 3) return [n, ...shape];
   return shape.length === 3 ? [n, shape[2], shape[0], shape[1]] : [n, ...shape];
 }
 
 /** Ops done in forward, without a module of their own. */
-const NO_MODULE = new Set(['input', 'add', 'mul', 'flatten']);
+// layer_scale is an nn.Parameter of its parent (as torchvision's CNBlock), not a module with a hook.
+const NO_MODULE = new Set(['input', 'add', 'mul', 'flatten', 'layer_scale']);
 
 export interface Case {
   id: string;
