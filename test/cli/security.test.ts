@@ -42,7 +42,7 @@ const ALLOWED = [
     why: 'loads an optional TF.js backend package; the specifier comes from the constant CANDIDATES list (--backend picks among fixed names), never from YAML',
   },
   {
-    file: 'src/targets/tfjs/backends/webgpu.ts',
+    file: 'src/targets/tfjs/backends/webgpu_dawn.ts',
     line: 'return (await import(specifier)) as T;',
     why: "loads the optional 'webgpu' and '@tensorflow/tfjs-backend-webgpu' packages; every caller passes one of those literals",
   },
