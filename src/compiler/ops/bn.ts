@@ -28,6 +28,8 @@ export const bn: WrittenOpDef<BnAttrs> = {
     ];
   },
   macs: () => 0,
+  // Weight 1 (0 for a block-ending BN under zero-init residual), bias 0, running_mean 0, running_var 1.
+  init: (role, _weight, zeroGamma) => ({ kind: 'constant', value: role === 'running_var' ? 1 : role === 'weight' && !zeroGamma ? 1 : 0 }),
   countsActivations: false,
   keepsBlockPath: false,
   describe: () => 'bn',

@@ -1,3 +1,4 @@
+import { convInit } from './init_rules.js';
 import { convOut, hw, needMap, pair, quad, st, tooSmall, type WrittenOpDef } from './define.js';
 
 export interface ConvAttrs {
@@ -54,6 +55,7 @@ export const conv: WrittenOpDef<ConvAttrs> = {
   },
   // One per weight per output position (so groups divide it).
   macs: (a, [x], out) => out[0] * out[1] * a.filters * (x[2] / a.groups) * a.kernel[0] * a.kernel[1],
+  init: convInit,
   countsActivations: true,
   keepsBlockPath: false,
   describe(a) {

@@ -7,6 +7,7 @@
  * is read from there; nothing else switches over ops with a silent default.
  */
 import type { DiagnosticCode } from '../../parser/index.js';
+import type { InitRule } from './init_rules.js';
 
 /** A shape rule's refusal; the builder turns it into a located diagnostic. */
 export interface ShapeError {
@@ -60,6 +61,12 @@ export interface OpDef<A> {
   state(a: A, inputs: number[][], out: number[]): StateEntry[];
   /** Multiply-accumulates (torchvision/torchinfo convention: conv and dense only; bias adds are free). */
   macs(a: A, inputs: number[][], out: number[]): number;
+  /**
+   * How its fresh float tensors are drawn (torchvision's initialisation; rules in init_rules.ts),
+   * one rule for all its roles; null for an op without parameters or buffers. Required, so a new
+   * op is a tsc error in its own file until someone decides.
+   */
+  init: InitRule | null;
   /** pycls's activations count this op's output elements (conv and dense do). */
   countsActivations: boolean;
   /**
@@ -101,10 +108,11 @@ export function channelAffine(out: readonly number[]): StateEntry[] {
   ];
 }
 
-/** No state, no MACs: most ops. */
+/** No state, no MACs, nothing to initialise: most ops. */
 export const stateless = {
   state: (): StateEntry[] => [],
   macs: () => 0,
+  init: null,
   countsActivations: false,
 } as const;
 

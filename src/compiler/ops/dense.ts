@@ -1,3 +1,4 @@
+import { linearInit } from './init_rules.js';
 import { fmt, needMap, size, type WrittenOpDef } from './define.js';
 
 export interface DenseAttrs {
@@ -30,6 +31,7 @@ export const dense: WrittenOpDef<DenseAttrs> = {
     return a.bias ? [weight, { role: 'bias', shape: [a.units], kind: 'param' }] : [weight];
   },
   macs: (a, [x]) => size(x) * a.units,
+  init: linearInit,
   countsActivations: true,
   keepsBlockPath: false,
   describe: (a) => `dense ${a.units}${a.pointwise ? ' pointwise' : ''}`,

@@ -1,3 +1,4 @@
+import { constantInit } from './init_rules.js';
 import { needMap, stateless, type NoAttrs, type WrittenOpDef } from './define.js';
 
 /** torchvision's CNBlock: `self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)`, layer_scale = 1e-6. */
@@ -15,6 +16,7 @@ export const layer_scale: WrittenOpDef<NoAttrs> = {
   shape: (_, [x]) => needMap('layer_scale', x) ?? x,
   state: (_, __, out) => [{ role: 'self', shape: [out[2], 1, 1], kind: 'param' }],
   macs: stateless.macs,
+  init: constantInit(LAYER_SCALE_INIT),
   countsActivations: false,
   keepsBlockPath: false,
   describe: () => 'layer_scale',

@@ -20,6 +20,8 @@ export const layernorm: WrittenOpDef<LayerNormAttrs> = {
   shape: (_, [x]) => x,
   state: (_, __, out) => channelAffine(out),
   macs: () => 0,
+  // nn.LayerNorm's reset_parameters: weight ones, bias zeros.
+  init: (role) => ({ kind: 'constant', value: role === 'weight' ? 1 : 0 }),
   countsActivations: false,
   keepsBlockPath: false,
   describe: () => 'layernorm',
