@@ -72,8 +72,31 @@ function schemaExports(body: string, schema: object): string {
     `export const architectureSchema = ${name};`,
     "/** The layer ops the schema admits, in its order. */",
     `export const LAYER_OPS = /** @type {const} */ (${JSON.stringify(ops)});`,
+    "/** The activations a file may name as a word (a block's `post` but 'none', an SE's `activation`), in the schema's order. */",
+    `export const ACTIVATIONS = /** @type {const} */ (${JSON.stringify(activationWords(schema))});`,
     '',
   ].join('\n');
+}
+
+/**
+ * The schema's activation words. It lists them in three enums (a block's `post`, with 'none', and
+ * the `activation` of a stage's and a layer's `se`); they must agree, or one of them was missed.
+ */
+function activationWords(schema: object): string[] {
+  const found: { where: string; words: string[] }[] = [];
+  const walk = (node: unknown, path: string[]): void => {
+    if (node === null || typeof node !== 'object') return;
+    const key = path[path.length - 1];
+    const words = (node as { enum?: unknown }).enum;
+    if ((key === 'post' || key === 'activation') && Array.isArray(words)) found.push({ where: path.join('/'), words: words.filter((w): w is string => typeof w === 'string' && w !== 'none') });
+    for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
+  };
+  walk(schema, []);
+  const [first] = found;
+  if (!first) throw new Error('gen-validator: the schema has no `post` or `activation` enum; handle it here.');
+  const differs = found.filter((f) => JSON.stringify(f.words) !== JSON.stringify(first.words));
+  if (differs.length > 0) throw new Error(`gen-validator: the schema's activation enums differ: ${first.where} has ${first.words.join(', ')}, ${differs.map((d) => `${d.where} has ${d.words.join(', ')}`).join('; ')}.`);
+  return first.words;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

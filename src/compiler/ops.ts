@@ -9,6 +9,7 @@
  * files may write it, its file in src/compiler/ops/ and a line below, one entry per target, the
  * docs (docs/dsl.md).
  */
+import type { ActivationName } from '../parser/ast.js';
 import type { LayerOp } from '../parser/index.js';
 import { InternalError } from '../errors/index.js';
 import { gelu, hardsigmoid, hardswish, relu, relu6, sigmoid, silu, tanh } from './ops/activations.js';
@@ -16,7 +17,7 @@ import { bn } from './ops/bn.js';
 import { channel_pad } from './ops/channel_pad.js';
 import { conv } from './ops/conv.js';
 import { dense } from './ops/dense.js';
-import type { LayerArgs, OpDef } from './ops/define.js';
+import type { LayerArgs, NoAttrs, OpDef } from './ops/define.js';
 import { drop_path } from './ops/drop_path.js';
 import { dropout } from './ops/dropout.js';
 import { flatten } from './ops/flatten.js';
@@ -30,7 +31,7 @@ import { subsample } from './ops/subsample.js';
 import { zeropad } from './ops/zeropad.js';
 import type { GraphNode, NodeOf } from './types.js';
 
-export type { LayerArgs, NoAttrs, OpDef, ShapeError, StateEntry, StateRole } from './ops/define.js';
+export type { LayerArgs, NoAttrs, OpDef, OpExample, ShapeError, StateEntry, StateRole } from './ops/define.js';
 export { LAYER_SCALE_INIT } from './ops/layer_scale.js';
 
 /** Every op, in the order tables and docs list them. */
@@ -78,6 +79,24 @@ export const WRITTEN_OPS: { readonly [K in WrittenOp]: OpDef<OpAttrs[K]> & { pla
 
 /** Every op, in the registry's order. */
 export const OP_KINDS = Object.keys(OPS) as OpKind[];
+
+/** The ops whose definition is an ActivationDef (`activation: true`): elementwise, stateless. */
+type ActivationKind = { [K in OpKind]: (typeof OPS)[K] extends { activation: true } ? K : never }[OpKind];
+/**
+ * The activations a file may name as a word (a block's `post`, an SE's `activation`): the
+ * registry's activations without attributes.
+ */
+export type ActivationOp = { [K in ActivationKind]: OpAttrs[K] extends NoAttrs ? K : never }[ActivationKind];
+/**
+ * The schema's activation words (its `post` and `activation` enums, src/parser/generated) are
+ * exactly the registry's: tsc fails here when an activation is in one and not the other.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type SchemaActivationsMatch<T extends true = Same<ActivationName, ActivationOp>> = T;
+/** Every activation of the registry (with or without attributes), in its order. */
+export const ACTIVATION_KINDS: readonly OpKind[] = OP_KINDS.filter((op) => OPS[op].activation);
+/** Whether `op` (an op kind, or any other name a printer draws) is one of the registry's activations. */
+export const isActivation = (op: string): boolean => (ACTIVATION_KINDS as readonly string[]).includes(op);
 
 /** The definition of an op, typed by its kind. */
 export function opDef<K extends OpKind>(op: K): OpDef<OpAttrs[K]> {

@@ -35,8 +35,9 @@ export interface SeAttrs {
   names?: Record<string, string | undefined>;
 }
 
-/** The activations a block may end with (`post`). */
-export type ActivationOp = 'relu' | 'relu6' | 'sigmoid' | 'silu' | 'tanh' | 'hardswish' | 'hardsigmoid' | 'gelu';
+/** The activations a block may end with (`post`): the registry's, in ops.ts. */
+import type { ActivationOp } from './ops.js';
+export type { ActivationOp };
 
 /** An op with its attributes, as a discriminated union keyed by `op`. */
 export type OpSpec = { [K in OpKind]: { op: K; attrs: OpAttrs[K] } }[OpKind];

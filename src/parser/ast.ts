@@ -1,6 +1,10 @@
 import type { Expr } from './expr.js';
 import type { Loc } from './location.js';
+import type { ACTIVATIONS } from './generated/validate_architecture.js';
 import type { LayerOp } from './schema.js';
+
+/** An activation a file may name as a word (an SE's `activation`): the schema's enum, generated from it. */
+export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Shortcut rules (docs/dsl.md "Shortcuts"); kept in step with the schema's `shortcut` enum. */
 export type ShortcutRuleName = 'projection' | 'identity' | 'zeropad' | 'conv' | 'avgdown' | 'identity_or_none' | 'none';
@@ -38,7 +42,7 @@ export interface SeAst {
   ratio?: number;
   of: 'current' | 'input';
   /** The activation between the two 1x1 convs (default relu; EfficientNet's is silu). */
-  activation?: 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'tanh' | 'hardswish' | 'hardsigmoid' | 'gelu';
+  activation?: ActivationName;
   /** The gate (default sigmoid; MobileNetV3's is hardsigmoid). */
   gate?: 'sigmoid' | 'hardsigmoid';
   loc: Loc;

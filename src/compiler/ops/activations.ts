@@ -1,8 +1,8 @@
-import { stateless, type NoAttrs, type WrittenOpDef } from './define.js';
+import { stateless, type ActivationDef, type NoAttrs } from './define.js';
 
-/** An elementwise activation: no attributes, no state, the input's shape. */
-function activation(name: string, description: string): WrittenOpDef<NoAttrs> {
-  return { description, plan: () => ({}), shape: (_, [x]) => x, ...stateless, keepsBlockPath: true, describe: () => name };
+/** An elementwise activation: no attributes, no state, the input's shape; a word for `post` and an SE's `activation`. */
+function activation(name: string, description: string): ActivationDef<NoAttrs> {
+  return { description, plan: () => ({}), shape: (_, [x]) => x, ...stateless, activation: true, example: { layer: `{ op: ${name} }`, takes: 'map', gives: 'map' }, keepsBlockPath: true, describe: () => name };
 }
 
 export const relu = activation('relu', 'max(x, 0).');

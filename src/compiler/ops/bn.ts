@@ -31,6 +31,8 @@ export const bn: WrittenOpDef<BnAttrs> = {
   // Weight 1 (0 for a block-ending BN under zero-init residual), bias 0, running_mean 0, running_var 1.
   init: (role, _weight, zeroGamma) => ({ kind: 'constant', value: role === 'running_var' ? 1 : role === 'weight' && !zeroGamma ? 1 : 0 }),
   countsActivations: false,
+  activation: false,
+  example: { layer: '{ op: bn, epsilon: 0.001, momentum: 0.3 }', takes: 'map', gives: 'map' },
   keepsBlockPath: false,
   describe: () => 'bn',
 };

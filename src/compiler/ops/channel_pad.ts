@@ -11,6 +11,8 @@ export const channel_pad: InsertedOpDef<ChannelPadAttrs> = {
   plan: null,
   shape: (a, [x]) => [...x.slice(0, -1), x[x.length - 1] + a.before + a.after],
   ...stateless,
+  activation: false,
+  example: { stage: '{ block: basic, channels: 7, blocks: 1, stride: 1, shortcut: zeropad }' },
   keepsBlockPath: false,
   describe: (a) => `channel_pad +${a.before + a.after}`,
 };

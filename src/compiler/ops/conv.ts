@@ -57,6 +57,8 @@ export const conv: WrittenOpDef<ConvAttrs> = {
   macs: (a, [x], out) => out[0] * out[1] * a.filters * (x[2] / a.groups) * a.kernel[0] * a.kernel[1],
   init: convInit,
   countsActivations: true,
+  activation: false,
+  example: { layer: '{ op: conv, filters: 6, kernel: 3, stride: 2, bias: true }', takes: 'map', gives: 'map' },
   keepsBlockPath: false,
   describe(a) {
     const g = a.groups > 1 ? ` g${a.groups}` : '';

@@ -67,6 +67,14 @@ export interface OpDef<A> {
    * op is a tsc error in its own file until someone decides.
    */
   init: InitRule | null;
+  /**
+   * An elementwise function of one tensor without state (relu, gelu, ...): pictures draw it as an
+   * activation, and one without attributes is a word a file may name as a block's `post` or an
+   * SE's `activation` (ActivationOp in ../ops.ts). Only an ActivationDef says true.
+   */
+  activation: boolean;
+  /** A tiny use of the op: the docs' and the tests' (every op is run from its example). */
+  example: OpExample;
   /** pycls's activations count this op's output elements (conv and dense do). */
   countsActivations: boolean;
   /**
@@ -80,9 +88,32 @@ export interface OpDef<A> {
 }
 
 /** An op a file may write (a schema layer op): it has a `plan`. */
-export type WrittenOpDef<A> = OpDef<A> & { plan: (args: LayerArgs) => A | undefined };
+export type WrittenOpDef<A> = OpDef<A> & { plan: (args: LayerArgs) => A | undefined; activation: false; example: LayerExample };
+/** An activation (see OpDef.activation): written, elementwise, stateless. */
+export type ActivationDef<A> = OpDef<A> & { plan: (args: LayerArgs) => A | undefined; activation: true; example: LayerExample };
 /** An op only the compiler inserts. */
-export type InsertedOpDef<A> = OpDef<A> & { plan: null };
+export type InsertedOpDef<A> = OpDef<A> & { plan: null; activation: false; example: InsertedExample };
+
+/**
+ * A written op's example: one layer in YAML flow style, as a file writes it, that fits any input
+ * of its kind however small (a 1x1 map with one channel included: no groups, kernels padded), and
+ * what it takes and gives: a [height, width, channels] `map`, or a `flat` [features] tensor (after
+ * global_avg_pool).
+ */
+export interface LayerExample {
+  layer: string;
+  takes: 'map' | 'flat';
+  gives: 'map' | 'flat';
+}
+/**
+ * An inserted op's example: a stage (YAML flow style, after a stem that gives 4 channels) whose
+ * blocks make the compiler insert it, and the top-level lines of the file it needs.
+ */
+export interface InsertedExample {
+  stage: string;
+  top?: string[];
+}
+export type OpExample = LayerExample | InsertedExample;
 
 /** Ops without attributes. */
 export type NoAttrs = Record<string, never>;

@@ -33,6 +33,8 @@ export const dense: WrittenOpDef<DenseAttrs> = {
   macs: (a, [x]) => size(x) * a.units,
   init: linearInit,
   countsActivations: true,
+  activation: false,
+  example: { layer: '{ op: dense, units: 6 }', takes: 'flat', gives: 'flat' },
   keepsBlockPath: false,
   describe: (a) => `dense ${a.units}${a.pointwise ? ' pointwise' : ''}`,
 };

@@ -12,6 +12,8 @@ export const drop_path: InsertedOpDef<DropPathAttrs> = {
   plan: null,
   shape: (_, [x]) => x,
   ...stateless,
+  activation: false,
+  example: { stage: '{ block: basic, channels: 4, blocks: 3, stride: 1 }', top: ['drop_path_rate: 0.3'] },
   keepsBlockPath: true,
   describe: (a) => `drop_path ${Number(a.rate.toPrecision(4))}`,
 };

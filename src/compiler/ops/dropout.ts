@@ -13,6 +13,8 @@ export const dropout: WrittenOpDef<DropoutAttrs> = {
   },
   shape: (_, [x]) => x,
   ...stateless,
+  activation: false,
+  example: { layer: '{ op: dropout, rate: 0.2 }', takes: 'flat', gives: 'flat' },
   keepsBlockPath: true,
   describe: (a) => `dropout ${a.rate}`,
 };

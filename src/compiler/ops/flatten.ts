@@ -5,6 +5,8 @@ export const flatten: WrittenOpDef<NoAttrs> = {
   plan: () => ({}),
   shape: (_, [x]) => [size(x)],
   ...stateless,
+  activation: false,
+  example: { layer: '{ op: flatten }', takes: 'map', gives: 'flat' },
   keepsBlockPath: false,
   describe: () => 'flatten',
 };

@@ -15,6 +15,8 @@ export const global_avg_pool: WrittenOpDef<GlobalAvgPoolAttrs> = {
     return a.keepdims ? [1, 1, x[2]] : [x[2]];
   },
   ...stateless,
+  activation: false,
+  example: { layer: '{ op: global_avg_pool }', takes: 'map', gives: 'flat' },
   keepsBlockPath: false,
   describe: () => 'global_avg_pool',
 };

@@ -11,6 +11,8 @@ export const input: InsertedOpDef<InputAttrs> = {
   plan: null,
   shape: (a) => a.shape,
   ...stateless,
+  activation: false,
+  example: { stage: '{ block: basic, channels: 4, blocks: 1, stride: 1 }' },
   keepsBlockPath: false,
   describe: () => 'input',
 };

@@ -18,6 +18,8 @@ export const layer_scale: WrittenOpDef<NoAttrs> = {
   macs: stateless.macs,
   init: constantInit(LAYER_SCALE_INIT),
   countsActivations: false,
+  activation: false,
+  example: { layer: '{ op: layer_scale }', takes: 'map', gives: 'map' },
   keepsBlockPath: false,
   describe: () => 'layer_scale',
 };

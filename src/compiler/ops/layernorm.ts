@@ -23,6 +23,8 @@ export const layernorm: WrittenOpDef<LayerNormAttrs> = {
   // nn.LayerNorm's reset_parameters: weight ones, bias zeros.
   init: (role) => ({ kind: 'constant', value: role === 'weight' ? 1 : 0 }),
   countsActivations: false,
+  activation: false,
+  example: { layer: '{ op: layernorm, epsilon: 1.0e-6 }', takes: 'map', gives: 'map' },
   keepsBlockPath: false,
   describe: () => 'layernorm',
 };

@@ -11,6 +11,9 @@ export const add: InsertedOpDef<NoAttrs> = {
     return a;
   },
   ...stateless,
+  activation: false,
+  // The residual add of every block.
+  example: { stage: '{ block: basic, channels: 4, blocks: 2, stride: 1 }' },
   keepsBlockPath: false,
   describe: () => 'add',
 };
@@ -26,6 +29,9 @@ export const mul: InsertedOpDef<NoAttrs> = {
     return a;
   },
   ...stateless,
+  activation: false,
+  // The scale of a squeeze-and-excitation unit.
+  example: { stage: '{ block: bottleneck, channels: 4, blocks: 1, stride: 2, se: { reduction: 4 } }' },
   keepsBlockPath: true,
   describe: () => 'mul',
 };

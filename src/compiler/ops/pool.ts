@@ -12,7 +12,7 @@ export interface PoolAttrs {
 }
 
 /** nn.MaxPool2d / nn.AvgPool2d: the same attributes and shape rule. */
-function pool(op: 'maxpool' | 'avgpool', description: string): WrittenOpDef<PoolAttrs> {
+function pool(op: 'maxpool' | 'avgpool', description: string, example: string): WrittenOpDef<PoolAttrs> {
   return {
     description,
     plan(args) {
@@ -35,10 +35,12 @@ function pool(op: 'maxpool' | 'avgpool', description: string): WrittenOpDef<Pool
       return [ho, wo, c];
     },
     ...stateless,
+    activation: false,
+    example: { layer: example, takes: 'map', gives: 'map' },
     keepsBlockPath: false,
     describe: (a) => `${op} ${hw(a.kernel)}${st(a.stride)}${a.ceil ? ' ceil' : ''}`,
   };
 }
 
-export const maxpool = pool('maxpool', 'Max pooling.');
-export const avgpool = pool('avgpool', "Average pooling (padding counted as zeros, PyTorch's default).");
+export const maxpool = pool('maxpool', 'Max pooling.', '{ op: maxpool, kernel: 3, stride: 2, padding: 1 }');
+export const avgpool = pool('avgpool', "Average pooling (padding counted as zeros, PyTorch's default).", '{ op: avgpool, kernel: 3, stride: 1, padding: 1 }');

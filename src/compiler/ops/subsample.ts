@@ -15,6 +15,8 @@ export const subsample: InsertedOpDef<SubsampleAttrs> = {
     return [Math.ceil(x[0] / sh), Math.ceil(x[1] / sw), x[2]];
   },
   ...stateless,
+  activation: false,
+  example: { stage: '{ block: basic, channels: 8, blocks: 1, stride: 2, shortcut: zeropad }' },
   keepsBlockPath: false,
   describe: (a) => `subsample${st(a.stride)}`,
 };

@@ -19,6 +19,8 @@ export const zeropad: WrittenOpDef<ZeroPadAttrs> = {
     return [x[0] + t + b, x[1] + l + r, x[2]];
   },
   ...stateless,
+  activation: false,
+  example: { layer: '{ op: zeropad, padding: [1, 0, 2, 1] }', takes: 'map', gives: 'map' },
   keepsBlockPath: false,
   describe: (a) => `zeropad ${a.padding.join(',')}`,
 };

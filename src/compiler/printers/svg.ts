@@ -1,3 +1,4 @@
+import { isActivation } from '../ops.js';
 import type { CompiledGraph } from '../types.js';
 import { grouped, macsLabel, paramsLabel } from './describe.js';
 import { escapeXml as x } from './escape.js';
@@ -23,7 +24,7 @@ const MAIN = '#546e7a';
 const family = (op: string) =>
   op === 'input' || op === 'conv' || op === 'bn' || op === 'dense' || op === 'stage'
     ? op
-    : ['relu', 'relu6', 'sigmoid', 'silu', 'tanh', 'hardswish', 'hardsigmoid', 'gelu'].includes(op)
+    : isActivation(op)
       ? 'act'
       : op === 'add' || op === 'mul'
         ? 'join'
