@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile, requireClassifier } from '../src/compiler/index.js';
 import { describeBackend, releaseBackend, selectBackend } from '../src/targets/tfjs/backend.js';
 import { buildModel } from '../src/targets/tfjs/build.js';
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const sets = [`input.height=${args.size}`, `input.width=${args.size}`, `classes=${args.classes}`];
   const result = compileFile(archPath(args.arch), { sets });
   if (result.graph === undefined) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  const g = result.graph;
+  const g = requireClassifier(result.graph, 'the training step');
   const model = buildModel(g, { seed: 1, probe: false });
   const { height, width, channels } = g.input;
   const x = tf.randomNormal([args.batch, height, width, channels], 0, 1, 'float32', 3);

@@ -27,7 +27,8 @@ export interface BlockContext {
   index: number;
   /** Channels entering the block. */
   inChannels: number;
-  classes: number;
+  /** $classes; absent in a backbone that gives no `classes` (an expression naming it is then an unknown parameter). */
+  classes?: number;
   /** The network's parameters ($classes, `params:`, the scaling's $width_mult and $depth_mult). */
   network?: Env;
   /** Most layers one user block may expand to (`use` nests, so expansion can grow exponentially). */
@@ -146,7 +147,7 @@ export function planUser(def: BlockDefAst, defs: ReadonlyMap<string, BlockDefAst
     // timm's first_dilation: for the block's strided conv (the stage's first dilation in block 0).
     ['first_dilation', ctx.index === 0 ? s.firstDilation : s.dilation],
     ['index', ctx.index],
-    ['classes', ctx.classes],
+    ...(ctx.classes === undefined ? [] : ([['classes', ctx.classes]] as const)),
   ]);
   if (!declare(def, env, bag)) return undefined;
   for (const [k, v] of Object.entries(s.params)) {

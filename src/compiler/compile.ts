@@ -9,7 +9,8 @@ import { nodeActivations } from './count.js';
 import { blockPrefix, expandDesigns, roundHalfEven } from './regnet.js';
 import { buildShortcut, hasResidual } from './shortcut.js';
 import { applyScaling, BlockNumbering, dropPathRate, networkEnv } from './network.js';
-import type { CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
+import { keepNeeded, resolveFeatures } from './features.js';
+import type { BackboneGraph, ClassifierGraph, CompiledGraph, ConvAttrs, EdgeLabel, GraphNode, StageSummary } from './types.js';
 
 export interface CompileAstOptions {
   limits?: Partial<Limits>;
@@ -56,12 +57,15 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   if (!stem || partial?.stem) cur = undefined;
   else if (cur) cur = emitPlanned(b, stem, cur, '', {}, bag);
   const stages: StageSummary[] = [];
+  // Each stage's last node (a flat-numbered name: its last stage's), for `features:`.
+  const stageOutputs = new Map<string, string>();
   const numbering = new BlockNumbering();
   for (const stage of ast.stages) {
     const broken = partial?.stages.includes(stage.index) || partial?.blocks.includes(stage.block);
     if (cur && !broken) {
       cur = emitStage(b, ast, stage, cur, { limits, network: topEnv, numbering }, bag);
       if (cur) addStage(stages, { name: stageName(stage), blocks: stage.blocks, shape: b.shapeOf(cur), loc: stage.loc }, stage);
+      if (cur) stageOutputs.set(stageName(stage), cur);
       continue;
     }
     cur = undefined;
@@ -79,10 +83,14 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
     return undefined;
   }
   if (!checkLimit('maxNodes', b.nodes.length, limits, 'Nodes in the graph', ast.loc, bag)) return undefined;
+  // A backbone returns its features and keeps only the nodes they need.
+  const features = ast.features && resolveFeatures(ast.features, new Map(b.nodes.map((n) => [n.id, n])), stageOutputs, height, bag);
+  if (ast.features && !features) return undefined;
+  const kept = features ? keepNeeded(b.nodes, features, stages) : { nodes: b.nodes, stages };
 
   const batch = opts.batch ?? DEFAULT_BATCH;
   const totals = { params: 0, trainableParams: 0, nonTrainableParams: 0, macs: 0, activationBytes: 0, batch, activationBytesAtBatch: 0, flops: 0, activations: 0 };
-  for (const n of b.nodes) {
+  for (const n of kept.nodes) {
     totals.trainableParams += n.params.trainable;
     totals.nonTrainableParams += n.params.nonTrainable;
     totals.macs += n.macs;
@@ -100,17 +108,12 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   const explicit = opts.limits?.maxActivationBytes !== undefined;
   if (!checkActivationMemory(totals.activationBytes, batch, limits, memoryLoc, bag, { explicit, sets: opts.sets })) return undefined;
 
-  checkOrder(b.nodes);
-  return withLazyGraph({
-    name: ast.name,
-    input: { height, width, channels },
-    classes: ast.classes,
-    nodes: b.nodes,
-    output: cur,
-    totals,
-    stages,
-    file: ast.file,
-  });
+  checkOrder(kept.nodes);
+  const base = { name: ast.name, input: { height, width, channels }, nodes: kept.nodes, totals, stages: kept.stages, file: ast.file };
+  if (features) return withLazyGraph({ ...base, kind: 'backbone', features });
+  // The parser refuses a classifier without classes; a broken invariant otherwise.
+  if (ast.classes === undefined) throw new InternalError('a classifier without classes reached the compiler');
+  return withLazyGraph({ ...base, kind: 'classifier', classes: ast.classes, output: cur });
 }
 
 /** Plans every layer of a list (so each bad one is reported); undefined when any failed. */
@@ -311,7 +314,7 @@ function toGraphlib(name: string, nodes: GraphNode[]): Graph<{ name: string }, G
  * Sets `graph` as a lazily built property: half of a warm compile went into graphlib, and only
  * the drawing printers and API users who ask for it need the graph.
  */
-function withLazyGraph(compiled: Omit<CompiledGraph, 'graph'>): CompiledGraph {
+function withLazyGraph(compiled: Omit<ClassifierGraph, 'graph'> | Omit<BackboneGraph, 'graph'>): CompiledGraph {
   let cached: CompiledGraph['graph'] | undefined;
   return Object.defineProperty(compiled, 'graph', {
     enumerable: true,

@@ -5,6 +5,7 @@ import type { CompiledGraph } from './types.js';
 
 export * from './types.js';
 export { compileAst, stageName } from './compile.js';
+export { outputNodes, requireClassifier } from './features.js';
 export { DEFAULT_BATCH, DEFAULT_LIMITS, formatBytes, LIMIT_FLAGS, type Limits } from './limits.js';
 export { bottleneckWidth, EXPANSION } from './blocks.js';
 export { convOut, inferShape, poolOutCeil } from './shapes.js';

@@ -13,7 +13,8 @@ import { blockPrefix } from './regnet.js';
  * The stem, the head and every block see it. A network parameter may not take a built-in name.
  */
 export function networkEnv(ast: ArchitectureAst, bag: DiagnosticBag): Env | undefined {
-  const env: Env = new Map([['classes', ast.partial?.classes ? UNKNOWN : ast.classes]]);
+  // A backbone may give no classes: $classes is then no parameter at all (not a silent 0).
+  const env: Env = new Map(ast.partial?.classes ? [['classes', UNKNOWN]] : ast.classes === undefined ? [] : [['classes', ast.classes]]);
   if (ast.scaling) {
     env.set('width_mult', ast.scaling.width);
     env.set('depth_mult', ast.scaling.depth);

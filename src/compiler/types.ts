@@ -117,14 +117,26 @@ export interface EdgeLabel {
   skip: boolean;
 }
 
-export interface CompiledGraph {
+/** One map a backbone returns (`features:`): timm's feature_info entry. */
+export interface Feature {
+  /** As written in `features:` (a stage name or a node id); the output's name on every target. */
+  name: string;
+  /** The node whose output it is (a stage's last node, or the node named). */
+  node: string;
+  channels: number;
+  /** Input height / map height (timm's `reduction`): 4 for a ResNet's layer1 at any input size. */
+  reduction: number;
+  /** [height, width, channels] without the batch, channels-last as every shape here. */
+  shape: number[];
+  /** The `features:` item. */
+  loc: Loc;
+}
+
+interface GraphBase {
   name: string;
   input: { height: number; width: number; channels: number };
-  classes: number;
   /** Nodes in a topological order (inputs before users); nodes[0] is the input. */
   nodes: GraphNode[];
-  /** id of the node whose output is the model output. */
-  output: string;
   totals: Totals;
   stages: StageSummary[];
   /** The same nodes as a @dagrejs/graphlib Graph (node label = GraphNode, edges input -> user). */
@@ -132,3 +144,26 @@ export interface CompiledGraph {
   /** The file that was compiled. */
   file: string;
 }
+
+/** A network with a head: one output, the logits over `classes`. */
+export interface ClassifierGraph extends GraphBase {
+  kind: 'classifier';
+  classes: number;
+  /** id of the node whose output is the model output. */
+  output: string;
+}
+
+/**
+ * A backbone (`features:`, no head): it returns several maps, in the file's order. Nodes that feed
+ * none of them are not in the graph (timm's features_only stops at the last one returned).
+ */
+export interface BackboneGraph extends GraphBase {
+  kind: 'backbone';
+  features: Feature[];
+}
+
+/**
+ * The checked graph. Which kind it is decides what it returns: consumers that need logits (train,
+ * verify, top-k) narrow on `kind` and refuse a backbone with a clear error.
+ */
+export type CompiledGraph = ClassifierGraph | BackboneGraph;

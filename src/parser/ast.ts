@@ -131,7 +131,8 @@ export interface ArchitectureAst {
   name: string;
   description?: string;
   input: { height: number; width: number; channels: number; loc: Loc; fieldLocs?: Record<string, Loc> };
-  classes: number;
+  /** Number of classes ($classes); a backbone (a file with `features`) may leave it out. */
+  classes?: number;
   shortcut: ShortcutRuleName;
   /** Stochastic depth: timm's drop_path_rate, spread linearly over every block (0 = none). */
   dropPathRate?: number;
@@ -144,12 +145,24 @@ export interface ArchitectureAst {
   scaling?: { width: number; depth: number; divisor: number; loc: Loc };
   stem: LayerAst[];
   stages: StageAst[];
+  /** The head's layers; empty for a backbone (`head: none`, or no head beside `features`). */
   head: LayerAst[];
+  /**
+   * A backbone's outputs (`features:`), in the file's order, each where it is written: a stage name
+   * (its last block's output) or a node id. Absent for a classifier.
+   */
+  features?: FeatureAst[];
   blocks: Map<string, BlockDefAst>;
   loc: Loc;
   fieldLocs: Record<string, Loc>;
   /** Set when the file had schema errors: the parts replaced by stand-ins, which the compiler skips. */
   partial?: PartialParts;
+}
+
+/** One item of `features:` as written. */
+export interface FeatureAst {
+  name: string;
+  loc: Loc;
 }
 
 /** The parts of a file with schema errors that were replaced by stand-ins (src/parser/recover.ts). */

@@ -1,4 +1,5 @@
 import { BUILTIN_BLOCKS, type Arg, type ArchitectureAst, type BlockDefAst, type PartialParts, type LayerAst, type NumArg, type RegNetAst, type SeAst, type ShortcutRuleName, type StageAst } from './ast.js';
+import { readFeatures } from './backbone.js';
 import { InternalError, type DiagnosticBag } from './diagnostics.js';
 import { isExprError, parseExpr } from './expr.js';
 import type { Loc } from './location.js';
@@ -107,7 +108,7 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
     name: str(get(root, 'name'))!,
     description: str(get(root, 'description')),
     input: { height: num(get(input, 'height')), width: num(get(input, 'width')), channels: num(get(input, 'channels')), loc: input.loc, fieldLocs: Object.fromEntries(input.entries.map((e) => [e.key, e.value.loc])) },
-    classes: num(get(root, 'classes')),
+    ...(get(root, 'classes') ? { classes: num(get(root, 'classes')) } : {}),
     shortcut: globalShortcut,
     ...(get(root, 'drop_path_rate') ? { dropPathRate: num(get(root, 'drop_path_rate')) } : {}),
     dropPathSchedule: (str(get(root, 'drop_path_schedule')) ?? 'linspace') as ArchitectureAst['dropPathSchedule'],
@@ -116,7 +117,9 @@ export function buildAst(root: LMap, file: string, bag: DiagnosticBag, partial?:
     ...scalingOf(get(root, 'scaling')),
     stem: layersOf(get(root, 'stem') as LSeq, bag),
     stages,
-    head: layersOf(get(root, 'head') as LSeq, bag),
+    // A backbone's head is absent or `head: none` (readFeatures refuses any other).
+    head: get(root, 'head')?.kind === 'seq' ? layersOf(get(root, 'head') as LSeq, bag) : [],
+    ...readFeatures(root, file, bag),
     blocks,
     loc: root.loc,
     fieldLocs,

@@ -38,6 +38,11 @@ export type DiagnosticCode =
   | 'expr-not-integer' // a count or size that evaluates to a fraction
   | 'block-cycle' // a user block that uses itself, directly or through others
   | 'param-shadowed' // a declared parameter (of a block or the network) that would hide a built-in one
+  // Backbones (`features:`)
+  | 'head-and-features' // a file with `features` that keeps a head, or `head: none` without `features`
+  | 'duplicate-feature' // the same name twice in `features`
+  | 'unknown-feature' // a `features` item that names no stage and no node
+  | 'feature-not-a-map' // a `features` item whose output is not a [height, width, channels] map
   // Composition
   | 'extends-cycle'
   | 'extends-not-found'

@@ -277,7 +277,7 @@ interface SchemaNode {
   properties?: Record<string, SchemaNode>;
 }
 
-function fieldHint(missing: string): string | undefined {
+export function fieldHint(missing: string): string | undefined {
   const holders: SchemaNode[] = [architectureSchema, architectureSchema.$defs.stage, architectureSchema.$defs.regnet];
   const doc = holders.map((h) => (h.properties && Object.hasOwn(h.properties, missing) ? h.properties[missing].description : undefined)).find((d) => d !== undefined);
   return doc ? `${missing}: ${doc}` : undefined;

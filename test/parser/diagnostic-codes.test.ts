@@ -60,6 +60,11 @@ const fixtures: Fixture[] = [
   { code: 'shape-mismatch', yaml: arch({ shortcut: 'zeropad', stages: '  - { block: mine, channels: 16, blocks: 1 }', extra: user('      - { op: conv, filters: 8, kernel: 3 }\n') }), at: '{ block: mine', message: /can only add channels/ },
   { code: 'dense-not-flat', yaml: arch({ head: '  - { op: dense, units: $classes }' }), at: '{ op: dense', hint: /global_avg_pool/ },
   { code: 'limit-exceeded', yaml: arch(), opts: { limits: { maxParams: 1000 } }, at: { line: 1, col: 1 }, message: /Parameters: [\d,]+, over the limit of 1,000/, hint: /--max-params/ },
+  // Backbones: `features:` instead of a head (more in test/compiler/backbone.test.ts).
+  { code: 'head-and-features', yaml: arch({ extra: 'features: [layer1]' }), at: 'features', message: /has no head, but this file has one/, hint: /head: none/ },
+  { code: 'duplicate-feature', yaml: arch().replace(/head:[\s\S]*$/, 'features: [layer1, layer1]\n'), at: ['layer1', 2], message: /listed twice/ },
+  { code: 'unknown-feature', yaml: arch().replace(/head:[\s\S]*$/, 'features: [layer1, layer9]\n'), at: 'layer9', hint: /Stages: layer1, layer2/ },
+  { code: 'feature-not-a-map', yaml: arch({ stages: '  - { block: basic, channels: 16, blocks: 1 }\n  - { block: pool, channels: 16, blocks: 1, shortcut: none }' }).replace(/head:[\s\S]*$/, 'features: [layer1, layer2]\nblocks:\n  pool:\n    layers:\n      - { op: global_avg_pool }\n    post: none\n'), at: 'layer2', message: /flat \[16\] tensor/ },
 ];
 
 function locate(yaml: string, f: Fixture['at']) {

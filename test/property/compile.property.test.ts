@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/index.js';
 import { archArb, expected, runs, SEED, toYaml, type Arch } from './arch.js';
 import { recountGraph } from './recount.js';
+import { requireClassifier } from '../../src/compiler/index.js';
 
 const RUNS = runs(250);
 /** Long runs (FUZZ_RUNS=100000) need more than vitest's default timeout. */
@@ -35,7 +36,7 @@ describe('property: random valid architectures', () => {
 
         // From the description alone (by hand, torchvision's formulas).
         const want = expected(a);
-        const out = g.nodes.find((n) => n.id === g.output)!;
+        const out = g.nodes.find((n) => n.id === requireClassifier(g, 'this test').output)!;
         expect(out.shape).toEqual(want.output);
         expect({ trainable: g.totals.trainableParams, nonTrainable: g.totals.nonTrainableParams, macs: g.totals.macs }).toEqual({
           trainable: want.trainable,

@@ -4,6 +4,7 @@
  * parameters, MACs.
  */
 import type { CompiledGraph, GraphNode } from '../../src/compiler/index.js';
+import { outputNodes } from '../../src/compiler/index.js';
 
 export interface NodeCount {
   shape: number[];
@@ -105,7 +106,7 @@ export function recountGraph(g: CompiledGraph): GraphCheck {
     byId.set(n.id, n);
   }
   if (g.nodes[0]?.op !== 'input') problems.push('nodes[0] is not the input');
-  if (!byId.has(g.output)) problems.push(`output ${g.output} is not a node`);
+  for (const o of outputNodes(g)) if (!byId.has(o)) problems.push(`output ${o} is not a node`);
   if (g.graph.nodeCount() !== g.nodes.length) problems.push('graphlib node count differs');
   if (g.graph.edgeCount() !== g.nodes.reduce((k, n) => k + new Set(n.inputs).size, 0)) problems.push('graphlib edge count differs');
   return { trainable, nonTrainable, macs, activationBytes, problems };

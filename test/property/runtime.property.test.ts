@@ -19,6 +19,7 @@ import { compileSource } from '../../src/compiler/index.js';
 import { buildModel, foldForInference, selectBackend } from '../../src/targets/tfjs/index.js';
 import { randomiseBatchNorms } from '../targets/tfjs/helpers/model_io.js';
 import { archArb, runs, SEED, toYaml } from './arch.js';
+import { requireClassifier } from '../../src/compiler/index.js';
 
 const RUNS = runs(12);
 const MAX_PARAMS = 300_000;
@@ -45,7 +46,7 @@ describe('property: the TF.js model has the compiled shapes and counts', () => {
           expect(trainable).toBe(g.totals.trainableParams);
           // A real batch of 2 through the whole model: the output shape is the compiler's.
           const y = tf.tidy(() => model.predict(tf.randomNormal([2, g.input.height, g.input.width, g.input.channels], 0, 1, 'float32', 3)) as tf.Tensor);
-          const outNode = g.nodes.find((n) => n.id === g.output)!;
+          const outNode = g.nodes.find((n) => n.id === requireClassifier(g, 'this test').output)!;
           expect(y.shape).toEqual([2, ...outNode.shape]);
           expect(Array.from(y.dataSync()).every(Number.isFinite)).toBe(true);
           y.dispose();

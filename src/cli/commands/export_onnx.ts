@@ -6,6 +6,7 @@
  * the chosen source. TF.js is loaded only for --model.
  */
 import { join } from 'node:path';
+import { outputNodes } from '../../compiler/features.js';
 import type { CompiledGraph } from '../../compiler/types.js';
 import type { WeightMap } from '../../targets/onnx/index.js';
 import { planOutput, writeOutput } from '../../io/output_policy.js';
@@ -116,9 +117,13 @@ export async function exportOnnxCommand(graph: CompiledGraph, flags: OnnxExportF
   }
   userInput(() => writeOutput(planned, result.bytes));
   const [h, w, c] = [graph.input.height, graph.input.width, graph.input.channels];
-  const outShape = graph.nodes.find((n) => n.id === graph.output)!.shape;
   io.out(`wrote ${shown(flags.out)} (${mb(result.bytes.length)}): ${graph.name}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${result.nodes} nodes, ${result.initializers} initializers, weights from ${source}`);
-  io.out(`input "${result.input}" [${onnx.BATCH_DIM}, ${c}, ${h}, ${w}] (NCHW), output "${result.output}" [${onnx.BATCH_DIM}, ${outShape.join(', ')}]`);
+  // A classifier's logits [batch, classes]; a backbone's maps in NCHW, one output per feature.
+  const outs = outputNodes(graph).map((id, i) => {
+    const s = graph.nodes.find((n) => n.id === id)!.shape;
+    return `"${result.outputs[i]}" [${[onnx.BATCH_DIM, ...(s.length === 3 ? [s[2], s[0], s[1]] : s)].join(', ')}]`;
+  });
+  io.out(`input "${result.input}" [${onnx.BATCH_DIM}, ${c}, ${h}, ${w}] (NCHW), output${outs.length > 1 ? 's' : ''} ${outs.join(', ')}`);
   if (flags.fold) io.out(`folded ${result.folded} batch norms into their convs`);
   return EXIT.ok;
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { compileFile } from '../../compiler/index.js';
+import { compileFile, requireClassifier } from '../../compiler/index.js';
 import { formatDiagnostics } from '../../parser/index.js';
 import { UserError } from '../../errors/index.js';
 import { loadCifar10Bin } from '../../data/cifar10.js';
@@ -59,7 +59,7 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
     if (flags.augment !== undefined) parseAugment(flags.augment);
     const r = compileFile(file, { sets: flags.set ?? [] });
     if (r.graph === undefined) throw new UserError(`${file} does not compile:\n${formatDiagnostics(r.diagnostics, { sources: r.sources, color: false }, r.dropped)}`);
-    const graph = r.graph;
+    const graph = requireClassifier(r.graph, 'train');
     const python = flags.prepare ? undefined : findPython();
     const out = resolve(flags.out ?? defaultRunFolder(file, 'torch'));
     checkOutDir(out, { allowModel: true, run: 'torch' }); // never a TF.js run's folder (src/io/run_folder.ts)

@@ -10,6 +10,7 @@
  * output, and neither is the graph's output, so no other node ever needed the value the fold
  * removes. Batch norms not preceded by a conv (pre-activation blocks) stay as they are.
  */
+import { outputNodes } from '../features.js';
 import type { CompiledGraph, GraphNode, NodeOf } from '../types.js';
 
 /** One conv of the folded model and what was folded into it. */
@@ -41,9 +42,11 @@ export function planFolding(graph: CompiledGraph, options: FoldOptions = {}): Fo
   for (const node of graph.nodes) {
     for (const id of node.inputs) users.set(id, [...(users.get(id) ?? []), node]);
   }
+  // A model output (the logits, or any feature of a backbone) is never folded away.
+  const outputs = new Set(outputNodes(graph));
   const soleUser = (id: string): GraphNode | undefined => {
     const u = users.get(id);
-    return id !== graph.output && u?.length === 1 ? u[0] : undefined;
+    return !outputs.has(id) && u?.length === 1 ? u[0] : undefined;
   };
   const plan: FoldPlan = { convs: [], absorbedInto: new Map() };
   for (const node of graph.nodes) {

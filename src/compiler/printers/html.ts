@@ -1,5 +1,6 @@
 import type { CompiledGraph } from '../types.js';
 import { formatShape, macsLabel, paramsLabel } from './describe.js';
+import { outputLabel } from './features.js';
 import { escapeXml as x } from './escape.js';
 import { sha256Base64 } from './sha256.js';
 import { formatExplain } from './explain.js';
@@ -82,7 +83,7 @@ export function formatHtml(g: CompiledGraph, opts: HtmlOptions = {}): string {
   const hash = sha256Base64(SCRIPT);
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const t = g.totals;
-  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes; ${paramsLabel(t)}, ${macsLabel(t.macs)}; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
+  const facts = `input ${g.input.height}x${g.input.width}x${g.input.channels}, ${outputLabel(g)}; ${paramsLabel(t)}, ${macsLabel(t.macs)}; ${g.nodes.length} nodes, ${inserted} inserted by shortcut rules${pictureCollapse(g, opts.collapse) === 'stages' ? '; stages collapsed' : ''}`;
   return `<!doctype html>
 <html lang="en">
 <head>

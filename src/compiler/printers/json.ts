@@ -6,13 +6,17 @@ import type { CompiledGraph } from '../types.js';
  * added, never renamed; `version` changes if that promise is ever broken.
  */
 export function toJson(g: CompiledGraph) {
-  const out = g.nodes.find((n) => n.id === g.output)!;
+  // A classifier has one output and its classes; a backbone (added in version 1, as fields are)
+  // has `features` instead, each with its node, channels, reduction and shape, in the order returned.
+  const kind =
+    g.kind === 'classifier'
+      ? { kind: g.kind, output: { node: g.output, shape: g.nodes.find((n) => n.id === g.output)!.shape }, classes: g.classes }
+      : { kind: g.kind, features: g.features.map((f) => ({ name: f.name, node: f.node, channels: f.channels, reduction: f.reduction, shape: f.shape, loc: shortLoc(f.loc) })) };
   return {
     version: 1,
     name: g.name,
     input: g.input,
-    output: { node: out.id, shape: out.shape },
-    classes: g.classes,
+    ...kind,
     totals: { ...g.totals, totalParams: g.totals.params },
     stages: g.stages.map((s) => ({ name: s.name, blocks: s.blocks, shape: s.shape, loc: shortLoc(s.loc) })),
     nodes: g.nodes.map((n) => ({

@@ -154,7 +154,8 @@ function nodeDetails(g: CompiledGraph, n: GraphNode, byId: Map<string, GraphNode
   if (n.macs) out.push(`MACs: ${grouped(n.macs)}`);
   if (n.stage !== undefined) out.push(`stage ${n.stage}, block ${n.block}, ${n.path ?? 'main'} path`);
   if (n.inserted) out.push(`inserted by the ${n.inserted.rule} rule: ${n.inserted.reason}`);
-  if (n.id === g.output) out.push('model output');
+  if (g.kind === 'classifier' && n.id === g.output) out.push('model output');
+  for (const f of g.kind === 'backbone' ? g.features : []) if (f.node === n.id) out.push(`model output: feature ${f.name}`);
   out.push(`from ${formatLoc(n.loc)}`);
   return out.join('\n');
 }

@@ -3,6 +3,7 @@ import { nodeActivations, trainingMemory } from '../count.js';
 import { formatBytes } from '../limits.js';
 import type { CompiledGraph } from '../types.js';
 import { describeOp, formatShape, grouped } from './describe.js';
+import { featureTable, outputLabel } from './features.js';
 
 export interface TableOptions {
   color?: boolean;
@@ -43,11 +44,12 @@ export function formatTable(g: CompiledGraph, opts: TableOptions = {}): string {
   const right = [false, false, false, true, true, false];
   const line = (r: string[]) => r.map((v, i) => (right[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
   const rule = '-'.repeat(widths.slice(0, 5).reduce((a, b) => a + b + 2, 0));
-  const out = [`${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes`, rule, c.bold(line(head)), rule];
+  const out = [`${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${outputLabel(g)}`, rule, c.bold(line(head)), rule];
   for (let i = 0; i < rows.length; i++) {
     const text = line(rows[i]);
     out.push(g.nodes[i].inserted ? c.yellow(text) : text);
   }
+  if (g.kind === 'backbone') out.push(rule, ...featureTable(g));
   const t = g.totals;
   const inserted = g.nodes.filter((n) => n.inserted).length;
   out.push(
@@ -98,12 +100,18 @@ function groupedTable(g: CompiledGraph, depth: 1 | 2, c: ReturnType<typeof pc.cr
   const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
   const t = g.totals;
   return [
-    `${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${g.classes} classes`,
+    `${c.bold(g.name)}: input ${g.input.height}x${g.input.width}x${g.input.channels}, ${outputLabel(g)}`,
     rule,
     c.bold(line(head)),
     rule,
     ...rows.map(line),
     rule,
-    line(['  total', formatShape(g.nodes.find((n) => n.id === g.output)!.shape), String(g.nodes.length - 1), grouped(t.trainableParams), grouped(t.macs), grouped(t.activations)]),
+    line(['  total', totalShape(g), String(g.nodes.length - 1), grouped(t.trainableParams), grouped(t.macs), grouped(t.activations)]),
+    ...(g.kind === 'backbone' ? [rule, ...featureTable(g)] : []),
   ].join('\n');
+}
+
+/** The model's output in the total line: the logits' shape, or how many maps a backbone returns. */
+function totalShape(g: CompiledGraph): string {
+  return g.kind === 'classifier' ? formatShape(g.nodes.find((n) => n.id === g.output)!.shape) : `${g.features.length} maps`;
 }

@@ -4,14 +4,16 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes; available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"type":"array","description":"Layers after the last stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","classes","stem","stages","head"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes (a classifier needs it; a backbone, a file with features, may leave it out); available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"description":"Layers after the last stage (a classifier's head), or none: a backbone (a file with features) has no head, and `head: none` drops one inherited through extends.","if":{"type":"string"},"then":{"const":"none"},"else":{"type":"array","items":{"$ref":"#/$defs/layer"},"maxItems":256}},"features":{"type":"array","description":"The feature maps the model returns, in this order (timm's features_only with out_indices, torchvision's create_feature_extractor): each item names a stage (its last block's output) or a node id (conv1, relu, maxpool). A file with features is a backbone: it has no head (write `head: none` to drop an inherited one).","items":{"$ref":"#/$defs/name"},"minItems":1,"maxItems":64},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","stem","stages"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
 const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
+const schema70 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern52 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
@@ -5926,8 +5928,6 @@ return errors === 0;
 }
 
 const schema69 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
-const schema70 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
-const pattern52 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -6759,14 +6759,14 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema74 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema75 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema74.required,parentSchema:schema74,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema75.required,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6777,7 +6777,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6887,7 +6887,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema74.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema75.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6897,7 +6897,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema74.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema75.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6915,7 +6915,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.pre.type,parentSchema:schema74.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.pre.type,parentSchema:schema75.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6929,7 +6929,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema74.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema75.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6939,7 +6939,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema74.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema75.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6957,7 +6957,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.layers.type,parentSchema:schema74.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.layers.type,parentSchema:schema75.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6970,7 +6970,7 @@ errors++;
 if(data.post !== undefined){
 let data6 = data.post;
 if(!(((((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "hardswish")) || (data6 === "hardsigmoid")) || (data6 === "gelu")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema74.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.post.enum,parentSchema:schema74.properties.post,data:data6};
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema75.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.post.enum,parentSchema:schema75.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6982,7 +6982,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7021,8 +7021,8 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.classes === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "classes"},message:"must have required property '"+"classes"+"'",schema:schema11.required,parentSchema:schema11,data};
+if(data.stem === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stem"},message:"must have required property '"+"stem"+"'",schema:schema11.required,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7031,8 +7031,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(data.stem === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stem"},message:"must have required property '"+"stem"+"'",schema:schema11.required,parentSchema:schema11,data};
+if(data.stages === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema11.required,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7041,8 +7041,9 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data.stages === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema11.required,parentSchema:schema11,data};
+for(const key0 in data){
+if(!(func2.call(schema11.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7051,8 +7052,11 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(data.head === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema11.required,parentSchema:schema11,data};
+}
+if(data.$schema !== undefined){
+let data0 = data.$schema;
+if(typeof data0 !== "string"){
+const err5 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.$schema.type,parentSchema:schema11.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7061,9 +7065,12 @@ vErrors.push(err5);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func2.call(schema11.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema11,data};
+}
+if(data.extends !== undefined){
+let data1 = data.extends;
+if(typeof data1 === "string"){
+if(func3(data1) > 1024){
+const err6 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema11.properties.extends,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7072,11 +7079,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-}
-if(data.$schema !== undefined){
-let data0 = data.$schema;
-if(typeof data0 !== "string"){
-const err7 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.$schema.type,parentSchema:schema11.properties.$schema,data:data0};
+if(func3(data1) < 1){
+const err7 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.extends,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7086,11 +7090,8 @@ vErrors.push(err7);
 errors++;
 }
 }
-if(data.extends !== undefined){
-let data1 = data.extends;
-if(typeof data1 === "string"){
-if(func3(data1) > 1024){
-const err8 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema11.properties.extends,data:data1};
+else {
+const err8 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.extends.type,parentSchema:schema11.properties.extends,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -7099,8 +7100,12 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(func3(data1) < 1){
-const err9 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.extends,data:data1};
+}
+if(data.name !== undefined){
+let data2 = data.name;
+if(typeof data2 === "string"){
+if(func3(data2) > 128){
+const err9 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema11.properties.name,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7109,9 +7114,8 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-else {
-const err10 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.extends.type,parentSchema:schema11.properties.extends,data:data1};
+if(!pattern0.test(data2)){
+const err10 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\"",schema:"^[A-Za-z0-9_.-]+$",parentSchema:schema11.properties.name,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -7121,11 +7125,8 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data2 = data.name;
-if(typeof data2 === "string"){
-if(func3(data2) > 128){
-const err11 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema11.properties.name,data:data2};
+else {
+const err11 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.name.type,parentSchema:schema11.properties.name,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7134,8 +7135,12 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(!pattern0.test(data2)){
-const err12 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\"",schema:"^[A-Za-z0-9_.-]+$",parentSchema:schema11.properties.name,data:data2};
+}
+if(data.description !== undefined){
+let data3 = data.description;
+if(typeof data3 === "string"){
+if(func3(data3) > 4096){
+const err12 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema11.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7146,7 +7151,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.name.type,parentSchema:schema11.properties.name,data:data2};
+const err13 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.description.type,parentSchema:schema11.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7156,11 +7161,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.description !== undefined){
-let data3 = data.description;
-if(typeof data3 === "string"){
-if(func3(data3) > 4096){
-const err14 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema11.properties.description,data:data3};
+if(data.input !== undefined){
+let data4 = data.input;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.height === undefined){
+const err14 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "height"},message:"must have required property '"+"height"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7169,9 +7174,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-else {
-const err15 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.description.type,parentSchema:schema11.properties.description,data:data3};
+if(data4.width === undefined){
+const err15 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "width"},message:"must have required property '"+"width"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -7180,12 +7184,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-}
-if(data.input !== undefined){
-let data4 = data.input;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-if(data4.height === undefined){
-const err16 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "height"},message:"must have required property '"+"height"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
+if(data4.channels === undefined){
+const err16 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7194,8 +7194,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(data4.width === undefined){
-const err17 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "width"},message:"must have required property '"+"width"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
+for(const key1 in data4){
+if(!(((key1 === "height") || (key1 === "width")) || (key1 === "channels"))){
+const err17 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.input,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7204,8 +7205,11 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(data4.channels === undefined){
-const err18 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema11.properties.input.required,parentSchema:schema11.properties.input,data:data4};
+}
+if(data4.height !== undefined){
+let data5 = data4.height;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err18 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.height.type,parentSchema:schema11.properties.input.properties.height,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7214,9 +7218,9 @@ vErrors.push(err18);
 }
 errors++;
 }
-for(const key1 in data4){
-if(!(((key1 === "height") || (key1 === "width")) || (key1 === "channels"))){
-const err19 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.input,data:data4};
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 65536 || isNaN(data5)){
+const err19 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.input.properties.height,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7225,11 +7229,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-if(data4.height !== undefined){
-let data5 = data4.height;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err20 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.height.type,parentSchema:schema11.properties.input.properties.height,data:data5};
+if(data5 < 1 || isNaN(data5)){
+const err20 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.height,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7238,9 +7239,12 @@ vErrors.push(err20);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 65536 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.input.properties.height,data:data5};
+}
+}
+if(data4.width !== undefined){
+let data6 = data4.width;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err21 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.width.type,parentSchema:schema11.properties.input.properties.width,data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7249,8 +7253,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(data5 < 1 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/input/height",schemaPath:"#/properties/input/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.height,data:data5};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 65536 || isNaN(data6)){
+const err22 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.input.properties.width,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7259,12 +7264,8 @@ vErrors.push(err22);
 }
 errors++;
 }
-}
-}
-if(data4.width !== undefined){
-let data6 = data4.width;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err23 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.width.type,parentSchema:schema11.properties.input.properties.width,data:data6};
+if(data6 < 1 || isNaN(data6)){
+const err23 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.width,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7273,9 +7274,12 @@ vErrors.push(err23);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 65536 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.input.properties.width,data:data6};
+}
+}
+if(data4.channels !== undefined){
+let data7 = data4.channels;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err24 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.channels.type,parentSchema:schema11.properties.input.properties.channels,data:data7};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -7284,8 +7288,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-if(data6 < 1 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/input/width",schemaPath:"#/properties/input/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.width,data:data6};
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 4096 || isNaN(data7)){
+const err25 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.input.properties.channels,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7294,12 +7299,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-}
-}
-if(data4.channels !== undefined){
-let data7 = data4.channels;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err26 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.input.properties.channels.type,parentSchema:schema11.properties.input.properties.channels,data:data7};
+if(data7 < 1 || isNaN(data7)){
+const err26 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.channels,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -7308,9 +7309,11 @@ vErrors.push(err26);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 4096 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.input.properties.channels,data:data7};
+}
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.input.type,parentSchema:schema11.properties.input,data:data4};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -7319,8 +7322,11 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(data7 < 1 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/input/channels",schemaPath:"#/properties/input/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.input.properties.channels,data:data7};
+}
+if(data.classes !== undefined){
+let data8 = data.classes;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err28 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.classes.type,parentSchema:schema11.properties.classes,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7329,11 +7335,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.input.type,parentSchema:schema11.properties.input,data:data4};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 1048576 || isNaN(data8)){
+const err29 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema11.properties.classes,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7342,37 +7346,13 @@ vErrors.push(err29);
 }
 errors++;
 }
-}
-if(data.classes !== undefined){
-let data8 = data.classes;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.classes.type,parentSchema:schema11.properties.classes,data:data8};
+if(data8 < 1 || isNaN(data8)){
+const err30 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.classes,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
 else {
 vErrors.push(err30);
-}
-errors++;
-}
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 1048576 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema11.properties.classes,data:data8};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/classes",schemaPath:"#/properties/classes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.classes,data:data8};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
 }
 errors++;
 }
@@ -7382,7 +7362,30 @@ if(data.params !== undefined){
 let data9 = data.params;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(Object.keys(data9).length > 64){
-const err33 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data9};
+const err31 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data9};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+for(const key2 in data9){
+const _errs24 = errors;
+if(typeof key2 === "string"){
+if(func3(key2) > 64){
+const err32 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(!pattern1.test(key2)){
+const err33 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7391,11 +7394,10 @@ vErrors.push(err33);
 }
 errors++;
 }
-for(const key2 in data9){
-const _errs24 = errors;
-if(typeof key2 === "string"){
-if(func3(key2) > 64){
-const err34 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
+}
+var valid3 = _errs24 === errors;
+if(!valid3){
+const err34 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7404,8 +7406,12 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern1.test(key2)){
-const err35 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key2,propertyName:key2};
+}
+for(const key3 in data9){
+let data10 = data9[key3];
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 1048576 || isNaN(data10)){
+const err35 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -7414,10 +7420,8 @@ vErrors.push(err35);
 }
 errors++;
 }
-}
-var valid3 = _errs24 === errors;
-if(!valid3){
-const err36 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data9};
+if(data10 < -1048576 || isNaN(data10)){
+const err36 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7427,11 +7431,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-for(const key3 in data9){
-let data10 = data9[key3];
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 > 1048576 || isNaN(data10)){
-const err37 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data10};
+else {
+const err37 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7440,8 +7441,10 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data10 < -1048576 || isNaN(data10)){
-const err38 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data10};
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data9};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -7451,8 +7454,12 @@ vErrors.push(err38);
 errors++;
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/params/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data10};
+if(data.scaling !== undefined){
+let data11 = data.scaling;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key4 in data11){
+if(!(((key4 === "width") || (key4 === "depth")) || (key4 === "divisor"))){
+const err39 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.scaling,data:data11};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -7462,9 +7469,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-}
-else {
-const err40 = {instancePath:instancePath+"/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data9};
+if(data11.width !== undefined){
+let data12 = data11.width;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 64 || isNaN(data12)){
+const err40 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -7473,13 +7482,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-if(data.scaling !== undefined){
-let data11 = data.scaling;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-for(const key4 in data11){
-if(!(((key4 === "width") || (key4 === "depth")) || (key4 === "divisor"))){
-const err41 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.scaling,data:data11};
+if(data12 <= 0 || isNaN(data12)){
+const err41 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7489,11 +7493,8 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data11.width !== undefined){
-let data12 = data11.width;
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 64 || isNaN(data12)){
-const err42 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.width,data:data12};
+else {
+const err42 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.width.type,parentSchema:schema11.properties.scaling.properties.width,data:data12};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7502,8 +7503,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(data12 <= 0 || isNaN(data12)){
-const err43 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.width,data:data12};
+}
+if(data11.depth !== undefined){
+let data13 = data11.depth;
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 64 || isNaN(data13)){
+const err43 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -7512,9 +7517,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-else {
-const err44 = {instancePath:instancePath+"/scaling/width",schemaPath:"#/properties/scaling/properties/width/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.width.type,parentSchema:schema11.properties.scaling.properties.width,data:data12};
+if(data13 <= 0 || isNaN(data13)){
+const err44 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7524,11 +7528,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data11.depth !== undefined){
-let data13 = data11.depth;
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 64 || isNaN(data13)){
-const err45 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
+else {
+const err45 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.depth.type,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7537,8 +7538,11 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(data13 <= 0 || isNaN(data13)){
-const err46 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
+}
+if(data11.divisor !== undefined){
+let data14 = data11.divisor;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err46 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.scaling.properties.divisor.type,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7547,9 +7551,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/scaling/depth",schemaPath:"#/properties/scaling/properties/depth/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.scaling.properties.depth.type,parentSchema:schema11.properties.scaling.properties.depth,data:data13};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 1024 || isNaN(data14)){
+const err47 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7558,11 +7562,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-if(data11.divisor !== undefined){
-let data14 = data11.divisor;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err48 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.scaling.properties.divisor.type,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
+if(data14 < 1 || isNaN(data14)){
+const err48 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7571,9 +7572,11 @@ vErrors.push(err48);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 1024 || isNaN(data14)){
-const err49 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
+}
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.scaling.type,parentSchema:schema11.properties.scaling,data:data11};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -7582,8 +7585,11 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data14 < 1 || isNaN(data14)){
-const err50 = {instancePath:instancePath+"/scaling/divisor",schemaPath:"#/properties/scaling/properties/divisor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.scaling.properties.divisor,data:data14};
+}
+if(data.shortcut !== undefined){
+let data15 = data.shortcut;
+if(!(((((((data15 === "projection") || (data15 === "identity")) || (data15 === "zeropad")) || (data15 === "conv")) || (data15 === "avgdown")) || (data15 === "identity_or_none")) || (data15 === "none"))){
+const err50 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data15};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -7593,10 +7599,11 @@ vErrors.push(err50);
 errors++;
 }
 }
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/scaling",schemaPath:"#/properties/scaling/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.scaling.type,parentSchema:schema11.properties.scaling,data:data11};
+if(data.drop_path_rate !== undefined){
+let data16 = data.drop_path_rate;
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 1 || isNaN(data16)){
+const err51 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7605,11 +7612,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-if(data.shortcut !== undefined){
-let data15 = data.shortcut;
-if(!(((((((data15 === "projection") || (data15 === "identity")) || (data15 === "zeropad")) || (data15 === "conv")) || (data15 === "avgdown")) || (data15 === "identity_or_none")) || (data15 === "none"))){
-const err52 = {instancePath:instancePath+"/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data15};
+if(data16 < 0 || isNaN(data16)){
+const err52 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7619,11 +7623,8 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data.drop_path_rate !== undefined){
-let data16 = data.drop_path_rate;
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 1 || isNaN(data16)){
-const err53 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.drop_path_rate,data:data16};
+else {
+const err53 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.drop_path_rate.type,parentSchema:schema11.properties.drop_path_rate,data:data16};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7632,8 +7633,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(data16 < 0 || isNaN(data16)){
-const err54 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.drop_path_rate,data:data16};
+}
+if(data.drop_path_schedule !== undefined){
+let data17 = data.drop_path_schedule;
+if(!((data17 === "linspace") || (data17 === "efficientnet"))){
+const err54 = {instancePath:instancePath+"/drop_path_schedule",schemaPath:"#/properties/drop_path_schedule/enum",keyword:"enum",params:{allowedValues: schema11.properties.drop_path_schedule.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.drop_path_schedule.enum,parentSchema:schema11.properties.drop_path_schedule,data:data17};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7643,8 +7647,12 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/drop_path_rate",schemaPath:"#/properties/drop_path_rate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.drop_path_rate.type,parentSchema:schema11.properties.drop_path_rate,data:data16};
+if(data.stage_defaults !== undefined){
+let data18 = data.stage_defaults;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key5 in data18){
+if(!(((((((key5 === "groups") || (key5 === "width_per_group")) || (key5 === "dilation")) || (key5 === "shortcut")) || (key5 === "se")) || (key5 === "params")) || (key5 === "numbering"))){
+const err55 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7654,10 +7662,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data.drop_path_schedule !== undefined){
-let data17 = data.drop_path_schedule;
-if(!((data17 === "linspace") || (data17 === "efficientnet"))){
-const err56 = {instancePath:instancePath+"/drop_path_schedule",schemaPath:"#/properties/drop_path_schedule/enum",keyword:"enum",params:{allowedValues: schema11.properties.drop_path_schedule.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.drop_path_schedule.enum,parentSchema:schema11.properties.drop_path_schedule,data:data17};
+if(data18.groups !== undefined){
+let data19 = data18.groups;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err56 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -7666,13 +7674,9 @@ vErrors.push(err56);
 }
 errors++;
 }
-}
-if(data.stage_defaults !== undefined){
-let data18 = data.stage_defaults;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key5 in data18){
-if(!(((((((key5 === "groups") || (key5 === "width_per_group")) || (key5 === "dilation")) || (key5 === "shortcut")) || (key5 === "se")) || (key5 === "params")) || (key5 === "numbering"))){
-const err57 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stage_defaults,data:data18};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 4096 || isNaN(data19)){
+const err57 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -7681,11 +7685,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data18.groups !== undefined){
-let data19 = data18.groups;
-if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
-const err58 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.groups.type,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
+if(data19 < 1 || isNaN(data19)){
+const err58 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7694,9 +7695,12 @@ vErrors.push(err58);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 4096 || isNaN(data19)){
-const err59 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
+}
+}
+if(data18.width_per_group !== undefined){
+let data20 = data18.width_per_group;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err59 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7705,8 +7709,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(data19 < 1 || isNaN(data19)){
-const err60 = {instancePath:instancePath+"/stage_defaults/groups",schemaPath:"#/properties/stage_defaults/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.groups,data:data19};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 65536 || isNaN(data20)){
+const err60 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7715,12 +7720,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-}
-if(data18.width_per_group !== undefined){
-let data20 = data18.width_per_group;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err61 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.width_per_group.type,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
+if(data20 < 1 || isNaN(data20)){
+const err61 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7729,9 +7730,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 65536 || isNaN(data20)){
-const err62 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
+}
+}
+if(data18.dilation !== undefined){
+let data21 = data18.dilation;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err62 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7740,8 +7744,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data20 < 1 || isNaN(data20)){
-const err63 = {instancePath:instancePath+"/stage_defaults/width_per_group",schemaPath:"#/properties/stage_defaults/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.width_per_group,data:data20};
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 64 || isNaN(data21)){
+const err63 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -7750,12 +7755,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-}
-if(data18.dilation !== undefined){
-let data21 = data18.dilation;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err64 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.stage_defaults.properties.dilation.type,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
+if(data21 < 1 || isNaN(data21)){
+const err64 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -7764,38 +7765,17 @@ vErrors.push(err64);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 64 || isNaN(data21)){
-const err65 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-if(data21 < 1 || isNaN(data21)){
-const err66 = {instancePath:instancePath+"/stage_defaults/dilation",schemaPath:"#/properties/stage_defaults/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.stage_defaults.properties.dilation,data:data21};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
 }
 }
 if(data18.shortcut !== undefined){
 let data22 = data18.shortcut;
 if(!(((((((data22 === "projection") || (data22 === "identity")) || (data22 === "zeropad")) || (data22 === "conv")) || (data22 === "avgdown")) || (data22 === "identity_or_none")) || (data22 === "none"))){
-const err67 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data22};
+const err65 = {instancePath:instancePath+"/stage_defaults/shortcut",schemaPath:"#/$defs/shortcut/enum",keyword:"enum",params:{allowedValues: schema13.enum},message:"must be equal to one of the allowed values",schema:schema13.enum,parentSchema:schema13,data:data22};
 if(vErrors === null){
-vErrors = [err67];
+vErrors = [err65];
 }
 else {
-vErrors.push(err67);
+vErrors.push(err65);
 }
 errors++;
 }
@@ -7806,12 +7786,12 @@ const _errs55 = errors;
 let valid10 = true;
 const _errs56 = errors;
 if(!(data23 && typeof data23 == "object" && !Array.isArray(data23))){
-const err68 = {};
+const err66 = {};
 if(vErrors === null){
-vErrors = [err68];
+vErrors = [err66];
 }
 else {
-vErrors.push(err68);
+vErrors.push(err66);
 }
 errors++;
 }
@@ -7831,7 +7811,31 @@ const _errs58 = errors;
 if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
 for(const key6 in data23){
 if(!(((((key6 === "reduction") || (key6 === "ratio")) || (key6 === "of")) || (key6 === "activation")) || (key6 === "gate"))){
-const err69 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema15.then,data:data23};
+const err67 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema15.then,data:data23};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data23.reduction !== undefined){
+let data24 = data23.reduction;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+const err68 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema15.then.properties.reduction.type,parentSchema:schema15.then.properties.reduction,data:data24};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 1024 || isNaN(data24)){
+const err69 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema15.then.properties.reduction,data:data24};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7840,37 +7844,13 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-if(data23.reduction !== undefined){
-let data24 = data23.reduction;
-if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err70 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema15.then.properties.reduction.type,parentSchema:schema15.then.properties.reduction,data:data24};
+if(data24 < 1 || isNaN(data24)){
+const err70 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema15.then.properties.reduction,data:data24};
 if(vErrors === null){
 vErrors = [err70];
 }
 else {
 vErrors.push(err70);
-}
-errors++;
-}
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 1024 || isNaN(data24)){
-const err71 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema15.then.properties.reduction,data:data24};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(data24 < 1 || isNaN(data24)){
-const err72 = {instancePath:instancePath+"/stage_defaults/se/reduction",schemaPath:"#/$defs/se/then/properties/reduction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema15.then.properties.reduction,data:data24};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
 }
 errors++;
 }
@@ -7880,7 +7860,28 @@ if(data23.ratio !== undefined){
 let data25 = data23.ratio;
 if((typeof data25 == "number") && (isFinite(data25))){
 if(data25 > 1 || isNaN(data25)){
-const err73 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema15.then.properties.ratio,data:data25};
+const err71 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema15.then.properties.ratio,data:data25};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+if(data25 <= 0 || isNaN(data25)){
+const err72 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema15.then.properties.ratio,data:data25};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.then.properties.ratio.type,parentSchema:schema15.then.properties.ratio,data:data25};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -7889,8 +7890,11 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(data25 <= 0 || isNaN(data25)){
-const err74 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema15.then.properties.ratio,data:data25};
+}
+if(data23.of !== undefined){
+let data26 = data23.of;
+if(!((data26 === "input") || (data26 === "current"))){
+const err74 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.of.enum,parentSchema:schema15.then.properties.of,data:data26};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -7900,8 +7904,10 @@ vErrors.push(err74);
 errors++;
 }
 }
-else {
-const err75 = {instancePath:instancePath+"/stage_defaults/se/ratio",schemaPath:"#/$defs/se/then/properties/ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema15.then.properties.ratio.type,parentSchema:schema15.then.properties.ratio,data:data25};
+if(data23.activation !== undefined){
+let data27 = data23.activation;
+if(!((((((((data27 === "relu") || (data27 === "relu6")) || (data27 === "sigmoid")) || (data27 === "silu")) || (data27 === "tanh")) || (data27 === "hardswish")) || (data27 === "hardsigmoid")) || (data27 === "gelu"))){
+const err75 = {instancePath:instancePath+"/stage_defaults/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data27};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -7911,10 +7917,10 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data23.of !== undefined){
-let data26 = data23.of;
-if(!((data26 === "input") || (data26 === "current"))){
-const err76 = {instancePath:instancePath+"/stage_defaults/se/of",schemaPath:"#/$defs/se/then/properties/of/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.of.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.of.enum,parentSchema:schema15.then.properties.of,data:data26};
+if(data23.gate !== undefined){
+let data28 = data23.gate;
+if(!((data28 === "sigmoid") || (data28 === "hardsigmoid"))){
+const err76 = {instancePath:instancePath+"/stage_defaults/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data28};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -7924,40 +7930,14 @@ vErrors.push(err76);
 errors++;
 }
 }
-if(data23.activation !== undefined){
-let data27 = data23.activation;
-if(!((((((((data27 === "relu") || (data27 === "relu6")) || (data27 === "sigmoid")) || (data27 === "silu")) || (data27 === "tanh")) || (data27 === "hardswish")) || (data27 === "hardsigmoid")) || (data27 === "gelu"))){
-const err77 = {instancePath:instancePath+"/stage_defaults/se/activation",schemaPath:"#/$defs/se/then/properties/activation/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.activation.enum,parentSchema:schema15.then.properties.activation,data:data27};
+}
+else {
+const err77 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.then.type,parentSchema:schema15.then,data:data23};
 if(vErrors === null){
 vErrors = [err77];
 }
 else {
 vErrors.push(err77);
-}
-errors++;
-}
-}
-if(data23.gate !== undefined){
-let data28 = data23.gate;
-if(!((data28 === "sigmoid") || (data28 === "hardsigmoid"))){
-const err78 = {instancePath:instancePath+"/stage_defaults/se/gate",schemaPath:"#/$defs/se/then/properties/gate/enum",keyword:"enum",params:{allowedValues: schema15.then.properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema15.then.properties.gate.enum,parentSchema:schema15.then.properties.gate,data:data28};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-}
-}
-else {
-const err79 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema15.then.type,parentSchema:schema15.then,data:data23};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
 }
 errors++;
 }
@@ -7968,12 +7948,12 @@ ifClause0 = "then";
 else {
 const _errs68 = errors;
 if(typeof data23 !== "boolean"){
-const err80 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema15.else.type,parentSchema:schema15.else,data:data23};
+const err78 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/else/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema15.else.type,parentSchema:schema15.else,data:data23};
 if(vErrors === null){
-vErrors = [err80];
+vErrors = [err78];
 }
 else {
-vErrors.push(err80);
+vErrors.push(err78);
 }
 errors++;
 }
@@ -7982,12 +7962,12 @@ valid10 = _valid0;
 ifClause0 = "else";
 }
 if(!valid10){
-const err81 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema15.if,parentSchema:schema15,data:data23};
+const err79 = {instancePath:instancePath+"/stage_defaults/se",schemaPath:"#/$defs/se/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema15.if,parentSchema:schema15,data:data23};
 if(vErrors === null){
-vErrors = [err81];
+vErrors = [err79];
 }
 else {
-vErrors.push(err81);
+vErrors.push(err79);
 }
 errors++;
 }
@@ -7996,7 +7976,30 @@ if(data18.params !== undefined){
 let data29 = data18.params;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 if(Object.keys(data29).length > 64){
-const err82 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data29};
+const err80 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema12,data:data29};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+for(const key7 in data29){
+const _errs73 = errors;
+if(typeof key7 === "string"){
+if(func3(key7) > 64){
+const err81 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(!pattern1.test(key7)){
+const err82 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -8005,11 +8008,10 @@ vErrors.push(err82);
 }
 errors++;
 }
-for(const key7 in data29){
-const _errs73 = errors;
-if(typeof key7 === "string"){
-if(func3(key7) > 64){
-const err83 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
+}
+var valid13 = _errs73 === errors;
+if(!valid13){
+const err83 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data29};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -8018,8 +8020,12 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(!pattern1.test(key7)){
-const err84 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.propertyNames,data:key7,propertyName:key7};
+}
+for(const key8 in data29){
+let data30 = data29[key8];
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 1048576 || isNaN(data30)){
+const err84 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data30};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -8028,10 +8034,8 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-var valid13 = _errs73 === errors;
-if(!valid13){
-const err85 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema12.propertyNames,parentSchema:schema12,data:data29};
+if(data30 < -1048576 || isNaN(data30)){
+const err85 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data30};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -8041,11 +8045,8 @@ vErrors.push(err85);
 errors++;
 }
 }
-for(const key8 in data29){
-let data30 = data29[key8];
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 1048576 || isNaN(data30)){
-const err86 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema12.additionalProperties,data:data30};
+else {
+const err86 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -8054,8 +8055,10 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(data30 < -1048576 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema12.additionalProperties,data:data30};
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data29};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -8065,8 +8068,10 @@ vErrors.push(err87);
 errors++;
 }
 }
-else {
-const err88 = {instancePath:instancePath+"/stage_defaults/params/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/params/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema12.additionalProperties.type,parentSchema:schema12.additionalProperties,data:data30};
+if(data18.numbering !== undefined){
+let data31 = data18.numbering;
+if(!(((data31 === "nested") || (data31 === "flat")) || (data31 === "none"))){
+const err88 = {instancePath:instancePath+"/stage_defaults/numbering",schemaPath:"#/properties/stage_defaults/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema11.properties.stage_defaults.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.stage_defaults.properties.numbering.enum,parentSchema:schema11.properties.stage_defaults.properties.numbering,data:data31};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -8078,7 +8083,7 @@ errors++;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/stage_defaults/params",schemaPath:"#/$defs/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data29};
+const err89 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data18};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -8088,41 +8093,16 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data18.numbering !== undefined){
-let data31 = data18.numbering;
-if(!(((data31 === "nested") || (data31 === "flat")) || (data31 === "none"))){
-const err90 = {instancePath:instancePath+"/stage_defaults/numbering",schemaPath:"#/properties/stage_defaults/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema11.properties.stage_defaults.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.stage_defaults.properties.numbering.enum,parentSchema:schema11.properties.stage_defaults.properties.numbering,data:data31};
+if(data.stem !== undefined){
+let data32 = data.stem;
+if(Array.isArray(data32)){
+if(data32.length > 256){
+const err90 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data32};
 if(vErrors === null){
 vErrors = [err90];
 }
 else {
 vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/stage_defaults",schemaPath:"#/properties/stage_defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stage_defaults.type,parentSchema:schema11.properties.stage_defaults,data:data18};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-}
-if(data.stem !== undefined){
-let data32 = data.stem;
-if(Array.isArray(data32)){
-if(data32.length > 256){
-const err92 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.stem,data:data32};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
 }
 errors++;
 }
@@ -8135,12 +8115,12 @@ errors = vErrors.length;
 }
 }
 else {
-const err93 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data32};
+const err91 = {instancePath:instancePath+"/stem",schemaPath:"#/properties/stem/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stem.type,parentSchema:schema11.properties.stem,data:data32};
 if(vErrors === null){
-vErrors = [err93];
+vErrors = [err91];
 }
 else {
-vErrors.push(err93);
+vErrors.push(err91);
 }
 errors++;
 }
@@ -8149,22 +8129,22 @@ if(data.stages !== undefined){
 let data34 = data.stages;
 if(Array.isArray(data34)){
 if(data34.length > 64){
-const err94 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data34};
+const err92 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.stages,data:data34};
 if(vErrors === null){
-vErrors = [err94];
+vErrors = [err92];
 }
 else {
-vErrors.push(err94);
+vErrors.push(err92);
 }
 errors++;
 }
 if(data34.length < 1){
-const err95 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data34};
+const err93 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.stages,data:data34};
 if(vErrors === null){
-vErrors = [err95];
+vErrors = [err93];
 }
 else {
-vErrors.push(err95);
+vErrors.push(err93);
 }
 errors++;
 }
@@ -8178,23 +8158,23 @@ if(errors === _errs85){
 if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
 let missing0;
 if((data35.regnet === undefined) && (missing0 = "regnet")){
-const err96 = {};
+const err94 = {};
 if(vErrors === null){
-vErrors = [err96];
+vErrors = [err94];
 }
 else {
-vErrors.push(err96);
+vErrors.push(err94);
 }
 errors++;
 }
 }
 else {
-const err97 = {};
+const err95 = {};
 if(vErrors === null){
-vErrors = [err97];
+vErrors = [err95];
 }
 else {
-vErrors.push(err97);
+vErrors.push(err95);
 }
 errors++;
 }
@@ -8214,23 +8194,23 @@ if(_valid1){
 const _errs87 = errors;
 if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
 if(data35.regnet === undefined){
-const err98 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data35};
+const err96 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/required",keyword:"required",params:{missingProperty: "regnet"},message:"must have required property '"+"regnet"+"'",schema:schema11.properties.stages.items.then.required,parentSchema:schema11.properties.stages.items.then,data:data35};
 if(vErrors === null){
-vErrors = [err98];
+vErrors = [err96];
 }
 else {
-vErrors.push(err98);
+vErrors.push(err96);
 }
 errors++;
 }
 for(const key9 in data35){
 if(!(key9 === "regnet")){
-const err99 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data35};
+const err97 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stages.items.then,data:data35};
 if(vErrors === null){
-vErrors = [err99];
+vErrors = [err97];
 }
 else {
-vErrors.push(err99);
+vErrors.push(err97);
 }
 errors++;
 }
@@ -8243,12 +8223,12 @@ errors = vErrors.length;
 }
 }
 else {
-const err100 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data35};
+const err98 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/then/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stages.items.then.type,parentSchema:schema11.properties.stages.items.then,data:data35};
 if(vErrors === null){
-vErrors = [err100];
+vErrors = [err98];
 }
 else {
-vErrors.push(err100);
+vErrors.push(err98);
 }
 errors++;
 }
@@ -8267,7 +8247,35 @@ valid19 = _valid1;
 ifClause1 = "else";
 }
 if(!valid19){
-const err101 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data35};
+const err99 = {instancePath:instancePath+"/stages/" + i1,schemaPath:"#/properties/stages/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema",schema:schema11.properties.stages.items.if,parentSchema:schema11.properties.stages.items,data:data35};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data34};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data.head !== undefined){
+let data37 = data.head;
+const _errs93 = errors;
+let valid21 = true;
+const _errs94 = errors;
+if(typeof data37 !== "string"){
+const err101 = {};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -8276,10 +8284,21 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
+var _valid2 = _errs94 === errors;
+errors = _errs93;
+if(vErrors !== null){
+if(_errs93){
+vErrors.length = _errs93;
 }
 else {
-const err102 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.stages.type,parentSchema:schema11.properties.stages,data:data34};
+vErrors = null;
+}
+}
+let ifClause2;
+if(_valid2){
+const _errs96 = errors;
+if("none" !== data37){
+const err102 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/then/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema11.properties.head.then,data:data37};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -8288,12 +8307,15 @@ vErrors.push(err102);
 }
 errors++;
 }
+var _valid2 = _errs96 === errors;
+valid21 = _valid2;
+ifClause2 = "then";
 }
-if(data.head !== undefined){
-let data37 = data.head;
+else {
+const _errs97 = errors;
 if(Array.isArray(data37)){
 if(data37.length > 256){
-const err103 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head,data:data37};
+const err103 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/else/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema11.properties.head.else,data:data37};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -8311,7 +8333,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.type,parentSchema:schema11.properties.head,data:data37};
+const err104 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/else/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.head.else.type,parentSchema:schema11.properties.head.else,data:data37};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -8320,12 +8342,12 @@ vErrors.push(err104);
 }
 errors++;
 }
+var _valid2 = _errs97 === errors;
+valid21 = _valid2;
+ifClause2 = "else";
 }
-if(data.blocks !== undefined){
-let data39 = data.blocks;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(Object.keys(data39).length > 64){
-const err105 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data39};
+if(!valid21){
+const err105 = {instancePath:instancePath+"/head",schemaPath:"#/properties/head/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema",schema:schema11.properties.head.if,parentSchema:schema11.properties.head,data:data37};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -8334,11 +8356,12 @@ vErrors.push(err105);
 }
 errors++;
 }
-for(const key10 in data39){
-const _errs97 = errors;
-if(typeof key10 === "string"){
-if(func3(key10) > 64){
-const err106 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+}
+if(data.features !== undefined){
+let data39 = data.features;
+if(Array.isArray(data39)){
+if(data39.length > 64){
+const err106 = {instancePath:instancePath+"/features",schemaPath:"#/properties/features/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema11.properties.features,data:data39};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -8347,8 +8370,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(!pattern1.test(key10)){
-const err107 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+if(data39.length < 1){
+const err107 = {instancePath:instancePath+"/features",schemaPath:"#/properties/features/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.features,data:data39};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -8357,10 +8380,12 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-var valid23 = _errs97 === errors;
-if(!valid23){
-const err108 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data39};
+const len3 = data39.length;
+for(let i3=0; i3<len3; i3++){
+let data40 = data39[i3];
+if(typeof data40 === "string"){
+if(func3(data40) > 128){
+const err108 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema70,data:data40};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -8369,16 +8394,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-for(const key11 in data39){
-if(!(validate25(data39[key11], {instancePath:instancePath+"/blocks/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data39,parentDataProperty:key11,rootData}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err109 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data39};
+if(!pattern52.test(data40)){
+const err109 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema70,data:data40};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -8388,14 +8405,104 @@ vErrors.push(err109);
 errors++;
 }
 }
-}
 else {
-const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err110 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data40};
 if(vErrors === null){
 vErrors = [err110];
 }
 else {
 vErrors.push(err110);
+}
+errors++;
+}
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/features",schemaPath:"#/properties/features/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.features.type,parentSchema:schema11.properties.features,data:data39};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+if(data.blocks !== undefined){
+let data41 = data.blocks;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(Object.keys(data41).length > 64){
+const err112 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema11.properties.blocks,data:data41};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+for(const key10 in data41){
+const _errs107 = errors;
+if(typeof key10 === "string"){
+if(func3(key10) > 64){
+const err113 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+if(!pattern1.test(key10)){
+const err114 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.blocks.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+var valid27 = _errs107 === errors;
+if(!valid27){
+const err115 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema11.properties.blocks.propertyNames,parentSchema:schema11.properties.blocks,data:data41};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+for(const key11 in data41){
+if(!(validate25(data41[key11], {instancePath:instancePath+"/blocks/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data41,parentDataProperty:key11,rootData}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.blocks.type,parentSchema:schema11.properties.blocks,data:data41};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+else {
+const err117 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
 }
 errors++;
 }
@@ -8407,5 +8514,3 @@ return errors === 0;
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
 export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","layer_scale","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
-/** The activations a file may name as a word (a block's `post` but 'none', an SE's `activation`), in the schema's order. */
-export const ACTIVATIONS = /** @type {const} */ (["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"]);

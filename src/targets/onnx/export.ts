@@ -24,6 +24,7 @@ import { nodeAs, unreachableOp } from '../../compiler/ops.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { planFolding } from '../../compiler/analyses/fold.js';
 import { foldConvBn } from './fold.js';
+import { graphOutputs, isOutputNode } from './outputs.js';
 import { formatBytes } from '../../compiler/limits.js';
 import { checkWeights, paramSpecs, type WeightMap } from './params.js';
 import { AttributeType, DataType, encodeModel, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from './proto.js';
@@ -49,9 +50,9 @@ export interface ExportResult {
   folded: number;
   nodes: number;
   initializers: number;
-  /** Names of the graph's input and output tensors. */
+  /** Names of the graph's input and output tensors (one output for a classifier, one per feature for a backbone). */
   input: string;
-  output: string;
+  outputs: string[];
 }
 
 /** Something the compiled graph holds that ONNX's operators cannot express exactly. */
@@ -133,6 +134,7 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
   /** The tensor holding a node's value (a folded batch norm's value is its conv's output). */
   const alias = new Map<string, string>();
   const value = (id: string) => alias.get(id) ?? id;
+  const isOutput = isOutputNode(graph);
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
   const valueInfos: ValueInfo[] = [];
@@ -326,11 +328,14 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       default:
         return unreachableOp(node, 'ONNX');
     }
-    if (node.id !== graph.output) valueInfos.push(valueInfo(value(node.id), node.shape));
+    if (!isOutput(node.id)) valueInfos.push(valueInfo(value(node.id), node.shape));
   }
 
-  const outNode = byId.get(graph.output)!;
-  const outName = value(graph.output);
+  // The output part: a classifier's logits, or one output per feature (src/targets/onnx/outputs.ts).
+  const outputs = graphOutputs(graph, value, (from, to) => nodes.push({ name: to, op_type: 'Identity', input: [from], output: [to], attribute: [], doc_string: `feature ${to}` }));
+  if (typeof outputs === 'string') throw new OnnxExportError(outputs);
+  const outNames = new Set(outputs.map((o) => o.name));
+  const outDoc = outputs.map((o) => `${o.name} [${BATCH_DIM}, ${byId.get(o.node)!.shape.join(', ')}]`).join(', ');
   const model: Model = {
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: OPSET }],
@@ -348,11 +353,11 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       node: nodes,
       initializer: initializers,
       input: [valueInfo(input.id, input.shape, docString(input))],
-      output: [valueInfo(outName, outNode.shape)],
+      output: outputs.map((o) => valueInfo(o.name, byId.get(o.node)!.shape)),
       // A folded batch norm's value is its conv's output: the alias keeps one entry per tensor.
-      value_info: valueInfos.filter((v) => v.name !== outName && !foldedBns.has(v.name)),
-      doc_string: `skipgraph ${graph.name}: input ${input.id} [${BATCH_DIM}, ${input.shape[2]}, ${input.shape[0]}, ${input.shape[1]}] (NCHW), output ${outName} [${BATCH_DIM}, ${outNode.shape.join(', ')}]`,
+      value_info: valueInfos.filter((v) => !outNames.has(v.name) && !foldedBns.has(v.name)),
+      doc_string: `skipgraph ${graph.name}: input ${input.id} [${BATCH_DIM}, ${input.shape[2]}, ${input.shape[0]}, ${input.shape[1]}] (NCHW), output${outputs.length > 1 ? 's' : ''} ${outDoc}`,
     },
   };
-  return { bytes: encodeModel(model), folded: folding.size, nodes: nodes.length, initializers: initializers.length, input: input.id, output: outName };
+  return { bytes: encodeModel(model), folded: folding.size, nodes: nodes.length, initializers: initializers.length, input: input.id, outputs: outputs.map((o) => o.name) };
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { outputNodes } from '../../compiler/features.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { emitNode } from './emit.js';
 import { blockLastBatchNorms } from '../../compiler/analyses/block_last.js';
@@ -79,9 +80,15 @@ export function emitGraph(compiled: CompiledGraph, emit: NodeEmitter): tf.Layers
     const shapeOf = (id: string) => byId.get(id)!.shape;
     symbols.set(node.id, emit(node, inputs, { shapeOf, index }));
   });
-  const output = symbols.get(compiled.output);
-  if (input === undefined || output === undefined) throw new InternalError('the compiled graph lacks its input or output node');
-  return tf.model({ inputs: input, outputs: output, name: modelName(compiled.name) });
+  // A classifier has one output (predict returns a tensor); a backbone one per feature, in the
+  // file's order (predict returns an array), as timm's features_only returns a list.
+  const outputs = outputNodes(compiled).map((id) => {
+    const s = symbols.get(id);
+    if (s === undefined) throw new InternalError(`the compiled graph lacks its output node ${id}`);
+    return s;
+  });
+  if (input === undefined) throw new InternalError('the compiled graph lacks its input node');
+  return tf.model({ inputs: input, outputs: compiled.kind === 'classifier' ? outputs[0] : outputs, name: modelName(compiled.name) });
 }
 
 /** TF.js model names follow its tensor-name rule. */

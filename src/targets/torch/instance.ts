@@ -89,7 +89,9 @@ export function classInstance(em: Emitter, r: Region): ClassInstance {
   }
 
   const inNames = inputs.map((_, k) => (k === 0 ? 'x' : `x${k}`));
-  const forward = forwardLines(em, items, inputs, inNames, outputs, virtualId);
+  // The model itself (the root) of a backbone returns its features as a list, in the file's order.
+  const returns = r.path === '' ? ix.returns : undefined;
+  const forward = forwardLines(em, items, inputs, inNames, outputs, virtualId, returns);
   const init = initT.done();
   const baseName = classBaseName(r, ix);
   const key = JSON.stringify([baseName, init.parts, forward, inNames, opt]);
@@ -99,7 +101,7 @@ export function classInstance(em: Emitter, r: Region): ClassInstance {
 }
 
 /** The forward's lines. Variables: a name is reused once its value is dead (torchvision's `out = self.bn1(out)`). */
-function forwardLines(em: Emitter, items: Item[], inputs: string[], inNames: string[], outputs: string[], virtualId: string): string[] {
+function forwardLines(em: Emitter, items: Item[], inputs: string[], inNames: string[], outputs: string[], virtualId: string, returns?: string[]): string[] {
   const lastUse = new Map<string, number>();
   items.forEach((it, k) => it.inputs.forEach((i) => lastUse.set(i, k)));
   for (const o of outputs) lastUse.set(o, Infinity);
@@ -127,7 +129,7 @@ function forwardLines(em: Emitter, items: Item[], inputs: string[], inNames: str
     if (node?.op === 'add' && outVars[0] === argVars[0] && em.inplaceOk(node)) forward.push(`${outVars[0]} += ${argVars[1]}`);
     else forward.push(`${outVars.join(', ')} = ${it.line(argVars)}`);
   });
-  forward.push(`return ${outputs.map((o) => varOf.get(o)!).join(', ')}`);
+  forward.push(returns ? `return [${returns.map((o) => varOf.get(o)!).join(', ')}]` : `return ${outputs.map((o) => varOf.get(o)!).join(', ')}`);
   return forward;
 }
 

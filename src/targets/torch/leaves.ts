@@ -18,7 +18,7 @@ const INPLACE_SAFE_PRODUCERS = new Set<OpKind>(['conv', 'bn', 'add', 'dense']);
 
 export function inplaceOk(node: GraphNode, ix: GraphIndex): boolean {
   const src = ix.byId.get(node.inputs[0]);
-  return src !== undefined && INPLACE_SAFE_PRODUCERS.has(src.op) && (ix.users.get(src.id) ?? []).length === 1 && src.id !== ix.output;
+  return src !== undefined && INPLACE_SAFE_PRODUCERS.has(src.op) && (ix.users.get(src.id) ?? []).length === 1 && !ix.outputs.has(src.id);
 }
 
 /** 4 paddings [top, bottom, left, right] as F.pad's (left, right, top, bottom). */

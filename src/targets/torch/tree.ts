@@ -2,6 +2,7 @@
  * The module tree: the node ids' dotted prefixes as nested regions (`layer2.0.conv1` is the leaf
  * `conv1` of region `0` of region `layer2`), and what a region reads and gives outside.
  */
+import { outputNodes } from '../../compiler/features.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { TorchEmitError } from './error.js';
 
@@ -29,7 +30,10 @@ export interface GraphIndex {
   byId: Map<string, GraphNode>;
   position: Map<string, number>;
   users: Map<string, GraphNode[]>;
-  output: string;
+  /** The nodes whose values leave the model (the logits, or a backbone's features). */
+  outputs: ReadonlySet<string>;
+  /** A backbone's features' nodes in the file's order: the model's forward returns them as a list. */
+  returns?: string[];
 }
 
 export function graphIndex(graph: CompiledGraph): GraphIndex {
@@ -39,7 +43,8 @@ export function graphIndex(graph: CompiledGraph): GraphIndex {
     byId: new Map(graph.nodes.map((n) => [n.id, n])),
     position: new Map(graph.nodes.map((n, k) => [n.id, k])),
     users,
-    output: graph.output,
+    outputs: new Set(outputNodes(graph)),
+    ...(graph.kind === 'backbone' ? { returns: graph.features.map((f) => f.node) } : {}),
   };
 }
 
@@ -80,7 +85,7 @@ export function boundary(nodes: GraphNode[], ix: GraphIndex): { inputs: string[]
   const inside = new Set(nodes.map((n) => n.id));
   const inputs: string[] = [];
   for (const n of nodes) for (const i of n.inputs) if (!inside.has(i) && !inputs.includes(i)) inputs.push(i);
-  const outputs = nodes.filter((n) => n.id === ix.output || (ix.users.get(n.id) ?? []).some((u) => !inside.has(u.id))).map((n) => n.id);
+  const outputs = nodes.filter((n) => ix.outputs.has(n.id) || (ix.users.get(n.id) ?? []).some((u) => !inside.has(u.id))).map((n) => n.id);
   return { inputs, outputs };
 }
 

@@ -9,6 +9,7 @@ import { planFolding } from '../../../src/compiler/analyses/fold.js';
 import type { CompiledGraph } from '../../../src/compiler/index.js';
 import { compileClean as compile } from './compile.js';
 import { planFolding as tfjsPlan } from '../../../src/targets/tfjs/fold.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 const NET = compile(`
 name: t
@@ -52,12 +53,12 @@ describe('the fold plan', () => {
 
   it('a conv whose output has a second user, or is the graph output, keeps its batch norm', () => {
     const conv2 = NET.nodes.find((n) => n.id === 'conv2')!;
-    const shared: CompiledGraph = { ...NET, nodes: [...NET.nodes, { ...conv2, id: 'probe', op: 'conv', inputs: ['conv2'] } as typeof conv2] };
+    const shared: CompiledGraph = { ...requireClassifier(NET, 'this test'), nodes: [...NET.nodes, { ...conv2, id: 'probe', op: 'conv', inputs: ['conv2'] } as typeof conv2] };
     expect(planFolding(shared).convs.map((c) => c.conv)).not.toContain('conv2');
     expect(planFolding(shared).convs.map((c) => c.conv)).toContain('conv1');
-    const cut: CompiledGraph = { ...NET, nodes: NET.nodes.slice(0, 2), output: 'conv1' };
+    const cut: CompiledGraph = { ...requireClassifier(NET, 'this test'), nodes: NET.nodes.slice(0, 2), output: 'conv1' };
     expect(planFolding(cut).convs).toEqual([]);
-    const bnOut: CompiledGraph = { ...NET, nodes: NET.nodes.slice(0, 3), output: 'bn1' };
+    const bnOut: CompiledGraph = { ...requireClassifier(NET, 'this test'), nodes: NET.nodes.slice(0, 3), output: 'bn1' };
     expect(tfjsPlan(bnOut).convs).toEqual([{ conv: 'conv1', bn: 'bn1' }]);
   });
 });

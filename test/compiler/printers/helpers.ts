@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { compileFile, compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 export const root = new URL('../../../', import.meta.url).pathname;
 
@@ -32,11 +33,12 @@ export const EVIL = `"'><script>window.__pwned=1</script><img src=x onerror="win
 export function hostile(g: CompiledGraph): CompiledGraph {
   const rename = (id: string) => `${id}${EVIL}`;
   const stage = (s: string | undefined) => (s === undefined ? s : `${s}${EVIL}`);
+  const c = requireClassifier(g, 'hostile');
   return {
-    ...g,
+    ...c,
     name: `net${EVIL}`,
     nodes: g.nodes.map((n) => ({ ...n, id: rename(n.id), inputs: n.inputs.map(rename), stage: stage(n.stage) })),
-    output: rename(g.output),
+    output: rename(c.output),
     stages: g.stages.map((s) => ({ ...s, name: stage(s.name)! })),
   };
 }

@@ -17,6 +17,7 @@ import { selectBackend } from '../../../src/targets/tfjs/backend.js';
 import { skipTestWithout } from '../../helpers/require.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { compileSmall, MIXED_YAML, TOLERANCE, loadOrt, maxRelDiff, ortForward, randomInput, randomWeights, tfjsForward, tfjsModel } from './helpers.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 const FULL = process.env.SKIPGRAPH_ONNX_FULL === '1';
 const DEFAULT_FILES = ['resnet18', 'cifar_resnet20', 'mnist_resnet'];
@@ -48,7 +49,7 @@ async function compare(graph: CompiledGraph, seed: number): Promise<{ plain: num
         const x = randomInput(graph, batch, seed + batch);
         const want = tfjsForward(model, x);
         const got = await ortForward(ort, bytes, x);
-        const outNode = graph.nodes.find((n) => n.id === graph.output)!;
+        const outNode = graph.nodes.find((n) => n.id === requireClassifier(graph, 'this test').output)!;
         expect(got.dims).toEqual([batch, ...outNode.shape]);
         const d = maxRelDiff(got.data, want);
         out[fold ? 'folded' : 'plain'] = Math.max(out[fold ? 'folded' : 'plain'], d);

@@ -5,6 +5,7 @@ import { selectBackend } from '../../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../../src/targets/tfjs/build.js';
 import { InternalError } from '../../../src/errors/index.js';
 import { compileArchitecture, compileYaml, tinyArch } from './helpers/compile.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 const SMALL = ['input.height=32', 'input.width=32'];
 
@@ -25,8 +26,9 @@ describe('buildModel on every shipped architecture (32x32)', () => {
         expect(model.countParams()).toBe(graph.totals.params);
         const trainable = model.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
         expect(trainable).toBe(graph.totals.trainableParams);
-        const out = model.getLayer(graph.output);
-        expect(out.outputShape).toEqual([null, ...graph.nodes.find((n) => n.id === graph.output)!.shape]);
+        const output = requireClassifier(graph, 'this test').output;
+        const out = model.getLayer(output);
+        expect(out.outputShape).toEqual([null, ...graph.nodes.find((n) => n.id === output)!.shape]);
         for (const node of graph.nodes) expect(model.getLayer(node.id).name).toBe(node.id);
       } finally {
         model.dispose();

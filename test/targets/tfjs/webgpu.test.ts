@@ -16,6 +16,7 @@ import { describeBackend, selectBackend } from '../../../src/targets/tfjs/backen
 import { buildModel } from '../../../src/targets/tfjs/build.js';
 import { installFastKernels } from '../../../src/targets/tfjs/kernels/install.js';
 import { skipWithout } from '../../helpers/require.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 /**
  * The emitted model on TF.js's WebGPU backend (Dawn, `webgpu` npm package) against `cpu`.
@@ -86,7 +87,7 @@ function compiled(yaml: string): CompiledGraph {
 function inputs(g: CompiledGraph): { x: Float32Array; labels: number[] } {
   const { height, width, channels } = g.input;
   const x = Float32Array.from({ length: BATCH * height * width * channels }, (_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 0.011));
-  const labels = Array.from({ length: BATCH }, (_, i) => i % g.classes);
+  const labels = Array.from({ length: BATCH }, (_, i) => i % requireClassifier(g, 'this test').classes);
   return { x, labels };
 }
 
@@ -110,7 +111,7 @@ async function runOn(backend: string, g: CompiledGraph, weights: tf.Tensor[] | u
   const { x: xv, labels } = inputs(g);
   const { height, width, channels } = g.input;
   const x = tf.tensor4d(xv, [BATCH, height, width, channels]);
-  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), g.classes).toFloat();
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), requireClassifier(g, 'this test').classes).toFloat();
   const logits = (await (model.predict(x) as tf.Tensor).data()) as Float32Array;
   const optimizer = tf.train.sgd(LR);
   const step = async () => {

@@ -17,6 +17,7 @@ import { emitTorch } from '../../../src/targets/torch/index.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { emitCheck, expectModule } from './emit_check.js';
 import { ROOT, torchPython } from './helpers.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 const python = torchPython();
 const RUNS = runs(60);
@@ -103,7 +104,8 @@ function renamed(g: CompiledGraph, name: string, pool: string[], pick: boolean[]
       .split('.')
       .map((s) => map.get(s) ?? s)
       .join('.');
-  return { ...g, name, output: id(g.output), nodes: g.nodes.map((n) => ({ ...n, id: id(n.id), inputs: n.inputs.map(id) })) as CompiledGraph['nodes'] };
+  const c = requireClassifier(g, 'this test');
+  return { ...c, name, output: id(c.output), nodes: g.nodes.map((n) => ({ ...n, id: id(n.id), inputs: n.inputs.map(id) })) as CompiledGraph['nodes'] };
 }
 
 describe.skipIf(python === undefined)('torch emitter: input text never runs', () => {

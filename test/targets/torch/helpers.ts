@@ -17,6 +17,7 @@ import { emitTorch } from '../../../src/targets/torch/index.js';
 import { skipWithout } from '../../helpers/require.js';
 import { findPython } from '../../parity/fixtures.js';
 import { randomiseBatchNorms, values } from '../tfjs/helpers/model_io.js';
+import { requireClassifier } from '../../../src/compiler/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const HARNESS = join(HERE, 'harness.py');
@@ -135,7 +136,7 @@ export function checkCase(c: Case, res: HarnessResult | undefined): number {
     seen.push(n.id);
   }
   expect(seen.length).toBeGreaterThan(0);
-  const out = g.nodes.find((n) => n.id === g.output)!;
+  const out = g.nodes.find((n) => n.id === requireClassifier(g, 'this test').output)!;
   expect(res!.outShape, `${c.id}: output shape`).toEqual(torchShape(out.shape, c.batch, 'x'));
   const d = relDiff(c.expected, res!.output as number[]);
   expect(d, `${c.id}: the emitted module's output against TF.js's, relative to the logits' scale`).toBeLessThan(1e-4);

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileFile, type CompiledGraph } from '../../../compiler/index.js';
+import { compileFile, requireClassifier, type ClassifierGraph, type CompiledGraph } from '../../../compiler/index.js';
 import { loadData, subset, type ImageSet, type TrainTestSplit } from '../../../data/index.js';
 import { InternalError, UserError } from '../../../errors/index.js';
 import { formatDiagnostics } from '../../../parser/index.js';
@@ -17,16 +17,16 @@ import type { TrainEpochRecord, TrainOptions } from './train.js';
 
 export type RunState = TrainState & { settings: TrainSettings; emaUpdates?: number; classes?: string[] };
 
-export function compileArch(arch: string, sets: string[]): CompiledGraph {
+export function compileArch(arch: string, sets: string[]): ClassifierGraph {
   const r = compileFile(arch, { sets });
   if (r.graph === undefined) {
     const text = formatDiagnostics(r.diagnostics, { sources: r.sources, color: false }, r.dropped);
     throw new UserError(`${arch} does not compile:\n${text}`);
   }
-  return r.graph;
+  return requireClassifier(r.graph, 'train');
 }
 
-function checkFits(graph: CompiledGraph, set: ImageSet, arch: string): void {
+function checkFits(graph: ClassifierGraph, set: ImageSet, arch: string): void {
   const { height, width, channels } = graph.input;
   if (height !== set.height || width !== set.width || channels !== set.channels || graph.classes !== set.classes) {
     throw new UserError(
@@ -38,7 +38,7 @@ function checkFits(graph: CompiledGraph, set: ImageSet, arch: string): void {
 }
 
 /** The run's data (loaded, or given), the limits applied, checked against the architecture; class names when known. */
-export function runData(options: TrainOptions, graph: CompiledGraph): { data: TrainTestSplit; classNames?: string[] } {
+export function runData(options: TrainOptions, graph: ClassifierGraph): { data: TrainTestSplit; classNames?: string[] } {
   let data = options.dataset ?? loadData(options.data ?? 'mnist', {}, graph.input);
   const classNames = options.classNames ?? (data as { classNames?: string[] }).classNames;
   if (options.trainLimit !== undefined) data = { ...data, train: subset(data.train, identityOrder(Math.min(data.train.count, options.trainLimit))) };
