@@ -8514,3 +8514,5 @@ return errors === 0;
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
 export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","layer_scale","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
+/** The activations a file may name as a word (a block's `post` but 'none', an SE's `activation`), in the schema's order. */
+export const ACTIVATIONS = /** @type {const} */ (["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"]);
