@@ -15,7 +15,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { weightTensors } from '../../../compiler/analyses/state_dict.js';
-import type { OpKind, StateRole } from '../../../compiler/ops.js';
+import type { StateRole } from '../../../compiler/ops.js';
 import type { CompiledGraph, GraphNode } from '../../../compiler/types.js';
 import { InternalError, UserError } from '../../../errors/index.js';
 import { FLOAT_DTYPES } from '../../../formats/safetensors.js';
@@ -111,50 +111,43 @@ interface TfTensor {
 }
 
 /**
- * Where each op's state_dict tensors (the registry's, src/compiler/analyses/state_dict.ts) live in
- * the TF.js model buildModel emits. One entry per op, so a new op is a tsc error here until its
- * tensors have a place; an op's tensor without one is an InternalError, never skipped.
+ * Where a state_dict tensor (the registry's, src/compiler/analyses/state_dict.ts) lives in the
+ * TF.js model buildModel emits, from what the tensor is, with no table of ops: Keras names a
+ * layer's variables by their part, and PyTorch's layout says which part a tensor is.
+ * - A `weight` of rank 4 is a conv kernel (OIHW -> HWIO), of rank 2 a linear one ([out, in] ->
+ *   [in, out]); the `bias` beside a kernel is `bias`.
+ * - Any other `weight` is a per-channel gain (a norm's, `gamma`), the `bias` beside it `beta`, and
+ *   the running statistics are `moving_mean` and `moving_variance`.
+ * - A tensor that is its node (`self`: layer_scale's nn.Parameter) is the gain of its layer, `gamma`.
+ * A layer the emitter builds with other variable names fails loudly where the model is read or
+ * written (layerVariable), and the conformance matrix loads every op's weights this way.
  */
-const TF_TENSORS: { readonly [K in OpKind]: Partial<Record<StateRole, TfTensor>> } = {
-  input: {},
-  conv: { weight: { variable: 'kernel', layout: 'oihw' }, bias: { variable: 'bias', layout: 'same' } },
-  bn: {
-    weight: { variable: 'gamma', layout: 'same' },
-    bias: { variable: 'beta', layout: 'same' },
-    running_mean: { variable: 'moving_mean', layout: 'same' },
-    running_var: { variable: 'moving_variance', layout: 'same' },
-  },
-  layernorm: { weight: { variable: 'gamma', layout: 'same' }, bias: { variable: 'beta', layout: 'same' } },
-  layer_scale: { self: { variable: 'gamma', layout: 'same' } },
-  relu: {},
-  relu6: {},
-  sigmoid: {},
-  silu: {},
-  tanh: {},
-  hardswish: {},
-  hardsigmoid: {},
-  gelu: {},
-  maxpool: {},
-  avgpool: {},
-  zeropad: {},
-  subsample: {},
-  channel_pad: {},
-  global_avg_pool: {},
-  flatten: {},
-  dropout: {},
-  drop_path: {},
-  dense: { weight: { variable: 'kernel', layout: 'dense' }, bias: { variable: 'bias', layout: 'same' } },
-  add: {},
-  mul: {},
-};
+function tfTensor(role: StateRole, shape: readonly number[], besideKernel: boolean): TfTensor {
+  switch (role) {
+    case 'weight':
+      return shape.length === 4 ? { variable: 'kernel', layout: 'oihw' } : shape.length === 2 ? { variable: 'kernel', layout: 'dense' } : { variable: 'gamma', layout: 'same' };
+    case 'bias':
+      return { variable: besideKernel ? 'bias' : 'beta', layout: 'same' };
+    case 'running_mean':
+      return { variable: 'moving_mean', layout: 'same' };
+    case 'running_var':
+      return { variable: 'moving_variance', layout: 'same' };
+    case 'self':
+      return { variable: 'gamma', layout: 'same' };
+    case 'num_batches_tracked':
+      throw new InternalError('a step counter has no TF.js variable (weightTensors leaves it out)');
+  }
+}
 
 /** Every parameter the compiled graph's model holds, with its state_dict key, in graph order. */
 export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const inShape = (n: GraphNode) => byId.get(n.inputs[0])!.shape;
-  return weightTensors(graph).map(({ key, node, role, shape: torchShape }) => {
-    const tf = TF_TENSORS[node.op][role];
-    if (!tf) throw new InternalError(`the TF.js model has no place for ${key} (${node.op} ${role})`);
+  const tensors = weightTensors(graph);
+  // Nodes with a kernel (a conv's or a linear layer's weight): their bias is Keras's `bias`, not a norm's `beta`.
+  const withKernel = new Set(tensors.filter((t) => t.role === 'weight' && t.shape.length >= 2).map((t) => t.node.id));
+  return tensors.map(({ key, node, role, shape: torchShape }) => {
+    const tf = tfTensor(role, torchShape, withKernel.has(node.id));
     const slot = { key, node: node.id, variable: tf.variable, torchShape };
     switch (tf.layout) {
       case 'same':
