@@ -1,6 +1,6 @@
 /** The `compile` bench case: compileSource in process, warm, on shipped models and synthetic stacks. */
 import { readFileSync } from 'node:fs';
-import { compileSource } from '../src/compiler/index.js';
+import { compileSource } from '../src/compiler/files.js';
 import { arch } from './common.js';
 import type { BenchContext } from './harness.js';
 import { f, spread, stats, type CompileRow } from './results.js';

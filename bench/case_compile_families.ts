@@ -10,7 +10,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile } from '../src/compiler/files.js';
 import { ROOT } from './common.js';
 import { timeOnce, timeWarm } from './case_compile.js';
 import { buildDist, loadNow, wall, type BenchContext } from './harness.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { compileSource } from '../src/compiler/index.js';
+import { compileSource } from '../src/compiler/files.js';
 import { arch } from './common.js';
 
 const [name = 'resnet152', n = '100', out = 'warm.cpuprofile'] = process.argv.slice(2);

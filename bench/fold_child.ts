@@ -8,7 +8,7 @@
  *   node --import tsx bench/fold_child.ts --backend wasm --rounds 10 --size 32 --batch 32
  */
 import * as tf from '@tensorflow/tfjs';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile } from '../src/compiler/files.js';
 import { selectBackend } from '../src/targets/tfjs/backend.js';
 import { buildModel } from '../src/targets/tfjs/build.js';
 import { foldForInference } from '../src/targets/tfjs/fold.js';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileFile, requireClassifier } from '../src/compiler/index.js';
+import { compileFile, requireClassifier } from '../src/compiler/files.js';
 import { describeBackend, releaseBackend, selectBackend } from '../src/targets/tfjs/backend.js';
 import { buildModel } from '../src/targets/tfjs/build.js';
 

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileFile, type CompiledGraph } from '../src/compiler/index.js';
+import { compileFile, type CompiledGraph } from '../src/compiler/files.js';
 import { splitmix32 as uniformSource } from '../src/random/index.js';
 import { exportOnnx, torchvisionInit } from '../src/targets/onnx/index.js';
 import { serializeSafetensors } from '../src/targets/tfjs/weights/index.js';

@@ -6,7 +6,7 @@
  *   node --import tsx bench/overhead_child.ts --backend wasm --rounds 5 [--per 3]
  */
 import * as tf from '@tensorflow/tfjs';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile } from '../src/compiler/files.js';
 import { selectBackend } from '../src/targets/tfjs/backend.js';
 import { buildModel } from '../src/targets/tfjs/build.js';
 import { arch, argValue, emit } from './common.js';

@@ -9,7 +9,7 @@
  * box a stage, and an explicit collapse 'none' is refused (that refusal is timed too).
  */
 import { cpus, loadavg } from 'node:os';
-import { checkPicture, compileSource, formatDot, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, PICTURE_LIMITS, type CompiledGraph } from '../src/compiler/index.js';
+import { checkPicture, compileSource, formatDot, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, PICTURE_LIMITS, type CompiledGraph } from '../src/compiler/files.js';
 
 const blocks = Number(process.argv[2] ?? 10_000);
 const yaml = `name: chain\ninput: { height: 32, width: 32, channels: 3 }\nclasses: 10\nstem:\n  - { op: conv, filters: 16, kernel: 3 }\n  - { op: bn }\n  - { op: relu }\nstages:\n  - { block: basic, channels: 16, blocks: ${blocks} }\nhead:\n  - { op: global_avg_pool }\n  - { op: dense, units: $classes }\n`;

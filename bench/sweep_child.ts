@@ -4,7 +4,7 @@
  * 50. Prints one JSON line: seconds, variants, kept, per-variant ms.
  *   node --import tsx bench/sweep_child.ts
  */
-import { sweep } from '../src/compiler/index.js';
+import { sweep } from '../src/compiler/files.js';
 import { arch, emit } from './common.js';
 
 const file = arch('resnet50');

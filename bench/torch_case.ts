@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile } from '../src/compiler/files.js';
 import { emitTorch } from '../src/targets/torch/emit.js';
 import { arch, ROOT } from './common.js';
 

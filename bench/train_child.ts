@@ -6,7 +6,7 @@
  *   node --import tsx bench/train_child.ts --backend wasm --steps 3 [--profile]
  */
 import * as tf from '@tensorflow/tfjs';
-import { compileFile } from '../src/compiler/index.js';
+import { compileFile } from '../src/compiler/files.js';
 import { selectBackend } from '../src/targets/tfjs/backend.js';
 import { describeAdapter, webGpuAdapter } from '../src/targets/tfjs/backends/webgpu.js';
 import { buildModel } from '../src/targets/tfjs/build.js';

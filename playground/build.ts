@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { shippedModels } from '../src/parser/index.js';
+import { shippedModels } from '../src/parser/files.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -22,15 +22,16 @@ const require = createRequire(import.meta.url);
 /** Digits bundled for training: this many of each class from the `mnist` package (28x28, 0..255). */
 export const DIGITS_PER_CLASS = 200;
 
-const shims: Plugin = {
-  name: 'node-shims',
+/**
+ * The shipped models as a module (`virtual:architectures`), for the page's FileHost
+ * (playground/src/files.ts). Nothing else is stood in for: the parser and compiler the page bundles open no
+ * file (their Node entries, src/parser/files.ts and src/compiler/files.ts, are not imported), so
+ * any node:* import reaching the bundle is an error.
+ */
+export const architectures: Plugin = {
+  name: 'architectures',
   setup(b) {
-    const map: Record<string, string> = { 'node:fs': 'node_fs.ts', 'node:path': 'node_path.ts', 'node:crypto': 'node_other.ts', 'node:module': 'node_other.ts', 'node:os': 'node_other.ts' };
-    b.onResolve({ filter: /^node:/ }, (a) => {
-      const shim = map[a.path];
-      if (!shim) return { errors: [{ text: `${a.path} has no browser stand-in (imported from ${a.importer})` }] };
-      return { path: join(here, 'src', 'shims', shim) };
-    });
+    b.onResolve({ filter: /^node:/ }, (a) => ({ errors: [{ text: `${a.path} reached the browser bundle (imported from ${a.importer}): import the pure entries, src/parser/index.ts and src/compiler/index.ts` }] }));
     b.onResolve({ filter: /^virtual:architectures$/ }, () => ({ path: 'architectures', namespace: 'virtual' }));
     b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => {
       // The shipped-model table the CLI's `list` and the API use (src/parser/files.ts).
@@ -77,8 +78,7 @@ export async function buildPlayground(out = join(root, 'dist', 'playground')): P
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [shims],
-    inject: [join(here, 'src', 'shims', 'buffer.ts')],
+    plugins: [architectures],
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   copyFileSync(join(here, 'index.html'), join(out, 'index.html'));

@@ -3,7 +3,7 @@
  * another, TF.js stays inside its target, and the parser and compiler reach Node through one file.
  * Read from the sources themselves, so a new file or folder is checked the day it appears.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -97,6 +97,38 @@ describe('layout: imports run one way', () => {
       FILES.filter((f) => areaOf(f) === area && importsOf(readFileSync(f, 'utf8')).some((i) => i.spec.startsWith('node:') && !i.typeOnly)).map((f) => relative(ROOT, f));
     expect(nodeUsers('parser').length, `parser files importing node:*: ${nodeUsers('parser').join(', ')}`).toBeLessThanOrEqual(1);
     expect(nodeUsers('compiler')).toEqual([]);
+  });
+
+  it('the pure entries (parser/index.ts, compiler/index.ts) reach no node:* module, however deep', () => {
+    // What the playground bundles for the browser: every module they load, followed through
+    // static imports and re-exports, must be free of node:* (the Node entries are parser/files.ts
+    // and compiler/files.ts). Type-only imports load nothing.
+    const reached = (entry: string): { files: Set<string>; node: string[] } => {
+      const files = new Set<string>();
+      const node: string[] = [];
+      const visit = (file: string): void => {
+        if (files.has(file)) return;
+        files.add(file);
+        for (const { spec, typeOnly } of importsOf(readFileSync(file, 'utf8'))) {
+          if (typeOnly) continue;
+          if (spec.startsWith('node:')) node.push(`${relative(ROOT, file)} imports ${spec}`);
+          else if (spec.startsWith('.') && /\.js$/.test(spec)) {
+            const js = resolve(dirname(file), spec);
+            const ts = js.replace(/\.js$/, '.ts');
+            visit(existsSync(ts) ? ts : js); // the generated validator is .js
+          }
+        }
+      };
+      visit(join(SRC, entry));
+      return { files, node };
+    };
+    for (const entry of ['parser/index.ts', 'compiler/index.ts']) {
+      const { files, node } = reached(entry);
+      expect(node, entry).toEqual([]);
+      expect([...files].map((f) => relative(ROOT, f)), entry).not.toContain('src/parser/files.ts');
+    }
+    // Not vacuous: the Node entry does reach files.ts and node:fs.
+    expect(reached('compiler/files.ts').node.some((l) => l.includes('node:fs'))).toBe(true);
   });
 
   it('the layer below the targets knows no target and no TF.js', () => {

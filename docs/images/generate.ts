@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compileFile, compileSource, formatExplain, formatSvg, formatTable, type Collapse, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileFile, compileSource, formatExplain, formatSvg, formatTable, type Collapse, type CompiledGraph } from '../../src/compiler/files.js';
 import { printCompileProblems } from '../../src/cli/io.js';
 import { formatDiagnostics } from '../../src/parser/index.js';
 

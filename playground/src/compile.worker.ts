@@ -3,7 +3,9 @@
  * back diagnostics, the summary, the table and the SVG picture. Only skipgraph's public API is
  * used (compileSource, formatDiagnostic, formatTable, layoutGraph/renderSvg, checkPicture).
  */
-import { checkPicture, compileSource, formatDiagnostic, formatTable, renderSvg, layoutGraph, type CompileResult, type Diagnostic } from '../../src/index.js';
+import { checkPicture, compileSource, formatTable, renderSvg, layoutGraph, type CompileResult } from '../../src/compiler/index.js';
+import { formatDiagnostic, type Diagnostic } from '../../src/parser/index.js';
+import { playgroundFiles } from './files.js';
 import { complete, hover } from './schema_help.js';
 import type { CompileReply, CompileRequest, HelpReply, HelpRequest, Knob, Knobs, PageDiagnostic, PictureReply } from './protocol.js';
 
@@ -68,7 +70,7 @@ function knobsOf(r: CompileResult, text: string): Knobs | undefined {
 
 function compile(req: CompileRequest): [CompileReply, CompileResult] {
   const t0 = performance.now();
-  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/' });
+  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/', files: playgroundFiles });
   const diagnostics = r.diagnostics.map((d) => pageDiagnostic(d, r, req.file, req.text.length));
   const reply: CompileReply = { type: 'compiled', id: req.id, ok: !!r.graph, diagnostics, dropped: r.dropped, ms: 0, places: [] };
   const g = r.graph;

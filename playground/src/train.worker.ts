@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { compileSource, formatDiagnostic } from '../../src/index.js';
+import { compileSource } from '../../src/compiler/index.js';
+import { formatDiagnostic } from '../../src/parser/index.js';
+import { playgroundFiles } from './files.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { installFastKernels } from '../../src/targets/tfjs/kernels/install.js';
 import { medianTime } from '../../src/targets/tfjs/measure.js';
@@ -165,7 +167,7 @@ async function evaluateHeldOut(): Promise<void> {
 async function start(req: TrainRequest): Promise<void> {
   const { backend, tried, probes } = await pickBackend(req.backend);
   send({ type: 'backend', backend, tried, probes });
-  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/' });
+  const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/', files: playgroundFiles });
   if (!r.graph) throw new Error(r.diagnostics.map((d) => formatDiagnostic(d, { sources: r.sources })).join('\n') || 'the architecture does not compile');
   const g = r.graph;
   if (g.input.height !== 28 || g.input.width !== 28 || g.input.channels !== 1 || g.classes !== 10) {

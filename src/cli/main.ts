@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, InputError, processIo, shown, UsageError, type Io } from './io.js';
 import { reportUnexpected } from './last_resort.js';
 import { missingOptional, needPackage } from '../errors/optional.js';
-import { displayName, locateArchitecture, shippedArchitecture } from '../parser/index.js';
+import { displayName, locateArchitecture, shippedArchitecture } from '../parser/files.js';
 
 type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
 

@@ -1,4 +1,10 @@
-import { parseArchitecture, parseFile, sortDiagnostics, syntheticLoc, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
+/**
+ * The compiler's pure entry: compileSource and everything a caller of the compiled graph needs.
+ * It opens no file and imports nothing that does (test/layout.test.ts), so it runs in a browser:
+ * `extends` reads through the `files` host the caller passes. The Node entry, files.ts, adds
+ * compileFile, sweep, and compileSource reading `extends` from the disk.
+ */
+import { parseArchitecture, sortDiagnostics, syntheticLoc, type ArchitectureAst, type Diagnostic, type ParseOptions, type ParseResult } from '../parser/index.js';
 import { compileAst } from './compile.js';
 import type { Limits } from './limits.js';
 import type { CompiledGraph } from './types.js';
@@ -10,7 +16,7 @@ export { DEFAULT_BATCH, DEFAULT_LIMITS, formatBytes, LIMIT_FLAGS, type Limits } 
 export { bottleneckWidth, EXPANSION } from './blocks.js';
 export { convOut, inferShape, poolOutCeil } from './shapes.js';
 export { countMacs, countParams, nodeActivations, trainingMemory, type TrainingMemory } from './count.js';
-export { activations, formatCount, paretoFront, parseAxis, parseCount, sweep, variants, type Axis, type Constraint, type SweepFigure, type SweepOptions, type SweepRow } from './sweep.js';
+export { activations, formatCount, paretoFront, parseAxis, parseCount, variants, type Axis, type Constraint, type SweepFigure, type SweepOptions, type SweepRow } from './sweep.js';
 export { expandDesigns, makeDivisible, regnetStages, roundHalfEven, type RegNetStage } from './regnet.js';
 export { nodeAs, opDef, OP_KINDS, OPS, unreachableOp, type Target } from './ops.js';
 
@@ -52,7 +58,8 @@ function noteExtendsPath(items: Diagnostic[], sources: ReadonlyMap<string, strin
   }
 }
 
-function finish(parsed: ParseResult, opts: CompileOptions): CompileResult {
+/** Compiles what the parser returned (the Node entry, files.ts, parses files with it). */
+export function compileParsed(parsed: ParseResult, opts: CompileOptions): CompileResult {
   // API misuse reported like bad input (the CLI's --batch is checked by its parser): batch 0 made
   // the activation estimate 0 bytes, which silently turned the memory check off.
   if (opts.batch !== undefined && !(Number.isSafeInteger(opts.batch) && opts.batch >= 1)) {
@@ -73,13 +80,12 @@ export function formatSkipped(skipped: readonly string[]): string | undefined {
   return `${skipped.length} more check${skipped.length === 1 ? '' : 's'} skipped until these are fixed: ${skipped.join('; ')}.`;
 }
 
-/** Compile YAML text (or bytes). Never throws for bad input: look at `diagnostics`. */
+/**
+ * Compile YAML text (or bytes). Never throws for bad input: look at `diagnostics`. Opens no file:
+ * `extends` reads through `opts.files` (none by default here; files.ts, the Node entry, reads the disk).
+ */
 export function compileSource(input: string | Uint8Array, opts: CompileOptions = {}): CompileResult {
-  return finish(parseArchitecture(input, opts), opts);
+  return compileParsed(parseArchitecture(input, opts), opts);
 }
 
-/** Compile a YAML file from disk. */
-export function compileFile(path: string, opts: Omit<CompileOptions, 'file'> = {}): CompileResult {
-  return finish(parseFile(path, opts), opts);
-}
 export * from './printers/index.js';

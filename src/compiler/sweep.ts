@@ -1,5 +1,4 @@
-import { nameBeside, parseArchitecture, parseFile, type Diagnostic, type ParseResult } from '../parser/index.js';
-import { compileAst } from './compile.js';
+import type { Diagnostic } from '../parser/index.js';
 import type { Limits } from './limits.js';
 import type { CompiledGraph } from './types.js';
 import { mulberry32 } from '../random/index.js';
@@ -8,7 +7,7 @@ import { mulberry32 } from '../random/index.js';
  * Design-space sweeps over one architecture file: every variant is the file with some `--set`
  * values, compiled in process, measured (params, MACs, activations) and kept or rejected by
  * complexity limits, as pycls samples its design spaces. A bad variant is a row with its error,
- * never the end of the sweep.
+ * never the end of the sweep. The sweep of a file itself, `sweep()`, opens it: files.ts.
  */
 
 /** One axis: a `--set` path and the values it takes. */
@@ -138,7 +137,7 @@ export function activations(g: CompiledGraph): number {
 
 const FIGURE_NAMES: Record<SweepFigure, string> = { params: 'params', macs: 'MACs', activations: 'activations' };
 
-function violation(row: SweepRow, constraints: readonly Constraint[]): string | undefined {
+export function violation(row: SweepRow, constraints: readonly Constraint[]): string | undefined {
   for (const c of constraints) {
     const v = row[c.figure]!;
     if (c.max !== undefined && v > c.max) return `${FIGURE_NAMES[c.figure]} ${formatCount(v)} > ${formatCount(c.max)}`;
@@ -151,47 +150,6 @@ function violation(row: SweepRow, constraints: readonly Constraint[]): string | 
 export function formatCount(n: number): string {
   for (const [s, f] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) if (Math.abs(n) >= f) return `${Number((n / f).toPrecision(3))}${s}`;
   return String(n);
-}
-
-/**
- * Compiles every variant of `file`. Rows come in the order of the variants; `onRow` sees each
- * as it is done (for progress). Never throws for a bad variant.
- */
-export function sweep(file: string, opts: SweepOptions, onRow?: (row: SweepRow, index: number, total: number) => void): SweepRow[] | { error: string } {
-  const settings = variants(opts);
-  if ('error' in settings) return settings;
-  // The file itself first: a missing, unreadable or non-regular file fails every variant alike.
-  const base = parseFile(file).diagnostics.find((d) => d.code === 'file-not-found' || d.code === 'file-too-large');
-  if (base) return { error: `${file}: ${base.message}` };
-  const rows: SweepRow[] = [];
-  settings.forEach((s, i) => {
-    const sets = [...(opts.sets ?? []), ...Object.entries(s).map(([p, v]) => `${p}=${v}`)];
-    const parsed = parseVariant(file, sets);
-    const graph = parsed.ast ? compileAst(parsed.ast, parsed.bag, { limits: opts.limits }) : undefined;
-    let row: SweepRow;
-    const first = parsed.bag.items.find((d) => d.severity === 'error');
-    if (!graph || first) {
-      row = { settings: s, status: 'error', reason: first ? `${first.code}: ${first.message}` : 'does not compile', diagnostics: parsed.bag.items };
-    } else {
-      graph.file = file; // not the stub that extends it
-      row = { settings: s, status: 'ok', params: graph.totals.trainableParams, macs: graph.totals.macs, flops: 2 * graph.totals.macs, activations: activations(graph), graph };
-      const why = violation(row, opts.constraints ?? []);
-      if (why) Object.assign(row, { status: 'rejected', reason: why });
-    }
-    rows.push(row);
-    onRow?.(row, i, settings.length);
-  });
-  return rows;
-}
-
-/**
- * One variant: the file, parsed through a one-line document that extends it, so the file's own
- * tree comes from the parser's cache of `extends` bases (reused while the file is unchanged)
- * instead of being parsed again for every variant. Every located error still points at the file.
- */
-function parseVariant(file: string, sets: string[]): ParseResult {
-  const { name, beside } = nameBeside(file, '.skipgraph-sweep-of-');
-  return parseArchitecture(`extends: ${JSON.stringify(name)}\n`, { file: beside, sets });
 }
 
 /**

@@ -4,7 +4,7 @@
  * before a byte is read, and a FIFO never blocks the open), only up to a size fixed in advance,
  * and a file named by another file must resolve, symlinks followed, to a place inside its folder.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { UserError } from '../errors/index.js';
 
@@ -41,28 +41,73 @@ export const FS_REASONS: Record<string, string> = {
   EIO: 'input/output error',
 };
 
+/** What an opened path turned out to be, when it is not a regular file. */
+export type NotRegular = 'a folder' | 'a FIFO' | 'a device' | 'a socket' | 'not a regular file';
+
 /**
- * Opens `path` for reading and checks the opened file (not the name, which may change between
- * a check and an open): a regular file, or a UserError naming `what`.
+ * Opens `path` for reading and checks the opened file (not the name, which may change between a
+ * check and an open): a regular file, with its descriptor and stat; or why not, never thrown:
+ * the error of the open, or what else it is (a FIFO never blocks the open, READ_FLAGS). The
+ * one implementation of these checks; openRegularFile words them as a UserError, the parser as
+ * located diagnostics.
  */
-export function openRegularFile(path: string, what = 'file'): { fd: number; size: number } {
+export function openRegular(path: string): { fd: number; stat: Stats } | { error: unknown } | { notRegular: NotRegular } {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
-  } catch (e) {
-    throw new UserError(`cannot open ${what} ${path}: ${fsReason(e)}`);
+  } catch (error) {
+    return { error };
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      throw new UserError(`${what} ${path} is ${kind}, not a regular file`);
-    }
-    return { fd, size: st.size };
-  } catch (e) {
+    const stat = fstatSync(fd);
+    if (stat.isFile()) return { fd, stat };
     closeSync(fd);
-    throw e;
+    return { notRegular: stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : 'not a regular file' };
+  } catch (error) {
+    closeSync(fd);
+    return { error };
   }
+}
+
+/**
+ * Opens `path` for reading and checks the opened file (openRegular): a regular file, or a
+ * UserError naming `what`.
+ */
+export function openRegularFile(path: string, what = 'file'): { fd: number; size: number } {
+  const r = openRegular(path);
+  if ('error' in r) {
+    if ((r.error as NodeJS.ErrnoException).code === undefined) throw r.error;
+    throw new UserError(`cannot open ${what} ${path}: ${fsReason(r.error)}`);
+  }
+  if ('notRegular' in r) throw new UserError(`${what} ${path} is ${r.notRegular}, not a regular file`);
+  return { fd: r.fd, size: r.stat.size };
+}
+
+/**
+ * The bytes of an opened file to its end, but never more than `cap` (give the limit + 1, so that
+ * a file that grew past its limit since its stat shows it by its length, and is not read whole).
+ * `size` is what its stat said: the first read asks for one byte more, to see growth.
+ */
+export function readAtMost(fd: number, size: number, cap: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let want = Math.min(size + 1, cap);
+  while (total < cap) {
+    const buf = new Uint8Array(Math.max(1, Math.min(want, cap - total)));
+    const k = readSync(fd, buf, 0, buf.length, total);
+    if (k === 0) break;
+    chunks.push(k === buf.length ? buf : buf.subarray(0, k));
+    total += k;
+    want = 64 * 1024;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Reads exactly `buf.length` bytes at `position`; false at an early end of file. */

@@ -1,5 +1,5 @@
 import { DiagnosticBag } from './diagnostics.js';
-import { closeFile, dirname, displayName, isAbsolute, openable, openChecked, readOpened, relative, resolve, sep, shippedArchitecture } from './files.js';
+import type { FileHost } from './host.js';
 import type { Loc } from './location.js';
 import { READ_LIMITS, readYaml } from './read.js';
 import { cloneTree, getEntry, type LEntry, type LMap, type LNode } from './tree.js';
@@ -14,6 +14,8 @@ export interface ComposeContext {
   bag: DiagnosticBag;
   /** Every file read, by the name diagnostics use, for printing source lines. */
   sources: Map<string, string>;
+  /** Where base files are opened, and the path arithmetic on their names (host.ts). */
+  files: FileHost;
   /** `extends` may only reach files inside this folder (default: the named file's folder). */
   root: string;
   /** Reads a base file by path instead of from the file opened and checked (tests swap it). */
@@ -38,6 +40,7 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   const entry = getEntry(root, 'extends');
   const own: LMap = { ...root, entries: root.entries.filter((e) => e.key !== 'extends') };
   if (!entry) return own;
+  const { dirname, displayName, isAbsolute, relative, resolve, sep } = ctx.files;
   const target = entry.value.kind === 'scalar' && typeof entry.value.value === 'string' ? entry.value.value : undefined;
   if (target === undefined) {
     ctx.bag.error('wrong-type', '"extends" must be a file path.', entry.value.loc);
@@ -52,8 +55,8 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   // model, read inside the shipped folder (its own extends stay there).
   let path = resolve(dirname(file), /^[A-Za-z0-9_]+$/.test(target) ? `${target}.yaml` : target);
   let within = ctx.root;
-  if (/^[A-Za-z0-9_]+$/.test(target) && !openable(path)) {
-    const shipped = shippedArchitecture(target);
+  if (/^[A-Za-z0-9_]+$/.test(target) && !ctx.files.exists(path)) {
+    const shipped = ctx.files.shippedArchitecture(target);
     if (shipped === undefined) {
       ctx.bag.error('extends-not-found', `Cannot find "${target}.yaml" beside this file, and skipgraph ships no model named "${target}".`, loc, '`skipgraph list` names the shipped models.');
       return undefined;
@@ -75,20 +78,19 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
   }
   // Opened once, and everything checked on what was opened: a symlink swapped between a check of
   // the path and a read of the path leaked /etc/passwd (37 times in 67,096 compiles).
-  const opened = openChecked(path, within);
+  const opened = ctx.files.open(path, within);
   if ('problem' in opened) {
     if (opened.problem === 'outside') ctx.bag.error('extends-outside', `"${target}" links to a file outside ${within}.`, loc);
     else ctx.bag.error('extends-not-found', `Cannot find "${target}" (looked for ${path}${opened.problem === 'not-a-file' ? ': not a regular file' : ''}).`, loc);
     return undefined;
   }
-  const { fd, real, stat } = opened;
+  const { real, size } = opened;
   let tree: { root: LMap; text: string } | undefined;
   try {
     if (chain.includes(real)) {
       ctx.bag.error('extends-cycle', `"extends" makes a cycle: ${[...chain, real].map((p) => relative(within, p) || p).join(' -> ')}.`, loc, 'Remove one of the extends lines.');
       return undefined;
     }
-    const size = stat.size;
     if (size > READ_LIMITS.maxFileBytes) {
       ctx.bag.error('file-too-large', `"${target}" is ${size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, loc, 'Architecture files are a few KB: check that this is the right file.');
       return undefined;
@@ -104,13 +106,13 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
     // Sweeps compile variants of the same bases over and over: reuse a base file's tree while the
     // file is unchanged (same size and modification time). The tree is copied out, since --set
     // edits the merged tree in place.
-    const key = `${real}\0${name}\0${stat.mtimeMs}\0${size}`;
+    const key = `${real}\0${name}\0${opened.stamp}`;
     tree = ctx.cache ? baseCache.get(key) : undefined;
     if (tree) ctx.sources.set(name, tree.text);
     else {
       let bytes: Uint8Array;
       try {
-        bytes = ctx.readFile ? ctx.readFile(path) : readOpened(fd, size);
+        bytes = ctx.readFile ? ctx.readFile(path) : opened.read();
       } catch {
         ctx.bag.error('extends-not-found', `Cannot read "${target}".`, loc);
         return undefined;
@@ -129,7 +131,7 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
       }
     }
   } finally {
-    closeFile(fd);
+    opened.close();
   }
   const outer = ctx.root;
   ctx.root = within; // a shipped base's own extends stay in the shipped folder

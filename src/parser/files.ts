@@ -1,26 +1,32 @@
 /**
- * The one file of the parser (and the compiler) that touches the file system or Node's path
- * module: opening and reading the file a user names and the `extends` bases it names, with the
- * checks that make that safe, and the path arithmetic those checks need. Everything else in
- * src/parser and src/compiler is pure, so it runs unchanged in a browser. The low-level reading
- * (open flags that never block on a FIFO, exact reads) is src/io/safe_read.ts's.
+ * The parser's Node entry, and the one file of the parser (and the compiler) that touches the file
+ * system or Node's path module: everything index.ts exports, plus the disk as a FileHost
+ * (`diskFiles`: opening and reading the `extends` bases a file names, with the checks that make
+ * that safe), the file a user names (`parseFile`), and the shipped models. Node callers import
+ * this; index.ts opens no file, so it runs unchanged in a browser. The opening itself (a regular
+ * file, never blocking on a FIFO, never a device) and the capped read are src/io/safe_read.ts's;
+ * what they refuse becomes a located diagnostic here.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { READ_FLAGS } from '../io/safe_read.js';
+import { openRegular, readAtMost } from '../io/safe_read.js';
+import { DiagnosticBag } from './diagnostics.js';
+import type { FileHost, OpenedFile, OpenProblem } from './host.js';
+import { parseArchitecture as parseText, type ParseOptions, type ParseResult } from './index.js';
 import { READ_LIMITS } from './read.js';
 
-export { dirname, isAbsolute, relative, resolve, sep };
+export * from './index.js';
 
-export type Opened = { fd: number; real: string; stat: Stats } | { problem: 'missing' | 'not-a-file' | 'outside' };
+/** The cap of one read: a byte past the limit, so that a file over it shows it by its length. */
+const READ_CAP = (): number => READ_LIMITS.maxFileBytes + 1;
 
 /**
- * Opens `path` once and checks what was opened, not the path: a regular file (a FIFO is opened
- * without blocking and refused), and (with `root`) whose real path lies inside `root`. The real
- * path is resolved after opening and must name the same file (device and inode) as the open
- * descriptor, so a symlink swapped in between is caught. Never throws; the caller closes `fd`.
+ * Opens `path` once and checks what was opened, not the path: a regular file (io's openRegular:
+ * a FIFO is opened without blocking and refused), and (with `root`) whose real path lies inside
+ * `root`. The real path is resolved after opening and must name the same file (device and inode)
+ * as the open descriptor, so a symlink swapped in between is caught. Never throws.
  */
-export function openChecked(path: string, root?: string): Opened {
+function openChecked(path: string, root?: string): OpenedFile | { problem: OpenProblem } {
   const inside = (real: string) => {
     if (root === undefined) return true;
     const realRel = relative(realpathSync(root), real);
@@ -32,57 +38,57 @@ export function openChecked(path: string, root?: string): Opened {
   } catch {
     return { problem: 'missing' };
   }
-  let fd: number;
-  try {
-    fd = openSync(path, READ_FLAGS);
-  } catch (err) {
-    return { problem: (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'not-a-file' : 'missing' };
-  }
-  const fail = (problem: 'missing' | 'not-a-file' | 'outside'): Opened => {
+  const opened = openRegular(path);
+  if ('error' in opened) return { problem: (opened.error as NodeJS.ErrnoException).code === 'EISDIR' ? 'not-a-file' : 'missing' };
+  if ('notRegular' in opened) return { problem: 'not-a-file' };
+  const { fd, stat } = opened;
+  const fail = (problem: OpenProblem): { problem: OpenProblem } => {
     closeSync(fd);
     return { problem };
   };
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return fail('not-a-file');
     const real = realpathSync(path);
     const now = statSync(real);
     if (now.dev !== stat.dev || now.ino !== stat.ino) return fail('outside');
     if (!inside(real)) return fail('outside');
-    return { fd, real, stat };
+    return { real, size: stat.size, stamp: `${stat.mtimeMs}\0${stat.size}`, read: () => readAtMost(fd, stat.size, READ_CAP()), close: () => closeSync(fd) };
   } catch {
     // Moved or removed while it was being checked.
     return fail('missing');
   }
 }
 
-export const closeFile = (fd: number): void => closeSync(fd);
+/** The disk, as the parser's FileHost: Node's paths, the working folder, the shipped models. */
+export const diskFiles: FileHost = {
+  resolve, dirname, relative, isAbsolute, sep,
+  absolute: (path) => absolute(path),
+  displayName: (path) => displayName(path),
+  realOrNone: (path) => realOrNone(path),
+  exists: (path) => existsSync(path),
+  shippedArchitecture: (name) => shippedArchitecture(name),
+  open: openChecked,
+};
 
-/**
- * The bytes of an opened file, to its end but never more than READ_LIMITS.maxFileBytes + 1 (a
- * file that grew past the limit since its stat is then refused by its size, not read whole).
- */
-export function readOpened(fd: number, size: number): Uint8Array {
-  const cap = READ_LIMITS.maxFileBytes + 1;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let want = Math.min(size + 1, cap);
-  while (total < cap) {
-    const buf = new Uint8Array(Math.max(1, Math.min(want, cap - total)));
-    const k = readSync(fd, buf, 0, buf.length, total);
-    if (k === 0) break;
-    chunks.push(k === buf.length ? buf : buf.subarray(0, k));
-    total += k;
-    want = 64 * 1024;
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** Parse one architecture from text or bytes, its `extends` bases read from the disk (index.ts's, with diskFiles). */
+export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
+  return parseText(input, { ...opts, files: opts.files ?? diskFiles });
+}
+
+/** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
+export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
+  // `resnet50` (or a clone's architectures/resnet50.yaml, where there is none) is a shipped model.
+  const located = locateArchitecture(path);
+  path = located.path;
+  if (located.shipped !== undefined) opts = { ...opts, extendsRoot: opts.extendsRoot ?? dirname(path) };
+  const file = displayName(absolute(path));
+  const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
+    const bag = new DiagnosticBag();
+    bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);
+    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag, skipped: [] };
+  };
+  const read = readArchitectureFile(path);
+  if (!('bytes' in read)) return refuse(read.code, read.message, read.hint);
+  return parseArchitecture(read.bytes, { ...opts, file });
 }
 
 /** Paths in diagnostics: relative to the working folder when inside it, else absolute. */
@@ -129,32 +135,29 @@ export interface FileRefusal {
 }
 
 /**
- * The bytes of the architecture file a user named, or why not: a folder, a FIFO or a device is
- * refused before a byte is read, the file is opened once and read from what was opened (checked
- * again there), and its size is capped. Never throws.
+ * The bytes of the architecture file a user named, or why not. It is opened once and checked on
+ * what was opened (io's openRegular: a folder, a FIFO or a device is refused before a byte is
+ * read, and /dev/zero or a FIFO would never end), its size is capped, and it is read from that
+ * descriptor (a file replaced or moved meanwhile is never read instead). Never throws.
  */
 export function readArchitectureFile(path: string): { bytes: Uint8Array } | FileRefusal {
   const refuse = (code: FileRefusal['code'], message: string, hint: string): FileRefusal => ({ code, message, hint });
-  let fd: number | undefined;
-  try {
-    // Checked before reading: /dev/zero or a FIFO would never end, and a 1.5 GB file would be read whole.
-    const st = statSync(path);
-    if (st.isDirectory()) return refuse('file-not-found', `"${path}" is a folder, not a file.`, NOT_FOUND_HINT);
-    if (!st.isFile()) return refuse('file-not-found', `"${path}" is not a regular file.`, NOT_FOUND_HINT);
-    // Then opened once and read from what was opened (checked again there): a file replaced or
-    // moved in between is a diagnostic, never an exception or a read of something else.
-    const opened = openChecked(path);
-    if ('problem' in opened) return refuse('file-not-found', opened.problem === 'not-a-file' ? `"${path}" is not a regular file.` : `Cannot read "${path}": it was moved or removed.`, NOT_FOUND_HINT);
-    fd = opened.fd;
-    if (opened.stat.size > READ_LIMITS.maxFileBytes) {
-      return refuse('file-too-large', `The file is ${opened.stat.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
-    }
-    return { bytes: readOpened(fd, opened.stat.size) };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+  const opened = openRegular(path);
+  if ('error' in opened) {
+    const code = (opened.error as NodeJS.ErrnoException).code;
     return refuse('file-not-found', code === 'EISDIR' ? `"${path}" is a folder, not a file.` : `Cannot read "${path}" (${code ?? 'error'}).`, NOT_FOUND_HINT);
+  }
+  if ('notRegular' in opened) return refuse('file-not-found', opened.notRegular === 'a folder' ? `"${path}" is a folder, not a file.` : `"${path}" is not a regular file.`, NOT_FOUND_HINT);
+  const { fd, stat } = opened;
+  try {
+    if (stat.size > READ_LIMITS.maxFileBytes) {
+      return refuse('file-too-large', `The file is ${stat.size.toLocaleString('en-US')} bytes; the limit is ${READ_LIMITS.maxFileBytes.toLocaleString('en-US')}.`, 'Architecture files are a few KB: check that this is the right file.');
+    }
+    return { bytes: readAtMost(fd, stat.size, READ_CAP()) };
+  } catch (err) {
+    return refuse('file-not-found', `Cannot read "${path}" (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, NOT_FOUND_HINT);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -198,9 +201,6 @@ export function shippedNames(): string[] {
     .map((f) => f.slice(0, -5))
     .sort();
 }
-
-/** Whether `path` exists (a base named by a bare name is local when its file is there). */
-export const openable = (path: string): boolean => existsSync(path);
 
 /** The absolute path of the shipped model `name` (resnet50), if skipgraph ships one. */
 export function shippedArchitecture(name: string): string | undefined {

@@ -1,6 +1,12 @@
+/**
+ * The parser's pure entry: YAML text -> extends -> --set -> schema -> located AST. It opens no
+ * file and imports nothing that does (test/layout.test.ts), so it runs in a browser: `extends`
+ * reads through the `files` host the caller passes (host.ts). The Node entry, files.ts, adds
+ * parseFile, the shipped models and the disk as that host.
+ */
 import type { ArchitectureAst } from './ast.js';
 import { applySet, resolveExtends } from './compose.js';
-import { absolute, dirname, displayName, locateArchitecture, readArchitectureFile, realOrNone } from './files.js';
+import { NO_FILES, type FileHost } from './host.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { readYaml, utf8Length } from './read.js';
 import { validateTree, type SchemaFailure } from './schema.js';
@@ -17,7 +23,7 @@ export { formatLoc, syntheticLoc, type Loc } from './location.js';
 export { architectureSchema, isLayerOp, LAYER_OPS, prettyPath, type LayerOp } from './schema.js';
 export { closest, didYouMean } from './suggest.js';
 export { READ_LIMITS } from './read.js';
-export { displayName, equalsOf, locateArchitecture, nameBeside, shippedArchitecture, shippedDir, shippedModels, shippedNames, type Located, type ShippedModel } from './files.js';
+export { NO_FILES, POSIX_PATHS, type FileHost, type OpenedFile, type OpenProblem } from './host.js';
 
 export interface ParseOptions {
   /** The name diagnostics use for this text (and the base for relative `extends`). */
@@ -26,6 +32,12 @@ export interface ParseOptions {
   sets?: readonly string[];
   /** Folder that `extends` may not leave (default: the folder of `file`). */
   extendsRoot?: string;
+  /**
+   * Where `extends` opens its bases and how file names are shown: none by default here (this entry
+   * opens no file, so it runs in a browser); the disk with files.ts's `diskFiles`, which the Node
+   * entry (files.ts: parseArchitecture, parseFile) passes.
+   */
+  files?: FileHost;
   /** File reader for `extends` (tests swap it). */
   readFile?: (path: string) => Uint8Array;
   /** Keep the composed document (after extends and --set) as plain data in `document`. */
@@ -71,15 +83,17 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
     validateTree(read.root, bag); // reports not-a-mapping at the right place
     return done();
   }
-  const path = absolute(opts.file ?? 'input.yaml');
+  const files = opts.files ?? NO_FILES;
+  const path = files.absolute(opts.file ?? 'input.yaml');
   let root: LMap | undefined = resolveExtends(read.root, path, {
     bag,
     sources,
-    root: absolute(opts.extendsRoot ?? dirname(path)),
+    files,
+    root: files.absolute(opts.extendsRoot ?? files.dirname(path)),
     readFile: opts.readFile,
     cache: opts.readFile === undefined,
     chainBytes: typeof input === 'string' ? utf8Length(input) : input.byteLength,
-  }, realOrNone(path));
+  }, files.realOrNone(path));
   if (!root) return done();
   (opts.sets ?? []).forEach((s, i) => applySet(root!, s, i, { bag, sources }));
   if (bag.hasErrors) return done();
@@ -99,21 +113,4 @@ export function parseArchitecture(input: string | Uint8Array, opts: ParseOptions
   const result = done(buildAst(root, file, bag));
   if (opts.keepDocument) result.document = toPlain(root);
   return result;
-}
-
-/** Parse a file from disk; a missing or unreadable file is a diagnostic, not an exception. */
-export function parseFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): ParseResult {
-  // `resnet50` (or a clone's architectures/resnet50.yaml, where there is none) is a shipped model.
-  const located = locateArchitecture(path);
-  path = located.path;
-  if (located.shipped !== undefined) opts = { ...opts, extendsRoot: opts.extendsRoot ?? dirname(path) };
-  const file = displayName(absolute(path));
-  const refuse = (code: 'file-not-found' | 'file-too-large', message: string, hint: string): ParseResult => {
-    const bag = new DiagnosticBag();
-    bag.error(code, message, { file, line: 0, col: 0, endLine: 0, endCol: 0, offset: -1, endOffset: -1 }, hint);
-    return { diagnostics: bag.items, dropped: 0, sources: new Map(), bag, skipped: [] };
-  };
-  const read = readArchitectureFile(path);
-  if (!('bytes' in read)) return refuse(read.code, read.message, read.hint);
-  return parseArchitecture(read.bytes, { ...opts, file });
 }

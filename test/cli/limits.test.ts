@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource, DEFAULT_BATCH, DEFAULT_LIMITS, formatTable } from '../../src/compiler/index.js';
+import { compileFile, compileSource, DEFAULT_BATCH, DEFAULT_LIMITS, formatTable } from '../../src/compiler/files.js';
 import type { Diagnostic } from '../../src/parser/index.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from './bin.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutDir, LOCK, writeFolderAtomic } from '../../src/io/out_dir.js';
 import { claimRunFolder } from '../../src/targets/tfjs/train/checkpoint.js';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { saveModel } from '../../src/targets/tfjs/io/model_files.js';

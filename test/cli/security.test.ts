@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource } from '../../src/compiler/index.js';
-import { parseArchitecture, parseExpr } from '../../src/parser/index.js';
+import { compileFile, compileSource } from '../../src/compiler/files.js';
+import { parseArchitecture, parseExpr } from '../../src/parser/files.js';
 import { ensureDist, repoRoot, runBin, STACK_FRAME } from './bin.js';
 
 const srcFiles = (dir: string): string[] =>

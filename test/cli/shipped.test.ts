@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compiler/index.js';
-import { locateArchitecture, shippedArchitecture, shippedModels } from '../../src/parser/index.js';
+import { compileFile } from '../../src/compiler/files.js';
+import { locateArchitecture, shippedArchitecture, shippedModels } from '../../src/parser/files.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-shipped-'));

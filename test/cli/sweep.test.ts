@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileFile, paretoFront, sweep, variants } from '../../src/compiler/index.js';
+import { compileFile, paretoFront, sweep, variants } from '../../src/compiler/files.js';
 import { runCli } from '../helpers/cli.js';
 import { chromiumMissing, skipWithout } from '../helpers/require.js';
 

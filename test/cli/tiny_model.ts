@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { main } from '../../src/cli/main.js';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { stateDictBytes } from '../../src/targets/tfjs/weights/index.js';

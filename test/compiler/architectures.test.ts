@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compiler/index.js';
+import { compileFile } from '../../src/compiler/files.js';
 import { requireClassifier } from '../../src/compiler/index.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/files.js';
 import { arch } from '../helpers/yaml.js';
 
 /**

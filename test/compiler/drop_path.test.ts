@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFile, compileSource } from '../../src/compiler/index.js';
+import { compileFile, compileSource } from '../../src/compiler/files.js';
 import { arch } from '../helpers/yaml.js';
 
 /** Stochastic depth (timm's drop_path_rate): where the nodes go and their rates (test/targets/tfjs/drop_path.test.ts: what they compute). */

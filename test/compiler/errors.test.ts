@@ -4,7 +4,7 @@
  * named in one line. `skipgraph check` runs the same checks as `compile`.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSource, formatSkipped, type CompileResult } from '../../src/compiler/index.js';
+import { compileSource, formatSkipped, type CompileResult } from '../../src/compiler/files.js';
 import { runCli } from '../helpers/cli.js';
 import { at } from '../helpers/yaml.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileFile, compileSource } from '../../src/compiler/index.js';
+import { compileFile, compileSource } from '../../src/compiler/files.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

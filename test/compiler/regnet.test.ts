@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/files.js';
 import { announceSkip, findPython } from '../parity/fixtures.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../src/compiler/files.js';
 import { arch, at } from '../helpers/yaml.js';
 
 /** Two stages: 16 -> 16 (stride 1, shapes match) and 16 -> 32 (stride 2: a mismatch). */

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../src/compiler/files.js';
 import { skipWithout } from '../helpers/require.js';
 
 const PYTHON = process.env.SKIPGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, type CompileResult } from '../../src/compiler/index.js';
+import { compileFile, type CompileResult } from '../../src/compiler/files.js';
 import type { Diagnostic } from '../../src/parser/index.js';
 import { ensureDist, pool, repoRoot, runBin, STACK_FRAME } from '../cli/bin.js';
 

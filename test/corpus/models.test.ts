@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { parseSafetensors, serializeSafetensors, stateDictBytes, type TensorToWrite } from '../../src/targets/tfjs/weights/index.js';

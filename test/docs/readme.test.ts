@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, formatTable } from '../../src/compiler/index.js';
+import { compileFile, formatTable } from '../../src/compiler/files.js';
 import { ensureDist, repoRoot } from '../cli/bin.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');

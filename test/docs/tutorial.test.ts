@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSnippet, PICTURES, ROOT, snippetOutput, snippetPairs, tutorialSnippets, TUTORIAL } from '../../docs/images/generate.js';
-import { compileFile } from '../../src/compiler/index.js';
+import { compileFile } from '../../src/compiler/files.js';
 import { ensureDist } from '../cli/bin.js';
 
 const md = readFileSync(TUTORIAL, 'utf8');

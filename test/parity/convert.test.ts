@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import { checkStateDict, openSafetensors, stateDictSlots } from '../../src/targets/tfjs/weights/index.js';
 import { announceSkip, findPython, SCRIPT, TINY_FLATTEN_YAML } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 /** The state_dict mapping against compiled graphs, and loading into built models; no PyTorch needed. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/index.js';
+import { compileFile, compileSource, type CompiledGraph } from '../../src/compiler/files.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type BnAttrs } from '../../src/compiler/index.js';
+import { compileFile, compileSource, type BnAttrs } from '../../src/compiler/files.js';
 import { selectBackend } from '../../src/targets/tfjs/backend.js';
 import { buildModel } from '../../src/targets/tfjs/build.js';
 import { layerVariable, loadStateDict, openSafetensors, stateDictSlots } from '../../src/targets/tfjs/weights/index.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileFile, compileSource, type CompileOptions } from '../../src/compiler/index.js';
+import { compileFile, compileSource, type CompileOptions } from '../../src/compiler/files.js';
 import { arch, at } from '../helpers/yaml.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compiler/index.js';
+import { compileFile } from '../../src/compiler/files.js';
 import { arch } from '../helpers/yaml.js';
 import { requireClassifier } from '../../src/compiler/index.js';
 

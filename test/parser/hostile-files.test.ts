@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compiler/index.js';
+import { compileFile } from '../../src/compiler/files.js';
 import { MAX_EXTENDS_BYTES } from '../../src/parser/compose.js';
 import { arch } from '../helpers/yaml.js';
 

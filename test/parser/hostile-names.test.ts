@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import { architectureSchema, escapeControl, formatDiagnostics } from '../../src/parser/index.js';
 import { arch, at } from '../helpers/yaml.js';
 

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileSource, type CompileResult } from '../../src/compiler/index.js';
+import { compileSource, type CompileResult } from '../../src/compiler/files.js';
 import { formatDiagnostics, type Loc } from '../../src/parser/index.js';
 import { archArb, runs, SEED, toYaml } from './arch.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../src/compiler/index.js';
+import { compileSource } from '../../src/compiler/files.js';
 import type { ImageSet } from '../../src/data/index.js';
 import { train } from '../../src/targets/tfjs/train/train.js';
 import { writeDataFile } from '../../src/targets/torch/data_file.js';

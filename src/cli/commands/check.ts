@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compileFile } from '../../compiler/index.js';
+import { compileFile } from '../../compiler/files.js';
 import { collect, EXIT, printCompileProblems, type Io } from '../io.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkPicture, COLLAPSE_MODES, compileFile, PICTURE_LIMITS, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/index.js';
+import { checkPicture, COLLAPSE_MODES, compileFile, PICTURE_LIMITS, formatDot, formatExplain, formatHtml, formatJson, formatMermaid, formatSvg, formatTable, type Collapse, type CompileResult, type Limits } from '../../compiler/files.js';
 import { collect, EXIT, parseByteSize, parsePositiveInt, printCompileProblems, printDiagnostics, UsageError, type Io } from '../io.js';
 
 /** Output formats of `compile`; each takes a compiled graph and returns text. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { compileFile, formatCount } from '../../compiler/index.js';
-import { shippedModels } from '../../parser/index.js';
+import { compileFile, formatCount } from '../../compiler/files.js';
+import { shippedModels } from '../../parser/files.js';
 import { EXIT, type Io } from '../io.js';
 
 /**

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { locateArchitecture, READ_LIMITS } from '../../parser/index.js';
+import { locateArchitecture, READ_LIMITS } from '../../parser/files.js';
 import { EXIT, InputError, isClosedPipe, parsePositiveInt, UsageError, type Io } from '../io.js';
 import { EditedFile } from './playground_file.js';
 

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { compileFile, requireClassifier } from '../../compiler/index.js';
+import { compileFile, requireClassifier } from '../../compiler/files.js';
 import { formatDiagnostics } from '../../parser/index.js';
 import { UserError } from '../../errors/index.js';
 import { loadCifar10Bin } from '../../data/cifar10.js';

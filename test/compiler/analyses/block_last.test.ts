@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { blockLastBatchNorms } from '../../../src/compiler/analyses/block_last.js';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../../src/compiler/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 
 const net = (stages: string, blocks = '') => `

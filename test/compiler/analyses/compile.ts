@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../../src/compiler/files.js';
 
 /** An inline architecture compiled, with no error (the analyses' tests start from valid graphs). */
 export function compileClean(text: string): CompiledGraph {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { counterKeys, stateDictLayout, weightTensors } from '../../../src/compiler/analyses/state_dict.js';
-import { compileFile, compileSource } from '../../../src/compiler/index.js';
+import { compileFile, compileSource } from '../../../src/compiler/files.js';
 import { skipWithout, torchMissing, torchPythonPath } from '../../helpers/require.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { compileFile, compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileFile, compileSource, type CompiledGraph } from '../../../src/compiler/files.js';
 import { requireClassifier } from '../../../src/compiler/index.js';
 
 export const root = new URL('../../../', import.meta.url).pathname;

@@ -14,7 +14,7 @@ import {
   PICTURE_LIMITS,
   PictureTooLargeError,
   type CompiledGraph,
-} from '../../../src/compiler/index.js';
+} from '../../../src/compiler/files.js';
 import { runCli } from '../../helpers/cli.js';
 import { compiled } from './helpers.js';
 

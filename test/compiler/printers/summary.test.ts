@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFile, formatTable, toJson, trainingMemory } from '../../../src/compiler/index.js';
+import { compileFile, formatTable, toJson, trainingMemory } from '../../../src/compiler/files.js';
 import { runCli } from '../../helpers/cli.js';
 
 /** The summary figures users compare with other tools: FLOPs, pycls's activations, training memory, depth rows. */

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { skipWithout } from '../../helpers/require.js';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { exportOnnx, paramSpecs, torchvisionInit } from '../../../src/targets/onnx/index.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { checkerMissing, compileSmall, MIXED_YAML, runChecker } from './helpers.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { decodeModel, paramSpecs, type Model } from '../../../src/targets/onnx/index.js';
 import { openSafetensors, serializeSafetensors, writeSafetensors } from '../../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../../helpers/cli.js';

@@ -45,7 +45,7 @@ describe('docs/onnx.md', () => {
 
   it('the TypeScript snippet runs (imports pointed at the sources)', () => {
     const ts = named('ts', "import { compileFile }")
-      .replace("'skipgraph/compiler'", `'${resolve('src/compiler/index.ts')}'`)
+      .replace("'skipgraph/compiler'", `'${resolve('src/compiler/files.ts')}'`)
       .replace("'skipgraph/onnx'", `'${resolve('src/targets/onnx/index.ts')}'`)
       .replace("'architectures/", `'${resolve('architectures')}/`);
     const file = join(dir, 'api.ts');

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { compileFile, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileFile, type CompiledGraph } from '../../../src/compiler/files.js';
 import { splitmix32 as uniformSource } from '../../../src/random/index.js';
 import { torchvisionInit } from '../../../src/targets/onnx/index.js';
 import { buildModel } from '../../../src/targets/tfjs/build.js';

@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topK } from '../../../src/cli/commands/infer.js';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { protobufLimitProblem } from '../../../src/targets/onnx/index.js';
 import { AttributeType, DataType, encodeModel, type Node, type Tensor } from '../../../src/targets/onnx/proto.js';
 import { runCli } from '../../helpers/cli.js';

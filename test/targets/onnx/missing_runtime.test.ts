@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { serializeSafetensors } from '../../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../../helpers/cli.js';
 import { randomWeights } from './helpers.js';

@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileSource, OP_KINDS, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, OP_KINDS, type CompiledGraph } from '../../../src/compiler/files.js';
 import { decodeModel, exportOnnx } from '../../../src/targets/onnx/index.js';
 import { selectBackend } from '../../../src/targets/tfjs/backend.js';
 import { skipTestWithout } from '../../helpers/require.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipTestWithout } from '../../helpers/require.js';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { exportOnnx } from '../../../src/targets/onnx/index.js';
 import { openSafetensors } from '../../../src/targets/tfjs/weights/index.js';
 import { runCli } from '../../helpers/cli.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { buildModel } from '../../../src/targets/tfjs/build.js';
 import { installFastKernels } from '../../../src/targets/tfjs/kernels/install.js';
 import { GroupedConv2D } from '../../../src/targets/tfjs/layers/index.js';

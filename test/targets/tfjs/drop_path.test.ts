@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { buildModel } from '../../../src/targets/tfjs/build.js';
 import { DropPath } from '../../../src/targets/tfjs/layers/index.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import type { CompiledGraph } from '../../../src/compiler/types.js';
 import {
   describeAdapter,

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { selectBackend } from '../../../src/targets/tfjs/index.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { writeFileSync } from 'node:fs';

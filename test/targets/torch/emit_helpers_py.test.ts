@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { HELPERS_FILE, helpers } from '../../../src/targets/torch/helpers.js';
 import { ROOT } from './helpers.js';

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../../src/compiler/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { archArb, runs, SEED, toYaml } from '../../property/arch.js';
 import { emitCheck, expectModule } from './emit_check.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { main } from '../../../src/cli/main.js';
 import { emitCheck, expectModule } from './emit_check.js';
 import { ROOT, torchPython } from './helpers.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileFile, type CompiledGraph } from '../../../src/compiler/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { ROOT, torchPython, type HarnessResult } from './helpers.js';
 

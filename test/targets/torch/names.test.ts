@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource, type CompiledGraph } from '../../../src/compiler/index.js';
+import { compileSource, type CompiledGraph } from '../../../src/compiler/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
 import { HELPERS_FILE } from '../../../src/targets/torch/helpers.js';
 import { scanPython, topLevelStatements } from '../../../src/targets/torch/python_source.js';

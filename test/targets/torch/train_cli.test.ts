@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { findPython } from '../../../src/targets/torch/train.js';
 import { runCli } from '../../helpers/cli.js';
 import { skipWithout } from '../../helpers/require.js';

@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import type { ImageSet } from '../../../src/data/dataset.js';
 import { writeDataFile } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/index.js';
+import { compileFile } from '../../../src/compiler/files.js';
 import { augmentSample, mixBatch } from '../../../src/data/augment.js';
 import { resizedCropBox } from '../../../src/data/transforms.js';
 import { random } from '../../../src/random/index.js';

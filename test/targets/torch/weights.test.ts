@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
-import { compileSource } from '../../../src/compiler/index.js';
+import { compileSource } from '../../../src/compiler/files.js';
 import { buildModel, selectBackend } from '../../../src/targets/tfjs/index.js';
 import { loadModel, saveModel } from '../../../src/targets/tfjs/io/model_files.js';
 import { loadStateDict } from '../../../src/targets/tfjs/weights/index.js';

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileFile, requireClassifier, type ClassifierGraph, type CompiledGraph } from '../../../compiler/index.js';
+import { compileFile, requireClassifier, type ClassifierGraph, type CompiledGraph } from '../../../compiler/files.js';
 import { loadData, subset, type ImageSet, type TrainTestSplit } from '../../../data/index.js';
 import { InternalError, UserError } from '../../../errors/index.js';
 import { formatDiagnostics } from '../../../parser/index.js';

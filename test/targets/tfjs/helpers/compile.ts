@@ -1,4 +1,4 @@
-import { compileFile, compileSource, type CompiledGraph } from '../../../../src/compiler/index.js';
+import { compileFile, compileSource, type CompiledGraph } from '../../../../src/compiler/files.js';
 import { arch, type ArchParts } from '../../../helpers/yaml.js';
 
 function unwrap(r: { graph?: CompiledGraph; diagnostics: { message: string }[] }, what: string): CompiledGraph {

@@ -1,4 +1,9 @@
-/** The browser build's stand-in for node:path: POSIX paths rooted at "/" (the page has no cwd). */
+/**
+ * POSIX path arithmetic on strings, for the hosts that have no node:path (the browser's, the one
+ * without files): absolute paths start with "/", and there is no working folder (a relative
+ * path is resolved against "/"). Written here rather than taken from a package: five functions,
+ * and the parser takes no dependency for them.
+ */
 export const sep = '/';
 
 function normalize(parts: string[]): string {
@@ -10,23 +15,24 @@ function normalize(parts: string[]): string {
   }
   return '/' + out.join('/');
 }
+
+/** The absolute path of the last absolute path among `paths` joined with those after it. */
 export function resolve(...paths: string[]): string {
   let parts: string[] = [];
   for (const p of paths) parts = p.startsWith('/') ? p.split('/') : [...parts, ...p.split('/')];
   return normalize(parts);
 }
-export const join = (...paths: string[]): string => normalize(paths.join('/').split('/')).slice(paths[0]?.startsWith('/') ? 0 : 1) || '.';
+
 export const isAbsolute = (p: string): boolean => p.startsWith('/');
+
 export function dirname(p: string): string {
   const i = p.lastIndexOf('/');
   return i <= 0 ? (p.startsWith('/') ? '/' : '.') : p.slice(0, i);
 }
+
 export const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
-export function extname(p: string): string {
-  const b = basename(p);
-  const i = b.lastIndexOf('.');
-  return i <= 0 ? '' : b.slice(i);
-}
+
+/** The path from `from` to `to`, both resolved; '' when they are the same. */
 export function relative(from: string, to: string): string {
   const a = resolve(from).split('/').filter(Boolean);
   const b = resolve(to).split('/').filter(Boolean);
@@ -34,4 +40,3 @@ export function relative(from: string, to: string): string {
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/');
 }
-export default { sep, resolve, join, isAbsolute, dirname, basename, extname, relative };
