@@ -15,6 +15,7 @@ import type { ImageSet } from '../../../src/data/dataset.js';
 import { writeDataFile } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, runTorchTraining, TorchError, type PythonInfo, type TorchTrainOptions } from '../../../src/targets/torch/train.js';
+import { tinyGreyYaml } from '../../helpers/fixtures.js';
 import { skipWithout } from '../../helpers/require.js';
 
 let python: PythonInfo | undefined;
@@ -26,20 +27,7 @@ try {
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const TINY = `name: tiny
-input: { height: 8, width: 8, channels: 1 }
-classes: 10
-shortcut: projection
-stem:
-  - { op: conv, filters: 8, kernel: 3 }
-  - { op: bn }
-  - { op: relu }
-stages:
-  - { block: basic, channels: 8, blocks: 1, stride: 1 }
-head:
-  - { op: global_avg_pool }
-  - { op: dense, units: $classes }
-`;
+const TINY = tinyGreyYaml(8);
 const graph = compileSource(TINY, { file: 'tiny.yaml' }).graph!;
 const MODEL = join(dir, 'tiny.py');
 writeFileSync(MODEL, emitTorch(graph, { version: 'test' }));

@@ -15,6 +15,7 @@ import type { ImageSet } from '../../../src/data/dataset.js';
 import { writeDataFile } from '../../../src/targets/torch/data_file.js';
 import { emitTorch } from '../../../src/targets/torch/emit.js';
 import { findPython, parseEvent, runTorchTraining, TorchError, TRAIN_SCRIPT } from '../../../src/targets/torch/train.js';
+import { tinyGreyYaml } from '../../helpers/fixtures.js';
 import { skipWithout } from '../../helpers/require.js';
 
 let python: string | undefined;
@@ -26,19 +27,7 @@ try {
 
 const dir = mkdtempSync(join(tmpdir(), 'skipgraph-torch-hard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const TINY = `name: tiny
-input: { height: 8, width: 8, channels: 1 }
-classes: 10
-stem:
-  - { op: conv, filters: 4, kernel: 3 }
-  - { op: bn }
-  - { op: relu }
-stages:
-  - { block: basic, channels: 4, blocks: 1, stride: 1 }
-head:
-  - { op: global_avg_pool }
-  - { op: dense, units: $classes }
-`;
+const TINY = tinyGreyYaml(4);
 const MODEL = join(dir, 'tiny.py');
 writeFileSync(MODEL, emitTorch(compileSource(TINY, { file: 'tiny.yaml' }).graph!, { version: 'test' }));
 
