@@ -17,6 +17,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import load_module, read_safetensors  # noqa: E402
 
 
+def flat(y):
+    # A backbone returns a list of maps: their values one after another, in its order.
+    return torch.cat([t.flatten() for t in y]) if isinstance(y, (list, tuple)) else y.flatten()
+
+
 def run(job):
     m = load_module(job["py"], "conformance_%d" % job["index"])
     model = m.build_model()
@@ -27,11 +32,11 @@ def run(job):
     res = {}
     model.eval()
     with torch.no_grad():
-        res["eval"] = model(x).flatten().tolist()
+        res["eval"] = flat(model(x)).tolist()
     if job["train"]:
         model.train()
         with torch.no_grad():
-            res["train"] = model(x).flatten().tolist()
+            res["train"] = flat(model(x)).tolist()
         res["stats"] = {k: v.flatten().tolist() for k, v in model.state_dict().items() if k.endswith((".running_mean", ".running_var"))}
     return res
 

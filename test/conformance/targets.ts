@@ -49,10 +49,16 @@ export function stochastic(graph: CompiledGraph): boolean {
   return graph.nodes.some((n) => (n.op === 'dropout' || n.op === 'drop_path') && n.attrs.rate > 0);
 }
 
-/** An NHWC tensor's data as NCHW; flat outputs as they are. */
-function flatNchw(t: tf.Tensor): Float32Array {
-  const data = t.dataSync() as Float32Array;
-  return t.rank === 4 ? toNchw(data, t.shape) : new Float32Array(data);
+/** An NHWC tensor's data as NCHW; flat outputs as they are. A backbone's outputs (a list) one after another, in its order. */
+function flatNchw(y: tf.Tensor | tf.Tensor[]): Float32Array {
+  const parts = [y].flat().map((t) => (t.rank === 4 ? toNchw(t.dataSync() as Float32Array, t.shape) : new Float32Array(t.dataSync())));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** TF.js: eval output, the folded model's, and (when p.train) the train-mode output and the running statistics after it. */
@@ -60,12 +66,12 @@ export function runTfjs(p: Prepared): Outputs {
   const model = tfjsModel(p.graph, p.weights);
   try {
     const x = tf.tidy(() => tf.transpose(tf.tensor(p.input.data, p.input.dims), [0, 2, 3, 1]));
-    const out: Outputs = { eval: tf.tidy(() => flatNchw(model.predict(x) as tf.Tensor)) };
+    const out: Outputs = { eval: tf.tidy(() => flatNchw(model.predict(x))) };
     const folded = foldForInference(model, p.graph).model;
-    out.folded = tf.tidy(() => flatNchw(folded.predict(x) as tf.Tensor));
+    out.folded = tf.tidy(() => flatNchw(folded.predict(x)));
     folded.dispose();
     if (p.train) {
-      out.train = tf.tidy(() => flatNchw(model.apply(x, { training: true }) as tf.Tensor));
+      out.train = tf.tidy(() => flatNchw(model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]));
       out.stats = new Map();
       for (const [k, t] of readStateDict(model, p.graph)) if (k.endsWith('.running_mean') || k.endsWith('.running_var')) out.stats.set(k, t.data);
     }

@@ -21,6 +21,7 @@ import { planOutput } from '../../io/output_policy.js';
 import { readingSavedModel, userInput, userInputAsync } from './saved_model.js';
 import { importOptional } from '../../errors/optional.js';
 import { loadRuntime } from '../../targets/tfjs/load.js';
+import { areFeatureMaps, printMaps, type NamedOutput } from './infer_maps.js';
 import type { Tensor } from '@tensorflow/tfjs';
 
 interface InferFlags {
@@ -186,9 +187,12 @@ function outputDims(shape: readonly (number | string)[], batch: number): number[
 /** --out, for the output policy (src/io/output_policy.ts): never the model's files or the input, nor a file skipgraph did not write without --force. */
 const outputOf = (model: string, flags: InferFlags) => ({ path: flags.out!, flag: '--out', kind: 'safetensors' as const, force: flags.force, inputs: [model, `${model}/model.json`, `${model}/weights.bin`, flags.input] });
 
-async function write(o: ReturnType<typeof outputOf>, y: Float32Array, dims: readonly number[]): Promise<void> {
+/** Writes the outputs: a classifier's as the tensor "output", a backbone's maps each by its output's name. */
+async function write(o: ReturnType<typeof outputOf>, outputs: readonly NamedOutput[]): Promise<void> {
   const [{ serializeSafetensors }, { SAFETENSORS_PRODUCER, writeOutputFile }] = await Promise.all([import('../../formats/safetensors.js'), import('../../io/output_policy.js')]);
-  userInput(() => writeOutputFile(o, serializeSafetensors({ output: { shape: [...dims], data: y } }, SAFETENSORS_PRODUCER)));
+  const maps = areFeatureMaps(outputs.map((y) => y.dims));
+  const tensors = Object.fromEntries(outputs.map((y) => [maps ? y.name : 'output', { shape: [...y.dims], data: y.data }]));
+  userInput(() => writeOutputFile(o, serializeSafetensors(tensors, SAFETENSORS_PRODUCER)));
 }
 
 /**
@@ -269,12 +273,19 @@ async function inferOnnx(model: string, flags: InferFlags, io: Io): Promise<void
       out = await run();
       times.push(performance.now() - t0);
     }
-    const y = out[session.outputNames[0]];
-    if (y.type !== 'float32') throw new InputError(`${model}'s output "${session.outputNames[0]}" is ${y.type}: infer takes float32 outputs`);
+    const ys = session.outputNames.map((name): NamedOutput => {
+      const y = out[name];
+      if (y.type !== 'float32') throw new InputError(`${model}'s output "${name}" is ${y.type}: infer takes float32 outputs`);
+      return { name, data: y.data as Float32Array, dims: y.dims };
+    });
     report(io, times, x.dims[0]);
-    io.out(`output "${session.outputNames[0]}" [${y.dims.join(', ')}]`);
-    printOutputs(io, y.data as Float32Array, y.dims, flags.top, flags.out);
-    if (flags.out) await write(outputOf(model, flags), y.data as Float32Array, y.dims);
+    // A backbone's feature maps get their shapes and statistics; a classifier's scores their top classes.
+    if (areFeatureMaps(ys.map((y) => y.dims))) printMaps(io, ys, flags.out);
+    else {
+      io.out(`output "${ys[0].name}" [${ys[0].dims.join(', ')}]`);
+      printOutputs(io, ys[0].data, ys[0].dims, flags.top, flags.out);
+    }
+    if (flags.out) await write(outputOf(model, flags), ys);
   } finally {
     await session.release();
   }
@@ -294,7 +305,7 @@ async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> 
   const model = await readingSavedModel(dir, () => loadModel(dir));
   try {
     const [, h, w, c] = model.inputs[0].shape as number[];
-    const outputs = (batch: number): Sized[] => [{ what: 'output', dims: outputDims(model.outputs[0].shape.map((d) => d ?? -1), batch) }];
+    const outputs = (batch: number): Sized[] => model.outputs.map((o, i) => ({ what: `output "${model.outputNames[i]}"`, dims: outputDims(o.shape.map((d) => d ?? -1), batch) }));
     let x: Batch;
     if (flags.input === 'random') {
       const dims = [flags.batch, c, h, w];
@@ -303,23 +314,28 @@ async function inferTfjs(dir: string, flags: InferFlags, io: Io): Promise<void> 
     } else x = await readInput(flags.input, [c, h, w], outputs, flags.maxTensorBytes);
     io.out(`TF.js ${describeBackend(backend)[0].replace(/^backend: /, '')}: ${dir}, input [${x.dims.join(', ')}] (NCHW, given to TF.js as NHWC)`);
     const nhwc = tf.tidy(() => tf.transpose(tf.tensor(x.data, x.dims), [0, 2, 3, 1]));
-    const run = () => tf.tidy(() => model.predict(nhwc) as Tensor);
-    let y = run();
-    await y.data();
+    // A backbone's model returns one tensor per feature (NHWC maps, shown and written as NCHW).
+    const run = () => tf.tidy(() => [model.predict(nhwc)].flat().map((t: Tensor) => (t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t)));
+    const settle = (ts: Tensor[]) => Promise.all(ts.map((t) => t.data()));
+    let ys = run();
+    await settle(ys);
     const times: number[] = [];
     for (let r = 0; r < flags.runs; r++) {
-      y.dispose();
+      tf.dispose(ys);
       const t0 = performance.now();
-      y = run();
-      await y.data();
+      ys = run();
+      await settle(ys);
       times.push(performance.now() - t0);
     }
     report(io, times, x.dims[0]);
-    const data = (await y.data()) as Float32Array;
-    io.out(`output [${y.shape.join(', ')}]`);
-    printOutputs(io, data, y.shape, flags.top, flags.out);
-    if (flags.out) await write(outputOf(dir, flags), data, y.shape);
-    y.dispose();
+    const named = await Promise.all(ys.map(async (t, i): Promise<NamedOutput> => ({ name: model.outputNames[i], data: (await t.data()) as Float32Array, dims: t.shape })));
+    if (areFeatureMaps(named.map((y) => y.dims))) printMaps(io, named, flags.out);
+    else {
+      io.out(`output [${named[0].dims.join(', ')}]`);
+      printOutputs(io, named[0].data, named[0].dims, flags.top, flags.out);
+    }
+    if (flags.out) await write(outputOf(dir, flags), named);
+    tf.dispose(ys);
     nhwc.dispose();
   } finally {
     model.dispose();

@@ -11,17 +11,18 @@ export interface OnnxOutput {
  * The graph's outputs: a classifier's logits under their node's value name (as before), or one
  * output per feature of a backbone, named by the feature (`layer1`), in the file's order. A feature
  * whose value carries another name (a stage's last node, `layer1.2.relu`) gets an Identity node
- * that gives the output its name; `identity` adds it. A feature named like another node would give
- * a tensor two producers: refused (the caller raises OnnxExportError).
+ * that gives the output its name; `identity` adds it. A feature named like another node's tensor
+ * would give that name two producers: refused (the caller raises OnnxExportError).
  */
 export function graphOutputs(graph: CompiledGraph, value: (id: string) => string, identity: (from: string, to: string) => void): OnnxOutput[] | string {
   if (graph.kind === 'classifier') return [{ name: value(graph.output), node: graph.output }];
-  const ids = new Set(graph.nodes.map((n) => n.id));
+  // The tensors the graph holds (a folded batch norm's value is its conv's: no tensor of its own).
+  const produced = new Set(graph.nodes.map((n) => value(n.id)));
   const out: OnnxOutput[] = [];
   for (const f of graph.features) {
     const src = value(f.node);
     if (src !== f.name) {
-      if (ids.has(f.name)) return `the feature "${f.name}" is also a node's name: ONNX would hold two tensors of that name; rename the node`;
+      if (produced.has(f.name)) return `the feature "${f.name}" is also a node's name: ONNX would hold two tensors of that name; rename the node`;
       identity(src, f.name);
     }
     out.push({ name: f.name, node: f.node });

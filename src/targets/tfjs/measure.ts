@@ -12,9 +12,10 @@ export async function timeForward(graph: CompiledGraph, runs = 5): Promise<numbe
   const x = tf.zeros([1, height, width, channels]);
   try {
     return await medianTime(async () => {
-      const y = model.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
+      // A backbone returns one tensor per feature: every one is waited for.
+      const ys = [model.predict(x)].flat();
+      await Promise.all(ys.map((y) => y.data()));
+      tf.dispose(ys);
     }, runs);
   } finally {
     x.dispose();
