@@ -1,75 +1,19 @@
 /**
  * compiler/ops.ts is THE registry of ops: the ops a file may write are exactly the schema's layer
  * ops (but `se` and `use`, which the compiler expands), each described as the schema describes it,
- * and one architecture that uses every op compiles to a graph holding them all, which each target
- * then emits (TF.js builds it; the PyTorch file has a module or a forward line for every node).
- * That every target implements every op is tsc's job (typed tables, exhaustive switches).
+ * and every op's example (OpDef.example) compiles to a graph holding it, which each target then
+ * emits (TF.js builds it, one layer per node; PyTorch writes its module). That every target
+ * implements every op is tsc's job (typed tables, exhaustive switches); that they agree is the
+ * conformance matrix's (test/conformance).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource, OP_KINDS, OPS, type OpKind } from '../../src/compiler/index.js';
+import { ACTIVATION_KINDS } from '../../src/compiler/ops.js';
+import { ACTIVATIONS } from '../../src/parser/generated/validate_architecture.js';
+import { arch, exampleArch } from './ops_examples.js';
 import { architectureSchema, LAYER_OPS } from '../../src/parser/index.js';
 import { buildModel, selectBackend } from '../../src/targets/tfjs/index.js';
 import { emitTorch } from '../../src/targets/torch/index.js';
-
-/** Uses every op: extend it when an op is added (the test below names the missing one). */
-const EVERY_OP = `
-name: every_op
-input: { height: 16, width: 16, channels: 3 }
-classes: 4
-drop_path_rate: 0.1
-stem:
-  - { op: conv, filters: 8, kernel: 3, padding: 1, bias: true }
-  - { op: bn }
-  - { op: relu6 }
-  - { op: zeropad, padding: 1 }
-  - { op: maxpool, kernel: 3, stride: 1, padding: 1 }
-  - { op: avgpool, kernel: 3, stride: 1 }
-  - { op: tanh }
-  - { op: layernorm, epsilon: 1.0e-6 }
-  - { op: layer_scale }
-  - { op: hardswish }
-  - { op: hardsigmoid }
-  - { op: gelu }
-  - { op: silu }
-  - { op: sigmoid }
-  - { op: relu }
-stages:
-  - { block: basic, channels: 8, blocks: 2, stride: 1, se: { reduction: 4 } }
-  - { block: basic, channels: 16, blocks: 1, stride: 2, shortcut: zeropad }
-head:
-  - { op: flatten }
-  - { op: dropout, rate: 0.1 }
-  - { op: dense, units: $classes }
-`;
-
-/** What each op looks like in an emitted PyTorch file. */
-const TORCH_FORM: Record<OpKind, string | RegExp> = {
-  input: 'def forward(self, x: torch.Tensor)',
-  conv: 'nn.Conv2d(',
-  bn: 'nn.BatchNorm2d(',
-  layernorm: 'nn.LayerNorm(',
-  layer_scale: 'nn.Parameter(torch.full((',
-  relu: 'nn.ReLU(',
-  relu6: 'nn.ReLU6(',
-  sigmoid: 'nn.Sigmoid()',
-  silu: 'nn.SiLU()',
-  tanh: 'nn.Tanh()',
-  hardswish: 'nn.Hardswish()',
-  hardsigmoid: 'nn.Hardsigmoid()',
-  gelu: 'nn.GELU()',
-  maxpool: 'nn.MaxPool2d(',
-  avgpool: 'nn.AvgPool2d(',
-  zeropad: 'nn.ZeroPad2d(',
-  subsample: 'Subsample(',
-  channel_pad: 'ChannelPad(',
-  global_avg_pool: 'nn.AdaptiveAvgPool2d(',
-  flatten: 'torch.flatten(',
-  dropout: 'nn.Dropout(',
-  drop_path: 'DropPath(',
-  dense: 'nn.Linear(',
-  add: /out (\+=|= out \+) identity/,
-  mul: ' * ',
-};
 
 describe('the op table', () => {
   beforeAll(async () => {
@@ -86,17 +30,41 @@ describe('the op table', () => {
     }
   });
 
-  it('one architecture uses every op, and every target emits it', () => {
-    const r = compileSource(EVERY_OP, { file: 'every_op.yaml' });
-    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const g = r.graph!;
-    const used = new Set(g.nodes.map((n) => n.op));
-    const missing = OP_KINDS.filter((op) => !used.has(op));
-    expect(missing, 'ops the EVERY_OP fixture does not use yet: add a layer for each').toEqual([]);
-    const model = buildModel(g, { seed: 1 });
-    expect(model.countParams()).toBe(g.totals.params);
-    model.dispose();
-    const py = emitTorch(g, { version: 'test' });
-    for (const op of OP_KINDS) expect(py, `the PyTorch file's form of ${op}`).toMatch(TORCH_FORM[op]);
+  it("every op's example compiles on the smallest input it takes, holds the op, and every target emits it", () => {
+    for (const op of OP_KINDS) {
+      const ex = OPS[op].example;
+      // A layer's example fits any input of its kind: on a 1x1 map with one channel (first in the
+      // stem, or in the head when it makes the map flat).
+      if ('layer' in ex && ex.takes === 'map') {
+        const at = ex.gives === 'map' ? { stem: [ex.layer] } : { stem: [], head: [ex.layer] };
+        const tiny = compileSource(arch(op, { input: '{ height: 1, width: 1, channels: 1 }', ...at }), { file: `${op}.yaml` });
+        expect(tiny.diagnostics.filter((d) => d.severity === 'error'), `${op}'s example on a 1x1x1 map`).toEqual([]);
+      }
+      const r = compileSource(exampleArch(op), { file: `${op}.yaml` });
+      expect(r.diagnostics.filter((d) => d.severity === 'error'), `${op}'s example`).toEqual([]);
+      const g = r.graph!;
+      const nodes = g.nodes.filter((n) => n.op === op);
+      expect(nodes.length, `nodes of ${op} in its example`).toBeGreaterThan(0);
+      if ('layer' in ex) expect(g.nodes[g.nodes.length - 1].op, `${op}'s example layer ends the graph`).toBe(op);
+      const model = buildModel(g, { seed: 1 });
+      expect(model.countParams(), `TF.js parameters of ${op}'s example`).toBe(g.totals.params);
+      for (const n of nodes.filter((m) => m.op !== 'input')) expect(model.getLayer(n.id).name).toBe(n.id);
+      model.dispose();
+      const py = emitTorch(g, { version: 'test' });
+      expect(py, `the PyTorch file of ${op}'s example`).toContain('def forward(self, x: torch.Tensor)');
+    }
+  });
+
+  it('activations are elementwise and stateless; the attribute-free ones are the schema\'s activation words', () => {
+    for (const op of ACTIVATION_KINDS) {
+      const r = compileSource(exampleArch(op), { file: `${op}.yaml` });
+      for (const n of r.graph!.nodes.filter((m) => m.op === op)) {
+        const input = r.graph!.nodes.find((m) => m.id === n.inputs[0])!;
+        expect(n.shape, `${op} keeps its input's shape`).toEqual(input.shape);
+        expect(n.params, `${op} has no parameters`).toEqual({ trainable: 0, nonTrainable: 0 });
+      }
+    }
+    const words = ACTIVATION_KINDS.filter((op) => Object.keys(compileSource(exampleArch(op), { file: `${op}.yaml` }).graph!.nodes.find((n) => n.op === op)!.attrs).length === 0);
+    expect([...words].sort()).toEqual([...ACTIVATIONS].sort());
   });
 });

@@ -1,15 +1,20 @@
 /**
  * The conformance matrix's cases: for every op of the registry and every shortcut rule, tiny
- * architectures that exercise it (8x8x3 or 7x9x3 inputs, 4 to 8 channels). The tables are typed
- * `Record<OpKind, ...>` and `Record<ShortcutRule, ...>`, so a new op or rule does not type-check
- * until it has a case here; matrix.test.ts also checks, at run time, that each case's compiled
- * graph holds the op (or uses the rule) it stands for.
+ * architectures that exercise it (8x8x3 or 7x9x3 inputs, 4 to 8 channels). Every op's first case
+ * is its example from the registry (OpDef.example, test/compiler/ops_examples.ts), so a new op is
+ * in the matrix with no edit here; EDGE_CASES adds, for some ops, the cases an example cannot
+ * show (asymmetric padding, clipping, negative inputs to a max-pool, train-mode dropout).
+ * RULE_CASES is typed `Record<ShortcutRule, ...>`, so a new rule does not type-check until it has
+ * a case here; matrix.test.ts also checks, at run time, that each case's compiled graph holds the
+ * op (or uses the rule) it stands for.
  *
  * Most cases end without a head (`head: []`), so the compared output is the feature map itself,
  * where a wrong padding, stride or channel order shows at every position, not averaged away.
  */
 import type { CompiledGraph, OpKind, ShortcutRule } from '../../src/compiler/index.js';
+import { OP_KINDS } from '../../src/compiler/ops.js';
 import type { BuiltinBlock } from '../../src/parser/index.js';
+import { arch, exampleArch, STAGE, STEM } from '../compiler/ops_examples.js';
 import type { Weights } from '../targets/onnx/helpers.js';
 
 export interface Variant {
@@ -20,36 +25,6 @@ export interface Variant {
   weights?: (w: Weights, graph: CompiledGraph) => void;
   /** Adjusts the compiled graph before any target sees it (for a case YAML cannot write). */
   graph?: (g: CompiledGraph) => void;
-}
-
-interface Parts {
-  input?: string;
-  shortcut?: ShortcutRule;
-  /** Extra top-level YAML (one line each): drop_path_rate, blocks. */
-  extra?: string[];
-  stem?: string[];
-  stages?: string[];
-  head?: string[];
-}
-
-const STEM = ['{ op: conv, filters: 4, kernel: 3 }', '{ op: bn }', '{ op: relu }'];
-const STAGE = '{ block: basic, channels: 4, blocks: 1, stride: 1 }';
-const list = (items: string[]) => (items.length === 0 ? ' []' : `\n${items.map((i) => `  - ${i}`).join('\n')}`);
-
-/** A tiny architecture: the parts given, the defaults for the rest (a conv-BN-ReLU stem, one basic block, no head). */
-export function arch(name: string, p: Parts = {}): string {
-  return [
-    // Named after the op: the torch target's class names must not collide with its helpers' (drop_path -> DropPath).
-    `name: ${name}`,
-    `input: ${p.input ?? '{ height: 8, width: 8, channels: 3 }'}`,
-    'classes: 5',
-    ...(p.shortcut ? [`shortcut: ${p.shortcut}`] : []),
-    ...(p.extra ?? []),
-    `stem:${list(p.stem ?? STEM)}`,
-    `stages:${list(p.stages ?? [STAGE])}`,
-    `head:${list(p.head ?? [])}`,
-    '',
-  ].join('\n');
 }
 
 const ODD = '{ height: 7, width: 9, channels: 3 }';
@@ -77,9 +52,8 @@ const bias = (id: string, v: number) => (w: Weights) => {
   t.data.fill(v);
 };
 
-/** Per op, the architectures that exercise it. */
-export const OP_CASES: Record<OpKind, Variant[]> = {
-  input: [{ name: 'the input alone feeds the stem (8x8x3)', yaml: arch('input') }],
+/** Per op, the cases its registry example cannot show (an op needs none). */
+const EDGE_CASES: { readonly [K in OpKind]?: Variant[] } = {
   conv: [
     { name: 'kernel [3, 1], stride [2, 1], asymmetric padding, bias', yaml: arch('conv_asym', { input: ODD, stem: ['{ op: conv, filters: 6, kernel: [3, 1], stride: [2, 1], padding: [0, 1, 2, 0], bias: true }', '{ op: bn }', '{ op: relu }'] }) },
     { name: 'depthwise (groups 3) and 5x5 stride 2 on an odd map', yaml: arch('conv_groups', { input: ODD, stem: ['{ op: conv, filters: 6, kernel: 3, groups: 3 }', '{ op: conv, filters: 4, kernel: 5, stride: 2 }', '{ op: bn }'] }) },
@@ -101,10 +75,7 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
       weights: (w, g) => g.nodes.filter((n) => n.op === 'layer_scale').forEach((n) => w.get(n.id)!.data.forEach((_, i, a) => (a[i] = 0.5 + 0.2 * i))),
     },
   ],
-  relu: [{ name: 'after the stem and the add', yaml: arch('relu') }],
   relu6: [{ name: 'clipping (stem weights x8, so values pass 6)', yaml: arch('relu6', { stem: ['{ op: conv, filters: 4, kernel: 3 }', '{ op: relu6 }'] }), weights: scale('conv1', 8) }],
-  sigmoid: [{ name: 'after a conv with bias', yaml: arch('sigmoid', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: sigmoid }'] }) }],
-  silu: [{ name: 'after a conv with bias', yaml: arch('silu', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: silu }'] }) }],
   tanh: [{ name: 'after a conv with bias (weights x4)', yaml: arch('tanh', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: tanh }'] }), weights: scale('conv1', 4) }],
   hardswish: [{ name: 'both kinks (weights x8, so values pass -3 and 3)', yaml: arch('hardswish', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: hardswish }'] }), weights: scale('conv1', 8) }],
   hardsigmoid: [
@@ -145,13 +116,17 @@ export const OP_CASES: Record<OpKind, Variant[]> = {
       yaml: arch('dense_pointwise', { input: ODD, stem: [...STEM, '{ op: dense, units: 7, pointwise: true }', '{ op: gelu }', '{ op: dense, units: 5, pointwise: true, bias: false }'] }),
     },
   ],
-  add: [{ name: 'two blocks, identity shortcuts', yaml: arch('add', { stages: ['{ block: basic, channels: 4, blocks: 2, stride: 1 }'] }) }],
   mul: [
     { name: 'squeeze-excitation (reduction 2) in a bottleneck', yaml: arch('mul', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 1, se: { reduction: 2 } }'] }) },
     { name: 'squeeze-excitation in basic blocks, stride 2', yaml: arch('mul2', { stages: ['{ block: basic, channels: 8, blocks: 2, stride: 2, se: { reduction: 4 } }'] }) },
     { name: 'squeeze-excitation with a silu between its convs (EfficientNet)', yaml: arch('mul3', { stages: ['{ block: bottleneck, channels: 4, blocks: 1, stride: 2, se: { reduction: 4, activation: silu } }'] }) },
   ],
 };
+
+/** Per op, the architectures that exercise it: its registry example, then its edge cases. */
+export const OP_CASES: Record<OpKind, Variant[]> = Object.fromEntries(
+  OP_KINDS.map((op) => [op, [{ name: "the registry's example", yaml: exampleArch(op) }, ...(EDGE_CASES[op] ?? [])]]),
+) as Record<OpKind, Variant[]>;
 
 /** Blocks of the graph (distinct stage and block index) and its residual adds. */
 function blocksAndAdds(g: CompiledGraph): { blocks: number; adds: number } {

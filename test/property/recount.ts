@@ -1,9 +1,10 @@
 /**
  * Per-node recount from a compiled graph's own attributes and shapes, with formulas written here
  * (not the compiler's count.ts or shapes.ts): output shape, trainable and non-trainable
- * parameters, MACs.
+ * parameters, MACs. Every op is recounted (see recountNode): none is taken as 0 by default.
  */
-import type { CompiledGraph, GraphNode } from '../../src/compiler/index.js';
+import type { CompiledGraph, GraphNode, NodeOf, OpKind } from '../../src/compiler/index.js';
+import { isActivation, opDef, OP_KINDS } from '../../src/compiler/ops.js';
 import { outputNodes } from '../../src/compiler/index.js';
 
 export interface NodeCount {
@@ -21,52 +22,71 @@ const ceilOut = (n: number, k: number, s: number, a: number, b: number) => {
   return o;
 };
 
+type Nodes = { [K in OpKind]: NodeOf<K> };
+type Recounts = { readonly [K in OpKind]?: (n: Nodes[K], x: number[]) => NodeCount };
+const none = { trainable: 0, nonTrainable: 0, macs: 0 };
+function pool({ attrs: a }: NodeOf<'maxpool' | 'avgpool'>, x: number[]): NodeCount {
+  const f = a.ceil ? ceilOut : floorOut;
+  return { shape: [f(x[0], a.kernel[0], a.stride[0], a.padding[0], a.padding[1]), f(x[1], a.kernel[1], a.stride[1], a.padding[2], a.padding[3]), x[2]], ...none };
+}
+const join = (_: unknown, x: number[]): NodeCount => ({ shape: x, ...none });
+
+/** By hand, per op (an op without a formula here: see recountNode). */
+const RECOUNT: Recounts = {
+  input: ({ attrs: a }) => ({ shape: a.shape, ...none }),
+  conv: ({ attrs: a }, x) => {
+    const [kh, kw] = a.kernel;
+    const [t, b, l, r] = a.padding;
+    const ho = floorOut(x[0], kh, a.stride[0], t, b, a.dilation[0]);
+    const wo = floorOut(x[1], kw, a.stride[1], l, r, a.dilation[1]);
+    const perFilter = kh * kw * (x[2] / a.groups);
+    return { shape: [ho, wo, a.filters], trainable: perFilter * a.filters + (a.bias ? a.filters : 0), nonTrainable: 0, macs: perFilter * a.filters * ho * wo };
+  },
+  bn: (_, x) => ({ shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 2 * x[x.length - 1], macs: 0 }),
+  layernorm: (_, x) => ({ shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 0, macs: 0 }),
+  layer_scale: (_, x) => ({ shape: x, trainable: x[2], nonTrainable: 0, macs: 0 }),
+  maxpool: pool,
+  avgpool: pool,
+  zeropad: ({ attrs: a }, x) => ({ shape: [x[0] + a.padding[0] + a.padding[1], x[1] + a.padding[2] + a.padding[3], x[2]], ...none }),
+  subsample: ({ attrs: a }, x) => ({ shape: [Math.ceil(x[0] / a.stride[0]), Math.ceil(x[1] / a.stride[1]), x[2]], ...none }),
+  channel_pad: ({ attrs: a }, x) => ({ shape: [x[0], x[1], x[2] + a.before + a.after], ...none }),
+  global_avg_pool: ({ attrs: a }, x) => ({ shape: a.keepdims ? [1, 1, x[2]] : [x[2]], ...none }),
+  flatten: (_, x) => ({ shape: [x.reduce((p, q) => p * q, 1)], ...none }),
+  dropout: (_, x) => ({ shape: x, ...none }),
+  drop_path: (_, x) => ({ shape: x, ...none }),
+  dense: ({ attrs: a }, x) => {
+    if (a.pointwise) return { shape: [x[0], x[1], a.units], trainable: x[2] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * x[1] * x[2] * a.units };
+    return { shape: [a.units], trainable: x[0] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * a.units };
+  },
+  add: join,
+  mul: join,
+};
+
+/** Ops without a formula here that are not activations: recounted by their own definition. */
+export const RECOUNT_BY_REGISTRY = OP_KINDS.filter((op) => RECOUNT[op] === undefined && !isActivation(op));
+
+/**
+ * A node's shape and counts: by hand where RECOUNT has a formula; an activation (the registry's
+ * contract: elementwise, stateless) keeps its input's shape with no parameters; any other op by
+ * its definition (shape rule, state_dict entries, MACs), which checks how it composes with the
+ * rest, not its own numbers (the cross-target tests compare those with PyTorch's module).
+ */
 export function recountNode(n: GraphNode, ins: number[][]): NodeCount {
-  const a = n.attrs as any;
-  const x = ins[0];
-  const none = { trainable: 0, nonTrainable: 0, macs: 0 };
-  switch (n.op) {
-    case 'input':
-      return { shape: a.shape, ...none };
-    case 'conv': {
-      const [kh, kw] = a.kernel;
-      const [t, b, l, r] = a.padding;
-      const ho = floorOut(x[0], kh, a.stride[0], t, b, a.dilation[0]);
-      const wo = floorOut(x[1], kw, a.stride[1], l, r, a.dilation[1]);
-      const perFilter = kh * kw * (x[2] / a.groups);
-      return { shape: [ho, wo, a.filters], trainable: perFilter * a.filters + (a.bias ? a.filters : 0), nonTrainable: 0, macs: perFilter * a.filters * ho * wo };
-    }
-    case 'bn':
-      return { shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 2 * x[x.length - 1], macs: 0 };
-    case 'layernorm':
-      return { shape: x, trainable: 2 * x[x.length - 1], nonTrainable: 0, macs: 0 };
-    case 'layer_scale':
-      return { shape: x, trainable: x[2], nonTrainable: 0, macs: 0 };
-    case 'maxpool':
-    case 'avgpool': {
-      const f = a.ceil ? ceilOut : floorOut;
-      return { shape: [f(x[0], a.kernel[0], a.stride[0], a.padding[0], a.padding[1]), f(x[1], a.kernel[1], a.stride[1], a.padding[2], a.padding[3]), x[2]], ...none };
-    }
-    case 'zeropad':
-      return { shape: [x[0] + a.padding[0] + a.padding[1], x[1] + a.padding[2] + a.padding[3], x[2]], ...none };
-    case 'subsample':
-      return { shape: [Math.ceil(x[0] / a.stride[0]), Math.ceil(x[1] / a.stride[1]), x[2]], ...none };
-    case 'channel_pad':
-      return { shape: [x[0], x[1], x[2] + a.before + a.after], ...none };
-    case 'global_avg_pool':
-      return { shape: a.keepdims ? [1, 1, x[2]] : [x[2]], ...none };
-    case 'flatten':
-      return { shape: [x.reduce((p, q) => p * q, 1)], ...none };
-    case 'dense':
-      if (a.pointwise) return { shape: [x[0], x[1], a.units], trainable: x[2] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * x[1] * x[2] * a.units };
-      return { shape: [a.units], trainable: x[0] * a.units + (a.bias ? a.units : 0), nonTrainable: 0, macs: x[0] * a.units };
-    case 'add':
-    case 'mul':
-      return { shape: x, ...none };
-    default:
-      // relu, relu6, sigmoid, silu, tanh, hardswish, hardsigmoid, gelu, dropout
-      return { shape: x, ...none };
-  }
+  const own = byHand(n.op, n, ins[0]);
+  if (own) return own;
+  if (isActivation(n.op)) return { shape: ins[0], ...none };
+  const def = opDef(n.op);
+  const shape = def.shape(n.attrs, ins);
+  if (!Array.isArray(shape)) throw new Error(`${n.id}: ${shape.message}`);
+  const state = def.state(n.attrs, ins, shape);
+  const sum = (kind: string) => state.filter((e) => e.kind === kind).reduce((t, e) => t + e.shape.reduce((p, q) => p * q, 1), 0);
+  return { shape, trainable: sum('param'), nonTrainable: sum('buffer'), macs: def.macs(n.attrs, ins, shape) };
+}
+
+/** RECOUNT's formula for the node, keyed by its op (undefined when it has none). */
+function byHand<K extends OpKind>(op: K, n: Nodes[K], x: number[]): NodeCount | undefined {
+  const f = RECOUNT[op];
+  return f?.(n, x);
 }
 
 export interface GraphCheck {
