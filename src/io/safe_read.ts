@@ -173,8 +173,7 @@ export function insideFolder(folder: string, name: string, what: string): string
   } catch (e) {
     throw new UserError(`cannot read the folder ${folder}: ${fsReason(e)}`);
   }
-  const lexical = relative(root, join(root, name));
-  if (lexical === '' || lexical === '..' || lexical.startsWith(`..${sep}`) || isAbsolute(lexical)) {
+  if (!liesInside(root, join(root, name))) {
     throw new UserError(`${what} names ${quote(name)}, which is outside the model folder ${folder}`);
   }
   let real: string;
@@ -183,9 +182,17 @@ export function insideFolder(folder: string, name: string, what: string): string
   } catch (e) {
     throw new UserError(`${what} names ${quote(name)}, which cannot be read: ${fsReason(e)}`);
   }
-  const rel = relative(root, real);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  if (!liesInside(root, real)) {
     throw new UserError(`${what} names ${quote(name)}, which links to a file outside the model folder ${folder}`);
   }
   return real;
+}
+
+/**
+ * Whether `path` lies inside `folder` (the folder itself does not): `..` out of it, another
+ * drive or the folder itself is not. Both absolute; real paths where links must not lead out.
+ */
+export function liesInside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return !(rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
 }

@@ -9,7 +9,7 @@
  */
 import { closeSync, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { openRegular, readAtMost } from '../io/safe_read.js';
+import { liesInside, openRegular, readAtMost } from '../io/safe_read.js';
 import { DiagnosticBag } from './diagnostics.js';
 import type { FileHost, OpenedFile, OpenProblem } from './host.js';
 import { parseArchitecture as parseText, type ParseOptions, type ParseResult } from './index.js';
@@ -27,11 +27,7 @@ const READ_CAP = (): number => READ_LIMITS.maxFileBytes + 1;
  * as the open descriptor, so a symlink swapped in between is caught. Never throws.
  */
 function openChecked(path: string, root?: string): OpenedFile | { problem: OpenProblem } {
-  const inside = (real: string) => {
-    if (root === undefined) return true;
-    const realRel = relative(realpathSync(root), real);
-    return !(realRel.startsWith('..' + sep) || realRel === '..' || isAbsolute(realRel));
-  };
+  const inside = (real: string) => root === undefined || liesInside(realpathSync(root), real);
   // The path is checked first too, so a link out of the folder is refused without being opened.
   try {
     if (!inside(realpathSync(path))) return { problem: 'outside' };
