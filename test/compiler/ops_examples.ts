@@ -40,11 +40,16 @@ export function arch(name: string, p: Parts = {}): string {
 /**
  * The parts that put `op`'s example in a tiny architecture: a layer at the end, on the stage's
  * map (or, when it takes a flat tensor, after a global_avg_pool); an inserted op's stage and lines.
+ * A layer that makes a map flat is followed by a dense layer: the order of a flattened map's
+ * elements is each target's own (channels-last in TF.js, C, H, W in PyTorch and ONNX), and the
+ * dense layer's weights are what reconcile them.
  */
 export function exampleParts(op: OpKind): Parts {
   const ex = OPS[op].example;
-  if ('layer' in ex) return { head: ex.takes === 'flat' ? ['{ op: global_avg_pool }', ex.layer] : [ex.layer] };
-  return { stages: [ex.stage], extra: ex.top };
+  if (!('layer' in ex)) return { stages: [ex.stage], extra: ex.top };
+  const before = ex.takes === 'flat' ? ['{ op: global_avg_pool }'] : [];
+  const after = ex.takes === 'map' && ex.gives === 'flat' ? ['{ op: dense, units: $classes }'] : [];
+  return { head: [...before, ex.layer, ...after] };
 }
 
 /** `op`'s example in a tiny architecture named after it, on an 8x8x3 input (or `input`). */
