@@ -20,8 +20,8 @@ describe('bench: the load gate and the PyTorch reference', () => {
     expect(loadRefusal(17.63, 0.5)).toBe('not reported: the load average was 17.63 at the start (above 0.5, BENCH_MAX_LOAD): the machine was busy');
   });
 
-  it('bench/run.ts times PyTorch with 2 and with 1 thread, and gates both ratios', () => {
-    const run = readFileSync(join(root, 'bench/run.ts'), 'utf8');
+  it('the train case (bench/case_train.ts) times PyTorch with 2 and with 1 thread, and gates both ratios', () => {
+    const run = readFileSync(join(root, 'bench/case_train.ts'), 'utf8');
     expect(run).toContain("['bench/torch_ref.py', 'train', String(steps), '2']");
     expect(run).toContain("['bench/torch_ref.py', 'train', String(steps), '1']");
     expect(run).toContain('ratioWasmOverTorch: ratioOrRefusal(perRound, loadAtStart)');
