@@ -1,11 +1,16 @@
 /**
- * The families of issue 24 against torchvision 0.14 itself: for every shipped MobileNet and
- * EfficientNet file, torchvision computes its trainable params and MACs at 224 (forward hooks on a
- * meta-device forward) and they must equal ours; its stochastic-depth probabilities must be our
- * drop_path rates, block by block; its state_dict keys must be ours. For the lighter ones, its
- * state_dict loads into our emitted PyTorch module with strict=True and, with every parameter and
- * buffer randomised, eval and train-mode outputs (dropout and stochastic depth off) agree within
- * 1e-5 of the logits' scale.
+ * Every shipped file whose `# equals:` line names a torchvision 0.14 model, against that model
+ * itself. The list is read from architectures/ (shippedModels()), so a new file with such a line
+ * is checked with no edit here.
+ * - Counts: torchvision computes its trainable params and MACs at 224 (forward hooks on a
+ *   meta-device forward) and they must equal ours; its stochastic-depth probabilities must be our
+ *   drop_path rates, block by block; its state_dict keys must be ours.
+ * - Outputs: its state_dict loads into our emitted PyTorch module with strict=True and, with every
+ *   parameter and buffer randomised (BN statistics and layer scale included), eval and train-mode
+ *   outputs (dropout and stochastic depth off) agree within 1e-5 of the logits' scale. Each model
+ *   runs at the smallest input (a multiple of 32) at which every tap of every conv kernel meets an
+ *   input pixel, so no weight is left out of the comparison (96 for EfficientNet's 5x5 kernels
+ *   after a stride of 32, 128 for ConvNeXt's 7x7).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,38 +18,56 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFile, type CompiledGraph } from '../../../src/compiler/files.js';
+import { compileFile, requireClassifier, type CompiledGraph } from '../../../src/compiler/files.js';
+import { shippedModels } from '../../../src/parser/files.js';
 import { emitTorch } from '../../../src/targets/torch/index.js';
-import { ROOT, torchPython, type HarnessResult } from './helpers.js';
+import { torchPython, type HarnessResult } from './helpers.js';
 
 const python = torchPython();
 const HARNESS = join(dirname(fileURLToPath(import.meta.url)), 'families_harness.py');
-const arch = (f: string) => join(ROOT, 'architectures', f);
 
 /** SKIPGRAPH_FAMILIES=mobilenet_v3_large,mobilenet_v3_small runs only those (a family's author checking it). */
 const ONLY = process.env.SKIPGRAPH_FAMILIES?.split(',');
 
-/** torchvision's builder, our file, and the input side for the output comparison (none: counts only). */
-const FAMILIES: { model: string; size?: number }[] = [
-  { model: 'mobilenet_v2', size: 224 },
-  { model: 'mobilenet_v3_large', size: 224 },
-  { model: 'mobilenet_v3_small', size: 224 },
-  { model: 'efficientnet_b0', size: 224 },
-  // Smaller inputs where the model is heavier (every block still runs; counts are at 224 for all).
-  { model: 'efficientnet_b1', size: 128 },
-  { model: 'efficientnet_b2' },
-  { model: 'efficientnet_b3' },
-  { model: 'efficientnet_b4' },
-  { model: 'efficientnet_b5' },
-  { model: 'efficientnet_b6' },
-  { model: 'efficientnet_b7' },
-  // 2.9 GMACs at 224: its outputs are compared at 96 (the last map is 3x3).
-  { model: 'efficientnet_v2_s', size: 96 },
-  // 4.5 GMACs at 224: outputs at 96 (the last map is 3x3); its pointwise Linears are counted per position.
-  { model: 'convnext_tiny', size: 96 },
-  { model: 'convnext_small', size: 64 },
-  { model: 'convnext_base' },
-].filter((f) => ONLY === undefined || ONLY.includes(f.model));
+/** `torchvision.models.NAME` or `torchvision.models.NAME(keyword=literal, ...)`. */
+const TORCHVISION = /^torchvision\.models\.(\w+)(?:\((.*)\))?$/;
+
+/** A shipped file and the torchvision builder (and keyword arguments) it equals. */
+interface Family {
+  file: string;
+  path: string;
+  model: string;
+  args: string;
+}
+
+const SHIPPED = shippedModels();
+const FAMILIES: Family[] = SHIPPED.flatMap((m) => {
+  const t = TORCHVISION.exec(m.equals);
+  return t ? [{ file: m.name, path: m.path, model: t[1], args: t[2] ?? '' }] : [];
+}).filter((f) => ONLY === undefined || ONLY.includes(f.file));
+
+/** Whether every tap of every conv kernel meets an input pixel for some output position. */
+function everyTapUsed(g: CompiledGraph): boolean {
+  const shapes = new Map(g.nodes.map((n) => [n.id, n.shape]));
+  return g.nodes.every((n) => {
+    if (n.op !== 'conv') return true;
+    const a = n.attrs;
+    const [h, w] = shapes.get(n.inputs[0])!;
+    const axis = (size: number, out: number, k: number, s: number, pad: number, d: number) =>
+      Array.from({ length: k }, (_, j) => j).every((j) => Array.from({ length: out }, (_, o) => o * s - pad + j * d).some((i) => i >= 0 && i < size));
+    return axis(h, n.shape[0], a.kernel[0], a.stride[0], a.padding[0], a.dilation[0]) && axis(w, n.shape[1], a.kernel[1], a.stride[1], a.padding[2], a.dilation[1]);
+  });
+}
+
+/** The smallest square input, a multiple of 32 up to the file's own, at which the file compiles and every kernel tap is used. */
+function outputSize(f: Family): { size: number; graph: CompiledGraph } {
+  const own = compileFile(f.path).graph!.input.height;
+  for (let size = 32; size < own; size += 32) {
+    const graph = compileFile(f.path, { sets: ['drop_path_rate=0', `input.height=${size}`, `input.width=${size}`] }).graph;
+    if (graph && everyTapUsed(graph)) return { size, graph };
+  }
+  return { size: own, graph: compileFile(f.path, { sets: ['drop_path_rate=0'] }).graph! };
+}
 
 function runFamilies(jobs: object[]): Map<string, HarnessResult> {
   const r = spawnSync(python!, [HARNESS, '2'], { input: JSON.stringify(jobs), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 1_200_000 });
@@ -75,23 +98,27 @@ describe.skipIf(python === undefined)('families: torchvision 0.14 itself against
   let dir: string;
   let results: Map<string, HarnessResult>;
   const graphs = new Map<string, CompiledGraph>();
+  /** Each file's input side and batch for the output comparison. */
+  const runs = new Map<string, { size: number; batch: number }>();
   const figures: string[] = [];
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'skipgraph-families-'));
     const jobs: object[] = [];
     for (const f of FAMILIES) {
-      const r = compileFile(arch(`${f.model}.yaml`));
-      if (!r.graph) throw new Error(`${f.model}.yaml does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
-      graphs.set(f.model, r.graph);
-      jobs.push({ kind: 'counts', id: `counts:${f.model}`, model: f.model, size: 224 });
-      if (f.size === undefined) continue;
+      const r = compileFile(f.path);
+      if (!r.graph) throw new Error(`${f.file}.yaml does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+      graphs.set(f.file, r.graph);
+      const ref = { model: f.model, args: f.args };
+      jobs.push({ kind: 'counts', id: `counts:${f.file}`, ...ref, size: 224 });
       // Stochastic depth off for the train-mode comparison (dropout is set to 0 in Python).
-      const sets = ['drop_path_rate=0', `input.height=${f.size}`, `input.width=${f.size}`];
-      const off = compileFile(arch(`${f.model}.yaml`), { sets });
-      const py = join(dir, `${f.model}.py`);
-      writeFileSync(py, emitTorch(off.graph!, { version: 'test', source: `architectures/${f.model}.yaml` }));
-      jobs.push({ kind: 'outputs', id: `outputs:${f.model}`, model: f.model, py, size: f.size, batch: 2, seed: 0 });
+      const { size, graph } = outputSize(f);
+      const py = join(dir, `${f.file}.py`);
+      writeFileSync(py, emitTorch(graph, { version: 'test', source: `architectures/${f.file}.yaml` }));
+      // A batch of 2 where it is cheap; one image past 1 GMAC (ConvNeXt at 128): the shapes are compared too.
+      const batch = graph.totals.macs > 1e9 ? 1 : 2;
+      runs.set(f.file, { size, batch });
+      jobs.push({ kind: 'outputs', id: `outputs:${f.file}`, ...ref, py, size, batch, seed: 0 });
     }
     results = runFamilies(jobs);
   }, 1_800_000);
@@ -101,10 +128,19 @@ describe.skipIf(python === undefined)('families: torchvision 0.14 itself against
     if (figures.length > 0) process.stderr.write(`families against torchvision:\n  ${figures.join('\n  ')}\n`);
   });
 
-  it.each(FAMILIES.map((f) => f.model))('%s: trainable params, MACs at 224, state_dict keys and stochastic-depth rates equal torchvision\'s', (model) => {
-    const res = results.get(`counts:${model}`)!;
+  it('every shipped file whose `# equals:` line names a torchvision model is output-checked here', () => {
+    // A line that starts like torchvision's but does not parse would otherwise escape the check.
+    const named = SHIPPED.filter((m) => /^torchvision\b/.test(m.equals)).filter((m) => ONLY === undefined || ONLY.includes(m.name));
+    expect(named.filter((m) => !TORCHVISION.test(m.equals)).map((m) => `${m.name}: ${m.equals}`), '`# equals:` lines that name torchvision in no form this test reads').toEqual([]);
+    expect(FAMILIES.map((f) => f.file)).toEqual(named.map((m) => m.name));
+    expect(FAMILIES.filter((f) => !results.has(`outputs:${f.file}`)).map((f) => f.file), 'torchvision-equal files without an output comparison').toEqual([]);
+    if (ONLY === undefined) expect(FAMILIES.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(FAMILIES.map((f) => f.file))("%s: trainable params, MACs at 224, state_dict keys and stochastic-depth rates equal torchvision's", (file) => {
+    const res = results.get(`counts:${file}`)!;
     expect(res.error).toBeUndefined();
-    const g = graphs.get(model)!;
+    const g = graphs.get(file)!;
     expect([g.totals.trainableParams, g.totals.macs]).toEqual([res.params, res.macs]);
     expect(stateKeys(g).sort()).toEqual([...(res.keys as string[])].sort());
     // torchvision's StochasticDepth sits only in blocks with a residual (use_res_connect): ours too.
@@ -113,15 +149,18 @@ describe.skipIf(python === undefined)('families: torchvision 0.14 itself against
     expect(rates.length).toBe(theirs.length);
     rates.forEach((r, k) => expect(r).toBeCloseTo(theirs[k], 12));
     expect(g.nodes.filter((n) => n.op === 'add').length).toBe((res.residual as boolean[]).filter(Boolean).length);
-    figures.push(`${model}: ${g.totals.trainableParams.toLocaleString('en-US')} params, ${g.totals.macs.toLocaleString('en-US')} MACs at 224 (torchvision's own)`);
+    figures.push(`${file}: ${g.totals.trainableParams.toLocaleString('en-US')} params, ${g.totals.macs.toLocaleString('en-US')} MACs at 224 (torchvision's own)`);
   });
 
-  it.each(FAMILIES.filter((f) => f.size !== undefined).map((f) => [f.model, f.size] as const))("%s: torchvision's state_dict loads strictly, outputs at %i within 1e-5 of the logits' scale, eval and train", (model) => {
-    const res = results.get(`outputs:${model}`)!;
+  it.each(FAMILIES.map((f) => f.file))("%s: torchvision's state_dict loads strictly; outputs within 1e-5 of the logits' scale, eval and train", (file) => {
+    const res = results.get(`outputs:${file}`)!;
     expect(res.error).toBeUndefined();
     expect([res.missing, res.unexpected]).toEqual([[], []]);
+    const [evalRef, evalOurs, trainRef, trainOurs] = res.shapes as number[][];
+    expect([evalOurs, trainRef, trainOurs]).toEqual([evalRef, evalRef, evalRef]);
+    expect(evalRef).toEqual([runs.get(file)!.batch, requireClassifier(graphs.get(file)!, 'the families test').classes]);
     expect(res.eval as number).toBeLessThan(1e-5 * Math.max(1, res.scale as number));
     expect(res.train as number).toBeLessThan(1e-5 * Math.max(1, res.train_scale as number));
-    figures.push(`${model}: eval ${(res.eval as number).toExponential(2)} (scale ${(res.scale as number).toFixed(2)}), train ${(res.train as number).toExponential(2)} (scale ${(res.train_scale as number).toFixed(2)})`);
+    figures.push(`${file} at ${runs.get(file)!.size} (batch ${runs.get(file)!.batch}): eval ${(res.eval as number).toExponential(2)} (scale ${(res.scale as number).toFixed(2)}), train ${(res.train as number).toExponential(2)} (scale ${(res.train_scale as number).toFixed(2)}), ${(res.seconds as number).toFixed(1)} s`);
   });
 });

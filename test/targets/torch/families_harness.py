@@ -1,7 +1,10 @@
 """torchvision's own models against skipgraph's files (test/targets/torch/families.test.ts).
 
-Reads a JSON list of jobs on stdin, writes one JSON line per job. Job kinds:
-- "counts": trainable params and MACs of torchvision.models.<model>() at `size`, counted by
+Reads a JSON list of jobs on stdin, writes one JSON line per job. Each job names torchvision's
+builder (`model`) and its keyword arguments as the file's `# equals:` line writes them (`args`,
+e.g. "replace_stride_with_dilation=[False, False, True]"): they are read as Python literals
+(ast.literal_eval), never executed. Job kinds:
+- "counts": trainable params and MACs of torchvision.models.<model>(**args) at `size`, counted by
   forward hooks on a meta-device forward (no arithmetic is done), and the stochastic-depth
   probability of every block that has one, in module order.
 - "outputs": torchvision's state_dict loads into the emitted module (`py`) with strict=True; then
@@ -9,12 +12,17 @@ Reads a JSON list of jobs on stdin, writes one JSON line per job. Job kinds:
   again, and both models run a random batch in eval and in train mode, with dropout and
   stochastic depth off (`py` was compiled with drop_path_rate=0; dropout p is set to 0 in both).
 """
+import ast
+import contextlib
 import json
 import sys
+import time
 
 import torch
 import torchvision
 from torchvision.models.convnext import CNBlock
+from torchvision.models.regnet import ResBottleneckBlock
+from torchvision.models.resnet import BasicBlock, Bottleneck
 from torchvision.ops import StochasticDepth
 
 from harness import load_module, maxdiff  # the torch target's harness, beside this file
@@ -43,11 +51,40 @@ def macs_and_params(model, size):
     return params, total[0]
 
 
+@contextlib.contextmanager
+def no_init():
+    """torch.nn.init's functions do nothing while models are built: every value that matters is
+    randomised (or, for counts, never read) afterwards, and ConvNeXt-Base's truncated-normal
+    init alone takes about 14 s on this machine."""
+    saved = {n: f for n, f in vars(torch.nn.init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
+    for n in saved:
+        setattr(torch.nn.init, n, lambda t, *a, **k: t)
+    try:
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(torch.nn.init, n, f)
+
+
+def reference(job):
+    """torchvision.models.<model>(**args), the args read as literals from the `# equals:` line."""
+    call = ast.parse("f(%s)" % job.get("args", ""), mode="eval").body
+    if call.args:
+        raise ValueError("`# equals:` arguments must be keywords: %s" % job["args"])
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    with no_init():
+        return getattr(torchvision.models, job["model"])(**kwargs)
+
+
+# Blocks that always add their shortcut (ResNet's, RegNet's, ConvNeXt's); MBConv and
+# InvertedResidual say whether they do (use_res_connect).
+ALWAYS_ADDS = (BasicBlock, Bottleneck, ResBottleneckBlock, CNBlock)
+
+
 def counts(job):
-    model = getattr(torchvision.models, job["model"])()
+    model = reference(job)
     sd = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
-    # Blocks with a residual add: MBConv and InvertedResidual say so; ConvNeXt's CNBlock always adds.
-    uses = [bool(getattr(m, "use_res_connect", False)) or isinstance(m, CNBlock) for m in model.modules() if hasattr(m, "use_res_connect") or isinstance(m, CNBlock)]
+    uses = [bool(getattr(m, "use_res_connect", False)) or isinstance(m, ALWAYS_ADDS) for m in model.modules() if hasattr(m, "use_res_connect") or isinstance(m, ALWAYS_ADDS)]
     params, macs = macs_and_params(model, job["size"])
     return {"params": params, "macs": macs, "sd": sd, "residual": uses, "keys": list(model.state_dict().keys())}
 
@@ -62,8 +99,9 @@ def no_dropout(model):
 
 def outputs(job):
     torch.manual_seed(job["seed"])
-    ref = getattr(torchvision.models, job["model"])()
-    ours = load_module(job["py"], "emitted_%d" % job["index"]).build_model()
+    ref = reference(job)
+    with no_init():
+        ours = load_module(job["py"], "emitted_%d" % job["index"]).build_model()
     missing, unexpected = ours.load_state_dict(ref.state_dict(), strict=True)
     with torch.no_grad():
         for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
@@ -87,9 +125,11 @@ def outputs(job):
     with torch.no_grad():
         a, b = ref(x), ours(x)
         res["eval"], res["scale"] = maxdiff(a, b), a.abs().max().item()
+        res["shapes"] = [list(a.shape), list(b.shape)]  # maxdiff broadcasts: [1, 1000] against [1000] would pass
         ref.train(), ours.train()
         a, b = ref(x), ours(x)
         res["train"], res["train_scale"] = maxdiff(a, b), a.abs().max().item()
+        res["shapes"] += [list(a.shape), list(b.shape)]
     return res
 
 
@@ -98,8 +138,9 @@ def main():
     kinds = {"counts": counts, "outputs": outputs}
     for i, job in enumerate(json.load(sys.stdin)):
         job["index"] = i
+        start = time.perf_counter()
         try:
-            res = dict(kinds[job["kind"]](job), ok=True)
+            res = dict(kinds[job["kind"]](job), ok=True, seconds=time.perf_counter() - start)
         except Exception as e:  # the test fails with the message
             res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
         print(json.dumps(dict(res, id=job["id"])), flush=True)
