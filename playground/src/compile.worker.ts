@@ -3,7 +3,7 @@
  * back diagnostics, the summary, the table and the SVG picture. Only skipgraph's public API is
  * used (compileSource, formatDiagnostic, formatTable, layoutGraph/renderSvg, checkPicture).
  */
-import { checkPicture, compileSource, formatTable, renderSvg, layoutGraph, type CompileResult } from '../../src/compiler/index.js';
+import { checkPicture, compileSource, formatTable, outputLabel, renderSvg, layoutGraph, type CompileResult } from '../../src/compiler/index.js';
 import { formatDiagnostic, type Diagnostic } from '../../src/parser/index.js';
 import { playgroundFiles } from './files.js';
 import { complete, hover } from './schema_help.js';
@@ -77,7 +77,7 @@ function compile(req: CompileRequest): [CompileReply, CompileResult] {
   if (g) {
     reply.summary = {
       name: g.name,
-      classes: g.classes,
+      returns: outputLabel(g),
       nodes: g.nodes.length,
       inserted: g.nodes.filter((n) => n.inserted).length,
       params: g.totals.params,

@@ -55,7 +55,8 @@ export interface Knobs {
 
 export interface Summary {
   name: string;
-  classes: number;
+  /** What the model returns: "10 classes", or "backbone, 3 feature maps". */
+  returns: string;
   nodes: number;
   inserted: number;
   params: number;

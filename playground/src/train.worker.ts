@@ -170,6 +170,7 @@ async function start(req: TrainRequest): Promise<void> {
   const r = compileSource(req.text, { file: req.file, sets: req.sets, extendsRoot: '/', files: playgroundFiles });
   if (!r.graph) throw new Error(r.diagnostics.map((d) => formatDiagnostic(d, { sources: r.sources })).join('\n') || 'the architecture does not compile');
   const g = r.graph;
+  if (g.kind !== 'classifier') throw new Error(`${g.name} is a backbone (features: ${g.features.map((f) => f.name).join(', ')}): it returns feature maps, not class scores; train a classifier (a head and classes)`);
   if (g.input.height !== 28 || g.input.width !== 28 || g.input.channels !== 1 || g.classes !== 10) {
     throw new Error(`the bundled digits are 28x28x1 with 10 classes; ${g.name} takes ${g.input.height}x${g.input.width}x${g.input.channels} with ${g.classes} classes (try mnist_resnet)`);
   }

@@ -38,7 +38,7 @@ export function showSummary(s: Summary, prev?: Summary): void {
       return tr;
     }),
   );
-  $('title').textContent = `${s.name}: ${s.classes} classes`;
+  $('title').textContent = `${s.name}: ${s.returns}`;
   $('stages').replaceChildren(
     ...s.stages.map((st) => {
       const li = document.createElement('li');

@@ -3,6 +3,7 @@ export { formatDot } from './dot.js';
 export { formatExplain } from './explain.js';
 export { formatJson, toJson } from './json.js';
 export { formatTable, type TableOptions } from './table.js';
+export { featureTable, outputLabel } from './features.js';
 export { formatHtml, type HtmlOptions } from './html.js';
 export { checkPicture, COLLAPSE_MODES, layoutGraph, PICTURE_LIMITS, pictureCollapse, PictureTooLargeError, type Box, type Cluster, type Collapse, type GraphLayout, type LayoutOptions, type Wire } from './layout.js';
 export { escapeMermaid, formatMermaid, type MermaidOptions } from './mermaid.js';
