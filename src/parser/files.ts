@@ -57,11 +57,8 @@ function openChecked(path: string, root?: string): OpenedFile | { problem: OpenP
 /** The disk, as the parser's FileHost: Node's paths, the working folder, the shipped models. */
 export const diskFiles: FileHost = {
   resolve, dirname, relative, isAbsolute, sep,
-  absolute: (path) => absolute(path),
-  displayName: (path) => displayName(path),
-  realOrNone: (path) => realOrNone(path),
+  absolute, displayName, realOrNone, shippedArchitecture,
   exists: (path) => existsSync(path),
-  shippedArchitecture: (name) => shippedArchitecture(name),
   open: openChecked,
 };
 
