@@ -26,8 +26,15 @@ export interface ComposeContext {
   chainBytes?: number;
 }
 
-/** Parsed `extends` bases by real path, name, modification time and size; oldest dropped first. */
-const baseCache = new Map<string, { root: LMap; text: string }>();
+/** Parsed `extends` bases by host, then by real path, name and stamp (modification time and size); oldest dropped first. */
+const baseCaches = new WeakMap<FileHost, Map<string, { root: LMap; text: string }>>();
+
+/** The cache of one host's files (a stamp means something only to the host that made it). */
+function cacheOf(files: FileHost): Map<string, { root: LMap; text: string }> {
+  let cache = baseCaches.get(files);
+  if (!cache) baseCaches.set(files, (cache = new Map()));
+  return cache;
+}
 const BASE_CACHE_SIZE = 64;
 
 /**
@@ -107,6 +114,7 @@ export function resolveExtends(root: LMap, file: string, ctx: ComposeContext, ch
     // file is unchanged (same size and modification time). The tree is copied out, since --set
     // edits the merged tree in place.
     const key = `${real}\0${name}\0${opened.stamp}`;
+    const baseCache = cacheOf(ctx.files);
     tree = ctx.cache ? baseCache.get(key) : undefined;
     if (tree) ctx.sources.set(name, tree.text);
     else {
