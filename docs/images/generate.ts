@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compileFile, compileSource, formatExplain, formatSvg, formatTable, type Collapse, type CompiledGraph } from '../../src/compiler/files.js';
+import { compileFile, compileSource, featureTable, formatExplain, formatSvg, formatTable, type Collapse, type CompiledGraph } from '../../src/compiler/files.js';
 import { printCompileProblems } from '../../src/cli/io.js';
 import { formatDiagnostics } from '../../src/parser/index.js';
 
@@ -69,9 +69,10 @@ export function compileSnippet(s: Snippet) {
  * - `text table`: `skipgraph compile <file>` (formatTable, no colour);
  * - `text explain`: the `--explain` part (formatExplain);
  * - `text error`: what `skipgraph compile FILE` prints for a snippet that must NOT compile (no colour):
- *   its diagnostics, the count line and the checks that had to wait (printCompileProblems).
+ *   its diagnostics, the count line and the checks that had to wait (printCompileProblems);
+ * - `text features`: a backbone's feature table, the part of `skipgraph compile <file>` after the nodes.
  */
-export const OUTPUT_KINDS = ['table', 'explain', 'error'] as const;
+export const OUTPUT_KINDS = ['table', 'explain', 'error', 'features'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export function snippetOutput(s: Snippet, kind: OutputKind): string {
@@ -84,6 +85,10 @@ export function snippetOutput(s: Snippet, kind: OutputKind): string {
     return err.join('\n');
   }
   if (!r.graph) throw new Error(`tutorial.md:${s.line}: ${s.file} does not compile:\n${formatDiagnostics(r.diagnostics, { sources: r.sources, color: false })}`);
+  if (kind === 'features') {
+    if (r.graph.kind !== 'backbone') throw new Error(`tutorial.md:${s.line}: ${s.file} is no backbone, but its output block says "text features"`);
+    return featureTable(r.graph).join('\n');
+  }
   return kind === 'table' ? formatTable(r.graph) : formatExplain(r.graph);
 }
 
@@ -101,7 +106,7 @@ export function snippetPairs(md = readFileSync(TUTORIAL, 'utf8')): Pair[] {
   return snippets.map((snippet) => {
     const next = all[all.findIndex((f) => f.line === snippet.line) + 1];
     const kind = next?.info.match(/^text (\w+)$/)?.[1] as OutputKind | undefined;
-    if (!next || !kind || !OUTPUT_KINDS.includes(kind)) throw new Error(`tutorial.md:${snippet.line}: the fence after ${snippet.file} must be \`\`\`text table, \`\`\`text explain or \`\`\`text error`);
+    if (!next || !kind || !OUTPUT_KINDS.includes(kind)) throw new Error(`tutorial.md:${snippet.line}: the fence after ${snippet.file} must be \`\`\`text table, \`\`\`text explain, \`\`\`text error or \`\`\`text features`);
     return { snippet, kind, output: next };
   });
 }

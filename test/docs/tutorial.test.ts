@@ -32,6 +32,7 @@ describe('docs/tutorial.md', () => {
       'step3-projection.yaml: explain',
       'step4-resnet18.yaml: table',
       'step7-mobilenet_v2.yaml: explain',
+      'step8-backbone.yaml: features',
     ]);
     // Every yaml fence is one of them: none is left uncompiled.
     expect(md.match(/^```yaml$/gm)).toHaveLength(pairs.length);
@@ -104,7 +105,7 @@ describe('the snippet convention', () => {
   const yaml = '```yaml\n# a.yaml\nname: a\n```\n';
   it('rejects a yaml fence without its file name, and one not followed by an output fence', () => {
     expect(() => snippetPairs('```yaml\nname: a\n```\n```text table\n```\n')).toThrow('must start with "# <file>.yaml"');
-    expect(() => snippetPairs(`${yaml}\n\`\`\`ts\nx\n\`\`\`\n`)).toThrow('must be ```text table, ```text explain or ```text error');
+    expect(() => snippetPairs(`${yaml}\n\`\`\`ts\nx\n\`\`\`\n`)).toThrow('must be ```text table, ```text explain, ```text error or ```text features');
     expect(() => snippetPairs(yaml)).toThrow('must be ```text table');
   });
   it('fails a snippet marked as an error that compiles, and a broken one marked as a table', () => {
