@@ -63,7 +63,7 @@ const ALLOWED = [
   },
   {
     file: 'src/targets/torch/tree.ts',
-    line: 'if (held !== undefined) throw new TorchEmitError(`the node name ${JSON.stringify(node.id)} cannot be a PyTorch module name: every nn.Module sets its own attribute "${held}" (train() and eval() do), so a child module of that name breaks them; rename it`);',
+    line: 'if (held !== undefined) throw new TorchEmitError(`the node name ${JSON.stringify(node.id)} cannot be a PyTorch module name: every nn.Module sets its own attribute "${held}" (train() and eval() do), so a child module of that name breaks them; rename it`, at);',
     why: 'the words "eval()" inside an error message (PyTorch\'s nn.Module.eval), not a call',
   },
 ];

@@ -23,6 +23,12 @@ export async function exportTorchCommand(graph: CompiledGraph, file: string, fla
   try {
     text = emitTorch(graph, { source: file, version });
   } catch (e) {
+    // A refusal at the layer that caused it prints as the compiler's errors do; nothing is written.
+    const located = e instanceof TorchEmitError ? e.located() : undefined;
+    if (located !== undefined) {
+      io.err(shown(located));
+      return EXIT.input;
+    }
     if (e instanceof TorchEmitError && !e.message.startsWith('internal')) throw new InputError(`${file}: ${e.message}`);
     throw e;
   }

@@ -24,6 +24,7 @@ import { resolveRecipe } from '../../training/recipes.js';
 import { SCHEDULES } from '../../training/schedule.js';
 import { writeDataFile } from '../../targets/torch/data_file.js';
 import { emitTorch } from '../../targets/torch/emit.js';
+import { emitted } from '../../targets/torch/error.js';
 import { findPython, runTorchTraining, TorchError, TRAINER_FILES, trainerArgs } from '../../targets/torch/train.js';
 import { EXIT, InputError, shown, UsageError, type Io } from '../io.js';
 import type { TrainFlags } from './train.js';
@@ -60,6 +61,8 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
     const r = compileFile(file, { sets: flags.set ?? [] });
     if (r.graph === undefined) throw new UserError(`${file} does not compile:\n${formatDiagnostics(r.diagnostics, { sources: r.sources, color: false }, r.dropped)}`);
     const graph = requireClassifier(r.graph, 'train');
+    // Emitted before any folder is made: a node name PyTorch cannot hold is refused at its layer, nothing written.
+    const moduleText = emitted(() => emitTorch(graph, { source: file, version: pkg.version }));
     const python = flags.prepare ? undefined : findPython();
     const out = resolve(flags.out ?? defaultRunFolder(file, 'torch'));
     checkOutDir(out, { allowModel: true, run: 'torch' }); // never a TF.js run's folder (src/io/run_folder.ts)
@@ -76,7 +79,7 @@ export async function trainTorch(file: string, flags: TorchTrainFlags, io: Io): 
       const planned = { model: plan('model.py', 'torch-module'), data: flags.data.startsWith('imagefolder:') ? undefined : plan('data.safetensors', 'safetensors') };
       const scripts = flags.prepare ? TRAINER_FILES.map((f) => ({ from: f, to: plan(basename(f), 'trainer-file') })) : [];
       const modelFile = join(out, 'model.py');
-      writeOutput(planned.model, emitTorch(graph, { source: file, version: pkg.version }));
+      writeOutput(planned.model, moduleText);
       // Image folders are read where the training runs (python/skipgraph_train_data.py: the TF.js
       // engine's class map); MNIST and CIFAR are decoded here once into OUT/data.safetensors.
       const folder = flags.data.startsWith('imagefolder:');

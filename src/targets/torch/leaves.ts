@@ -69,7 +69,10 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       // An nn.Parameter of the enclosing module (CNBlock's self.layer_scale), so its key is the
       // node id; only an attribute assignment registers it, so the name must be a plain attribute.
       const local = node.id.slice(node.id.lastIndexOf('.') + 1);
-      if (!safeAttr(local)) throw new TorchEmitError(`layer_scale '${node.id}': its last name part must be a Python identifier that nn.Module does not use (it becomes an attribute holding an nn.Parameter)`);
+      if (!safeAttr(local)) {
+        const hint = 'name the layer with a letter first, then letters, digits or "_" (torchvision\'s is layer_scale), not a Python keyword or an attribute nn.Module has';
+        throw new TorchEmitError(`layer_scale '${node.id}': its last name part must be a Python identifier that nn.Module does not use (it becomes an attribute holding an nn.Parameter)`, { code: 'torch-name', loc: node.loc, hint });
+      }
       t.lit('nn.Parameter(torch.full((').slot('channels', pyNum(node.shape[2])).lit(`, 1, 1), ${pyNum(LAYER_SCALE_INIT)}))`);
       return { ctor: t.done(), call: (args, self) => `${self} * ${args[0]}` };
     }

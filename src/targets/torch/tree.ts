@@ -57,7 +57,8 @@ export function buildTree(graph: CompiledGraph): Region {
     if (node.op === 'input') continue;
     const segs = node.id.split('.');
     const held = segs.find((seg) => HELD_BY_MODULE.has(seg));
-    if (held !== undefined) throw new TorchEmitError(`the node name ${JSON.stringify(node.id)} cannot be a PyTorch module name: every nn.Module sets its own attribute "${held}" (train() and eval() do), so a child module of that name breaks them; rename it`);
+    const at = { code: 'torch-name', loc: node.loc, hint: 'rename the layer (or its stage)' } as const;
+    if (held !== undefined) throw new TorchEmitError(`the node name ${JSON.stringify(node.id)} cannot be a PyTorch module name: every nn.Module sets its own attribute "${held}" (train() and eval() do), so a child module of that name breaks them; rename it`, at);
     let r = root;
     r.nodes.push(node);
     for (let i = 0; i < segs.length - 1; i++) {
@@ -67,12 +68,12 @@ export function buildTree(graph: CompiledGraph): Region {
         next = { kind: 'region', name: seg, path: segs.slice(0, i + 1).join('.'), children: new Map(), nodes: [] };
         r.children.set(seg, next);
       }
-      if (next.kind === 'leaf') throw new TorchEmitError(`the node names ${JSON.stringify(next.node.id)} and ${JSON.stringify(node.id)} cannot both be PyTorch modules: one would hold the other; rename one of them`);
+      if (next.kind === 'leaf') throw new TorchEmitError(`the node names ${JSON.stringify(next.node.id)} and ${JSON.stringify(node.id)} cannot both be PyTorch modules: one would hold the other; rename one of them`, at);
       next.nodes.push(node);
       r = next;
     }
     const last = segs[segs.length - 1];
-    if (r.children.has(last)) throw new TorchEmitError(`the node names ${JSON.stringify(node.id)} and ${JSON.stringify(`${node.id}.*`)} cannot both be PyTorch modules: one would hold the other; rename one of them`);
+    if (r.children.has(last)) throw new TorchEmitError(`the node names ${JSON.stringify(node.id)} and ${JSON.stringify(`${node.id}.*`)} cannot both be PyTorch modules: one would hold the other; rename one of them`, at);
     r.children.set(last, { kind: 'leaf', name: last, node });
   }
   return root;
