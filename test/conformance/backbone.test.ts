@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSource, type BackboneGraph } from '../../src/compiler/index.js';
 import { exportOnnx } from '../../src/targets/onnx/index.js';
 import { backendMissing, loadOnnxRuntime, skipTestWithout, skipWithout, torchMissing, torchPythonPath } from '../helpers/require.js';
-import { randomInput, randomWeights } from '../targets/onnx/helpers.js';
+import { maxRelDiff, randomInput, randomWeights } from '../targets/onnx/helpers.js';
 import { runTfjs, runTorch, torchJob, type Outputs, type Prepared } from './targets.js';
 
 const TOLERANCE = 1e-4;
@@ -44,19 +44,6 @@ function split(g: BackboneGraph, batch: number, flat: Float32Array): Float32Arra
   });
 }
 
-/** max |got - ref| / max |ref|; a size mismatch or a NaN is Infinity. */
-function relDiff(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (got.length !== ref.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(got[i] - ref[i]);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return diff === 0 ? 0 : diff / scale;
-}
-
 const backendWhy = await backendMissing('wasm');
 const torchWhy = torchMissing();
 const ortLoaded = await loadOnnxRuntime();
@@ -83,13 +70,13 @@ describe.skipIf(skipWithout('backbone conformance', backendWhy))('a backbone on 
 
   /** Compares a target's outputs with TF.js's, feature by feature. */
   function compare(column: string, got: Float32Array, want: Float32Array): void {
+    expect(got.length, `${column}: values returned`).toBe(want.length);
     const g = split(graph, 2, got);
     const w = split(graph, 2, want);
-    expect(got.length, `${column}: values returned`).toBe(want.length);
     const diffs = graph.features.map((f, i) => {
       // A map that is zero everywhere would compare nothing.
       expect(w[i].some((v) => v !== 0), `${column} ${f.name}: TF.js's map is all zeros`).toBe(true);
-      return relDiff(g[i], w[i]);
+      return maxRelDiff(g[i], w[i]);
     });
     figures.push(`${column.padEnd(12)} ${graph.features.map((f, i) => `${f.name} ${diffs[i].toExponential(1)}`).join(', ')}`);
     graph.features.forEach((f, i) => expect(diffs[i], `${column} ${f.name}`).toBeLessThan(TOLERANCE));
@@ -115,7 +102,7 @@ describe.skipIf(skipWithout('backbone conformance', backendWhy))('a backbone on 
       if ('error' in out) throw new Error(out.error);
       compare('torch eval', out.eval, ref.eval);
       compare('torch train', out.train!, ref.train!);
-      for (const [k, v] of ref.stats!) expect(relDiff(out.stats!.get(k)!, v), k).toBeLessThan(TOLERANCE);
+      for (const [k, v] of ref.stats!) expect(maxRelDiff(out.stats!.get(k)!, v), k).toBeLessThan(TOLERANCE);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
