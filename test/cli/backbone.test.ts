@@ -85,4 +85,20 @@ describe('backbones on the command line', () => {
     expect(saved.header.tensors.get('layer3')!.shape).toEqual([2, 256, 2, 2]);
     expect(saved.float32('maxpool').length).toBe(2 * 64 * 8 * 8);
   });
+
+  it('infer on a saved TF.js backbone (weights import) prints each output map, in order', async () => {
+    const { compileFile } = await import('../../src/compiler/files.js');
+    const { serializeSafetensors } = await import('../../src/formats/safetensors.js');
+    const { randomWeights } = await import('../targets/onnx/helpers.js');
+    const graph = compileFile(join(dir, 'bb.yaml')).graph!;
+    writeFileSync(join(dir, 'bb.safetensors'), serializeSafetensors(randomWeights(graph, 5)));
+    const imported = await runCli('weights', 'import', join(dir, 'bb.yaml'), '--from', join(dir, 'bb.safetensors'), '--out', join(dir, 'tfjs'), '--backend', 'wasm');
+    expect(imported.code, imported.err).toBe(0);
+    const r = await runCli('infer', join(dir, 'tfjs'), '--batch', '2', '--runs', '1', '--backend', 'wasm');
+    expect(r.code, r.err).toBe(0);
+    // TF.js names an output by its layer, the feature's node; the maps are NCHW as the input is.
+    const lines = r.out.split('\n').filter((l) => l.startsWith('output'));
+    expect(lines.map((l) => l.replace(/: mean .*/, ''))).toEqual(['output "layer3.1.relu2" [2, 256, 2, 2]', 'output "maxpool" [2, 64, 8, 8]', 'output "layer1.1.relu2" [2, 64, 8, 8]']);
+    expect(r.out).not.toContain('class ');
+  });
 });
