@@ -7,7 +7,8 @@
 #   bash bench/gpu.sh --pack           here (with npm): build .bench-out/gpu-pack.tar.xz, a bundle
 #                                      (node, the benchmark, dawn.node, Vulkan/EGL loader .debs,
 #                                      architectures) for a GPU machine with no npm or network;
-#                                      carry .bench-out/gpu-pack.tar.xz there and run `bash bench/gpu.sh`
+#                                      carry .bench-out/gpu-pack.tar.xz there and run `bash bench/gpu.sh`;
+#                                      it also packs the PyTorch benchmarks (bench/gpu_torch.sh --pack)
 #
 # Environment: BATCH (32), SIZE (224), STEPS (5 timed), WARMUP (2), ARCHS ("resnet18 resnet50"),
 # WITH_WASM=1 (also the wasm baseline, slow), WITH_NODE_GPU=0 (skip trying tfjs-node-gpu),
@@ -43,6 +44,9 @@ EOF
   tar -C .bench-out -cf - gpu-pack | xz -T0 -3 > "$PACK"
   ls -la "$PACK"
   echo "carry $PACK to the GPU machine and run: bash bench/gpu.sh"
+  # The PyTorch engine's benchmarks beside it (Python only there): bench/gpu_torch.sh.
+  bash bench/gpu_torch.sh --pack >/dev/null
+  echo "also packed the PyTorch benchmarks into .bench-out/gpu-torch: carry it too and run bash bench/gpu_torch.sh (docs/gpu.md)"
   exit 0
 fi
 
