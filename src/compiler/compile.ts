@@ -76,7 +76,8 @@ export function compileAst(written: ArchitectureAst, bag: DiagnosticBag, opts: C
   if (cur && head && !partial?.head) cur = emitPlanned(b, head, cur, '', {}, bag);
   else {
     cur = undefined;
-    unchecked.push("the head's shapes");
+    // A backbone has no head: what waits is its features' names and maps.
+    unchecked.push(ast.features ? 'the features' : "the head's shapes");
   }
   if (!cur || bag.hasErrors) {
     if (bag.hasErrors && unchecked.length) skipped.push(...unchecked, 'the resource limits');

@@ -157,6 +157,13 @@ describe('features: refusals, each at its item', () => {
     expect(noClasses.message).toBe('Missing required field "classes".');
   });
 
+  it('with an error before them, the features wait, and the line that lists skipped checks says so', () => {
+    const r = compileSource(net('features: [layer1, nothing]\n').replace('channels: 16, blocks: 1', 'channels: 16, blocks: 1, groups: 3'), { file: 'bb.yaml' });
+    expect(errors(r).map((d) => d.message)).toEqual([expect.stringContaining('groups')]);
+    expect(r.skipped).toContain('the features');
+    expect(r.skipped).not.toContain("the head's shapes");
+  });
+
   it('head: anything else than a list or none is a schema error at the value', () => {
     const yaml = net('features: [layer3]\nhead: nothing\n');
     const e = oneError(yaml);
