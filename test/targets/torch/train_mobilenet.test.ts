@@ -21,15 +21,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const root = join(dir, 'pictures');
 const CLASSES = ['cat', 'dog', 'owl'];
 
-/** A 40x40 PNG whose colour says its class (resized to 32x32 by the trainer). */
+/** A 40x40 PNG (resized to 32x32 by the trainer): a stripe pattern set by its class and index. */
 function png(file: string, label: number, k: number): void {
   const img = new PNG({ width: 40, height: 40 });
-  for (let p = 0; p < 1600; p++) {
-    img.data[4 * p] = (label * 80 + p) % 256;
-    img.data[4 * p + 1] = (label * 40 + k * 9) % 256;
-    img.data[4 * p + 2] = (p * 5 + k) % 256;
-    img.data[4 * p + 3] = 255;
-  }
+  img.data.forEach((_, i) => (img.data[i] = i % 4 === 3 ? 255 : (i * (label + 2) + k * 31) % 256));
   writeFileSync(file, PNG.sync.write(img));
 }
 
