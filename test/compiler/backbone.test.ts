@@ -3,7 +3,11 @@
  * file's order; the head becomes optional. Through the public API, tiny inline YAML, message and
  * location asserted.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileFile } from '../../src/compiler/files.js';
 import { compileSource, formatJson, formatTable, requireClassifier, type CompileResult } from '../../src/compiler/index.js';
 import { UserError } from '../../src/errors/index.js';
 import { at } from '../helpers/yaml.js';
@@ -97,6 +101,29 @@ describe('features: the maps a backbone returns', () => {
     expect(() => requireClassifier(g, 'train')).toThrow(/bb\.yaml is a backbone \(features: layer1, layer3\).*so train cannot use it\. Compile a classifier/);
     const c = compileSource(net(HEAD), { file: 'c.yaml' }).graph!;
     expect(requireClassifier(c, 'train').classes).toBe(10);
+  });
+});
+
+describe('features through extends', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skipgraph-backbone-extends-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  it('head: none drops an inherited head; features: null turns an inherited backbone back into a classifier', () => {
+    write('base.yaml', net(HEAD));
+    const bb = compileFile(write('bb.yaml', 'extends: base.yaml\nhead: none\nfeatures: [layer2]\n'));
+    expect(errors(bb)).toEqual([]);
+    expect(bb.graph?.kind).toBe('backbone');
+    expect(bb.graph!.nodes.some((n) => n.id === 'fc' || n.stage === 'layer3')).toBe(false);
+    const back = compileFile(write('back.yaml', `extends: bb.yaml\nfeatures: null\n${HEAD}`));
+    expect(errors(back)).toEqual([]);
+    expect(back.graph?.kind).toBe('classifier');
+    // Only one of the two lines is a refusal, at the line that is left.
+    const half = compileFile(write('half.yaml', 'extends: bb.yaml\nfeatures: null\n'));
+    expect(errors(half).map((d) => [d.code, d.loc.file.endsWith('bb.yaml'), d.loc.line])).toEqual([['head-and-features', true, 2]]);
   });
 });
 
