@@ -96,7 +96,16 @@ const EDGE_CASES: { readonly [K in OpKind]?: Variant[] } = {
   subsample: [{ name: "option A's x[::2, ::2] on a 7x9 map", yaml: arch('subsample', { input: ODD, shortcut: 'zeropad', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
   channel_pad: [{ name: 'option A, 4 -> 7 channels (1 before, 2 after)', yaml: arch('channel_pad', { shortcut: 'zeropad', stages: ['{ block: basic, channels: 7, blocks: 1, stride: 2 }'] }) }],
   global_avg_pool: [{ name: 'then a dense head', yaml: arch('gap', { head: GAP_DENSE }) }],
-  flatten: [{ name: 'channels-last flatten, then a dense head', yaml: arch('flatten', { stages: ['{ block: basic, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: flatten }', '{ op: dense, units: $classes }'] }) }],
+  flatten: [
+    { name: 'channels-last flatten, then a dense head', yaml: arch('flatten', { stages: ['{ block: basic, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: flatten }', '{ op: dense, units: $classes }'] }) },
+    // The features keep their flattened order through elementwise ops: the dense layer's weights are still reordered.
+    { name: 'flatten, then dropout and gelu before the dense layer', yaml: arch('flatten_dropout', { stages: ['{ block: basic, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: flatten }', '{ op: dropout, rate: 0 }', '{ op: gelu }', '{ op: dense, units: $classes }'] }) },
+    {
+      name: "flatten, then a layernorm (a gain and a bias per feature, in the flattened order) and a dense layer",
+      yaml: arch('flatten_layernorm', { stages: ['{ block: basic, channels: 4, blocks: 1, stride: 2 }'], head: ['{ op: flatten }', '{ op: layernorm }', '{ op: dense, units: $classes }'] }),
+      weights: layernormAffine,
+    },
+  ],
   dropout: [
     { name: 'rate 0.5 (eval: the identity)', yaml: arch('dropout', { head: ['{ op: global_avg_pool }', '{ op: dropout, rate: 0.5 }', '{ op: dense, units: $classes }'] }) },
     { name: 'rate 0 (train too)', yaml: arch('dropout0', { head: ['{ op: global_avg_pool }', '{ op: dropout, rate: 0 }', '{ op: dense, units: $classes }'] }) },

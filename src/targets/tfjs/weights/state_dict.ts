@@ -146,23 +146,39 @@ export function stateDictSlots(graph: CompiledGraph): ParamSlot[] {
   const tensors = weightTensors(graph);
   // Nodes with a kernel (a conv's or a linear layer's weight): their bias is Keras's `bias`, not a norm's `beta`.
   const withKernel = new Set(tensors.filter((t) => t.role === 'weight' && t.shape.length >= 2).map((t) => t.node.id));
+  /**
+   * The [H, W, C] map whose flattened features a node's input holds (H*W > 1), or undefined. TF.js
+   * flattens in H, W, C order and PyTorch in C, H, W, so a tensor per feature of that input (a
+   * dense layer's input axis, a flat layernorm's gain and bias) is reordered. The features keep
+   * their places through ops that keep the flat shape and mix no features (no kernel): dropout,
+   * activations, a layernorm.
+   */
+  const flattenedMap = (node: GraphNode): number[] | undefined => {
+    let src = byId.get(node.inputs[0])!;
+    while (src.op !== 'flatten' && src.shape.length === 1 && src.inputs.length === 1 && !withKernel.has(src.id) && inShape(src).join() === src.shape.join()) src = byId.get(src.inputs[0])!;
+    const map = src.op === 'flatten' ? inShape(src) : [];
+    return map.length === 3 && map[0] * map[1] > 1 ? map : undefined;
+  };
   return tensors.map(({ key, node, role, shape: torchShape }) => {
     const tf = tfTensor(role, torchShape, withKernel.has(node.id));
     const slot = { key, node: node.id, variable: tf.variable, torchShape };
     switch (tf.layout) {
-      case 'same':
+      case 'same': {
+        // A gain or bias per feature of a flattened map (not a kernel's bias, which is per output): each side's feature order.
+        const perFeature = !withKernel.has(node.id) && torchShape.length === 1 && node.shape.length === 1 && torchShape[0] === node.shape[0];
+        const map = perFeature ? flattenedMap(node) : undefined;
+        if (map) return { ...slot, tfShape: torchShape, toTf: denseReorder(1, map, 'toTf'), toTorch: denseReorder(1, map, 'toTorch') };
         return { ...slot, tfShape: torchShape, toTf: same, toTorch: same };
+      }
       case 'oihw': {
         const [o, i, kh, kw] = torchShape;
         return { ...slot, tfShape: [kh, kw, i, o], toTf: oihwToHwio(torchShape), toTorch: hwioToOihw(torchShape) };
       }
       case 'dense': {
-        // A dense layer behind a flatten of an [H, W, C] map (H*W > 1) reorders its input axis.
+        // A dense layer on a flattened [H, W, C] map (H*W > 1) reorders its input axis; otherwise
+        // (pointwise on a map's channels too: inN is the channels) a plain transpose.
         const [units, inN] = torchShape;
-        const src = byId.get(node.inputs[0])!;
-        const flat = src.op === 'flatten' ? inShape(src) : [];
-        // Pointwise (on a map's channels): inN is the channels, a plain transpose.
-        const map = flat.length === 3 && flat[0] * flat[1] > 1 ? flat : [1, 1, inN];
+        const map = flattenedMap(node) ?? [1, 1, inN];
         return { ...slot, tfShape: [inN, units], toTf: denseReorder(units, map, 'toTf'), toTorch: denseReorder(units, map, 'toTorch') };
       }
     }
