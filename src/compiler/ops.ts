@@ -6,8 +6,12 @@
  * ending in `unreachableOp`, so adding an op here makes tsc name every target that lacks it.
  *
  * Adding an op: its entry in schemas/architecture.schema.json (then `npm run gen:validator`) when
- * files may write it, its file in src/compiler/ops/ and a line below, one entry per target, the
- * docs (docs/dsl.md).
+ * files may write it, its file in src/compiler/ops/ and a line below, one entry per target (TF.js
+ * emit.ts, PyTorch leaves.ts, ONNX export.ts), the docs (docs/dsl.md). Its file decides everything
+ * else: its initialisation (`init`), whether it is an activation (a word for `post` and an SE's
+ * `activation` when it has no attributes; then the schema's activation enums list it too), and
+ * an example, from which the ops test, the conformance matrix and the random architectures of the
+ * property tests run it. No other file lists ops.
  */
 import type { ActivationName } from '../parser/ast.js';
 import type { LayerOp } from '../parser/index.js';

@@ -38,16 +38,19 @@ export function arch(name: string, p: Parts = {}): string {
 }
 
 /**
- * The parts that put `op`'s example in a tiny architecture: a layer at the end, on the stage's
- * map (or, when it takes a flat tensor, after a global_avg_pool); an inserted op's stage and lines.
- * A layer that makes a map flat is followed by a dense layer: the order of a flattened map's
- * elements is each target's own (channels-last in TF.js, C, H, W in PyTorch and ONNX), and the
- * dense layer's weights are what reconcile them.
+ * The parts that put `op`'s example in a tiny architecture: a layer at the end, after the stage;
+ * an inserted op's stage and lines.
+ * - Its input has both signs: a conv with bias on the stage's map, or a global_avg_pool and a
+ *   dense layer when it takes a flat tensor. Straight after the stage's relu every value would be
+ *   at least 0, and what an op does below 0 (a leaky_relu's slope) would never show.
+ * - A layer that makes a map flat is followed by a dense layer: the order of a flattened map's
+ *   elements is each target's own (channels-last in TF.js, C, H, W in PyTorch and ONNX), and the
+ *   dense layer's weights are what reconcile them.
  */
 export function exampleParts(op: OpKind): Parts {
   const ex = OPS[op].example;
   if (!('layer' in ex)) return { stages: [ex.stage], extra: ex.top };
-  const before = ex.takes === 'flat' ? ['{ op: global_avg_pool }'] : [];
+  const before = ex.takes === 'flat' ? ['{ op: global_avg_pool }', '{ op: dense, units: 6 }'] : ['{ op: conv, filters: 4, kernel: 1, bias: true }'];
   const after = ex.takes === 'map' && ex.gives === 'flat' ? ['{ op: dense, units: $classes }'] : [];
   return { head: [...before, ex.layer, ...after] };
 }
