@@ -45,15 +45,16 @@ export function benchCompileFamilies({ quick, log }: BenchContext): CompileFamil
   const loadAverageEnd = loadNow();
   log(`compile-families: load average ${loadAverageEnd.join(', ')} at the end`);
   for (const r of rows) log(`  ${r.name.padEnd(20)} ${f(r.inProcessMs.median)} ms in process, ${f(r.cliSeconds.median, 3)} s CLI`);
-  return { rounds, command: 'node bin/skipgraph.js compile architectures/NAME.yaml (dist/cli, built by the case)', loadAverageStart, loadAverageEnd, rows };
+  return { rounds, command: 'node bin/skipgraph.js compile architectures/NAME.yaml', loadAverageStart, loadAverageEnd, rows };
 }
 
 export function compileFamiliesMarkdown(c: CompileFamilies): string[] {
   const out = ['## 1d. Compile time of each shipped family (issue 24)', '',
     `In process: \`compileFile\` (read, parse, extends, schema, expansion, shapes, counts), warm, ${c.rounds} rounds with the files`,
-    `interleaved in each round. CLI: \`${c.command}\`, a fresh process each time (Node start`,
-    `and module loading included, the table printed), ${c.rows[0]?.cliSeconds.n ?? 0} rounds interleaved the same way.`,
-    `Load average (1, 5, 15 min) ${c.loadAverageStart.join(', ')} at the start and ${c.loadAverageEnd.join(', ')} at the end: other jobs shared the machine.`, '',
+    `interleaved in each round. CLI: \`${c.command}\` (dist/ built by the case), a fresh process each time`,
+    `(Node start and module loading included, the table printed), ${c.rows[0]?.cliSeconds.n ?? 0} rounds interleaved the same way.`,
+    `Load average (1, 5, 15 min) ${c.loadAverageStart.join(', ')} at the start and ${c.loadAverageEnd.join(', ')} at the end; the case itself keeps`,
+    'one core busy (about 1.0 of it), the rest is other jobs on the machine.', '',
     '| architecture | nodes | in process ms, median (min .. max, n) | CLI wall s, median (min .. max, n) |', '| --- | ---: | --- | --- |'];
   for (const r of c.rows) out.push(`| ${r.name} | ${r.nodes} | ${spread(r.inProcessMs)} | ${spread(r.cliSeconds, 3)} |`);
   out.push('');
