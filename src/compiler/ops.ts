@@ -29,6 +29,7 @@ import { global_avg_pool } from './ops/global_avg_pool.js';
 import { input } from './ops/input.js';
 import { layer_scale } from './ops/layer_scale.js';
 import { layernorm } from './ops/layernorm.js';
+import { leaky_relu } from './ops/leaky_relu.js';
 import { add, mul } from './ops/merge.js';
 import { avgpool, maxpool } from './ops/pool.js';
 import { subsample } from './ops/subsample.js';
@@ -53,6 +54,7 @@ export const OPS = {
   hardswish,
   hardsigmoid,
   gelu,
+  leaky_relu,
   maxpool,
   avgpool,
   zeropad,

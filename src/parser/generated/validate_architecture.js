@@ -4,17 +4,17 @@ import ajvRuntime_ucs2length_module from "ajv/dist/runtime/ucs2length.js";
 const ajvRuntime_ucs2length = ajvRuntime_ucs2length_module.default ?? ajvRuntime_ucs2length_module;
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes (a classifier needs it; a backbone, a file with features, may leave it out); available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"description":"Layers after the last stage (a classifier's head), or none: a backbone (a file with features) has no head, and `head: none` drops one inherited through extends.","if":{"type":"string"},"then":{"const":"none"},"else":{"type":"array","items":{"$ref":"#/$defs/layer"},"maxItems":256}},"features":{"type":"array","description":"The feature maps the model returns, in this order (timm's features_only with out_indices, torchvision's create_feature_extractor): each item names a stage (its last block's output) or a node id (conv1, relu, maxpool). A file with features is a backbone: it has no head (write `head: none` to drop an inherited one).","items":{"$ref":"#/$defs/name"},"minItems":1,"maxItems":64},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","stem","stages"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://skipgraph.dev/schemas/architecture.schema.json","title":"skipgraph architecture","description":"A residual network described for skipgraph. Reference: docs/dsl.md.","type":"object","properties":{"$schema":{"type":"string","description":"Path or URL of this schema, for editors."},"extends":{"type":"string","minLength":1,"maxLength":1024,"description":"Another architecture file (relative to this one) that this file overrides key by key."},"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$","maxLength":128,"description":"The network's name."},"description":{"type":"string","maxLength":4096,"description":"Free text."},"input":{"type":"object","description":"Input tensor, channels-last (batch excluded).","properties":{"height":{"type":"integer","minimum":1,"maximum":65536,"description":"Rows."},"width":{"type":"integer","minimum":1,"maximum":65536,"description":"Columns."},"channels":{"type":"integer","minimum":1,"maximum":4096,"description":"Channels (3 for RGB)."}},"required":["height","width","channels"],"additionalProperties":false},"classes":{"type":"integer","minimum":1,"maximum":1048576,"description":"Number of classes (a classifier needs it; a backbone, a file with features, may leave it out); available as $classes."},"params":{"$ref":"#/$defs/params","description":"Network parameters: $name in the stem, the head and every block (a block's declared parameter of the same name takes this value)."},"scaling":{"type":"object","description":"EfficientNet's compound scaling (torchvision's width_mult and depth_mult): every stage's channels become make_divisible(channels * width, divisor) and its blocks ceil(blocks * depth); $width_mult and $depth_mult are visible everywhere.","properties":{"width":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Width multiplier; default 1."},"depth":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Depth multiplier; default 1."},"divisor":{"type":"integer","minimum":1,"maximum":1024,"description":"Channels are rounded to multiples of this (torchvision's _make_divisible); default 8."}},"additionalProperties":false},"shortcut":{"$ref":"#/$defs/shortcut"},"drop_path_rate":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth (timm's drop_path_rate): block j of n drops its residual branch with probability drop_path_rate * j / (n - 1) in training; identity at inference. Default 0."},"drop_path_schedule":{"enum":["linspace","efficientnet"],"description":"How drop_path_rate is spread over the n residual blocks: linspace (timm, torchvision's ConvNeXt: rate * j / (n - 1), default) or efficientnet (torchvision's EfficientNet: rate * j / n, j and n counting every block, with or without a residual)."},"stage_defaults":{"type":"object","description":"Overrides applied to every stage unless the stage sets them.","properties":{"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."}},"additionalProperties":false},"stem":{"type":"array","description":"Layers before the first stage.","items":{"$ref":"#/$defs/layer"},"maxItems":256},"stages":{"type":"array","description":"Residual stages, in order. An item { regnet: {...} } generates stages from a RegNet design.","minItems":1,"maxItems":64,"items":{"if":{"type":"object","properties":{"regnet":true},"required":["regnet"]},"then":{"type":"object","properties":{"regnet":{"$ref":"#/$defs/regnet"}},"required":["regnet"],"additionalProperties":false},"else":{"$ref":"#/$defs/stage"}}},"head":{"description":"Layers after the last stage (a classifier's head), or none: a backbone (a file with features) has no head, and `head: none` drops one inherited through extends.","if":{"type":"string"},"then":{"const":"none"},"else":{"type":"array","items":{"$ref":"#/$defs/layer"},"maxItems":256}},"features":{"type":"array","description":"The feature maps the model returns, in this order (timm's features_only with out_indices, torchvision's create_feature_extractor): each item names a stage (its last block's output) or a node id (conv1, relu, maxpool). A file with features is a backbone: it has no head (write `head: none` to drop an inherited one).","items":{"$ref":"#/$defs/name"},"minItems":1,"maxItems":64},"blocks":{"type":"object","description":"User-defined block types, by name.","maxProperties":64,"propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"$ref":"#/$defs/blockDef"}}},"required":["name","input","stem","stages"],"additionalProperties":false,"$defs":{"expr":{"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."},"name":{"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."},"layerName":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."},"padding":{"description":"Zero padding: one number for all sides, [vertical, horizontal], or [top, bottom, left, right]. Defaults to PyTorch's symmetric dilation * (kernel - 1) // 2.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":4,"not":{"minItems":3,"maxItems":3},"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":0,"maximum":64}}},"shortcut":{"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."},"se":{"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}},"params":{"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64},"layer":{"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"leaky_relu","description":"max(x, 0) + slope * min(x, 0) (PyTorch's nn.LeakyReLU)."},"name":{"$ref":"#/$defs/layerName"},"slope":{"type":"number","minimum":0,"maximum":1,"description":"The gain below zero (PyTorch's negative_slope); default 0.01."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]},"blockDef":{"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false},"stage":{"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false},"regnet":{"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false},"useParams":{"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64}}};
 const schema12 = {"type":"object","description":"Values for a user-defined block's parameters ($name).","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"type":"number","minimum":-1048576,"maximum":1048576},"maxProperties":64};
 const schema13 = {"enum":["projection","identity","zeropad","conv","avgdown","identity_or_none","none"],"description":"projection (torchvision: 1x1 conv + BN only where shapes differ), identity (never insert; a mismatch is an error), zeropad (CIFAR option A), conv (always project), avgdown (ResNet-D), identity_or_none (torchvision's use_res_connect: the identity where shapes match, else no shortcut and no add), none (no shortcut and no add: a plain block)."};
 const schema15 = {"description":"Squeeze-and-excitation in every block: true, false, {reduction: n} (squeeze width = the SE input's channels // n, default 16), or {ratio: r, of: input} (squeeze width = round(r * the block's input channels), as RegNet-Y; of: current uses the SE input's channels).","if":{"type":"object"},"then":{"type":"object","properties":{"reduction":{"type":"integer","minimum":1,"maximum":1024,"description":"Channel reduction ratio."},"ratio":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"Squeeze width as a fraction of the width named by `of` (RegNet-Y: 0.25 of the block's input)."},"of":{"enum":["input","current"],"description":"Which width `ratio` multiplies: the block's input channels (RegNet, default with ratio) or the SE input's channels."},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate: sigmoid (default) or hardsigmoid (MobileNetV3)."}},"additionalProperties":false},"else":{"type":"boolean"}};
-const schema70 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
+const schema71 = {"type":"string","pattern":"^[A-Za-z][A-Za-z0-9_.]*$","maxLength":128,"description":"Node id in the compiled graph (and the state_dict prefix); defaults to torchvision's naming. Starts with a letter (TF.js refuses tensor names that start with _); the names of JavaScript's Object.prototype members (constructor, toString, ...) are refused by the compiler."};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime_ucs2length;
 const pattern0 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern1 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern52 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
-const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
+const pattern53 = new RegExp("^[A-Za-z][A-Za-z0-9_.]*$", "u");
+const schema17 = {"type":"object","description":"One layer: an op and its attributes.","properties":{"op":{"type":"string","description":"The layer kind."}},"required":["op"],"discriminator":{"propertyName":"op"},"oneOf":[{"type":"object","properties":{"op":{"const":"conv","description":"2-D convolution (no bias by default: a batch norm follows)."},"name":{"$ref":"#/$defs/layerName"},"filters":{"description":"Output channels.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"kernel":{"description":"Kernel size: n or [height, width].","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride: n or [vertical, horizontal]; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"},"dilation":{"description":"Dilation; default 1.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"groups":{"description":"Grouped convolution; input and output channels must both divide by it. Default 1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"bias":{"type":"boolean","description":"Add a bias; default false."}},"required":["op","filters","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"bn","description":"Batch normalisation over channels."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}},"momentum":{"description":"PyTorch convention: running = (1 - m) * running + m * batch; default 0.1.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layernorm","description":"Layer normalisation over channels, at every position (ConvNeXt's LayerNorm2d; nn.LayerNorm on a flat tensor)."},"name":{"$ref":"#/$defs/layerName"},"epsilon":{"description":"Added to the variance; PyTorch's default 1e-5 (ConvNeXt: 1e-6).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","exclusiveMinimum":0,"maximum":1}}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"layer_scale","description":"A learned per-channel gain, x * gamma (ConvNeXt's layer_scale: an nn.Parameter [C, 1, 1] named by the layer, starting at 1e-6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu","description":"max(x, 0)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"relu6","description":"min(max(x, 0), 6)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"sigmoid","description":"1 / (1 + exp(-x))."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"silu","description":"x * sigmoid(x) (swish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"tanh","description":"Hyperbolic tangent."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardswish","description":"x * relu6(x + 3) / 6 (PyTorch's nn.Hardswish)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"hardsigmoid","description":"relu6(x + 3) / 6 (PyTorch's nn.Hardsigmoid)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"gelu","description":"x * (1 + erf(x / sqrt(2))) / 2 (PyTorch's exact nn.GELU)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"leaky_relu","description":"max(x, 0) + slope * min(x, 0) (PyTorch's nn.LeakyReLU)."},"name":{"$ref":"#/$defs/layerName"},"slope":{"type":"number","minimum":0,"maximum":1,"description":"The gain below zero (PyTorch's negative_slope); default 0.01."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"maxpool","description":"Max pooling."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"avgpool","description":"Average pooling (padding counted as zeros, PyTorch's default)."},"name":{"$ref":"#/$defs/layerName"},"kernel":{"description":"Window size.","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"stride":{"description":"Stride; defaults to the kernel size (PyTorch).","if":{"type":"array"},"then":{"type":"array","minItems":2,"maxItems":2,"items":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"else":{"description":"","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":64}}},"padding":{"$ref":"#/$defs/padding"}},"required":["op","kernel"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"zeropad","description":"Explicit zero padding of the map."},"name":{"$ref":"#/$defs/layerName"},"padding":{"$ref":"#/$defs/padding"}},"required":["op","padding"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"global_avg_pool","description":"Mean over height and width: [H, W, C] -> [C]."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"flatten","description":"[H, W, C] -> [H * W * C] (channels-last order)."},"name":{"$ref":"#/$defs/layerName"}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dropout","description":"Dropout (training only)."},"name":{"$ref":"#/$defs/layerName"},"rate":{"description":"Fraction of units dropped. A number, or an expression over block parameters ($drop).","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":0,"exclusiveMaximum":1}}},"required":["op","rate"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"dense","description":"Fully connected layer on a flat tensor, or (pointwise) on the channels at every position of a map."},"name":{"$ref":"#/$defs/layerName"},"units":{"description":"Output features; often $classes.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1048576}},"bias":{"type":"boolean","description":"Add a bias; default true."},"pointwise":{"type":"boolean","description":"Apply it to the channels at every position of a [H, W, C] map, as nn.Linear on a channels-last tensor (ConvNeXt's pointwise layers; state_dict weight [out, in], not a 1x1 conv's [out, in, 1, 1]); default false."}},"required":["op","units"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"se","description":"Squeeze-and-excitation: global pool, 1x1 conv down (with bias), activation, 1x1 conv up (with bias), gate, scale (torchvision's SqueezeExcitation)."},"name":{"$ref":"#/$defs/layerName"},"reduction":{"description":"Channel reduction ratio; default 16.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":1024}},"squeeze":{"description":"Squeeze width (torchvision's squeeze_channels), such as \"max(1, $in // 4)\" (EfficientNet) or \"make_divisible($channels // 4, 8)\" (MobileNetV3); instead of reduction.","if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"integer","minimum":1,"maximum":65536}},"activation":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"],"description":"Activation between the two 1x1 convs; default relu (EfficientNet: silu)."},"gate":{"enum":["sigmoid","hardsigmoid"],"description":"The gate (torchvision's scale_activation): sigmoid (default) or hardsigmoid (MobileNetV3)."}},"required":["op"],"additionalProperties":false},{"type":"object","properties":{"op":{"const":"use","description":"Inline the layers of another user-defined block (a macro: no residual add of its own)."},"name":{"$ref":"#/$defs/layerName"},"block":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64,"description":"The user-defined block whose layers are inlined."},"params":{"$ref":"#/$defs/useParams"}},"required":["op","block"],"additionalProperties":false}]};
 const schema18 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.]*$","maxLength":128,"description":"A layer's name: in a block, the last part of its node id (<stage>.<block>.<name>, so it may start with a digit: torchvision's features.2.0); in the stem and the head, the whole node id, which must start with a letter. Defaults to torchvision's naming."};
 const schema19 = {"type":"string","pattern":"\\$","description":"An expression over block parameters, such as \"$channels * 4\" (see docs/dsl.md, Expressions)."};
 const pattern3 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.]*$", "u");
@@ -358,14 +358,14 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema65 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
+const schema66 = {"type":"object","description":"Values for the used block's parameters: numbers, or expressions evaluated in the caller's scope (\"$exp\", \"$channels * 2\").","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","maxLength":64},"additionalProperties":{"if":{"type":"string"},"then":{"$ref":"#/$defs/expr"},"else":{"type":"number","minimum":-1048576,"maximum":1048576}},"maxProperties":64};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema65,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -378,7 +378,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(func3(key0) > 64){
-const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema65.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -388,7 +388,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!pattern1.test(key0)){
-const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema65.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema66.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -400,7 +400,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema65.propertyNames,parentSchema:schema65,data};
+const err3 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema66.propertyNames,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -468,7 +468,7 @@ else {
 const _errs10 = errors;
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 1048576 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema65.additionalProperties.else,data:data0};
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema66.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -478,7 +478,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < -1048576 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema65.additionalProperties.else,data:data0};
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1048576},message:"must be >= -1048576",schema:-1048576,parentSchema:schema66.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -489,7 +489,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema65.additionalProperties.else.type,parentSchema:schema65.additionalProperties.else,data:data0};
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.additionalProperties.else.type,parentSchema:schema66.additionalProperties.else,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -503,7 +503,7 @@ valid2 = _valid0;
 ifClause0 = "else";
 }
 if(!valid2){
-const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema65.additionalProperties.if,parentSchema:schema65.additionalProperties,data:data0};
+const err10 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/additionalProperties/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema66.additionalProperties.if,parentSchema:schema66.additionalProperties,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -515,7 +515,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2975,7 +2975,7 @@ vErrors.push(err180);
 errors++;
 }
 }
-else if(tag0 === "maxpool"){
+else if(tag0 === "leaky_relu"){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.op === undefined){
 const err181 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
@@ -2987,8 +2987,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err182 = {instancePath,schemaPath:"#/oneOf/12/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[12].required,parentSchema:schema17.oneOf[12],data};
+for(const key12 in data){
+if(!(((key12 === "op") || (key12 === "name")) || (key12 === "slope"))){
+const err182 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2997,9 +2998,11 @@ vErrors.push(err182);
 }
 errors++;
 }
-for(const key12 in data){
-if(!(((((key12 === "op") || (key12 === "name")) || (key12 === "kernel")) || (key12 === "stride")) || (key12 === "padding"))){
-const err183 = {instancePath,schemaPath:"#/oneOf/12/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[12],data};
+}
+if(data.op !== undefined){
+let data38 = data.op;
+if("leaky_relu" !== data38){
+const err183 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "leaky_relu"},message:"must be equal to constant",schema:"leaky_relu",parentSchema:schema17.oneOf[12].properties.op,data:data38};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -3009,10 +3012,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data38 = data.op;
-if("maxpool" !== data38){
-const err184 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/12/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[12].properties.op,data:data38};
+if(data.name !== undefined){
+let data39 = data.name;
+if(typeof data39 === "string"){
+if(func3(data39) > 128){
+const err184 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -3021,12 +3025,8 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data39 = data.name;
-if(typeof data39 === "string"){
-if(func3(data39) > 128){
-const err185 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data39};
+if(!pattern3.test(data39)){
+const err185 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -3035,8 +3035,9 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(!pattern3.test(data39)){
-const err186 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data39};
+}
+else {
+const err186 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -3046,8 +3047,11 @@ vErrors.push(err186);
 errors++;
 }
 }
-else {
-const err187 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data39};
+if(data.slope !== undefined){
+let data40 = data.slope;
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 1 || isNaN(data40)){
+const err187 = {instancePath:instancePath+"/slope",schemaPath:"#/oneOf/12/properties/slope/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema17.oneOf[12].properties.slope,data:data40};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -3056,14 +3060,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data.kernel !== undefined){
-let data40 = data.kernel;
-const _errs216 = errors;
-let valid72 = true;
-const _errs217 = errors;
-if(!(Array.isArray(data40))){
-const err188 = {};
+if(data40 < 0 || isNaN(data40)){
+const err188 = {instancePath:instancePath+"/slope",schemaPath:"#/oneOf/12/properties/slope/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[12].properties.slope,data:data40};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3072,22 +3070,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-var _valid14 = _errs217 === errors;
-errors = _errs216;
-if(vErrors !== null){
-if(_errs216){
-vErrors.length = _errs216;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause14;
-if(_valid14){
-const _errs219 = errors;
-if(Array.isArray(data40)){
-if(data40.length > 2){
-const err189 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
+const err189 = {instancePath:instancePath+"/slope",schemaPath:"#/oneOf/12/properties/slope/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[12].properties.slope.type,parentSchema:schema17.oneOf[12].properties.slope,data:data40};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3096,8 +3081,10 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data40.length < 2){
-const err190 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
+}
+}
+else {
+const err190 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3106,14 +3093,11 @@ vErrors.push(err190);
 }
 errors++;
 }
-const len3 = data40.length;
-for(let i3=0; i3<len3; i3++){
-let data41 = data40[i3];
-const _errs222 = errors;
-let valid75 = true;
-const _errs223 = errors;
-if(typeof data41 !== "string"){
-const err191 = {};
+}
+else if(tag0 === "maxpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err191 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3122,22 +3106,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-var _valid15 = _errs223 === errors;
-errors = _errs222;
-if(vErrors !== null){
-if(_errs222){
-vErrors.length = _errs222;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause15;
-if(_valid15){
-const _errs225 = errors;
-if(typeof data41 === "string"){
-if(!pattern4.test(data41)){
-const err192 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data41};
+if(data.kernel === undefined){
+const err192 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3146,9 +3116,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-else {
-const err193 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data41};
+for(const key13 in data){
+if(!(((((key13 === "op") || (key13 === "name")) || (key13 === "kernel")) || (key13 === "stride")) || (key13 === "padding"))){
+const err193 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3157,14 +3127,11 @@ vErrors.push(err193);
 }
 errors++;
 }
-var _valid15 = _errs225 === errors;
-valid75 = _valid15;
-ifClause15 = "then";
 }
-else {
-const _errs228 = errors;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err194 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
+if(data.op !== undefined){
+let data41 = data.op;
+if("maxpool" !== data41){
+const err194 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "maxpool"},message:"must be equal to constant",schema:"maxpool",parentSchema:schema17.oneOf[13].properties.op,data:data41};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3173,9 +3140,12 @@ vErrors.push(err194);
 }
 errors++;
 }
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 64 || isNaN(data41)){
-const err195 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
+}
+if(data.name !== undefined){
+let data42 = data.name;
+if(typeof data42 === "string"){
+if(func3(data42) > 128){
+const err195 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3184,8 +3154,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data41 < 1 || isNaN(data41)){
-const err196 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.then.items.else,data:data41};
+if(!pattern3.test(data42)){
+const err196 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3195,12 +3165,8 @@ vErrors.push(err196);
 errors++;
 }
 }
-var _valid15 = _errs228 === errors;
-valid75 = _valid15;
-ifClause15 = "else";
-}
-if(!valid75){
-const err197 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/12/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[12].properties.kernel.then.items.if,parentSchema:schema17.oneOf[12].properties.kernel.then.items,data:data41};
+else {
+const err197 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data42};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3210,9 +3176,13 @@ vErrors.push(err197);
 errors++;
 }
 }
-}
-else {
-const err198 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.kernel.then.type,parentSchema:schema17.oneOf[12].properties.kernel.then,data:data40};
+if(data.kernel !== undefined){
+let data43 = data.kernel;
+const _errs225 = errors;
+let valid75 = true;
+const _errs226 = errors;
+if(!(Array.isArray(data43))){
+const err198 = {};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3221,17 +3191,22 @@ vErrors.push(err198);
 }
 errors++;
 }
-var _valid14 = _errs219 === errors;
-valid72 = _valid14;
-ifClause14 = "then";
+var _valid14 = _errs226 === errors;
+errors = _errs225;
+if(vErrors !== null){
+if(_errs225){
+vErrors.length = _errs225;
 }
 else {
-const _errs230 = errors;
-const _errs231 = errors;
-let valid77 = true;
-const _errs232 = errors;
-if(typeof data40 !== "string"){
-const err199 = {};
+vErrors = null;
+}
+}
+let ifClause14;
+if(_valid14){
+const _errs228 = errors;
+if(Array.isArray(data43)){
+if(data43.length > 2){
+const err199 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data43};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3240,7 +3215,33 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid16 = _errs232 === errors;
+if(data43.length < 2){
+const err200 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data43};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+const len3 = data43.length;
+for(let i3=0; i3<len3; i3++){
+let data44 = data43[i3];
+const _errs231 = errors;
+let valid78 = true;
+const _errs232 = errors;
+if(typeof data44 !== "string"){
+const err201 = {};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+var _valid15 = _errs232 === errors;
 errors = _errs231;
 if(vErrors !== null){
 if(_errs231){
@@ -3250,39 +3251,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause16;
-if(_valid16){
+let ifClause15;
+if(_valid15){
 const _errs234 = errors;
-if(typeof data40 === "string"){
-if(!pattern4.test(data40)){
-const err200 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data40};
-if(vErrors === null){
-vErrors = [err200];
-}
-else {
-vErrors.push(err200);
-}
-errors++;
-}
-}
-else {
-const err201 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data40};
-if(vErrors === null){
-vErrors = [err201];
-}
-else {
-vErrors.push(err201);
-}
-errors++;
-}
-var _valid16 = _errs234 === errors;
-valid77 = _valid16;
-ifClause16 = "then";
-}
-else {
-const _errs237 = errors;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err202 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.kernel.else.else.type,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
+if(typeof data44 === "string"){
+if(!pattern4.test(data44)){
+const err202 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data44};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3291,9 +3265,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 64 || isNaN(data40)){
-const err203 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
+}
+else {
+const err203 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data44};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -3302,8 +3276,14 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(data40 < 1 || isNaN(data40)){
-const err204 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.kernel.else.else,data:data40};
+var _valid15 = _errs234 === errors;
+valid78 = _valid15;
+ifClause15 = "then";
+}
+else {
+const _errs237 = errors;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err204 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data44};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -3312,13 +3292,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-var _valid16 = _errs237 === errors;
-valid77 = _valid16;
-ifClause16 = "else";
-}
-if(!valid77){
-const err205 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[12].properties.kernel.else.if,parentSchema:schema17.oneOf[12].properties.kernel.else,data:data40};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 64 || isNaN(data44)){
+const err205 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data44};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3327,12 +3303,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-var _valid14 = _errs230 === errors;
-valid72 = _valid14;
-ifClause14 = "else";
-}
-if(!valid72){
-const err206 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/12/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[12].properties.kernel.if,parentSchema:schema17.oneOf[12].properties.kernel,data:data40};
+if(data44 < 1 || isNaN(data44)){
+const err206 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data44};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3342,13 +3314,12 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data.stride !== undefined){
-let data42 = data.stride;
-const _errs240 = errors;
-let valid79 = true;
-const _errs241 = errors;
-if(!(Array.isArray(data42))){
-const err207 = {};
+var _valid15 = _errs237 === errors;
+valid78 = _valid15;
+ifClause15 = "else";
+}
+if(!valid78){
+const err207 = {instancePath:instancePath+"/kernel/" + i3,schemaPath:"#/oneOf/13/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause15},message:"must match \""+ifClause15+"\" schema",schema:schema17.oneOf[13].properties.kernel.then.items.if,parentSchema:schema17.oneOf[13].properties.kernel.then.items,data:data44};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3357,7 +3328,38 @@ vErrors.push(err207);
 }
 errors++;
 }
-var _valid17 = _errs241 === errors;
+}
+}
+else {
+const err208 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.kernel.then.type,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data43};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+var _valid14 = _errs228 === errors;
+valid75 = _valid14;
+ifClause14 = "then";
+}
+else {
+const _errs239 = errors;
+const _errs240 = errors;
+let valid80 = true;
+const _errs241 = errors;
+if(typeof data43 !== "string"){
+const err209 = {};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+var _valid16 = _errs241 === errors;
 errors = _errs240;
 if(vErrors !== null){
 if(_errs240){
@@ -3367,38 +3369,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause17;
-if(_valid17){
+let ifClause16;
+if(_valid16){
 const _errs243 = errors;
-if(Array.isArray(data42)){
-if(data42.length > 2){
-const err208 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-if(data42.length < 2){
-const err209 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-const len4 = data42.length;
-for(let i4=0; i4<len4; i4++){
-let data43 = data42[i4];
-const _errs246 = errors;
-let valid82 = true;
-const _errs247 = errors;
-if(typeof data43 !== "string"){
-const err210 = {};
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
+const err210 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data43};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3407,22 +3383,9 @@ vErrors.push(err210);
 }
 errors++;
 }
-var _valid18 = _errs247 === errors;
-errors = _errs246;
-if(vErrors !== null){
-if(_errs246){
-vErrors.length = _errs246;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause18;
-if(_valid18){
-const _errs249 = errors;
-if(typeof data43 === "string"){
-if(!pattern4.test(data43)){
-const err211 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data43};
+const err211 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data43};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3431,9 +3394,14 @@ vErrors.push(err211);
 }
 errors++;
 }
+var _valid16 = _errs243 === errors;
+valid80 = _valid16;
+ifClause16 = "then";
 }
 else {
-const err212 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data43};
+const _errs246 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err212 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.else.else.type,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data43};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3442,14 +3410,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-var _valid18 = _errs249 === errors;
-valid82 = _valid18;
-ifClause18 = "then";
-}
-else {
-const _errs252 = errors;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err213 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 64 || isNaN(data43)){
+const err213 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data43};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3458,9 +3421,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 64 || isNaN(data43)){
-const err214 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
+if(data43 < 1 || isNaN(data43)){
+const err214 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data43};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -3469,8 +3431,13 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(data43 < 1 || isNaN(data43)){
-const err215 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.then.items.else,data:data43};
+}
+var _valid16 = _errs246 === errors;
+valid80 = _valid16;
+ifClause16 = "else";
+}
+if(!valid80){
+const err215 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause16},message:"must match \""+ifClause16+"\" schema",schema:schema17.oneOf[13].properties.kernel.else.if,parentSchema:schema17.oneOf[13].properties.kernel.else,data:data43};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3479,13 +3446,12 @@ vErrors.push(err215);
 }
 errors++;
 }
+var _valid14 = _errs239 === errors;
+valid75 = _valid14;
+ifClause14 = "else";
 }
-var _valid18 = _errs252 === errors;
-valid82 = _valid18;
-ifClause18 = "else";
-}
-if(!valid82){
-const err216 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/12/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[12].properties.stride.then.items.if,parentSchema:schema17.oneOf[12].properties.stride.then.items,data:data43};
+if(!valid75){
+const err216 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause14},message:"must match \""+ifClause14+"\" schema",schema:schema17.oneOf[13].properties.kernel.if,parentSchema:schema17.oneOf[13].properties.kernel,data:data43};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3495,9 +3461,13 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-else {
-const err217 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[12].properties.stride.then.type,parentSchema:schema17.oneOf[12].properties.stride.then,data:data42};
+if(data.stride !== undefined){
+let data45 = data.stride;
+const _errs249 = errors;
+let valid82 = true;
+const _errs250 = errors;
+if(!(Array.isArray(data45))){
+const err217 = {};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3506,17 +3476,22 @@ vErrors.push(err217);
 }
 errors++;
 }
-var _valid17 = _errs243 === errors;
-valid79 = _valid17;
-ifClause17 = "then";
+var _valid17 = _errs250 === errors;
+errors = _errs249;
+if(vErrors !== null){
+if(_errs249){
+vErrors.length = _errs249;
 }
 else {
-const _errs254 = errors;
-const _errs255 = errors;
-let valid84 = true;
-const _errs256 = errors;
-if(typeof data42 !== "string"){
-const err218 = {};
+vErrors = null;
+}
+}
+let ifClause17;
+if(_valid17){
+const _errs252 = errors;
+if(Array.isArray(data45)){
+if(data45.length > 2){
+const err218 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data45};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3525,7 +3500,33 @@ vErrors.push(err218);
 }
 errors++;
 }
-var _valid19 = _errs256 === errors;
+if(data45.length < 2){
+const err219 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data45};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+const len4 = data45.length;
+for(let i4=0; i4<len4; i4++){
+let data46 = data45[i4];
+const _errs255 = errors;
+let valid85 = true;
+const _errs256 = errors;
+if(typeof data46 !== "string"){
+const err220 = {};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+var _valid18 = _errs256 === errors;
 errors = _errs255;
 if(vErrors !== null){
 if(_errs255){
@@ -3535,39 +3536,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause19;
-if(_valid19){
+let ifClause18;
+if(_valid18){
 const _errs258 = errors;
-if(typeof data42 === "string"){
-if(!pattern4.test(data42)){
-const err219 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data42};
-if(vErrors === null){
-vErrors = [err219];
-}
-else {
-vErrors.push(err219);
-}
-errors++;
-}
-}
-else {
-const err220 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data42};
-if(vErrors === null){
-vErrors = [err220];
-}
-else {
-vErrors.push(err220);
-}
-errors++;
-}
-var _valid19 = _errs258 === errors;
-valid84 = _valid19;
-ifClause19 = "then";
-}
-else {
-const _errs261 = errors;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err221 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[12].properties.stride.else.else.type,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
+if(typeof data46 === "string"){
+if(!pattern4.test(data46)){
+const err221 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3576,9 +3550,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 64 || isNaN(data42)){
-const err222 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
+}
+else {
+const err222 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3587,8 +3561,14 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data42 < 1 || isNaN(data42)){
-const err223 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[12].properties.stride.else.else,data:data42};
+var _valid18 = _errs258 === errors;
+valid85 = _valid18;
+ifClause18 = "then";
+}
+else {
+const _errs261 = errors;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err223 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/13/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3597,13 +3577,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-var _valid19 = _errs261 === errors;
-valid84 = _valid19;
-ifClause19 = "else";
-}
-if(!valid84){
-const err224 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[12].properties.stride.else.if,parentSchema:schema17.oneOf[12].properties.stride.else,data:data42};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 64 || isNaN(data46)){
+const err224 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/13/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3612,12 +3588,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid17 = _errs254 === errors;
-valid79 = _valid17;
-ifClause17 = "else";
-}
-if(!valid79){
-const err225 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/12/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[12].properties.stride.if,parentSchema:schema17.oneOf[12].properties.stride,data:data42};
+if(data46 < 1 || isNaN(data46)){
+const err225 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/13/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data46};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3627,15 +3599,12 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
+var _valid18 = _errs261 === errors;
+valid85 = _valid18;
+ifClause18 = "else";
 }
-}
-}
-else {
-const err226 = {instancePath,schemaPath:"#/oneOf/12/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[12].type,parentSchema:schema17.oneOf[12],data};
+if(!valid85){
+const err226 = {instancePath:instancePath+"/stride/" + i4,schemaPath:"#/oneOf/13/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause18},message:"must match \""+ifClause18+"\" schema",schema:schema17.oneOf[13].properties.stride.then.items.if,parentSchema:schema17.oneOf[13].properties.stride.then.items,data:data46};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3645,10 +3614,9 @@ vErrors.push(err226);
 errors++;
 }
 }
-else if(tag0 === "avgpool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err227 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+}
+else {
+const err227 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.stride.then.type,parentSchema:schema17.oneOf[13].properties.stride.then,data:data45};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3657,8 +3625,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data.kernel === undefined){
-const err228 = {instancePath,schemaPath:"#/oneOf/13/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[13].required,parentSchema:schema17.oneOf[13],data};
+var _valid17 = _errs252 === errors;
+valid82 = _valid17;
+ifClause17 = "then";
+}
+else {
+const _errs263 = errors;
+const _errs264 = errors;
+let valid87 = true;
+const _errs265 = errors;
+if(typeof data45 !== "string"){
+const err228 = {};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3667,9 +3644,22 @@ vErrors.push(err228);
 }
 errors++;
 }
-for(const key13 in data){
-if(!(((((key13 === "op") || (key13 === "name")) || (key13 === "kernel")) || (key13 === "stride")) || (key13 === "padding"))){
-const err229 = {instancePath,schemaPath:"#/oneOf/13/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[13],data};
+var _valid19 = _errs265 === errors;
+errors = _errs264;
+if(vErrors !== null){
+if(_errs264){
+vErrors.length = _errs264;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause19;
+if(_valid19){
+const _errs267 = errors;
+if(typeof data45 === "string"){
+if(!pattern4.test(data45)){
+const err229 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3679,10 +3669,8 @@ vErrors.push(err229);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data45 = data.op;
-if("avgpool" !== data45){
-const err230 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/13/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[13].properties.op,data:data45};
+else {
+const err230 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data45};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3691,12 +3679,14 @@ vErrors.push(err230);
 }
 errors++;
 }
+var _valid19 = _errs267 === errors;
+valid87 = _valid19;
+ifClause19 = "then";
 }
-if(data.name !== undefined){
-let data46 = data.name;
-if(typeof data46 === "string"){
-if(func3(data46) > 128){
-const err231 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data46};
+else {
+const _errs270 = errors;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err231 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.else.else.type,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3705,8 +3695,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(!pattern3.test(data46)){
-const err232 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data46};
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 64 || isNaN(data45)){
+const err232 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3715,9 +3706,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-else {
-const err233 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data46};
+if(data45 < 1 || isNaN(data45)){
+const err233 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data45};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3727,13 +3717,12 @@ vErrors.push(err233);
 errors++;
 }
 }
-if(data.kernel !== undefined){
-let data47 = data.kernel;
-const _errs272 = errors;
-let valid89 = true;
-const _errs273 = errors;
-if(!(Array.isArray(data47))){
-const err234 = {};
+var _valid19 = _errs270 === errors;
+valid87 = _valid19;
+ifClause19 = "else";
+}
+if(!valid87){
+const err234 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause19},message:"must match \""+ifClause19+"\" schema",schema:schema17.oneOf[13].properties.stride.else.if,parentSchema:schema17.oneOf[13].properties.stride.else,data:data45};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3742,22 +3731,12 @@ vErrors.push(err234);
 }
 errors++;
 }
-var _valid20 = _errs273 === errors;
-errors = _errs272;
-if(vErrors !== null){
-if(_errs272){
-vErrors.length = _errs272;
+var _valid17 = _errs263 === errors;
+valid82 = _valid17;
+ifClause17 = "else";
 }
-else {
-vErrors = null;
-}
-}
-let ifClause20;
-if(_valid20){
-const _errs275 = errors;
-if(Array.isArray(data47)){
-if(data47.length > 2){
-const err235 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
+if(!valid82){
+const err235 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause17},message:"must match \""+ifClause17+"\" schema",schema:schema17.oneOf[13].properties.stride.if,parentSchema:schema17.oneOf[13].properties.stride,data:data45};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3766,8 +3745,16 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(data47.length < 2){
-const err236 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
+}
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err236 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3776,14 +3763,11 @@ vErrors.push(err236);
 }
 errors++;
 }
-const len5 = data47.length;
-for(let i5=0; i5<len5; i5++){
-let data48 = data47[i5];
-const _errs278 = errors;
-let valid92 = true;
-const _errs279 = errors;
-if(typeof data48 !== "string"){
-const err237 = {};
+}
+else if(tag0 === "avgpool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err237 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3792,22 +3776,8 @@ vErrors.push(err237);
 }
 errors++;
 }
-var _valid21 = _errs279 === errors;
-errors = _errs278;
-if(vErrors !== null){
-if(_errs278){
-vErrors.length = _errs278;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause21;
-if(_valid21){
-const _errs281 = errors;
-if(typeof data48 === "string"){
-if(!pattern4.test(data48)){
-const err238 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data48};
+if(data.kernel === undefined){
+const err238 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "kernel"},message:"must have required property '"+"kernel"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3816,9 +3786,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-else {
-const err239 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data48};
+for(const key14 in data){
+if(!(((((key14 === "op") || (key14 === "name")) || (key14 === "kernel")) || (key14 === "stride")) || (key14 === "padding"))){
+const err239 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3827,14 +3797,11 @@ vErrors.push(err239);
 }
 errors++;
 }
-var _valid21 = _errs281 === errors;
-valid92 = _valid21;
-ifClause21 = "then";
 }
-else {
-const _errs284 = errors;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err240 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
+if(data.op !== undefined){
+let data48 = data.op;
+if("avgpool" !== data48){
+const err240 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "avgpool"},message:"must be equal to constant",schema:"avgpool",parentSchema:schema17.oneOf[14].properties.op,data:data48};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3843,9 +3810,12 @@ vErrors.push(err240);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 > 64 || isNaN(data48)){
-const err241 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
+}
+if(data.name !== undefined){
+let data49 = data.name;
+if(typeof data49 === "string"){
+if(func3(data49) > 128){
+const err241 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3854,8 +3824,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(data48 < 1 || isNaN(data48)){
-const err242 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.then.items.else,data:data48};
+if(!pattern3.test(data49)){
+const err242 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3865,12 +3835,8 @@ vErrors.push(err242);
 errors++;
 }
 }
-var _valid21 = _errs284 === errors;
-valid92 = _valid21;
-ifClause21 = "else";
-}
-if(!valid92){
-const err243 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/13/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[13].properties.kernel.then.items.if,parentSchema:schema17.oneOf[13].properties.kernel.then.items,data:data48};
+else {
+const err243 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data49};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3880,9 +3846,13 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
-else {
-const err244 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.kernel.then.type,parentSchema:schema17.oneOf[13].properties.kernel.then,data:data47};
+if(data.kernel !== undefined){
+let data50 = data.kernel;
+const _errs281 = errors;
+let valid92 = true;
+const _errs282 = errors;
+if(!(Array.isArray(data50))){
+const err244 = {};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3891,17 +3861,22 @@ vErrors.push(err244);
 }
 errors++;
 }
-var _valid20 = _errs275 === errors;
-valid89 = _valid20;
-ifClause20 = "then";
+var _valid20 = _errs282 === errors;
+errors = _errs281;
+if(vErrors !== null){
+if(_errs281){
+vErrors.length = _errs281;
 }
 else {
-const _errs286 = errors;
-const _errs287 = errors;
-let valid94 = true;
-const _errs288 = errors;
-if(typeof data47 !== "string"){
-const err245 = {};
+vErrors = null;
+}
+}
+let ifClause20;
+if(_valid20){
+const _errs284 = errors;
+if(Array.isArray(data50)){
+if(data50.length > 2){
+const err245 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[14].properties.kernel.then,data:data50};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3910,7 +3885,33 @@ vErrors.push(err245);
 }
 errors++;
 }
-var _valid22 = _errs288 === errors;
+if(data50.length < 2){
+const err246 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[14].properties.kernel.then,data:data50};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+const len5 = data50.length;
+for(let i5=0; i5<len5; i5++){
+let data51 = data50[i5];
+const _errs287 = errors;
+let valid95 = true;
+const _errs288 = errors;
+if(typeof data51 !== "string"){
+const err247 = {};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+var _valid21 = _errs288 === errors;
 errors = _errs287;
 if(vErrors !== null){
 if(_errs287){
@@ -3920,39 +3921,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause22;
-if(_valid22){
+let ifClause21;
+if(_valid21){
 const _errs290 = errors;
-if(typeof data47 === "string"){
-if(!pattern4.test(data47)){
-const err246 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data47};
-if(vErrors === null){
-vErrors = [err246];
-}
-else {
-vErrors.push(err246);
-}
-errors++;
-}
-}
-else {
-const err247 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data47};
-if(vErrors === null){
-vErrors = [err247];
-}
-else {
-vErrors.push(err247);
-}
-errors++;
-}
-var _valid22 = _errs290 === errors;
-valid94 = _valid22;
-ifClause22 = "then";
-}
-else {
-const _errs293 = errors;
-if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
-const err248 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.kernel.else.else.type,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
+if(typeof data51 === "string"){
+if(!pattern4.test(data51)){
+const err248 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data51};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3961,9 +3935,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-if((typeof data47 == "number") && (isFinite(data47))){
-if(data47 > 64 || isNaN(data47)){
-const err249 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
+}
+else {
+const err249 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data51};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3972,8 +3946,14 @@ vErrors.push(err249);
 }
 errors++;
 }
-if(data47 < 1 || isNaN(data47)){
-const err250 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.kernel.else.else,data:data47};
+var _valid21 = _errs290 === errors;
+valid95 = _valid21;
+ifClause21 = "then";
+}
+else {
+const _errs293 = errors;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err250 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/14/properties/kernel/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.kernel.then.items.else.type,parentSchema:schema17.oneOf[14].properties.kernel.then.items.else,data:data51};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3982,13 +3962,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-var _valid22 = _errs293 === errors;
-valid94 = _valid22;
-ifClause22 = "else";
-}
-if(!valid94){
-const err251 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[13].properties.kernel.else.if,parentSchema:schema17.oneOf[13].properties.kernel.else,data:data47};
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 > 64 || isNaN(data51)){
+const err251 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/14/properties/kernel/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[14].properties.kernel.then.items.else,data:data51};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3997,12 +3973,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-var _valid20 = _errs286 === errors;
-valid89 = _valid20;
-ifClause20 = "else";
-}
-if(!valid89){
-const err252 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/13/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[13].properties.kernel.if,parentSchema:schema17.oneOf[13].properties.kernel,data:data47};
+if(data51 < 1 || isNaN(data51)){
+const err252 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/14/properties/kernel/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.kernel.then.items.else,data:data51};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -4012,13 +3984,12 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data.stride !== undefined){
-let data49 = data.stride;
-const _errs296 = errors;
-let valid96 = true;
-const _errs297 = errors;
-if(!(Array.isArray(data49))){
-const err253 = {};
+var _valid21 = _errs293 === errors;
+valid95 = _valid21;
+ifClause21 = "else";
+}
+if(!valid95){
+const err253 = {instancePath:instancePath+"/kernel/" + i5,schemaPath:"#/oneOf/14/properties/kernel/then/items/if",keyword:"if",params:{failingKeyword: ifClause21},message:"must match \""+ifClause21+"\" schema",schema:schema17.oneOf[14].properties.kernel.then.items.if,parentSchema:schema17.oneOf[14].properties.kernel.then.items,data:data51};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -4027,7 +3998,38 @@ vErrors.push(err253);
 }
 errors++;
 }
-var _valid23 = _errs297 === errors;
+}
+}
+else {
+const err254 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[14].properties.kernel.then.type,parentSchema:schema17.oneOf[14].properties.kernel.then,data:data50};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+var _valid20 = _errs284 === errors;
+valid92 = _valid20;
+ifClause20 = "then";
+}
+else {
+const _errs295 = errors;
+const _errs296 = errors;
+let valid97 = true;
+const _errs297 = errors;
+if(typeof data50 !== "string"){
+const err255 = {};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+var _valid22 = _errs297 === errors;
 errors = _errs296;
 if(vErrors !== null){
 if(_errs296){
@@ -4037,38 +4039,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause23;
-if(_valid23){
+let ifClause22;
+if(_valid22){
 const _errs299 = errors;
-if(Array.isArray(data49)){
-if(data49.length > 2){
-const err254 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
-if(vErrors === null){
-vErrors = [err254];
-}
-else {
-vErrors.push(err254);
-}
-errors++;
-}
-if(data49.length < 2){
-const err255 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
-if(vErrors === null){
-vErrors = [err255];
-}
-else {
-vErrors.push(err255);
-}
-errors++;
-}
-const len6 = data49.length;
-for(let i6=0; i6<len6; i6++){
-let data50 = data49[i6];
-const _errs302 = errors;
-let valid99 = true;
-const _errs303 = errors;
-if(typeof data50 !== "string"){
-const err256 = {};
+if(typeof data50 === "string"){
+if(!pattern4.test(data50)){
+const err256 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -4077,22 +4053,9 @@ vErrors.push(err256);
 }
 errors++;
 }
-var _valid24 = _errs303 === errors;
-errors = _errs302;
-if(vErrors !== null){
-if(_errs302){
-vErrors.length = _errs302;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause24;
-if(_valid24){
-const _errs305 = errors;
-if(typeof data50 === "string"){
-if(!pattern4.test(data50)){
-const err257 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data50};
+const err257 = {instancePath:instancePath+"/kernel",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data50};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -4101,9 +4064,14 @@ vErrors.push(err257);
 }
 errors++;
 }
+var _valid22 = _errs299 === errors;
+valid97 = _valid22;
+ifClause22 = "then";
 }
 else {
-const err258 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data50};
+const _errs302 = errors;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err258 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.kernel.else.else.type,parentSchema:schema17.oneOf[14].properties.kernel.else.else,data:data50};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -4112,14 +4080,9 @@ vErrors.push(err258);
 }
 errors++;
 }
-var _valid24 = _errs305 === errors;
-valid99 = _valid24;
-ifClause24 = "then";
-}
-else {
-const _errs308 = errors;
-if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err259 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 > 64 || isNaN(data50)){
+const err259 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[14].properties.kernel.else.else,data:data50};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -4128,9 +4091,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 > 64 || isNaN(data50)){
-const err260 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
+if(data50 < 1 || isNaN(data50)){
+const err260 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.kernel.else.else,data:data50};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -4139,8 +4101,13 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data50 < 1 || isNaN(data50)){
-const err261 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.then.items.else,data:data50};
+}
+var _valid22 = _errs302 === errors;
+valid97 = _valid22;
+ifClause22 = "else";
+}
+if(!valid97){
+const err261 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/else/if",keyword:"if",params:{failingKeyword: ifClause22},message:"must match \""+ifClause22+"\" schema",schema:schema17.oneOf[14].properties.kernel.else.if,parentSchema:schema17.oneOf[14].properties.kernel.else,data:data50};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -4149,13 +4116,12 @@ vErrors.push(err261);
 }
 errors++;
 }
+var _valid20 = _errs295 === errors;
+valid92 = _valid20;
+ifClause20 = "else";
 }
-var _valid24 = _errs308 === errors;
-valid99 = _valid24;
-ifClause24 = "else";
-}
-if(!valid99){
-const err262 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/13/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[13].properties.stride.then.items.if,parentSchema:schema17.oneOf[13].properties.stride.then.items,data:data50};
+if(!valid92){
+const err262 = {instancePath:instancePath+"/kernel",schemaPath:"#/oneOf/14/properties/kernel/if",keyword:"if",params:{failingKeyword: ifClause20},message:"must match \""+ifClause20+"\" schema",schema:schema17.oneOf[14].properties.kernel.if,parentSchema:schema17.oneOf[14].properties.kernel,data:data50};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -4165,9 +4131,13 @@ vErrors.push(err262);
 errors++;
 }
 }
-}
-else {
-const err263 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[13].properties.stride.then.type,parentSchema:schema17.oneOf[13].properties.stride.then,data:data49};
+if(data.stride !== undefined){
+let data52 = data.stride;
+const _errs305 = errors;
+let valid99 = true;
+const _errs306 = errors;
+if(!(Array.isArray(data52))){
+const err263 = {};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -4176,17 +4146,22 @@ vErrors.push(err263);
 }
 errors++;
 }
-var _valid23 = _errs299 === errors;
-valid96 = _valid23;
-ifClause23 = "then";
+var _valid23 = _errs306 === errors;
+errors = _errs305;
+if(vErrors !== null){
+if(_errs305){
+vErrors.length = _errs305;
 }
 else {
-const _errs310 = errors;
-const _errs311 = errors;
-let valid101 = true;
-const _errs312 = errors;
-if(typeof data49 !== "string"){
-const err264 = {};
+vErrors = null;
+}
+}
+let ifClause23;
+if(_valid23){
+const _errs308 = errors;
+if(Array.isArray(data52)){
+if(data52.length > 2){
+const err264 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/then/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema17.oneOf[14].properties.stride.then,data:data52};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -4195,7 +4170,33 @@ vErrors.push(err264);
 }
 errors++;
 }
-var _valid25 = _errs312 === errors;
+if(data52.length < 2){
+const err265 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/then/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema17.oneOf[14].properties.stride.then,data:data52};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+const len6 = data52.length;
+for(let i6=0; i6<len6; i6++){
+let data53 = data52[i6];
+const _errs311 = errors;
+let valid102 = true;
+const _errs312 = errors;
+if(typeof data53 !== "string"){
+const err266 = {};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+var _valid24 = _errs312 === errors;
 errors = _errs311;
 if(vErrors !== null){
 if(_errs311){
@@ -4205,39 +4206,12 @@ else {
 vErrors = null;
 }
 }
-let ifClause25;
-if(_valid25){
+let ifClause24;
+if(_valid24){
 const _errs314 = errors;
-if(typeof data49 === "string"){
-if(!pattern4.test(data49)){
-const err265 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data49};
-if(vErrors === null){
-vErrors = [err265];
-}
-else {
-vErrors.push(err265);
-}
-errors++;
-}
-}
-else {
-const err266 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data49};
-if(vErrors === null){
-vErrors = [err266];
-}
-else {
-vErrors.push(err266);
-}
-errors++;
-}
-var _valid25 = _errs314 === errors;
-valid101 = _valid25;
-ifClause25 = "then";
-}
-else {
-const _errs317 = errors;
-if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err267 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[13].properties.stride.else.else.type,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
+if(typeof data53 === "string"){
+if(!pattern4.test(data53)){
+const err267 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data53};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -4246,9 +4220,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 > 64 || isNaN(data49)){
-const err268 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
+}
+else {
+const err268 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data53};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -4257,8 +4231,14 @@ vErrors.push(err268);
 }
 errors++;
 }
-if(data49 < 1 || isNaN(data49)){
-const err269 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[13].properties.stride.else.else,data:data49};
+var _valid24 = _errs314 === errors;
+valid102 = _valid24;
+ifClause24 = "then";
+}
+else {
+const _errs317 = errors;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err269 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/14/properties/stride/then/items/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.stride.then.items.else.type,parentSchema:schema17.oneOf[14].properties.stride.then.items.else,data:data53};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -4267,13 +4247,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-var _valid25 = _errs317 === errors;
-valid101 = _valid25;
-ifClause25 = "else";
-}
-if(!valid101){
-const err270 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[13].properties.stride.else.if,parentSchema:schema17.oneOf[13].properties.stride.else,data:data49};
+if((typeof data53 == "number") && (isFinite(data53))){
+if(data53 > 64 || isNaN(data53)){
+const err270 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/14/properties/stride/then/items/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[14].properties.stride.then.items.else,data:data53};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -4282,12 +4258,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-var _valid23 = _errs310 === errors;
-valid96 = _valid23;
-ifClause23 = "else";
-}
-if(!valid96){
-const err271 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/13/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[13].properties.stride.if,parentSchema:schema17.oneOf[13].properties.stride,data:data49};
+if(data53 < 1 || isNaN(data53)){
+const err271 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/14/properties/stride/then/items/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.stride.then.items.else,data:data53};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -4297,15 +4269,12 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data.padding !== undefined){
-if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
+var _valid24 = _errs317 === errors;
+valid102 = _valid24;
+ifClause24 = "else";
 }
-}
-}
-else {
-const err272 = {instancePath,schemaPath:"#/oneOf/13/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[13].type,parentSchema:schema17.oneOf[13],data};
+if(!valid102){
+const err272 = {instancePath:instancePath+"/stride/" + i6,schemaPath:"#/oneOf/14/properties/stride/then/items/if",keyword:"if",params:{failingKeyword: ifClause24},message:"must match \""+ifClause24+"\" schema",schema:schema17.oneOf[14].properties.stride.then.items.if,parentSchema:schema17.oneOf[14].properties.stride.then.items,data:data53};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -4315,10 +4284,9 @@ vErrors.push(err272);
 errors++;
 }
 }
-else if(tag0 === "zeropad"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err273 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
+}
+else {
+const err273 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/then/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.oneOf[14].properties.stride.then.type,parentSchema:schema17.oneOf[14].properties.stride.then,data:data52};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -4327,8 +4295,17 @@ vErrors.push(err273);
 }
 errors++;
 }
-if(data.padding === undefined){
-const err274 = {instancePath,schemaPath:"#/oneOf/14/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[14].required,parentSchema:schema17.oneOf[14],data};
+var _valid23 = _errs308 === errors;
+valid99 = _valid23;
+ifClause23 = "then";
+}
+else {
+const _errs319 = errors;
+const _errs320 = errors;
+let valid104 = true;
+const _errs321 = errors;
+if(typeof data52 !== "string"){
+const err274 = {};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -4337,9 +4314,22 @@ vErrors.push(err274);
 }
 errors++;
 }
-for(const key14 in data){
-if(!(((key14 === "op") || (key14 === "name")) || (key14 === "padding"))){
-const err275 = {instancePath,schemaPath:"#/oneOf/14/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[14],data};
+var _valid25 = _errs321 === errors;
+errors = _errs320;
+if(vErrors !== null){
+if(_errs320){
+vErrors.length = _errs320;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause25;
+if(_valid25){
+const _errs323 = errors;
+if(typeof data52 === "string"){
+if(!pattern4.test(data52)){
+const err275 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data52};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -4349,10 +4339,8 @@ vErrors.push(err275);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data52 = data.op;
-if("zeropad" !== data52){
-const err276 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/14/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[14].properties.op,data:data52};
+else {
+const err276 = {instancePath:instancePath+"/stride",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data52};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -4361,12 +4349,14 @@ vErrors.push(err276);
 }
 errors++;
 }
+var _valid25 = _errs323 === errors;
+valid104 = _valid25;
+ifClause25 = "then";
 }
-if(data.name !== undefined){
-let data53 = data.name;
-if(typeof data53 === "string"){
-if(func3(data53) > 128){
-const err277 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data53};
+else {
+const _errs326 = errors;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err277 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/else/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[14].properties.stride.else.else.type,parentSchema:schema17.oneOf[14].properties.stride.else.else,data:data52};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -4375,8 +4365,9 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(!pattern3.test(data53)){
-const err278 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data53};
+if((typeof data52 == "number") && (isFinite(data52))){
+if(data52 > 64 || isNaN(data52)){
+const err278 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/else/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.oneOf[14].properties.stride.else.else,data:data52};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -4385,14 +4376,42 @@ vErrors.push(err278);
 }
 errors++;
 }
-}
-else {
-const err279 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data53};
+if(data52 < 1 || isNaN(data52)){
+const err279 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/else/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[14].properties.stride.else.else,data:data52};
 if(vErrors === null){
 vErrors = [err279];
 }
 else {
 vErrors.push(err279);
+}
+errors++;
+}
+}
+var _valid25 = _errs326 === errors;
+valid104 = _valid25;
+ifClause25 = "else";
+}
+if(!valid104){
+const err280 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/else/if",keyword:"if",params:{failingKeyword: ifClause25},message:"must match \""+ifClause25+"\" schema",schema:schema17.oneOf[14].properties.stride.else.if,parentSchema:schema17.oneOf[14].properties.stride.else,data:data52};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+var _valid23 = _errs319 === errors;
+valid99 = _valid23;
+ifClause23 = "else";
+}
+if(!valid99){
+const err281 = {instancePath:instancePath+"/stride",schemaPath:"#/oneOf/14/properties/stride/if",keyword:"if",params:{failingKeyword: ifClause23},message:"must match \""+ifClause23+"\" schema",schema:schema17.oneOf[14].properties.stride.if,parentSchema:schema17.oneOf[14].properties.stride,data:data52};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
 }
 errors++;
 }
@@ -4405,31 +4424,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err280 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
-if(vErrors === null){
-vErrors = [err280];
-}
-else {
-vErrors.push(err280);
-}
-errors++;
-}
-}
-else if(tag0 === "global_avg_pool"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err281 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
-if(vErrors === null){
-vErrors = [err281];
-}
-else {
-vErrors.push(err281);
-}
-errors++;
-}
-for(const key15 in data){
-if(!((key15 === "op") || (key15 === "name"))){
-const err282 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
+const err282 = {instancePath,schemaPath:"#/oneOf/14/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[14].type,parentSchema:schema17.oneOf[14],data};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -4439,10 +4434,10 @@ vErrors.push(err282);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data55 = data.op;
-if("global_avg_pool" !== data55){
-const err283 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[15].properties.op,data:data55};
+else if(tag0 === "zeropad"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err283 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -4451,12 +4446,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data56 = data.name;
-if(typeof data56 === "string"){
-if(func3(data56) > 128){
-const err284 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data56};
+if(data.padding === undefined){
+const err284 = {instancePath,schemaPath:"#/oneOf/15/required",keyword:"required",params:{missingProperty: "padding"},message:"must have required property '"+"padding"+"'",schema:schema17.oneOf[15].required,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -4465,8 +4456,9 @@ vErrors.push(err284);
 }
 errors++;
 }
-if(!pattern3.test(data56)){
-const err285 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data56};
+for(const key15 in data){
+if(!(((key15 === "op") || (key15 === "name")) || (key15 === "padding"))){
+const err285 = {instancePath,schemaPath:"#/oneOf/15/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -4476,8 +4468,10 @@ vErrors.push(err285);
 errors++;
 }
 }
-else {
-const err286 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data56};
+if(data.op !== undefined){
+let data55 = data.op;
+if("zeropad" !== data55){
+const err286 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/15/properties/op/const",keyword:"const",params:{allowedValue: "zeropad"},message:"must be equal to constant",schema:"zeropad",parentSchema:schema17.oneOf[15].properties.op,data:data55};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -4487,9 +4481,11 @@ vErrors.push(err286);
 errors++;
 }
 }
-}
-else {
-const err287 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
+if(data.name !== undefined){
+let data56 = data.name;
+if(typeof data56 === "string"){
+if(func3(data56) > 128){
+const err287 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -4498,11 +4494,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-}
-else if(tag0 === "flatten"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err288 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
+if(!pattern3.test(data56)){
+const err288 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -4511,9 +4504,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-for(const key16 in data){
-if(!((key16 === "op") || (key16 === "name"))){
-const err289 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
+}
+else {
+const err289 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data56};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -4523,10 +4516,15 @@ vErrors.push(err289);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data57 = data.op;
-if("flatten" !== data57){
-const err290 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[16].properties.op,data:data57};
+if(data.padding !== undefined){
+if(!(validate12(data.padding, {instancePath:instancePath+"/padding",parentData:data,parentDataProperty:"padding",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err290 = {instancePath,schemaPath:"#/oneOf/15/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[15].type,parentSchema:schema17.oneOf[15],data};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -4536,11 +4534,10 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data58 = data.name;
-if(typeof data58 === "string"){
-if(func3(data58) > 128){
-const err291 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data58};
+else if(tag0 === "global_avg_pool"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err291 = {instancePath,schemaPath:"#/oneOf/16/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[16].required,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -4549,8 +4546,9 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(!pattern3.test(data58)){
-const err292 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data58};
+for(const key16 in data){
+if(!((key16 === "op") || (key16 === "name"))){
+const err292 = {instancePath,schemaPath:"#/oneOf/16/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -4560,8 +4558,10 @@ vErrors.push(err292);
 errors++;
 }
 }
-else {
-const err293 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data58};
+if(data.op !== undefined){
+let data58 = data.op;
+if("global_avg_pool" !== data58){
+const err293 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/16/properties/op/const",keyword:"const",params:{allowedValue: "global_avg_pool"},message:"must be equal to constant",schema:"global_avg_pool",parentSchema:schema17.oneOf[16].properties.op,data:data58};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4571,9 +4571,11 @@ vErrors.push(err293);
 errors++;
 }
 }
-}
-else {
-const err294 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
+if(data.name !== undefined){
+let data59 = data.name;
+if(typeof data59 === "string"){
+if(func3(data59) > 128){
+const err294 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data59};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4582,11 +4584,8 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-else if(tag0 === "dropout"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err295 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
+if(!pattern3.test(data59)){
+const err295 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data59};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4595,8 +4594,9 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(data.rate === undefined){
-const err296 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
+}
+else {
+const err296 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data59};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4605,9 +4605,10 @@ vErrors.push(err296);
 }
 errors++;
 }
-for(const key17 in data){
-if(!(((key17 === "op") || (key17 === "name")) || (key17 === "rate"))){
-const err297 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
+}
+}
+else {
+const err297 = {instancePath,schemaPath:"#/oneOf/16/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[16].type,parentSchema:schema17.oneOf[16],data};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4617,10 +4618,10 @@ vErrors.push(err297);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data59 = data.op;
-if("dropout" !== data59){
-const err298 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[17].properties.op,data:data59};
+else if(tag0 === "flatten"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err298 = {instancePath,schemaPath:"#/oneOf/17/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[17].required,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4629,12 +4630,9 @@ vErrors.push(err298);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data60 = data.name;
-if(typeof data60 === "string"){
-if(func3(data60) > 128){
-const err299 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data60};
+for(const key17 in data){
+if(!((key17 === "op") || (key17 === "name"))){
+const err299 = {instancePath,schemaPath:"#/oneOf/17/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4643,8 +4641,11 @@ vErrors.push(err299);
 }
 errors++;
 }
-if(!pattern3.test(data60)){
-const err300 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data60};
+}
+if(data.op !== undefined){
+let data60 = data.op;
+if("flatten" !== data60){
+const err300 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/17/properties/op/const",keyword:"const",params:{allowedValue: "flatten"},message:"must be equal to constant",schema:"flatten",parentSchema:schema17.oneOf[17].properties.op,data:data60};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4654,8 +4655,11 @@ vErrors.push(err300);
 errors++;
 }
 }
-else {
-const err301 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data60};
+if(data.name !== undefined){
+let data61 = data.name;
+if(typeof data61 === "string"){
+if(func3(data61) > 128){
+const err301 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4664,14 +4668,8 @@ vErrors.push(err301);
 }
 errors++;
 }
-}
-if(data.rate !== undefined){
-let data61 = data.rate;
-const _errs350 = errors;
-let valid115 = true;
-const _errs351 = errors;
-if(typeof data61 !== "string"){
-const err302 = {};
+if(!pattern3.test(data61)){
+const err302 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -4680,22 +4678,9 @@ vErrors.push(err302);
 }
 errors++;
 }
-var _valid26 = _errs351 === errors;
-errors = _errs350;
-if(vErrors !== null){
-if(_errs350){
-vErrors.length = _errs350;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause26;
-if(_valid26){
-const _errs353 = errors;
-if(typeof data61 === "string"){
-if(!pattern4.test(data61)){
-const err303 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data61};
+const err303 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data61};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -4705,8 +4690,9 @@ vErrors.push(err303);
 errors++;
 }
 }
+}
 else {
-const err304 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data61};
+const err304 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4715,15 +4701,11 @@ vErrors.push(err304);
 }
 errors++;
 }
-var _valid26 = _errs353 === errors;
-valid115 = _valid26;
-ifClause26 = "then";
 }
-else {
-const _errs356 = errors;
-if((typeof data61 == "number") && (isFinite(data61))){
-if(data61 < 0 || isNaN(data61)){
-const err305 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
+else if(tag0 === "dropout"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err305 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4732,8 +4714,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data61 >= 1 || isNaN(data61)){
-const err306 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
+if(data.rate === undefined){
+const err306 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4742,9 +4724,9 @@ vErrors.push(err306);
 }
 errors++;
 }
-}
-else {
-const err307 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[17].properties.rate.else.type,parentSchema:schema17.oneOf[17].properties.rate.else,data:data61};
+for(const key18 in data){
+if(!(((key18 === "op") || (key18 === "name")) || (key18 === "rate"))){
+const err307 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4753,12 +4735,11 @@ vErrors.push(err307);
 }
 errors++;
 }
-var _valid26 = _errs356 === errors;
-valid115 = _valid26;
-ifClause26 = "else";
 }
-if(!valid115){
-const err308 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/17/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[17].properties.rate.if,parentSchema:schema17.oneOf[17].properties.rate,data:data61};
+if(data.op !== undefined){
+let data62 = data.op;
+if("dropout" !== data62){
+const err308 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "dropout"},message:"must be equal to constant",schema:"dropout",parentSchema:schema17.oneOf[18].properties.op,data:data62};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4768,9 +4749,11 @@ vErrors.push(err308);
 errors++;
 }
 }
-}
-else {
-const err309 = {instancePath,schemaPath:"#/oneOf/17/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[17].type,parentSchema:schema17.oneOf[17],data};
+if(data.name !== undefined){
+let data63 = data.name;
+if(typeof data63 === "string"){
+if(func3(data63) > 128){
+const err309 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4779,11 +4762,8 @@ vErrors.push(err309);
 }
 errors++;
 }
-}
-else if(tag0 === "dense"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err310 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+if(!pattern3.test(data63)){
+const err310 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4792,8 +4772,9 @@ vErrors.push(err310);
 }
 errors++;
 }
-if(data.units === undefined){
-const err311 = {instancePath,schemaPath:"#/oneOf/18/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[18].required,parentSchema:schema17.oneOf[18],data};
+}
+else {
+const err311 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data63};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4802,9 +4783,14 @@ vErrors.push(err311);
 }
 errors++;
 }
-for(const key18 in data){
-if(!(((((key18 === "op") || (key18 === "name")) || (key18 === "units")) || (key18 === "bias")) || (key18 === "pointwise"))){
-const err312 = {instancePath,schemaPath:"#/oneOf/18/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[18],data};
+}
+if(data.rate !== undefined){
+let data64 = data.rate;
+const _errs359 = errors;
+let valid118 = true;
+const _errs360 = errors;
+if(typeof data64 !== "string"){
+const err312 = {};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4813,11 +4799,22 @@ vErrors.push(err312);
 }
 errors++;
 }
+var _valid26 = _errs360 === errors;
+errors = _errs359;
+if(vErrors !== null){
+if(_errs359){
+vErrors.length = _errs359;
 }
-if(data.op !== undefined){
-let data62 = data.op;
-if("dense" !== data62){
-const err313 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/18/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[18].properties.op,data:data62};
+else {
+vErrors = null;
+}
+}
+let ifClause26;
+if(_valid26){
+const _errs362 = errors;
+if(typeof data64 === "string"){
+if(!pattern4.test(data64)){
+const err313 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data64};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4827,11 +4824,8 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data63 = data.name;
-if(typeof data63 === "string"){
-if(func3(data63) > 128){
-const err314 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data63};
+else {
+const err314 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data64};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4840,8 +4834,15 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(!pattern3.test(data63)){
-const err315 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data63};
+var _valid26 = _errs362 === errors;
+valid118 = _valid26;
+ifClause26 = "then";
+}
+else {
+const _errs365 = errors;
+if((typeof data64 == "number") && (isFinite(data64))){
+if(data64 < 0 || isNaN(data64)){
+const err315 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/18/properties/rate/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.oneOf[18].properties.rate.else,data:data64};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4850,9 +4851,8 @@ vErrors.push(err315);
 }
 errors++;
 }
-}
-else {
-const err316 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data63};
+if(data64 >= 1 || isNaN(data64)){
+const err316 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/18/properties/rate/else/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema17.oneOf[18].properties.rate.else,data:data64};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4862,13 +4862,8 @@ vErrors.push(err316);
 errors++;
 }
 }
-if(data.units !== undefined){
-let data64 = data.units;
-const _errs366 = errors;
-let valid120 = true;
-const _errs367 = errors;
-if(typeof data64 !== "string"){
-const err317 = {};
+else {
+const err317 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/18/properties/rate/else/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.oneOf[18].properties.rate.else.type,parentSchema:schema17.oneOf[18].properties.rate.else,data:data64};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4877,22 +4872,12 @@ vErrors.push(err317);
 }
 errors++;
 }
-var _valid27 = _errs367 === errors;
-errors = _errs366;
-if(vErrors !== null){
-if(_errs366){
-vErrors.length = _errs366;
+var _valid26 = _errs365 === errors;
+valid118 = _valid26;
+ifClause26 = "else";
 }
-else {
-vErrors = null;
-}
-}
-let ifClause27;
-if(_valid27){
-const _errs369 = errors;
-if(typeof data64 === "string"){
-if(!pattern4.test(data64)){
-const err318 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data64};
+if(!valid118){
+const err318 = {instancePath:instancePath+"/rate",schemaPath:"#/oneOf/18/properties/rate/if",keyword:"if",params:{failingKeyword: ifClause26},message:"must match \""+ifClause26+"\" schema",schema:schema17.oneOf[18].properties.rate.if,parentSchema:schema17.oneOf[18].properties.rate,data:data64};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4902,8 +4887,9 @@ vErrors.push(err318);
 errors++;
 }
 }
+}
 else {
-const err319 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data64};
+const err319 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4912,14 +4898,11 @@ vErrors.push(err319);
 }
 errors++;
 }
-var _valid27 = _errs369 === errors;
-valid120 = _valid27;
-ifClause27 = "then";
 }
-else {
-const _errs372 = errors;
-if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
-const err320 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[18].properties.units.else.type,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
+else if(tag0 === "dense"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err320 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4928,9 +4911,8 @@ vErrors.push(err320);
 }
 errors++;
 }
-if((typeof data64 == "number") && (isFinite(data64))){
-if(data64 > 1048576 || isNaN(data64)){
-const err321 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
+if(data.units === undefined){
+const err321 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4939,8 +4921,9 @@ vErrors.push(err321);
 }
 errors++;
 }
-if(data64 < 1 || isNaN(data64)){
-const err322 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[18].properties.units.else,data:data64};
+for(const key19 in data){
+if(!(((((key19 === "op") || (key19 === "name")) || (key19 === "units")) || (key19 === "bias")) || (key19 === "pointwise"))){
+const err322 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4950,12 +4933,10 @@ vErrors.push(err322);
 errors++;
 }
 }
-var _valid27 = _errs372 === errors;
-valid120 = _valid27;
-ifClause27 = "else";
-}
-if(!valid120){
-const err323 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/18/properties/units/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[18].properties.units.if,parentSchema:schema17.oneOf[18].properties.units,data:data64};
+if(data.op !== undefined){
+let data65 = data.op;
+if("dense" !== data65){
+const err323 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "dense"},message:"must be equal to constant",schema:"dense",parentSchema:schema17.oneOf[19].properties.op,data:data65};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4965,10 +4946,11 @@ vErrors.push(err323);
 errors++;
 }
 }
-if(data.bias !== undefined){
-let data65 = data.bias;
-if(typeof data65 !== "boolean"){
-const err324 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/18/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[18].properties.bias.type,parentSchema:schema17.oneOf[18].properties.bias,data:data65};
+if(data.name !== undefined){
+let data66 = data.name;
+if(typeof data66 === "string"){
+if(func3(data66) > 128){
+const err324 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data66};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4977,11 +4959,8 @@ vErrors.push(err324);
 }
 errors++;
 }
-}
-if(data.pointwise !== undefined){
-let data66 = data.pointwise;
-if(typeof data66 !== "boolean"){
-const err325 = {instancePath:instancePath+"/pointwise",schemaPath:"#/oneOf/18/properties/pointwise/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[18].properties.pointwise.type,parentSchema:schema17.oneOf[18].properties.pointwise,data:data66};
+if(!pattern3.test(data66)){
+const err325 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data66};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4991,9 +4970,8 @@ vErrors.push(err325);
 errors++;
 }
 }
-}
 else {
-const err326 = {instancePath,schemaPath:"#/oneOf/18/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[18].type,parentSchema:schema17.oneOf[18],data};
+const err326 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data66};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -5003,10 +4981,13 @@ vErrors.push(err326);
 errors++;
 }
 }
-else if(tag0 === "se"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err327 = {instancePath,schemaPath:"#/oneOf/19/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[19].required,parentSchema:schema17.oneOf[19],data};
+if(data.units !== undefined){
+let data67 = data.units;
+const _errs375 = errors;
+let valid123 = true;
+const _errs376 = errors;
+if(typeof data67 !== "string"){
+const err327 = {};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -5015,9 +4996,22 @@ vErrors.push(err327);
 }
 errors++;
 }
-for(const key19 in data){
-if(!((((((key19 === "op") || (key19 === "name")) || (key19 === "reduction")) || (key19 === "squeeze")) || (key19 === "activation")) || (key19 === "gate"))){
-const err328 = {instancePath,schemaPath:"#/oneOf/19/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[19],data};
+var _valid27 = _errs376 === errors;
+errors = _errs375;
+if(vErrors !== null){
+if(_errs375){
+vErrors.length = _errs375;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause27;
+if(_valid27){
+const _errs378 = errors;
+if(typeof data67 === "string"){
+if(!pattern4.test(data67)){
+const err328 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data67};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -5027,10 +5021,8 @@ vErrors.push(err328);
 errors++;
 }
 }
-if(data.op !== undefined){
-let data67 = data.op;
-if("se" !== data67){
-const err329 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/19/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[19].properties.op,data:data67};
+else {
+const err329 = {instancePath:instancePath+"/units",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data67};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -5039,12 +5031,14 @@ vErrors.push(err329);
 }
 errors++;
 }
+var _valid27 = _errs378 === errors;
+valid123 = _valid27;
+ifClause27 = "then";
 }
-if(data.name !== undefined){
-let data68 = data.name;
-if(typeof data68 === "string"){
-if(func3(data68) > 128){
-const err330 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data68};
+else {
+const _errs381 = errors;
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err330 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/19/properties/units/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.units.else.type,parentSchema:schema17.oneOf[19].properties.units.else,data:data67};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -5053,8 +5047,9 @@ vErrors.push(err330);
 }
 errors++;
 }
-if(!pattern3.test(data68)){
-const err331 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data68};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 1048576 || isNaN(data67)){
+const err331 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/19/properties/units/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576",schema:1048576,parentSchema:schema17.oneOf[19].properties.units.else,data:data67};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -5063,9 +5058,8 @@ vErrors.push(err331);
 }
 errors++;
 }
-}
-else {
-const err332 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data68};
+if(data67 < 1 || isNaN(data67)){
+const err332 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/19/properties/units/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.units.else,data:data67};
 if(vErrors === null){
 vErrors = [err332];
 }
@@ -5075,13 +5069,12 @@ vErrors.push(err332);
 errors++;
 }
 }
-if(data.reduction !== undefined){
-let data69 = data.reduction;
-const _errs386 = errors;
-let valid125 = true;
-const _errs387 = errors;
-if(typeof data69 !== "string"){
-const err333 = {};
+var _valid27 = _errs381 === errors;
+valid123 = _valid27;
+ifClause27 = "else";
+}
+if(!valid123){
+const err333 = {instancePath:instancePath+"/units",schemaPath:"#/oneOf/19/properties/units/if",keyword:"if",params:{failingKeyword: ifClause27},message:"must match \""+ifClause27+"\" schema",schema:schema17.oneOf[19].properties.units.if,parentSchema:schema17.oneOf[19].properties.units,data:data67};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -5090,22 +5083,11 @@ vErrors.push(err333);
 }
 errors++;
 }
-var _valid28 = _errs387 === errors;
-errors = _errs386;
-if(vErrors !== null){
-if(_errs386){
-vErrors.length = _errs386;
 }
-else {
-vErrors = null;
-}
-}
-let ifClause28;
-if(_valid28){
-const _errs389 = errors;
-if(typeof data69 === "string"){
-if(!pattern4.test(data69)){
-const err334 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data69};
+if(data.bias !== undefined){
+let data68 = data.bias;
+if(typeof data68 !== "boolean"){
+const err334 = {instancePath:instancePath+"/bias",schemaPath:"#/oneOf/19/properties/bias/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[19].properties.bias.type,parentSchema:schema17.oneOf[19].properties.bias,data:data68};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -5115,8 +5097,10 @@ vErrors.push(err334);
 errors++;
 }
 }
-else {
-const err335 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data69};
+if(data.pointwise !== undefined){
+let data69 = data.pointwise;
+if(typeof data69 !== "boolean"){
+const err335 = {instancePath:instancePath+"/pointwise",schemaPath:"#/oneOf/19/properties/pointwise/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.oneOf[19].properties.pointwise.type,parentSchema:schema17.oneOf[19].properties.pointwise,data:data69};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -5125,14 +5109,10 @@ vErrors.push(err335);
 }
 errors++;
 }
-var _valid28 = _errs389 === errors;
-valid125 = _valid28;
-ifClause28 = "then";
+}
 }
 else {
-const _errs392 = errors;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err336 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.reduction.else.type,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
+const err336 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -5141,9 +5121,11 @@ vErrors.push(err336);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 1024 || isNaN(data69)){
-const err337 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
+}
+else if(tag0 === "se"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err337 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err337];
 }
@@ -5152,8 +5134,9 @@ vErrors.push(err337);
 }
 errors++;
 }
-if(data69 < 1 || isNaN(data69)){
-const err338 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.reduction.else,data:data69};
+for(const key20 in data){
+if(!((((((key20 === "op") || (key20 === "name")) || (key20 === "reduction")) || (key20 === "squeeze")) || (key20 === "activation")) || (key20 === "gate"))){
+const err338 = {instancePath,schemaPath:"#/oneOf/20/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err338];
 }
@@ -5163,12 +5146,10 @@ vErrors.push(err338);
 errors++;
 }
 }
-var _valid28 = _errs392 === errors;
-valid125 = _valid28;
-ifClause28 = "else";
-}
-if(!valid125){
-const err339 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/19/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[19].properties.reduction.if,parentSchema:schema17.oneOf[19].properties.reduction,data:data69};
+if(data.op !== undefined){
+let data70 = data.op;
+if("se" !== data70){
+const err339 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/20/properties/op/const",keyword:"const",params:{allowedValue: "se"},message:"must be equal to constant",schema:"se",parentSchema:schema17.oneOf[20].properties.op,data:data70};
 if(vErrors === null){
 vErrors = [err339];
 }
@@ -5178,13 +5159,11 @@ vErrors.push(err339);
 errors++;
 }
 }
-if(data.squeeze !== undefined){
-let data70 = data.squeeze;
-const _errs395 = errors;
-let valid127 = true;
-const _errs396 = errors;
-if(typeof data70 !== "string"){
-const err340 = {};
+if(data.name !== undefined){
+let data71 = data.name;
+if(typeof data71 === "string"){
+if(func3(data71) > 128){
+const err340 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data71};
 if(vErrors === null){
 vErrors = [err340];
 }
@@ -5193,22 +5172,8 @@ vErrors.push(err340);
 }
 errors++;
 }
-var _valid29 = _errs396 === errors;
-errors = _errs395;
-if(vErrors !== null){
-if(_errs395){
-vErrors.length = _errs395;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause29;
-if(_valid29){
-const _errs398 = errors;
-if(typeof data70 === "string"){
-if(!pattern4.test(data70)){
-const err341 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data70};
+if(!pattern3.test(data71)){
+const err341 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data71};
 if(vErrors === null){
 vErrors = [err341];
 }
@@ -5219,7 +5184,7 @@ errors++;
 }
 }
 else {
-const err342 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data70};
+const err342 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data71};
 if(vErrors === null){
 vErrors = [err342];
 }
@@ -5228,14 +5193,14 @@ vErrors.push(err342);
 }
 errors++;
 }
-var _valid29 = _errs398 === errors;
-valid127 = _valid29;
-ifClause29 = "then";
 }
-else {
-const _errs401 = errors;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err343 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[19].properties.squeeze.else.type,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
+if(data.reduction !== undefined){
+let data72 = data.reduction;
+const _errs395 = errors;
+let valid128 = true;
+const _errs396 = errors;
+if(typeof data72 !== "string"){
+const err343 = {};
 if(vErrors === null){
 vErrors = [err343];
 }
@@ -5244,9 +5209,22 @@ vErrors.push(err343);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 65536 || isNaN(data70)){
-const err344 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
+var _valid28 = _errs396 === errors;
+errors = _errs395;
+if(vErrors !== null){
+if(_errs395){
+vErrors.length = _errs395;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause28;
+if(_valid28){
+const _errs398 = errors;
+if(typeof data72 === "string"){
+if(!pattern4.test(data72)){
+const err344 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data72};
 if(vErrors === null){
 vErrors = [err344];
 }
@@ -5255,8 +5233,9 @@ vErrors.push(err344);
 }
 errors++;
 }
-if(data70 < 1 || isNaN(data70)){
-const err345 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[19].properties.squeeze.else,data:data70};
+}
+else {
+const err345 = {instancePath:instancePath+"/reduction",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data72};
 if(vErrors === null){
 vErrors = [err345];
 }
@@ -5265,13 +5244,14 @@ vErrors.push(err345);
 }
 errors++;
 }
+var _valid28 = _errs398 === errors;
+valid128 = _valid28;
+ifClause28 = "then";
 }
-var _valid29 = _errs401 === errors;
-valid127 = _valid29;
-ifClause29 = "else";
-}
-if(!valid127){
-const err346 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/19/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[19].properties.squeeze.if,parentSchema:schema17.oneOf[19].properties.squeeze,data:data70};
+else {
+const _errs401 = errors;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err346 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/20/properties/reduction/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[20].properties.reduction.else.type,parentSchema:schema17.oneOf[20].properties.reduction.else,data:data72};
 if(vErrors === null){
 vErrors = [err346];
 }
@@ -5280,11 +5260,9 @@ vErrors.push(err346);
 }
 errors++;
 }
-}
-if(data.activation !== undefined){
-let data71 = data.activation;
-if(!((((((((data71 === "relu") || (data71 === "relu6")) || (data71 === "sigmoid")) || (data71 === "silu")) || (data71 === "tanh")) || (data71 === "hardswish")) || (data71 === "hardsigmoid")) || (data71 === "gelu"))){
-const err347 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/19/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.activation.enum,parentSchema:schema17.oneOf[19].properties.activation,data:data71};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 1024 || isNaN(data72)){
+const err347 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/20/properties/reduction/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema17.oneOf[20].properties.reduction.else,data:data72};
 if(vErrors === null){
 vErrors = [err347];
 }
@@ -5293,11 +5271,8 @@ vErrors.push(err347);
 }
 errors++;
 }
-}
-if(data.gate !== undefined){
-let data72 = data.gate;
-if(!((data72 === "sigmoid") || (data72 === "hardsigmoid"))){
-const err348 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/19/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[19].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[19].properties.gate.enum,parentSchema:schema17.oneOf[19].properties.gate,data:data72};
+if(data72 < 1 || isNaN(data72)){
+const err348 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/20/properties/reduction/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[20].properties.reduction.else,data:data72};
 if(vErrors === null){
 vErrors = [err348];
 }
@@ -5307,9 +5282,12 @@ vErrors.push(err348);
 errors++;
 }
 }
+var _valid28 = _errs401 === errors;
+valid128 = _valid28;
+ifClause28 = "else";
 }
-else {
-const err349 = {instancePath,schemaPath:"#/oneOf/19/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[19].type,parentSchema:schema17.oneOf[19],data};
+if(!valid128){
+const err349 = {instancePath:instancePath+"/reduction",schemaPath:"#/oneOf/20/properties/reduction/if",keyword:"if",params:{failingKeyword: ifClause28},message:"must match \""+ifClause28+"\" schema",schema:schema17.oneOf[20].properties.reduction.if,parentSchema:schema17.oneOf[20].properties.reduction,data:data72};
 if(vErrors === null){
 vErrors = [err349];
 }
@@ -5319,10 +5297,13 @@ vErrors.push(err349);
 errors++;
 }
 }
-else if(tag0 === "use"){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.op === undefined){
-const err350 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
+if(data.squeeze !== undefined){
+let data73 = data.squeeze;
+const _errs404 = errors;
+let valid130 = true;
+const _errs405 = errors;
+if(typeof data73 !== "string"){
+const err350 = {};
 if(vErrors === null){
 vErrors = [err350];
 }
@@ -5331,8 +5312,22 @@ vErrors.push(err350);
 }
 errors++;
 }
-if(data.block === undefined){
-const err351 = {instancePath,schemaPath:"#/oneOf/20/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[20].required,parentSchema:schema17.oneOf[20],data};
+var _valid29 = _errs405 === errors;
+errors = _errs404;
+if(vErrors !== null){
+if(_errs404){
+vErrors.length = _errs404;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause29;
+if(_valid29){
+const _errs407 = errors;
+if(typeof data73 === "string"){
+if(!pattern4.test(data73)){
+const err351 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/pattern",keyword:"pattern",params:{pattern: "\\$"},message:"must match pattern \""+"\\$"+"\"",schema:"\\$",parentSchema:schema19,data:data73};
 if(vErrors === null){
 vErrors = [err351];
 }
@@ -5341,9 +5336,9 @@ vErrors.push(err351);
 }
 errors++;
 }
-for(const key20 in data){
-if(!((((key20 === "op") || (key20 === "name")) || (key20 === "block")) || (key20 === "params"))){
-const err352 = {instancePath,schemaPath:"#/oneOf/20/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[20],data};
+}
+else {
+const err352 = {instancePath:instancePath+"/squeeze",schemaPath:"#/$defs/expr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.type,parentSchema:schema19,data:data73};
 if(vErrors === null){
 vErrors = [err352];
 }
@@ -5352,11 +5347,14 @@ vErrors.push(err352);
 }
 errors++;
 }
+var _valid29 = _errs407 === errors;
+valid130 = _valid29;
+ifClause29 = "then";
 }
-if(data.op !== undefined){
-let data73 = data.op;
-if("use" !== data73){
-const err353 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/20/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[20].properties.op,data:data73};
+else {
+const _errs410 = errors;
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err353 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/20/properties/squeeze/else/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.oneOf[20].properties.squeeze.else.type,parentSchema:schema17.oneOf[20].properties.squeeze.else,data:data73};
 if(vErrors === null){
 vErrors = [err353];
 }
@@ -5365,12 +5363,9 @@ vErrors.push(err353);
 }
 errors++;
 }
-}
-if(data.name !== undefined){
-let data74 = data.name;
-if(typeof data74 === "string"){
-if(func3(data74) > 128){
-const err354 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data74};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 > 65536 || isNaN(data73)){
+const err354 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/20/properties/squeeze/else/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema17.oneOf[20].properties.squeeze.else,data:data73};
 if(vErrors === null){
 vErrors = [err354];
 }
@@ -5379,8 +5374,8 @@ vErrors.push(err354);
 }
 errors++;
 }
-if(!pattern3.test(data74)){
-const err355 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data74};
+if(data73 < 1 || isNaN(data73)){
+const err355 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/20/properties/squeeze/else/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.oneOf[20].properties.squeeze.else,data:data73};
 if(vErrors === null){
 vErrors = [err355];
 }
@@ -5390,8 +5385,12 @@ vErrors.push(err355);
 errors++;
 }
 }
-else {
-const err356 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data74};
+var _valid29 = _errs410 === errors;
+valid130 = _valid29;
+ifClause29 = "else";
+}
+if(!valid130){
+const err356 = {instancePath:instancePath+"/squeeze",schemaPath:"#/oneOf/20/properties/squeeze/if",keyword:"if",params:{failingKeyword: ifClause29},message:"must match \""+ifClause29+"\" schema",schema:schema17.oneOf[20].properties.squeeze.if,parentSchema:schema17.oneOf[20].properties.squeeze,data:data73};
 if(vErrors === null){
 vErrors = [err356];
 }
@@ -5401,11 +5400,10 @@ vErrors.push(err356);
 errors++;
 }
 }
-if(data.block !== undefined){
-let data75 = data.block;
-if(typeof data75 === "string"){
-if(func3(data75) > 64){
-const err357 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[20].properties.block,data:data75};
+if(data.activation !== undefined){
+let data74 = data.activation;
+if(!((((((((data74 === "relu") || (data74 === "relu6")) || (data74 === "sigmoid")) || (data74 === "silu")) || (data74 === "tanh")) || (data74 === "hardswish")) || (data74 === "hardsigmoid")) || (data74 === "gelu"))){
+const err357 = {instancePath:instancePath+"/activation",schemaPath:"#/oneOf/20/properties/activation/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[20].properties.activation.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[20].properties.activation.enum,parentSchema:schema17.oneOf[20].properties.activation,data:data74};
 if(vErrors === null){
 vErrors = [err357];
 }
@@ -5414,8 +5412,11 @@ vErrors.push(err357);
 }
 errors++;
 }
-if(!pattern1.test(data75)){
-const err358 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[20].properties.block,data:data75};
+}
+if(data.gate !== undefined){
+let data75 = data.gate;
+if(!((data75 === "sigmoid") || (data75 === "hardsigmoid"))){
+const err358 = {instancePath:instancePath+"/gate",schemaPath:"#/oneOf/20/properties/gate/enum",keyword:"enum",params:{allowedValues: schema17.oneOf[20].properties.gate.enum},message:"must be equal to one of the allowed values",schema:schema17.oneOf[20].properties.gate.enum,parentSchema:schema17.oneOf[20].properties.gate,data:data75};
 if(vErrors === null){
 vErrors = [err358];
 }
@@ -5425,13 +5426,131 @@ vErrors.push(err358);
 errors++;
 }
 }
+}
 else {
-const err359 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/20/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[20].properties.block.type,parentSchema:schema17.oneOf[20].properties.block,data:data75};
+const err359 = {instancePath,schemaPath:"#/oneOf/20/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[20].type,parentSchema:schema17.oneOf[20],data};
 if(vErrors === null){
 vErrors = [err359];
 }
 else {
 vErrors.push(err359);
+}
+errors++;
+}
+}
+else if(tag0 === "use"){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.op === undefined){
+const err360 = {instancePath,schemaPath:"#/oneOf/21/required",keyword:"required",params:{missingProperty: "op"},message:"must have required property '"+"op"+"'",schema:schema17.oneOf[21].required,parentSchema:schema17.oneOf[21],data};
+if(vErrors === null){
+vErrors = [err360];
+}
+else {
+vErrors.push(err360);
+}
+errors++;
+}
+if(data.block === undefined){
+const err361 = {instancePath,schemaPath:"#/oneOf/21/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema17.oneOf[21].required,parentSchema:schema17.oneOf[21],data};
+if(vErrors === null){
+vErrors = [err361];
+}
+else {
+vErrors.push(err361);
+}
+errors++;
+}
+for(const key21 in data){
+if(!((((key21 === "op") || (key21 === "name")) || (key21 === "block")) || (key21 === "params"))){
+const err362 = {instancePath,schemaPath:"#/oneOf/21/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema17.oneOf[21],data};
+if(vErrors === null){
+vErrors = [err362];
+}
+else {
+vErrors.push(err362);
+}
+errors++;
+}
+}
+if(data.op !== undefined){
+let data76 = data.op;
+if("use" !== data76){
+const err363 = {instancePath:instancePath+"/op",schemaPath:"#/oneOf/21/properties/op/const",keyword:"const",params:{allowedValue: "use"},message:"must be equal to constant",schema:"use",parentSchema:schema17.oneOf[21].properties.op,data:data76};
+if(vErrors === null){
+vErrors = [err363];
+}
+else {
+vErrors.push(err363);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data77 = data.name;
+if(typeof data77 === "string"){
+if(func3(data77) > 128){
+const err364 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema18,data:data77};
+if(vErrors === null){
+vErrors = [err364];
+}
+else {
+vErrors.push(err364);
+}
+errors++;
+}
+if(!pattern3.test(data77)){
+const err365 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9_.]*$",parentSchema:schema18,data:data77};
+if(vErrors === null){
+vErrors = [err365];
+}
+else {
+vErrors.push(err365);
+}
+errors++;
+}
+}
+else {
+const err366 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/layerName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data77};
+if(vErrors === null){
+vErrors = [err366];
+}
+else {
+vErrors.push(err366);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data78 = data.block;
+if(typeof data78 === "string"){
+if(func3(data78) > 64){
+const err367 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/21/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema17.oneOf[21].properties.block,data:data78};
+if(vErrors === null){
+vErrors = [err367];
+}
+else {
+vErrors.push(err367);
+}
+errors++;
+}
+if(!pattern1.test(data78)){
+const err368 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/21/properties/block/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.oneOf[21].properties.block,data:data78};
+if(vErrors === null){
+vErrors = [err368];
+}
+else {
+vErrors.push(err368);
+}
+errors++;
+}
+}
+else {
+const err369 = {instancePath:instancePath+"/block",schemaPath:"#/oneOf/21/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.oneOf[21].properties.block.type,parentSchema:schema17.oneOf[21].properties.block,data:data78};
+if(vErrors === null){
+vErrors = [err369];
+}
+else {
+vErrors.push(err369);
 }
 errors++;
 }
@@ -5444,45 +5563,45 @@ errors = vErrors.length;
 }
 }
 else {
-const err360 = {instancePath,schemaPath:"#/oneOf/20/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[20].type,parentSchema:schema17.oneOf[20],data};
+const err370 = {instancePath,schemaPath:"#/oneOf/21/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.oneOf[21].type,parentSchema:schema17.oneOf[21],data};
 if(vErrors === null){
-vErrors = [err360];
+vErrors = [err370];
 }
 else {
-vErrors.push(err360);
+vErrors.push(err370);
 }
 errors++;
 }
 }
 else {
-const err361 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
+const err371 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "mapping", tag: "op", tagValue: tag0},message:"value of tag \"op\" must be in oneOf",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err361];
+vErrors = [err371];
 }
 else {
-vErrors.push(err361);
+vErrors.push(err371);
 }
 errors++;
 }
 }
 else {
-const err362 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
+const err372 = {instancePath,schemaPath:"#/discriminator",keyword:"discriminator",params:{error: "tag", tag: "op", tagValue: tag0},message:"tag \"op\" must be string",schema:schema17.discriminator,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err362];
+vErrors = [err372];
 }
 else {
-vErrors.push(err362);
+vErrors.push(err372);
 }
 errors++;
 }
 }
 else {
-const err363 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err373 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
 if(vErrors === null){
-vErrors = [err363];
+vErrors = [err373];
 }
 else {
-vErrors.push(err363);
+vErrors.push(err373);
 }
 errors++;
 }
@@ -5490,14 +5609,14 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema67 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
+const schema68 = {"type":"object","description":"A RegNet/AnyNet design (Radosavovic et al. 2020, pycls): generates the stage list from its parameters.","properties":{"depth":{"type":"integer","minimum":1,"maximum":10000,"description":"Blocks in all (pycls DEPTH)."},"w0":{"type":"number","exclusiveMinimum":0,"maximum":65536,"description":"Initial width (pycls W0)."},"wa":{"type":"number","minimum":0,"maximum":65536,"description":"Width slope per block (pycls WA)."},"wm":{"type":"number","exclusiveMinimum":1,"maximum":64,"description":"Width multiplier between stages (pycls WM)."},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"Channels per group of the 3x3 convs (pycls GROUP_W)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"Bottleneck multiplier (pycls BOT_MUL); default 1."},"se_ratio":{"type":"number","minimum":0,"maximum":1,"description":"RegNet-Y: SE squeeze width = round(se_ratio * the block's input width); 0 (default) for RegNet-X."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of each stage's first block; default 2."},"quantum":{"type":"integer","minimum":1,"maximum":1024,"description":"Widths are rounded to multiples of this (pycls q); default 8."},"rounding":{"enum":["pycls","torchvision"],"description":"How group and bottleneck widths are made compatible: pycls (lcm rounding, the paper's) or torchvision (_make_divisible; its regnet_x_400mf has 5,495,976 params where pycls gives 5,157,512). Default pycls."},"names":{"enum":["torchvision","pycls"],"description":"Node names: torchvision (trunk_output.block1.block1-0.f.a.0, to import its weights) or pycls (s1.b1.f.a). Default torchvision."},"shortcut":{"$ref":"#/$defs/shortcut"}},"required":["depth","w0","wa","wm","group_width"],"additionalProperties":false};
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.depth === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema67.required,parentSchema:schema67,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "depth"},message:"must have required property '"+"depth"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5507,7 +5626,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.w0 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema67.required,parentSchema:schema67,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "w0"},message:"must have required property '"+"w0"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5517,7 +5636,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.wa === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema67.required,parentSchema:schema67,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wa"},message:"must have required property '"+"wa"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5527,7 +5646,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.wm === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema67.required,parentSchema:schema67,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "wm"},message:"must have required property '"+"wm"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5537,7 +5656,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.group_width === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema67.required,parentSchema:schema67,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group_width"},message:"must have required property '"+"group_width"+"'",schema:schema68.required,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5547,8 +5666,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema67.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+if(!(func2.call(schema68.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5561,7 +5680,7 @@ errors++;
 if(data.depth !== undefined){
 let data0 = data.depth;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.depth.type,parentSchema:schema67.properties.depth,data:data0};
+const err6 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.depth.type,parentSchema:schema68.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5572,7 +5691,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 10000 || isNaN(data0)){
-const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema67.properties.depth,data:data0};
+const err7 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema68.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5582,7 +5701,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data0 < 1 || isNaN(data0)){
-const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.depth,data:data0};
+const err8 = {instancePath:instancePath+"/depth",schemaPath:"#/properties/depth/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.depth,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5597,7 +5716,7 @@ if(data.w0 !== undefined){
 let data1 = data.w0;
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65536 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.w0,data:data1};
+const err9 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5607,7 +5726,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data1 <= 0 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema67.properties.w0,data:data1};
+const err10 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema68.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5618,7 +5737,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.w0.type,parentSchema:schema67.properties.w0,data:data1};
+const err11 = {instancePath:instancePath+"/w0",schemaPath:"#/properties/w0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.w0.type,parentSchema:schema68.properties.w0,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5632,7 +5751,7 @@ if(data.wa !== undefined){
 let data2 = data.wa;
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.wa,data:data2};
+const err12 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5642,7 +5761,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.properties.wa,data:data2};
+const err13 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5653,7 +5772,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.wa.type,parentSchema:schema67.properties.wa,data:data2};
+const err14 = {instancePath:instancePath+"/wa",schemaPath:"#/properties/wa/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.wa.type,parentSchema:schema68.properties.wa,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5667,7 +5786,7 @@ if(data.wm !== undefined){
 let data3 = data.wm;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 64 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.wm,data:data3};
+const err15 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5677,7 +5796,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data3 <= 1 || isNaN(data3)){
-const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema67.properties.wm,data:data3};
+const err16 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 1},message:"must be > 1",schema:1,parentSchema:schema68.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5688,7 +5807,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.wm.type,parentSchema:schema67.properties.wm,data:data3};
+const err17 = {instancePath:instancePath+"/wm",schemaPath:"#/properties/wm/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.wm.type,parentSchema:schema68.properties.wm,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5701,7 +5820,7 @@ errors++;
 if(data.group_width !== undefined){
 let data4 = data.group_width;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.group_width.type,parentSchema:schema67.properties.group_width,data:data4};
+const err18 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.group_width.type,parentSchema:schema68.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5712,7 +5831,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 65536 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema67.properties.group_width,data:data4};
+const err19 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema68.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5722,7 +5841,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.group_width,data:data4};
+const err20 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.group_width,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5737,7 +5856,7 @@ if(data.bottleneck_ratio !== undefined){
 let data5 = data.bottleneck_ratio;
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 64 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
+const err21 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5747,7 +5866,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data5 <= 0 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
+const err22 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema68.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5758,7 +5877,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.bottleneck_ratio.type,parentSchema:schema67.properties.bottleneck_ratio,data:data5};
+const err23 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.bottleneck_ratio.type,parentSchema:schema68.properties.bottleneck_ratio,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5772,7 +5891,7 @@ if(data.se_ratio !== undefined){
 let data6 = data.se_ratio;
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema67.properties.se_ratio,data:data6};
+const err24 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema68.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5782,7 +5901,7 @@ vErrors.push(err24);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.properties.se_ratio,data:data6};
+const err25 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5793,7 +5912,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema67.properties.se_ratio.type,parentSchema:schema67.properties.se_ratio,data:data6};
+const err26 = {instancePath:instancePath+"/se_ratio",schemaPath:"#/properties/se_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.se_ratio.type,parentSchema:schema68.properties.se_ratio,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5806,7 +5925,7 @@ errors++;
 if(data.stride !== undefined){
 let data7 = data.stride;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.stride.type,parentSchema:schema67.properties.stride,data:data7};
+const err27 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.stride.type,parentSchema:schema68.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5817,7 +5936,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema67.properties.stride,data:data7};
+const err28 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema68.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -5827,7 +5946,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.stride,data:data7};
+const err29 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.stride,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -5841,7 +5960,7 @@ errors++;
 if(data.quantum !== undefined){
 let data8 = data.quantum;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.quantum.type,parentSchema:schema67.properties.quantum,data:data8};
+const err30 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.quantum.type,parentSchema:schema68.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -5852,7 +5971,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema67.properties.quantum,data:data8};
+const err31 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema68.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -5862,7 +5981,7 @@ vErrors.push(err31);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.quantum,data:data8};
+const err32 = {instancePath:instancePath+"/quantum",schemaPath:"#/properties/quantum/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.quantum,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -5876,7 +5995,7 @@ errors++;
 if(data.rounding !== undefined){
 let data9 = data.rounding;
 if(!((data9 === "pycls") || (data9 === "torchvision"))){
-const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema67.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema67.properties.rounding.enum,parentSchema:schema67.properties.rounding,data:data9};
+const err33 = {instancePath:instancePath+"/rounding",schemaPath:"#/properties/rounding/enum",keyword:"enum",params:{allowedValues: schema68.properties.rounding.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.rounding.enum,parentSchema:schema68.properties.rounding,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -5889,7 +6008,7 @@ errors++;
 if(data.names !== undefined){
 let data10 = data.names;
 if(!((data10 === "torchvision") || (data10 === "pycls"))){
-const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema67.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema67.properties.names.enum,parentSchema:schema67.properties.names,data:data10};
+const err34 = {instancePath:instancePath+"/names",schemaPath:"#/properties/names/enum",keyword:"enum",params:{allowedValues: schema68.properties.names.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.names.enum,parentSchema:schema68.properties.names,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -5914,7 +6033,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -5927,14 +6046,14 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-const schema69 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
+const schema70 = {"type":"object","properties":{"name":{"$ref":"#/$defs/name"},"block":{"type":"string","minLength":1,"maxLength":64,"description":"basic, bottleneck, preact_basic, preact_bottleneck, regnet_x, regnet_y, or a block defined under `blocks:`."},"channels":{"type":"integer","minimum":1,"maximum":65536,"description":"The stage's planes: output channels are channels * expansion (1 for basic, 4 for bottleneck)."},"blocks":{"type":"integer","minimum":1,"maximum":10000,"description":"How many blocks the stage repeats."},"stride":{"type":"integer","minimum":1,"maximum":64,"description":"Stride of block 0 (the only block that downsamples); default 1."},"groups":{"type":"integer","minimum":1,"maximum":4096,"description":"Cardinality of the 3x3 conv in bottleneck blocks (ResNeXt); default 1."},"width_per_group":{"type":"integer","minimum":1,"maximum":65536,"description":"Bottleneck width per group: width = int(channels * width_per_group / 64) * groups (torchvision); default 64. 128 gives Wide ResNet-50-2."},"dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of the 3x3 convs in the stage's blocks (padding follows); default 1. Block 0 uses first_dilation."},"first_dilation":{"type":"integer","minimum":1,"maximum":64,"description":"Dilation of block 0's 3x3 conv; default: the previous stage's dilation (1 for the first stage), as torchvision's replace_stride_with_dilation and timm's first_dilation. Set it equal to dilation to dilate every block alike."},"shortcut":{"$ref":"#/$defs/shortcut"},"se":{"$ref":"#/$defs/se"},"params":{"$ref":"#/$defs/params"},"group_width":{"type":"integer","minimum":1,"maximum":65536,"description":"RegNet blocks: channels per group of the 3x3 conv (groups = bottleneck width // group_width)."},"bottleneck_ratio":{"type":"number","exclusiveMinimum":0,"maximum":64,"description":"RegNet blocks: bottleneck width = round(output channels * bottleneck_ratio); default 1."},"drop_path":{"type":"number","minimum":0,"maximum":1,"description":"Stochastic depth of every block of this stage, instead of the network's drop_path_rate schedule."},"numbering":{"enum":["nested","flat","none"],"description":"Block names: nested (<stage>.<i>., default), flat (<stage>.<k>., k counting on from the previous stage of the same name, as MobileNet's features.N), none (<stage>., one block: layers between stages)."},"first_index":{"type":"integer","minimum":0,"maximum":10000,"description":"The number of the stage's first block in its name (default 0; with flat numbering, one more than the previous stage of the same name)."}},"required":["block","channels","blocks"],"additionalProperties":false};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.block === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema69.required,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "block"},message:"must have required property '"+"block"+"'",schema:schema70.required,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5944,7 +6063,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.channels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema69.required,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channels"},message:"must have required property '"+"channels"+"'",schema:schema70.required,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5954,7 +6073,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.blocks === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema69.required,parentSchema:schema69,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "blocks"},message:"must have required property '"+"blocks"+"'",schema:schema70.required,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5964,8 +6083,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema69.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema69,data};
+if(!(func2.call(schema70.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5979,7 +6098,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func3(data0) > 128){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema70,data:data0};
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema71,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5988,8 +6107,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern52.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema70,data:data0};
+if(!pattern53.test(data0)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema71,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6000,7 +6119,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.type,parentSchema:schema71,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6014,7 +6133,7 @@ if(data.block !== undefined){
 let data1 = data.block;
 if(typeof data1 === "string"){
 if(func3(data1) > 64){
-const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema69.properties.block,data:data1};
+const err7 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema70.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6024,7 +6143,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func3(data1) < 1){
-const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.properties.block,data:data1};
+const err8 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6035,7 +6154,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.block.type,parentSchema:schema69.properties.block,data:data1};
+const err9 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.properties.block.type,parentSchema:schema70.properties.block,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6048,7 +6167,7 @@ errors++;
 if(data.channels !== undefined){
 let data2 = data.channels;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.channels.type,parentSchema:schema69.properties.channels,data:data2};
+const err10 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.channels.type,parentSchema:schema70.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6059,7 +6178,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65536 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.channels,data:data2};
+const err11 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema70.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6069,7 +6188,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.channels,data:data2};
+const err12 = {instancePath:instancePath+"/channels",schemaPath:"#/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.channels,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6083,7 +6202,7 @@ errors++;
 if(data.blocks !== undefined){
 let data3 = data.blocks;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.blocks.type,parentSchema:schema69.properties.blocks,data:data3};
+const err13 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.blocks.type,parentSchema:schema70.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6094,7 +6213,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10000 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema69.properties.blocks,data:data3};
+const err14 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema70.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6104,7 +6223,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.blocks,data:data3};
+const err15 = {instancePath:instancePath+"/blocks",schemaPath:"#/properties/blocks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.blocks,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6118,7 +6237,7 @@ errors++;
 if(data.stride !== undefined){
 let data4 = data.stride;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.stride.type,parentSchema:schema69.properties.stride,data:data4};
+const err16 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.stride.type,parentSchema:schema70.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6129,7 +6248,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 64 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.stride,data:data4};
+const err17 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema70.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6139,7 +6258,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.stride,data:data4};
+const err18 = {instancePath:instancePath+"/stride",schemaPath:"#/properties/stride/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.stride,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6153,7 +6272,7 @@ errors++;
 if(data.groups !== undefined){
 let data5 = data.groups;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.groups.type,parentSchema:schema69.properties.groups,data:data5};
+const err19 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.groups.type,parentSchema:schema70.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6164,7 +6283,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 4096 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema69.properties.groups,data:data5};
+const err20 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema70.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6174,7 +6293,7 @@ vErrors.push(err20);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.groups,data:data5};
+const err21 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.groups,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6188,7 +6307,7 @@ errors++;
 if(data.width_per_group !== undefined){
 let data6 = data.width_per_group;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.width_per_group.type,parentSchema:schema69.properties.width_per_group,data:data6};
+const err22 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.width_per_group.type,parentSchema:schema70.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6199,7 +6318,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 65536 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.width_per_group,data:data6};
+const err23 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema70.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6209,7 +6328,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 1 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.width_per_group,data:data6};
+const err24 = {instancePath:instancePath+"/width_per_group",schemaPath:"#/properties/width_per_group/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.width_per_group,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6223,7 +6342,7 @@ errors++;
 if(data.dilation !== undefined){
 let data7 = data.dilation;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.dilation.type,parentSchema:schema69.properties.dilation,data:data7};
+const err25 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.dilation.type,parentSchema:schema70.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6234,7 +6353,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 64 || isNaN(data7)){
-const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.dilation,data:data7};
+const err26 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema70.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6244,7 +6363,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.dilation,data:data7};
+const err27 = {instancePath:instancePath+"/dilation",schemaPath:"#/properties/dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.dilation,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6258,7 +6377,7 @@ errors++;
 if(data.first_dilation !== undefined){
 let data8 = data.first_dilation;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.first_dilation.type,parentSchema:schema69.properties.first_dilation,data:data8};
+const err28 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.first_dilation.type,parentSchema:schema70.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6269,7 +6388,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 64 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.first_dilation,data:data8};
+const err29 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema70.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6279,7 +6398,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data8 < 1 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.first_dilation,data:data8};
+const err30 = {instancePath:instancePath+"/first_dilation",schemaPath:"#/properties/first_dilation/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.first_dilation,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6594,7 +6713,7 @@ errors++;
 if(data.group_width !== undefined){
 let data18 = data.group_width;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.group_width.type,parentSchema:schema69.properties.group_width,data:data18};
+const err54 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.group_width.type,parentSchema:schema70.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6605,7 +6724,7 @@ errors++;
 }
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 65536 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema69.properties.group_width,data:data18};
+const err55 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536",schema:65536,parentSchema:schema70.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6615,7 +6734,7 @@ vErrors.push(err55);
 errors++;
 }
 if(data18 < 1 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema69.properties.group_width,data:data18};
+const err56 = {instancePath:instancePath+"/group_width",schemaPath:"#/properties/group_width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema70.properties.group_width,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6630,7 +6749,7 @@ if(data.bottleneck_ratio !== undefined){
 let data19 = data.bottleneck_ratio;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 64 || isNaN(data19)){
-const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
+const err57 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema70.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6640,7 +6759,7 @@ vErrors.push(err57);
 errors++;
 }
 if(data19 <= 0 || isNaN(data19)){
-const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
+const err58 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema70.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -6651,7 +6770,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.bottleneck_ratio.type,parentSchema:schema69.properties.bottleneck_ratio,data:data19};
+const err59 = {instancePath:instancePath+"/bottleneck_ratio",schemaPath:"#/properties/bottleneck_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema70.properties.bottleneck_ratio.type,parentSchema:schema70.properties.bottleneck_ratio,data:data19};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6665,7 +6784,7 @@ if(data.drop_path !== undefined){
 let data20 = data.drop_path;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 1 || isNaN(data20)){
-const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema69.properties.drop_path,data:data20};
+const err60 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema70.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6675,7 +6794,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data20 < 0 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.drop_path,data:data20};
+const err61 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6686,7 +6805,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.drop_path.type,parentSchema:schema69.properties.drop_path,data:data20};
+const err62 = {instancePath:instancePath+"/drop_path",schemaPath:"#/properties/drop_path/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema70.properties.drop_path.type,parentSchema:schema70.properties.drop_path,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6699,7 +6818,7 @@ errors++;
 if(data.numbering !== undefined){
 let data21 = data.numbering;
 if(!(((data21 === "nested") || (data21 === "flat")) || (data21 === "none"))){
-const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema69.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.numbering.enum,parentSchema:schema69.properties.numbering,data:data21};
+const err63 = {instancePath:instancePath+"/numbering",schemaPath:"#/properties/numbering/enum",keyword:"enum",params:{allowedValues: schema70.properties.numbering.enum},message:"must be equal to one of the allowed values",schema:schema70.properties.numbering.enum,parentSchema:schema70.properties.numbering,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6712,7 +6831,7 @@ errors++;
 if(data.first_index !== undefined){
 let data22 = data.first_index;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.first_index.type,parentSchema:schema69.properties.first_index,data:data22};
+const err64 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.first_index.type,parentSchema:schema70.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6723,7 +6842,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 10000 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema69.properties.first_index,data:data22};
+const err65 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema70.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6733,7 +6852,7 @@ vErrors.push(err65);
 errors++;
 }
 if(data22 < 0 || isNaN(data22)){
-const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.first_index,data:data22};
+const err66 = {instancePath:instancePath+"/first_index",schemaPath:"#/properties/first_index/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.properties.first_index,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6746,7 +6865,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema69.type,parentSchema:schema69,data};
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6759,14 +6878,14 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-const schema75 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
+const schema76 = {"type":"object","description":"A block written in YAML.","properties":{"params":{"$ref":"#/$defs/params"},"pre":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"Pre-activation layers (such as bn, relu) applied to the block's input before `layers`; a projection shortcut reads their output and has no batch norm of its own (ResNet v2, Wide ResNet). The identity shortcut still adds the block's input."},"layers":{"type":"array","minItems":1,"maxItems":256,"items":{"$ref":"#/$defs/layer"},"description":"The main path, in order."},"post":{"enum":["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","none"],"description":"Activation after the residual add; default relu."}},"required":["layers"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.layers === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema75.required,parentSchema:schema75,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "layers"},message:"must have required property '"+"layers"+"'",schema:schema76.required,parentSchema:schema76,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6777,7 +6896,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "params") || (key0 === "pre")) || (key0 === "layers")) || (key0 === "post"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6887,7 +7006,7 @@ if(data.pre !== undefined){
 let data2 = data.pre;
 if(Array.isArray(data2)){
 if(data2.length > 256){
-const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema75.properties.pre,data:data2};
+const err10 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema76.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6897,7 +7016,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.length < 1){
-const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema75.properties.pre,data:data2};
+const err11 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema76.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6915,7 +7034,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.pre.type,parentSchema:schema75.properties.pre,data:data2};
+const err12 = {instancePath:instancePath+"/pre",schemaPath:"#/properties/pre/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.pre.type,parentSchema:schema76.properties.pre,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6929,7 +7048,7 @@ if(data.layers !== undefined){
 let data4 = data.layers;
 if(Array.isArray(data4)){
 if(data4.length > 256){
-const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema75.properties.layers,data:data4};
+const err13 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema76.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6939,7 +7058,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data4.length < 1){
-const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema75.properties.layers,data:data4};
+const err14 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema76.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6957,7 +7076,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.layers.type,parentSchema:schema75.properties.layers,data:data4};
+const err15 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.layers.type,parentSchema:schema76.properties.layers,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6970,7 +7089,7 @@ errors++;
 if(data.post !== undefined){
 let data6 = data.post;
 if(!(((((((((data6 === "relu") || (data6 === "relu6")) || (data6 === "sigmoid")) || (data6 === "silu")) || (data6 === "tanh")) || (data6 === "hardswish")) || (data6 === "hardsigmoid")) || (data6 === "gelu")) || (data6 === "none"))){
-const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema75.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.post.enum,parentSchema:schema75.properties.post,data:data6};
+const err16 = {instancePath:instancePath+"/post",schemaPath:"#/properties/post/enum",keyword:"enum",params:{allowedValues: schema76.properties.post.enum},message:"must be equal to one of the allowed values",schema:schema76.properties.post.enum,parentSchema:schema76.properties.post,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6982,7 +7101,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8385,7 +8504,7 @@ for(let i3=0; i3<len3; i3++){
 let data40 = data39[i3];
 if(typeof data40 === "string"){
 if(func3(data40) > 128){
-const err108 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema70,data:data40};
+const err108 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema71,data:data40};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -8394,8 +8513,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(!pattern52.test(data40)){
-const err109 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema70,data:data40};
+if(!pattern53.test(data40)){
+const err109 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_.]*$"+"\"",schema:"^[A-Za-z][A-Za-z0-9_.]*$",parentSchema:schema71,data:data40};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -8406,7 +8525,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data40};
+const err110 = {instancePath:instancePath+"/features/" + i3,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.type,parentSchema:schema71,data:data40};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -8513,6 +8632,6 @@ return errors === 0;
 /** The architecture schema (schemas/architecture.schema.json). */
 export const architectureSchema = schema11;
 /** The layer ops the schema admits, in its order. */
-export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","layer_scale","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
+export const LAYER_OPS = /** @type {const} */ (["conv","bn","layernorm","layer_scale","relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu","leaky_relu","maxpool","avgpool","zeropad","global_avg_pool","flatten","dropout","dense","se","use"]);
 /** The activations a file may name as a word (a block's `post` but 'none', an SE's `activation`), in the schema's order. */
 export const ACTIVATIONS = /** @type {const} */ (["relu","relu6","sigmoid","silu","tanh","hardswish","hardsigmoid","gelu"]);

@@ -18,6 +18,7 @@
  *                    MatMul by the transposed weight, Add bias, Transpose back
  *   relu6            Clip(0, 6);  silu  x * Sigmoid(x);  dropout  Dropout (identity at inference);
  *   hardswish        HardSwish;  hardsigmoid  HardSigmoid(alpha 1/6);  gelu  x * (Erf(x / sqrt 2) + 1) * 0.5
+ *   leaky_relu       LeakyRelu(alpha slope)
  *                    drop_path  Identity (stochastic depth acts in training only)
  */
 import { nodeAs, unreachableOp } from '../../compiler/ops.js';
@@ -223,6 +224,9 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
       }
       case 'hardswish':
         add('HardSwish', x);
+        break;
+      case 'leaky_relu':
+        add('LeakyRelu', x, [float('alpha', node.attrs.slope)]);
         break;
       case 'hardsigmoid':
         // ONNX's default alpha is 0.2 (Keras's); PyTorch's is 1/6.

@@ -55,6 +55,8 @@ export function emitNode(node: GraphNode, inputs: Sym[], ctx: EmitContext): Sym 
     case 'silu':
     case 'gelu':
       return apply(tf.layers.activation({ name, activation: ACTIVATIONS[node.op] as 'relu' }), x);
+    case 'leaky_relu':
+      return apply(tf.layers.leakyReLU({ name, alpha: node.attrs.slope }), x);
     case 'hardswish':
       return apply(new HardSwish({ name }), x);
     case 'hardsigmoid':

@@ -93,6 +93,8 @@ export function leafCode(node: GraphNode, ix: GraphIndex, helpers: Set<HelperCla
       return { ctor: t.lit('nn.Hardsigmoid()').done(), call: plain };
     case 'gelu':
       return { ctor: t.lit('nn.GELU()').done(), call: plain };
+    case 'leaky_relu':
+      return { ctor: t.lit(`nn.LeakyReLU(negative_slope=${pyNum(node.attrs.slope)})`).done(), call: plain };
     case 'maxpool':
     case 'avgpool': {
       const a = node.attrs;
