@@ -1,7 +1,6 @@
 import type { Expr } from './expr.js';
 import type { Loc } from './location.js';
-import type { ACTIVATIONS } from './generated/validate_architecture.js';
-import type { LayerOp } from './schema.js';
+import type { ACTIVATIONS, LayerOp } from './schema.js';
 
 /** An activation a file may name as a word (an SE's `activation`): the schema's enum, generated from it. */
 export type ActivationName = (typeof ACTIVATIONS)[number];

@@ -1,6 +1,6 @@
 import type { DefinedError, ValidateFunction } from 'ajv';
 import { MAX_DIAGNOSTICS, type DiagnosticBag } from './diagnostics.js';
-import validateArchitecture, { architectureSchema as generatedSchema, LAYER_OPS as generatedOps } from './generated/validate_architecture.js';
+import validateArchitecture, { ACTIVATIONS as generatedActivations, architectureSchema as generatedSchema, LAYER_OPS as generatedOps } from './generated/validate_architecture.js';
 import { didYouMean } from './suggest.js';
 import { nodeAt, toPlain, type LNode } from './tree.js';
 
@@ -59,6 +59,13 @@ export const LAYER_OPS = generatedOps;
 
 /** A layer op once the schema has checked it: one of LAYER_OPS. */
 export type LayerOp = (typeof LAYER_OPS)[number];
+
+/**
+ * The activations a file may name as a word, in schema order (generated from it). Re-exported
+ * here, as LAYER_OPS is, so the published declarations spell the words out and never point into
+ * the generated validator (whose own declarations do not pass skipLibCheck: false).
+ */
+export const ACTIVATIONS = generatedActivations;
 
 /** Whether `op` is one of the schema's layer ops. */
 export function isLayerOp(op: string): op is LayerOp {
