@@ -92,7 +92,13 @@ const EDGE_CASES: { readonly [K in OpKind]?: Variant[] } = {
     { name: 'kernel [2, 3], stride [2, 3] on a 7x9 map', yaml: arch('avgpool_odd', { input: ODD, stem: [...STEM, '{ op: avgpool, kernel: [2, 3], stride: [2, 3] }'] }) },
     { name: "avgdown's ceil-mode pool (7x9, stride 2)", yaml: arch('avgpool_ceil', { input: ODD, shortcut: 'avgdown', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) },
   ],
-  zeropad: [{ name: 'padding [1, 0, 2, 1]', yaml: arch('zeropad', { stem: ['{ op: zeropad, padding: [1, 0, 2, 1] }', '{ op: conv, filters: 4, kernel: 3, stride: 2 }', '{ op: bn }'] }) }],
+  zeropad: [
+    { name: 'padding [1, 0, 2, 1]', yaml: arch('zeropad', { stem: ['{ op: zeropad, padding: [1, 0, 2, 1] }', '{ op: conv, filters: 4, kernel: 3, stride: 2 }', '{ op: bn }'] }) },
+    // onnxruntime's default graph optimisation merges a zero Pad into the MaxPool after it, whose
+    // own padding is -inf: negative values and a pad as wide as the kernel show it.
+    { name: 'padding 1, then a max-pool (kernel 3, stride 2) over negative values', yaml: arch('zeropad_maxpool', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: zeropad, padding: 1 }', '{ op: maxpool, kernel: 3, stride: 2 }', '{ op: bn }'] }), weights: bias('conv1', -10) },
+    { name: 'padding 2, then a max-pool (kernel 3, padding 1): pads as wide as the kernel', yaml: arch('zeropad_maxpool_wide', { stem: ['{ op: conv, filters: 4, kernel: 3, bias: true }', '{ op: zeropad, padding: 2 }', '{ op: maxpool, kernel: 3, stride: 1, padding: 1 }', '{ op: bn }'] }), weights: bias('conv1', -10) },
+  ],
   subsample: [{ name: "option A's x[::2, ::2] on a 7x9 map", yaml: arch('subsample', { input: ODD, shortcut: 'zeropad', stages: ['{ block: basic, channels: 8, blocks: 1, stride: 2 }'] }) }],
   channel_pad: [{ name: 'option A, 4 -> 7 channels (1 before, 2 after)', yaml: arch('channel_pad', { shortcut: 'zeropad', stages: ['{ block: basic, channels: 7, blocks: 1, stride: 2 }'] }) }],
   global_avg_pool: [{ name: 'then a dense head', yaml: arch('gap', { head: GAP_DENSE }) }],

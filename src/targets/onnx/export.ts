@@ -11,7 +11,8 @@
  *   maxpool/avgpool  MaxPool / AveragePool with explicit pads: MaxPool's pads never win (they
  *                    are -inf to ONNX); AveragePool counts padding as PyTorch's default does
  *                    (count_include_pad=1), avgdown's ceil-mode pool does not (ceil_mode=1,
- *                    count_include_pad=0)
+ *                    count_include_pad=0); a MaxPool after a zeropad or channel_pad reads an explicit
+ *                    -inf Pad instead (onnxruntime would merge the zero Pad into its padding)
  *   zeropad          Pad;  subsample  Slice with steps;  channel_pad  Pad on the channel axis
  *   global_avg_pool  GlobalAveragePool (+ Flatten without keepdims);  flatten  Flatten
  *   dense            Gemm (transB=1: PyTorch's [out, in] weight as it is); pointwise: Transpose,
@@ -21,7 +22,7 @@
  *   leaky_relu       LeakyRelu(alpha slope)
  *                    drop_path  Identity (stochastic depth acts in training only)
  */
-import { nodeAs, unreachableOp } from '../../compiler/ops.js';
+import { nodeAs, unreachableOp, type OpKind } from '../../compiler/ops.js';
 import type { CompiledGraph, GraphNode } from '../../compiler/types.js';
 import { planFolding } from '../../compiler/analyses/fold.js';
 import { foldConvBn } from './fold.js';
@@ -61,6 +62,9 @@ export class OnnxExportError extends Error {}
 
 const int = (name: string, i: number): Attribute => ({ name, type: AttributeType.INT, i });
 const ints = (name: string, v: readonly number[]): Attribute => ({ name, type: AttributeType.INTS, ints: [...v] });
+const str = (name: string, v: string): Attribute => ({ name, type: AttributeType.STRING, s: new TextEncoder().encode(v) });
+/** The ops this target writes as an ONNX Pad (a MaxPool after one gets its own -inf Pad: see the maxpool case). */
+const EMITTED_AS_PAD: ReadonlySet<OpKind> = new Set<OpKind>(['zeropad', 'channel_pad']);
 const float = (name: string, f: number): Attribute => ({ name, type: AttributeType.FLOAT, f });
 
 /** [top, bottom, left, right] -> ONNX's [x1_begin, x2_begin, x1_end, x2_end]. */
@@ -262,21 +266,33 @@ export function exportOnnx(graph: CompiledGraph, weights: WeightMap, options: Ex
         if (oh !== node.shape[0] || ow !== node.shape[1]) {
           throw new Error(`skipgraph: internal error: ${node.op} '${node.id}' is ${node.shape[0]}x${node.shape[1]} in the compiled graph but ${oh}x${ow} in ONNX`);
         }
+        let input = x;
+        if (node.op === 'maxpool' && EMITTED_AS_PAD.has(byId.get(node.inputs[0])!.op)) {
+          // onnxruntime's PadFusion (graph optimisation level 1, on by default) merges a zero Pad
+          // into the MaxPool after it as the pool's own padding, which is -inf: the map's border
+          // then loses its zeros (wrong maxima wherever values are negative; measured on 1.30),
+          // and pads reaching the kernel size are refused at load. So this pool's padding is an
+          // explicit -inf Pad in between, which PadFusion leaves alone (its value is not 0), and
+          // the MaxPool pads nothing: the same numbers with or without graph optimisation.
+          initializers.push(int64Tensor(`${node.id}/pads`, [0, 0, pads[0], pads[2], 0, 0, pads[1], pads[3]]), scalar(`${node.id}/pad_value`, -Infinity));
+          input = [add('Pad', [x[0], `${node.id}/pads`, `${node.id}/pad_value`], [str('mode', 'constant')], `${node.id}/pad`)];
+          pads.fill(0);
+        }
         const attrs = [ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', onnxPads(pads)), int('ceil_mode', ceil ? 1 : 0)];
         if (node.op === 'avgpool') attrs.push(int('count_include_pad', a.ceil ? 0 : 1));
-        add(node.op === 'maxpool' ? 'MaxPool' : 'AveragePool', x, attrs);
+        add(node.op === 'maxpool' ? 'MaxPool' : 'AveragePool', input, attrs);
         break;
       }
       case 'zeropad': {
         const [t, b, l, r] = node.attrs.padding;
         initializers.push(int64Tensor(`${node.id}/pads`, [0, 0, t, l, 0, 0, b, r]));
-        add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
+        add('Pad', [x[0], `${node.id}/pads`], [str('mode', 'constant')]);
         break;
       }
       case 'channel_pad': {
         const { before, after } = node.attrs;
         initializers.push(int64Tensor(`${node.id}/pads`, [0, before, 0, 0, 0, after, 0, 0]));
-        add('Pad', [x[0], `${node.id}/pads`], [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('constant') }]);
+        add('Pad', [x[0], `${node.id}/pads`], [str('mode', 'constant')]);
         break;
       }
       case 'subsample': {
