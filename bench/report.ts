@@ -4,6 +4,7 @@
  */
 import { compileMarkdown, compileTargets } from './case_compile.js';
 import { compileFamiliesMarkdown } from './case_compile_families.js';
+import { familiesTargetsMarkdown } from './case_families_targets.js';
 import { cliMarkdown, coldStartMarkdown, profileMarkdown } from './case_cli.js';
 import { foldMarkdown, overheadMarkdown, sweepMarkdown, trainMarkdown } from './case_train.js';
 import { f, verdict, type BenchResults } from './results.js';
@@ -50,6 +51,7 @@ export function markdown(R: BenchResults): string {
   if (R.coldStart) out.push(...coldStartMarkdown(R.coldStart));
   if (R.profile) out.push(...profileMarkdown(R.profile));
   if (R.compileFamilies) out.push(...compileFamiliesMarkdown(R.compileFamilies));
+  if (R.familiesTargets) out.push(...familiesTargetsMarkdown(R.familiesTargets));
   if (R.overhead) out.push(...overheadMarkdown(R.overhead));
   if (R.fold) out.push(...foldMarkdown(R.fold));
   if (R.train) out.push(...trainMarkdown(R.train, m.torch));

@@ -84,6 +84,29 @@ export interface CompileFamilies {
   rows: CompileFamilyRow[];
 }
 
+/** `families-targets`: one shipped file against torchvision, through each target's CLI. */
+export interface FamilyTargetsRow {
+  file: string;
+  /** torchvision's builder, with its keyword arguments when the `# equals:` line has some. */
+  model: string;
+  /** Input height and width. */
+  size: number;
+  /** Trainable parameters (the compiler's, equal to torchvision's). */
+  params: number;
+  /** max |target - torchvision| / max |torchvision|, eval mode. */
+  diff: { torch: number; onnx: number; tfjs: number };
+  logitScale: number;
+  seconds: { reference: number; torch: number; onnx: number; tfjs: number };
+}
+
+export interface FamiliesTargets {
+  command: string;
+  loadAverageStart: LoadAverage;
+  loadAverageEnd: LoadAverage;
+  totalSeconds: number;
+  rows: FamilyTargetsRow[];
+}
+
 /** `cli`: the whole CLI compiling resnet152 against PyTorch building it, interleaved. */
 export interface CliResult {
   seconds: { cli: Stats; torch: Stats; nodeEmpty: Stats };
@@ -192,6 +215,7 @@ export interface BenchResults {
   machine: Machine;
   compile?: CompileRow[];
   compileFamilies?: CompileFamilies;
+  familiesTargets?: FamiliesTargets;
   cli?: CliResult;
   coldStart?: ColdStart;
   profile?: { cli: Profile; warm: Profile };

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { benchCli, benchColdStart, benchProfile } from './case_cli.js';
 import { benchCompile } from './case_compile.js';
 import { benchCompileFamilies } from './case_compile_families.js';
+import { benchFamiliesTargets } from './case_families_targets.js';
 import { benchFold, benchOverhead, benchSweep, benchTrain } from './case_train.js';
 import { ROOT } from './common.js';
 import { loadNow, log, machine, type BenchContext } from './harness.js';
@@ -35,6 +36,7 @@ interface BenchCase {
 const CASES: readonly BenchCase[] = [
   { name: 'compile', run: (c, R) => void (R.compile = benchCompile(c)) },
   { name: 'compile-families', run: (c, R) => void (R.compileFamilies = benchCompileFamilies(c)) },
+  { name: 'families-targets', run: (c, R) => void (R.familiesTargets = benchFamiliesTargets(c)) },
   { name: 'cli', run: (c, R) => void (R.cli = benchCli(c)) },
   { name: 'cold-start', run: (c, R) => void (R.coldStart = benchColdStart(c)) },
   { name: 'profile', run: (c, R) => void (R.profile = benchProfile(c)) },
