@@ -4,9 +4,9 @@ One-off measurement, not a test. For every architectures/*.yaml whose `# equals:
 torchvision model (read as in test/targets/torch/families.test.ts: the builder's name, and its
 keyword arguments as Python literals through ast.literal_eval, never executed):
 
-1. torchvision's model with those kwargs, every parameter and buffer randomised (BN running means
-   U(-0.5, 0.5), running variances U(0.5, 1.5), 1-D gains and ConvNeXt's layer_scale U(0.5, 1.5)
-   so no branch hides, the rest uniform at 1.7 / sqrt(fan_in)), its state_dict saved as
+1. torchvision's model with those kwargs, every parameter and buffer randomised as the families
+   test does (families_harness.randomise: BN running means U(-0.5, 0.5), running variances and 1-D
+   gains U(0.5, 1.5) so no branch hides, the rest U(+-1.7 / sqrt(fan_in))), its state_dict saved as
    safetensors, a fixed random batch (1, 3, N, N) saved as safetensors ("input"), and its eval
    output.
 2. torch: `skipgraph export FILE --target torch`, imported here, load_state_dict(strict=True), eval.
@@ -19,17 +19,14 @@ public CLI (node bin/skipgraph.js, which runs dist/: `npm run build` first), one
   /usr/bin/python3 bench/families_targets.py [--only a,b] [--out results.jsonl] [--threads 2]
 
 Prints one markdown row per file as it finishes (and appends a JSON line to --out).
-safetensors is not packaged for Debian, so the format is written and read by hand (an 8-byte
-little-endian header length, a JSON header, the raw bytes), as test/targets/torch/harness.py does.
+safetensors is not packaged for Debian: the files are written and read by test/targets/torch/harness.py's hand-written
+reader and writer (an 8-byte little-endian header length, a JSON header, the raw bytes).
 """
 import argparse
-import ast
-import importlib.util
 import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -39,11 +36,14 @@ import torch
 import torchvision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The torch tests' harnesses: one safetensors reader and writer, one way to build torchvision's
+# model from an `# equals:` line (never executed) and to randomise it.
+sys.path.insert(0, os.path.join(ROOT, "test", "targets", "torch"))
+from harness import load_module, read_safetensors, write_safetensors  # noqa: E402
+from families_harness import no_init, randomise, reference  # noqa: E402
 CLI = ["node", os.path.join(ROOT, "bin", "skipgraph.js")]
 TORCHVISION = re.compile(r"^torchvision\.models\.(\w+)(?:\((.*)\))?$")
 EQUALS = re.compile(r"^# equals: (.+)$", re.M)
-DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
-NAMES = {v: k for k, v in DTYPES.items()}
 
 # The family representatives first (the brief's order), then the rest.
 FIRST = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_b4", "efficientnet_b7",
@@ -71,71 +71,6 @@ def families():
             out.append({"file": f[:-5], "path": path, "model": t.group(1), "args": t.group(2) or ""})
     order = {n: i for i, n in enumerate(FIRST)}
     return sorted(out, key=lambda f: (order.get(f["file"], len(FIRST)), f["file"]))
-
-
-def write_safetensors(path, tensors):
-    header, chunks, offset = {}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        chunks.append(b)
-        offset += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(chunks))
-
-
-def read_safetensors(path):
-    data = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    body = memoryview(data)[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        s, e = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(body[s:e]), dtype=DTYPES[info["dtype"]]).reshape(info["shape"]).clone()
-    return out
-
-
-def no_init():
-    """torch.nn.init does nothing while a model is built (every value is randomised afterwards;
-    ConvNeXt-Base's truncated-normal init alone takes about 14 s here)."""
-    saved = {n: f for n, f in vars(torch.nn.init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
-    for n in saved:
-        setattr(torch.nn.init, n, lambda t, *a, **k: t)
-    return saved
-
-
-def reference(fam):
-    call = ast.parse("f(%s)" % fam["args"], mode="eval").body
-    if call.args:
-        raise ValueError("`# equals:` arguments must be keywords: %s" % fam["args"])
-    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-    saved = no_init()
-    try:
-        return getattr(torchvision.models, fam["model"])(**kwargs)
-    finally:
-        for n, f in saved.items():
-            setattr(torch.nn.init, n, f)
-
-
-def randomise(model):
-    with torch.no_grad():
-        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-            if name.endswith("num_batches_tracked"):
-                continue
-            if name.endswith("running_var"):
-                t.uniform_(0.5, 1.5)
-            elif name.endswith("running_mean"):
-                t.uniform_(-0.5, 0.5)
-            elif name.endswith("layer_scale") or (t.dim() == 1 and name.endswith("weight")):
-                t.uniform_(0.5, 1.5)
-            else:
-                bound = 1.0 / max(1, t[0].numel()) ** 0.5 if t.dim() > 1 else 0.5
-                t.uniform_(-bound * 1.7, bound * 1.7)
 
 
 def cli(args):
@@ -177,15 +112,9 @@ def measure(fam, work, threads, seed):
     py = os.path.join(work, "m_%s.py" % fam["file"])
     s_export, _ = cli(["export", fam["path"], "--target", "torch", "--out", py] + sets)
     t = time.perf_counter()
-    spec = importlib.util.spec_from_file_location("emitted_" + fam["file"], py)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    saved = no_init()
-    try:
+    mod = load_module(py, "emitted_" + fam["file"])
+    with no_init():
         ours = mod.build_model()
-    finally:
-        for k, f in saved.items():
-            setattr(torch.nn.init, k, f)
     ours.load_state_dict(sd, strict=True)
     ours.eval()
     with torch.no_grad():

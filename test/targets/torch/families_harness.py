@@ -97,14 +97,10 @@ def no_dropout(model):
             m.p = 0.0
 
 
-def outputs(job):
-    torch.manual_seed(job["seed"])
-    ref = reference(job)
-    with no_init():
-        ours = load_module(job["py"], "emitted_%d" % job["index"]).build_model()
-    missing, unexpected = ours.load_state_dict(ref.state_dict(), strict=True)
+def randomise(model):
+    """Every parameter and buffer of `model` drawn afresh (also bench/families_targets.py's)."""
     with torch.no_grad():
-        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
             if name.endswith("num_batches_tracked"):
                 continue
             if name.endswith("running_var"):
@@ -116,6 +112,15 @@ def outputs(job):
             else:
                 bound = 1.0 / max(1, t[0].numel()) ** 0.5 if t.dim() > 1 else 0.5
                 t.uniform_(-bound * 1.7, bound * 1.7)
+
+
+def outputs(job):
+    torch.manual_seed(job["seed"])
+    ref = reference(job)
+    with no_init():
+        ours = load_module(job["py"], "emitted_%d" % job["index"]).build_model()
+    missing, unexpected = ours.load_state_dict(ref.state_dict(), strict=True)
+    randomise(ref)
     ours.load_state_dict(ref.state_dict(), strict=True)
     no_dropout(ref)
     no_dropout(ours)
